@@ -1,0 +1,69 @@
+#!/usr/bin/env node
+/**
+ * The `gemtraj` command. Each command lives in its own file and registers itself here;
+ * this file only turns errors into one clear message and an exit code.
+ */
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Command, CommanderError } from 'commander';
+import { ConfigError } from '../config.js';
+import { InputError } from '../io/documents.js';
+import { FatalEndpointError, redact } from '../llm/errors.js';
+import { RecordError } from '../records.js';
+import { VERSION } from '../version.js';
+import { registerRun, EXIT_ENDPOINT } from './run.js';
+import { registerStages } from './stages.js';
+
+export function buildProgram(): Command {
+  const program = new Command('gemtraj')
+    .description('Synthesize multi-turn tool-use training trajectories for LLM agents from text (the GEM method).')
+    .version(VERSION)
+    .showHelpAfterError('(run gemtraj <command> --help for its options)')
+    .configureHelp({ sortSubcommands: false });
+  registerRun(program);
+  registerStages(program);
+  return program;
+}
+
+/** Exit codes: 0 done (rejections are data), 1 unexpected error, 2 bad input/flags/config, 3 endpoint unusable. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  program.exitOverride();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`gemtraj: ${redact(message)}\n`);
+    if (error instanceof ConfigError || error instanceof InputError || error instanceof RecordError) return 2;
+    if (error instanceof FatalEndpointError) return EXIT_ENDPOINT;
+    if (process.env.GEMTRAJ_DEBUG !== undefined && error instanceof Error && error.stack !== undefined) {
+      process.stderr.write(`${redact(error.stack)}\n`);
+    }
+    return 1;
+  }
+}
+
+/** True when this file is the process entry point (the bin, possibly through a symlink). */
+function isEntryPoint(): boolean {
+  const entry = process.argv[1];
+  if (entry === undefined) return false;
+  try {
+    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`gemtraj: ${redact(String(error))}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

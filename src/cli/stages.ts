@@ -1,0 +1,205 @@
+/**
+ * `gemtraj extract|generate|refine <in.jsonl> --out <dir>`: one stage over the records of a
+ * file, into the same run-directory files that `run` writes. Reruns resume (records already
+ * written are skipped; their calls come from the cache). A malformed input line becomes a
+ * rejection naming file and line.
+ */
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { Command } from 'commander';
+import type { Config } from '../config.js';
+import type { Gateway } from '../llm/gateway.js';
+import { TransientEndpointError } from '../llm/errors.js';
+import { readJsonl } from '../io/jsonl.js';
+import { ExtractionSchema, firstIssue, SegmentSchema, TrajectorySchema, type Rejection, type StageName } from '../records.js';
+import { BoundedRunner } from '../pipeline/pool.js';
+import { RunDirectory, RUN_FILES, type IndexedWriter } from '../pipeline/run-dir.js';
+import { extractSegment } from '../stages/extract.js';
+import { generateTrajectory, trajectoryId } from '../stages/generate.js';
+import { refineTrajectory } from '../stages/refine.js';
+import type { StageOutcome } from '../stages/types.js';
+import type { z } from 'zod';
+import { addModelOptions, configFromFlags, openGateway, type CommonFlags } from './common.js';
+
+interface StageFlags extends CommonFlags {
+  out: string;
+  segments?: string;
+}
+
+/** Segment texts by id, for stages that need the source text. */
+async function loadSegmentTexts(file: string): Promise<Map<string, string>> {
+  const texts = new Map<string, string>();
+  for await (const entry of readJsonl(file)) {
+    if (entry.error !== undefined) continue;
+    const s = entry.value as { id?: unknown; text?: unknown; keep?: unknown };
+    if (typeof s.id === 'string' && typeof s.text === 'string' && s.keep !== false) texts.set(s.id, s.text);
+  }
+  return texts;
+}
+
+function segmentsFileFor(input: string, flag: string | undefined): string {
+  const file = flag ?? join(dirname(input), RUN_FILES.segments);
+  if (!existsSync(file)) throw new Error(`${file}: segments file not found; this stage needs the source text (pass --segments FILE)`);
+  return file;
+}
+
+interface StageJob<I> {
+  stage: StageName;
+  schema: z.ZodType<I>;
+  /** Id under which the output (or rejection) of a record is written. */
+  outputId(record: I): string;
+  /** Whether the record is input for this stage at all (e.g. only kept segments). */
+  applies?(record: I): boolean;
+  run(record: I, llm: Gateway): Promise<Array<{ id: string; source: Rejection['source']; outcome: StageOutcome<{ id: string }> }>>;
+  output(dir: RunDirectory): IndexedWriter<{ id: string }>;
+}
+
+async function runStageFile<I>(input: string, flags: StageFlags, job: StageJob<I>): Promise<number> {
+  const config: Config = configFromFlags(flags);
+  const gateway = openGateway(config, flags.out);
+  const dir = new RunDirectory(flags.out);
+  await dir.open();
+  const out = job.output(dir);
+  const runner = new BoundedRunner(Math.max(4, config.concurrency * 2));
+  let read = 0;
+  let written = 0;
+  let rejected = 0;
+  try {
+    for await (const entry of readJsonl(input)) {
+      const where = `${input}:${entry.line}`;
+      if (entry.error !== undefined) {
+        if (!dir.rejectedAt(job.stage, where)) dir.reject({ stage: job.stage, id: where, reasons: [{ check: 'input_json', message: `${where}: ${entry.error}` }] });
+        rejected++;
+        continue;
+      }
+      const parsed = job.schema.safeParse(entry.value);
+      if (!parsed.success) {
+        dir.reject({ stage: job.stage, id: where, reasons: [{ check: 'record_shape', message: `${where}: ${firstIssue(parsed.error)}` }] });
+        rejected++;
+        continue;
+      }
+      const record = parsed.data;
+      if (job.applies !== undefined && !job.applies(record)) continue;
+      read++;
+      const id = job.outputId(record);
+      if (out.has(id) || dir.rejectedAt(job.stage, id)) continue;
+      await runner.run(async () => {
+        try {
+          for (const result of await job.run(record, gateway)) {
+            if (result.outcome.ok) {
+              if (out.write(result.outcome.value)) written++;
+            } else {
+              dir.reject({ stage: job.stage, id: result.id, source: result.source, reasons: result.outcome.reasons, raw: result.outcome.raw });
+              rejected++;
+            }
+          }
+        } catch (error) {
+          if (!(error instanceof TransientEndpointError)) throw error;
+          dir.reject({ stage: job.stage, id, retryable: true, reasons: [{ check: 'llm_unavailable', message: error.message }] });
+          rejected++;
+        }
+      });
+      if (runner.error !== undefined) break;
+    }
+    await runner.drain();
+    if (runner.error !== undefined) throw runner.error;
+  } finally {
+    dir.close();
+    await gateway.close();
+  }
+  process.stderr.write(`${job.stage}: ${read} record(s) in, ${written} written to ${out.file}, ${rejected} rejected (${dir.files.rejected})\n`);
+  return 0;
+}
+
+export function registerStages(program: Command): void {
+  addModelOptions(
+    program
+      .command('extract')
+      .description('workflows + tools for each kept segment of a segments.jsonl → <out>/extractions.jsonl')
+      .argument('<segments.jsonl>')
+      .requiredOption('--out <dir>', 'output directory'),
+  ).action(async (input: string, flags: StageFlags) => {
+    const config = configFromFlags(flags);
+    process.exitCode = await runStageFile(input, flags, {
+      stage: 'extract',
+      schema: SegmentSchema,
+      applies: (s) => s.keep,
+      outputId: (s) => s.id,
+      output: (dir) => dir.s.extractions,
+      run: async (segment, llm) => [
+        {
+          id: segment.id,
+          source: { doc_id: segment.doc_id, segment_id: segment.id },
+          outcome: await extractSegment(
+            segment,
+            { minTools: config.extract.min_tools, minSteps: config.extract.min_steps, maxWorkflows: config.extract.max_workflows, maxTokens: config.max_tokens },
+            llm,
+          ),
+        },
+      ],
+    });
+  });
+
+  addModelOptions(
+    program
+      .command('generate')
+      .description('one trajectory per workflow of an extractions.jsonl → <out>/trajectories.raw.jsonl')
+      .argument('<extractions.jsonl>')
+      .requiredOption('--out <dir>', 'output directory')
+      .option('--segments <file>', 'segments.jsonl with the source texts (default: next to the input)'),
+  ).action(async (input: string, flags: StageFlags) => {
+    const config = configFromFlags(flags);
+    const texts = await loadSegmentTexts(segmentsFileFor(input, flags.segments));
+    process.exitCode = await runStageFile(input, flags, {
+      stage: 'generate',
+      schema: ExtractionSchema,
+      outputId: (e) => trajectoryId(e.source.segment_id ?? e.id, 0),
+      output: (dir) => dir.s.raw,
+      run: async (extraction, llm) => {
+        const segmentId = extraction.source.segment_id ?? extraction.id;
+        const text = texts.get(segmentId);
+        return Promise.all(
+          extraction.workflows.map(async (_, k) => ({
+            id: trajectoryId(segmentId, k),
+            source: { ...extraction.source, workflow_index: k },
+            outcome:
+              text === undefined
+                ? ({ ok: false, reasons: [{ check: 'source_missing', message: `segment ${segmentId} not found in the segments file` }] } as const)
+                : await generateTrajectory({ extraction, workflowIndex: k, sourceText: text }, { temperature: config.temperature, maxTokens: config.max_tokens }, llm),
+          })),
+        );
+      },
+    });
+  });
+
+  addModelOptions(
+    program
+      .command('refine')
+      .description('complexity refinement of a trajectories.raw.jsonl → <out>/trajectories.refined.jsonl')
+      .argument('<trajectories.jsonl>')
+      .requiredOption('--out <dir>', 'output directory')
+      .option('--segments <file>', 'segments.jsonl with the source texts (default: next to the input)'),
+  ).action(async (input: string, flags: StageFlags) => {
+    const config = configFromFlags(flags);
+    const texts = await loadSegmentTexts(segmentsFileFor(input, flags.segments));
+    process.exitCode = await runStageFile(input, flags, {
+      stage: 'refine',
+      schema: TrajectorySchema,
+      outputId: (t) => t.id,
+      output: (dir) => dir.s.refined,
+      run: async (trajectory, llm) => {
+        const text = trajectory.source.segment_id === undefined ? undefined : texts.get(trajectory.source.segment_id);
+        return [
+          {
+            id: trajectory.id,
+            source: trajectory.source,
+            outcome:
+              text === undefined
+                ? { ok: false, reasons: [{ check: 'source_missing', message: `segment ${trajectory.source.segment_id ?? '(none)'} not found in the segments file` }] }
+                : await refineTrajectory(trajectory, text, { temperature: config.temperature, maxTokens: config.max_tokens }, llm),
+          },
+        ];
+      },
+    });
+  });
+}

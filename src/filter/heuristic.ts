@@ -1,0 +1,514 @@
+/**
+ * Local relevance scorer: how likely a passage describes multi-step operations with an app,
+ * website, computer or machine. No model call: one pass over the characters, words hashed
+ * on the fly (no substring per word) and looked up in a small lexicon, line and sentence
+ * starts tracked with a few flags. Throughput is well above 20 MB/s on one core
+ * (`bench/filter-bench.mjs`).
+ *
+ * The score is a logistic function of a weighted sum of features. Weights were set from what
+ * the features mean (a first-person past-tense quote is news or narrative; "Click Save, then
+ * restart" is a procedure), and checked on aggregate figures of a small labelled dev set; they
+ * are not fitted per passage. The table:
+ *
+ * | feature          | definition                                                       | weight |
+ * |------------------|------------------------------------------------------------------|-------:|
+ * | bias             |                                                                  |  -3.2  |
+ * | steps            | ln(1 + numbered items + "Step N" references)                     |  +0.55 |
+ * | bullets          | ln(1 + bulleted items)                                           |  +0.25 |
+ * | imperative       | share of sentences/lines/items opening with an imperative verb   |  +4.0  |
+ * | sequence         | ln(1 + sequence words per 100 words: first, then, next, finally)  |  +0.5  |
+ * | conditional      | ln(1 + conditionals per 100 words: if, unless, when, otherwise)   |  +0.7  |
+ * | action           | ln(1 + interface/action verbs per 100 words: click, install...)   |  +0.8  |
+ * | interface        | ln(1 + account/form/settings/app/file... nouns per 100 words)     |  +0.45 |
+ * | code             | ln(1 + shell prompt / command / code lines)                      |  +0.45 |
+ * | second_person    | ln(1 + you/your per 100 words)                                   |  +0.35 |
+ * | modal            | ln(1 + must/should/need/cannot/required per 100 words)           |  +0.6  |
+ * | past             | ln(1 + irregular past forms and was/were/had per 100 words)      |  -0.9  |
+ * | past_ed          | ln(1 + -ed words per 100 words)                                  |  -0.25 |
+ * | first_person     | ln(1 + I/me/my/we/our/us per 100 words)                          |  -0.7  |
+ * | quotes           | ln(1 + speech quotes per 100 words: an opening quote before a     |  -1.0  |
+ * |                  | capital that does not close within 40 chars (UI labels do)       |        |
+ * | reported_speech  | ln(1 + said/told/announced/according per 100 words)              |  -1.2  |
+ * | news             | ln(1 + minister/government/parliament/million... per 100 words)  |  -0.8  |
+ * | dialogue         | share of lines that are speaker tags ("KING HENRY:")             |  -8.0  |
+ * | short            | 1 when the text has fewer than 25 words                          |  -1.0  |
+ * | actors           | ln(1 + user/customer/agent/operator/member per 100 words)        |  +0.4  |
+ * | expository       | ln(1 + because/however/therefore/instead... per 100 words)       |  -0.6  |
+ *
+ * The output is a plausibility, not a calibrated probability of any particular corpus: pick
+ * cascade bands with `gemtraj filter eval` on labels from your own data.
+ */
+
+// ---------------------------------------------------------------------------------------------
+// Lexicon
+
+const F_IMPERATIVE = 1;
+const F_ACTION = 2;
+const F_SEQUENCE = 4;
+const F_CONDITIONAL = 8;
+const F_INTERFACE = 16;
+const F_COMMAND = 32;
+const F_SECOND = 64;
+const F_MODAL = 128;
+const F_PAST = 256;
+const F_FIRST = 512;
+const F_REPORT = 1024;
+const F_NEWS = 2048;
+const F_NOT_ED = 4096;
+const F_STEP = 8192;
+const F_EXPOSITORY = 16384;
+const F_ACTOR = 32768;
+
+const LEXICON: ReadonlyArray<readonly [number, string]> = [
+  [
+    F_IMPERATIVE,
+    'ask check click select enter type press tap open close go navigate visit choose pick install uninstall ' +
+      'run execute launch start stop restart reboot download upload save copy paste move delete remove add ' +
+      'create make build set configure enable disable turn toggle switch change edit modify update upgrade use ' +
+      'follow proceed verify confirm ensure validate review fill complete submit send call contact email provide ' +
+      'collect obtain gather log sign register login connect disconnect plug unplug insert attach replace reset ' +
+      'clear wait try repeat keep note remember find search look locate scroll drag drop tick uncheck write ' +
+      'define specify declare import export publish deploy push pull commit clone fork merge activate deactivate ' +
+      'apply book cancel pay transfer print scan place put take hold do don never always avoid escalate offer ' +
+      'inform tell explain let see refer read consult identify determine record document test compile mount ' +
+      'grant allow deny accept decline approve reject rename share invite assign schedule request return ' +
+      'exchange refund double right fill browse specify generate install add inspect measure mix pour heat cut ' +
+      'insert unlock lock charge',
+  ],
+  [
+    F_ACTION,
+    'click clicks clicking select selecting enter entering submit submitting upload uploading run running ' +
+      'install installing installed type typing press pressing open opening tap tapping download downloading ' +
+      'toggle enable disable navigate restart reboot configure uninstall launch execute activate reset browse ' +
+      'scroll save paste login logout signup checkout',
+  ],
+  [F_SEQUENCE, 'first firstly then next finally afterwards afterward subsequently once before after until lastly'],
+  [F_CONDITIONAL, 'if unless when whenever otherwise whether else'],
+  [
+    F_INTERFACE,
+    'account accounts form forms settings setting command commands menu menus button buttons screen screens ' +
+      'password passwords username login app apps application website site page tab tabs field fields option ' +
+      'options terminal console profile dashboard browser window icon link file files folder folders directory ' +
+      'device devices phone server database portal cart order orders payment reservation booking id email pin ' +
+      'sim wifi network status toolbar dialog prompt shell script repository package packages library ' +
+      'environment machine robot elevator printer keyboard mouse display',
+  ],
+  [
+    F_COMMAND,
+    'pip pip3 python python3 py git npm npx yarn pnpm docker kubectl sudo apt brew cd mkdir ls curl wget ' +
+      'export source conda twine make cargo go java node bash sh ssh scp chmod chown systemctl pipx tox nox ' +
+      'virtualenv venv poetry hatch uv rm cp mv cat echo gcc cmake',
+  ],
+  [F_SECOND, 'you your yours yourself yourselves'],
+  [F_MODAL, 'must should need needs required requires cannot mustn shouldn'],
+  [
+    F_PAST,
+    'was were had did said told went came took gave became began brought felt knew saw spoke stood thought ' +
+      'wrote won grew rose fell led met ago yesterday',
+  ],
+  [F_FIRST, 'i me my mine we our ours us myself ourselves'],
+  [F_REPORT, 'said says told announced stated according spokesperson spokesman spokeswoman remarked'],
+  [
+    F_NEWS,
+    'minister ministers government parliament secretary mp mps council campaign election million billion ' +
+      'percent economic prime president officials commons lords nation national',
+  ],
+  [
+    F_NOT_ED,
+    'need speed indeed proceed succeed exceed embed feed seed bed red shed bleed breed deed heed based used ' +
+      'required enabled disabled installed called named related limited detailed advanced supported selected',
+  ],
+  [F_STEP, 'step'],
+  [
+    F_EXPOSITORY,
+    'because however although though therefore thus hence whereas rather instead moreover furthermore ' +
+      'nevertheless nonetheless arguably historically typically generally',
+  ],
+  [
+    F_ACTOR,
+    'user users customer customers agent agents operator operators admin administrator administrators ' +
+      'technician caller member members applicant applicants passenger passengers driver drivers',
+  ],
+];
+
+/** 32-bit FNV-1a of the lower-cased word, the same function the scanner computes in its loop. */
+function hashWord(word: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < word.length; i++) {
+    h ^= lowerCode(word.charCodeAt(i));
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+function lowerCode(c: number): number {
+  return c >= 65 && c <= 90 ? c + 32 : c;
+}
+
+const WORD_FLAGS = new Map<number, number>();
+for (const [flag, words] of LEXICON) {
+  for (const word of words.split(' ')) {
+    if (word === '') continue;
+    const h = hashWord(word);
+    WORD_FLAGS.set(h, (WORD_FLAGS.get(h) ?? 0) | flag);
+  }
+}
+
+// Two-word phrases, keyed by a combination of the two word hashes.
+const PHRASES = new Map<number, number>();
+function phraseKey(a: number, b: number): number {
+  return (Math.imul(a, 0x9e3779b1) ^ b) >>> 0;
+}
+for (const [flag, phrases] of [
+  [F_ACTION, ['log in', 'sign in', 'sign up', 'log out', 'sign out', 'set up', 'click on', 'go to', 'navigate to', 'double click', 'right click']],
+  [F_SEQUENCE, ['after that', 'and then', 'once you', 'when done', 'next step', 'the next']],
+  [F_CONDITIONAL, ['in case', 'only if', 'as long']],
+  [F_INTERFACE, ['user id', 'user name', 'e mail', 'text box', 'drop down', 'check box', 'home screen', 'control panel']],
+  [F_NEWS, ['per cent', 'prime minister']],
+] as const) {
+  for (const phrase of phrases) {
+    const [a, b] = phrase.split(' ') as [string, string];
+    const key = phraseKey(hashWord(a), hashWord(b));
+    PHRASES.set(key, (PHRASES.get(key) ?? 0) | flag);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Feature extraction
+
+/** Raw counts gathered in one pass. */
+export interface HeuristicCounts {
+  words: number;
+  lines: number;
+  sentences: number;
+  numbered: number;
+  bullets: number;
+  stepRefs: number;
+  imperatives: number;
+  sequence: number;
+  conditional: number;
+  action: number;
+  interface: number;
+  codeLines: number;
+  second: number;
+  modal: number;
+  past: number;
+  pastEd: number;
+  first: number;
+  quotes: number;
+  reported: number;
+  news: number;
+  speakerTags: number;
+  expository: number;
+  actors: number;
+}
+
+function isWordCode(c: number): boolean {
+  const l = c | 32;
+  if (l >= 97 && l <= 122) return true;
+  // Letters of other scripts count as words (so non-English text has a word count), but
+  // punctuation blocks (curly quotes, dashes, CJK punctuation) do not.
+  return c >= 0xc0 && c !== 0xd7 && c !== 0xf7 && !(c >= 0x2000 && c <= 0x2bff) && !(c >= 0x3000 && c <= 0x303f) && c !== 0xfeff;
+}
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+function isUpper(c: number): boolean {
+  return c >= 65 && c <= 90;
+}
+
+/** Counts every feature of `text` in a single pass. */
+export function heuristicCounts(text: string): HeuristicCounts {
+  const counts: HeuristicCounts = {
+    words: 0, lines: 0, sentences: 0, numbered: 0, bullets: 0, stepRefs: 0, imperatives: 0,
+    sequence: 0, conditional: 0, action: 0, interface: 0, codeLines: 0, second: 0, modal: 0,
+    past: 0, pastEd: 0, first: 0, quotes: 0, reported: 0, news: 0, speakerTags: 0, expository: 0,
+    actors: 0,
+  };
+  const n = text.length;
+  let i = 0;
+  let atLineStart = true;
+  let sentenceStart = true;
+  let prevHash = 0;
+  let prevWasStep = false;
+  // Per-line state.
+  let lineWords = 0;
+  let lineLetters = 0;
+  let lineUpper = 0;
+  let lineCode = false;
+  let lineHasContent = false;
+  let lastNonSpace = 0;
+  let indent = 0;
+
+  const endLine = (): void => {
+    if (lineHasContent) {
+      counts.lines++;
+      if (lineCode) counts.codeLines++;
+      // "KING RICHARD III:" alone on its line: a speaker tag of a play or a transcript.
+      if (lastNonSpace === 58 && lineWords > 0 && lineWords <= 4 && lineLetters >= 2 && lineUpper === lineLetters) counts.speakerTags++;
+    }
+    lineWords = 0;
+    lineLetters = 0;
+    lineUpper = 0;
+    lineCode = false;
+    lineHasContent = false;
+    lastNonSpace = 0;
+    indent = 0;
+    atLineStart = true;
+    sentenceStart = true;
+    prevHash = 0;
+  };
+
+  while (i < n) {
+    let c = text.charCodeAt(i);
+    if (c === 10) {
+      endLine();
+      i++;
+      continue;
+    }
+    if (c === 32 || c === 9 || c === 13) {
+      if (atLineStart) indent += c === 9 ? 4 : 1;
+      i++;
+      continue;
+    }
+    if (atLineStart) {
+      atLineStart = false;
+      lineHasContent = true;
+      // List markers and prompts at the start of a line.
+      if (isDigit(c)) {
+        let j = i;
+        while (j < n && j - i < 3 && isDigit(text.charCodeAt(j))) j++;
+        const after = text.charCodeAt(j);
+        if ((after === 46 || after === 41) && (text.charCodeAt(j + 1) === 32 || text.charCodeAt(j + 1) === 9)) {
+          counts.numbered++;
+          i = j + 2;
+          sentenceStart = true;
+          continue;
+        }
+      } else if ((c === 45 || c === 42 || c === 43 || c === 0x2022) && (text.charCodeAt(i + 1) === 32 || text.charCodeAt(i + 1) === 9)) {
+        counts.bullets++;
+        i += 2;
+        sentenceStart = true;
+        continue;
+      } else if ((c === 36 || c === 62) && text.charCodeAt(i + 1) === 32) {
+        // "$ cmd" or "> cmd": a shell prompt.
+        lineCode = true;
+        i += 2;
+        sentenceStart = true;
+        continue;
+      } else if (c === 62 && text.startsWith('>>> ', i)) {
+        lineCode = true;
+        i += 4;
+        continue;
+      } else if (c === 96 && text.startsWith('```', i)) {
+        lineCode = true;
+      }
+      if (indent >= 4 && (c === 123 || c === 125 || c === 91 || c === 60 || c === 35 || c === 47)) lineCode = true;
+    }
+    if (isWordCode(c)) {
+      let h = 0x811c9dc5;
+      let len = 0;
+      let upperFirst = isUpper(c);
+      let last1 = 0;
+      let last2 = 0;
+      while (i < n) {
+        c = text.charCodeAt(i);
+        if (!isWordCode(c)) break;
+        if (c < 128) {
+          lineLetters++;
+          if (isUpper(c)) lineUpper++;
+        }
+        const lc = lowerCode(c);
+        h ^= lc;
+        h = Math.imul(h, 0x01000193);
+        last2 = last1;
+        last1 = lc;
+        len++;
+        i++;
+      }
+      h >>>= 0;
+      counts.words++;
+      lineWords++;
+      const flags = WORD_FLAGS.get(h) ?? 0;
+      if (flags !== 0) {
+        if (sentenceStart && (flags & F_IMPERATIVE) !== 0 && (upperFirst || lineWords === 1)) {
+          // An imperative opens with a bare verb: "Click", "Ask the user". Skip "Open source",
+          // "Run time" style compounds only as far as cheap checks allow: next char is a space.
+          counts.imperatives++;
+        }
+        if ((flags & F_ACTION) !== 0) counts.action++;
+        if ((flags & F_SEQUENCE) !== 0) counts.sequence++;
+        if ((flags & F_CONDITIONAL) !== 0) counts.conditional++;
+        if ((flags & F_INTERFACE) !== 0) counts.interface++;
+        if ((flags & F_COMMAND) !== 0 && lineWords === 1 && !upperFirst) lineCode = true;
+        if ((flags & F_SECOND) !== 0) counts.second++;
+        if ((flags & F_MODAL) !== 0) counts.modal++;
+        if ((flags & F_PAST) !== 0) counts.past++;
+        if ((flags & F_FIRST) !== 0) {
+          // "I" counts only as the capital pronoun, not as a roman numeral or list letter.
+          if (len > 1 || upperFirst) counts.first++;
+        }
+        if ((flags & F_REPORT) !== 0) counts.reported++;
+        if ((flags & F_NEWS) !== 0) counts.news++;
+        if ((flags & F_EXPOSITORY) !== 0) counts.expository++;
+        if ((flags & F_ACTOR) !== 0) counts.actors++;
+      }
+      if ((flags & F_NOT_ED) === 0 && len >= 5 && last2 === 101 && last1 === 100) counts.pastEd++;
+      if (prevHash !== 0) {
+        const phrase = PHRASES.get(phraseKey(prevHash, h)) ?? 0;
+        if (phrase !== 0) {
+          if ((phrase & F_ACTION) !== 0) counts.action++;
+          if ((phrase & F_SEQUENCE) !== 0) counts.sequence++;
+          if ((phrase & F_CONDITIONAL) !== 0) counts.conditional++;
+          if ((phrase & F_INTERFACE) !== 0) counts.interface++;
+          if ((phrase & F_NEWS) !== 0) counts.news++;
+        }
+      }
+      prevWasStep = (flags & F_STEP) !== 0;
+      if (prevWasStep && text.charCodeAt(i) === 32 && isDigit(text.charCodeAt(i + 1))) counts.stepRefs++;
+      prevHash = h;
+      sentenceStart = false;
+      upperFirst = false;
+      lastNonSpace = text.charCodeAt(i - 1);
+      continue;
+    }
+    // Punctuation and digits.
+    lastNonSpace = c;
+    if (c === 46 || c === 33 || c === 63) {
+      const next = text.charCodeAt(i + 1);
+      if (next === 32 || next === 10 || next === 13 || next === 9 || i + 1 >= n) {
+        counts.sentences++;
+        sentenceStart = true;
+        prevHash = 0;
+      }
+    } else if (c === 58 || c === 59) {
+      // "Note: run it" and "If so: click" open a new clause.
+      const next = text.charCodeAt(i + 1);
+      if (next === 32) sentenceStart = true;
+      prevHash = 0;
+    } else if (c === 34 || c === 0x201c || c === 0x2018) {
+      // An opening speech quote: after a space or line start, before a capital letter.
+      const before = i === 0 ? 32 : text.charCodeAt(i - 1);
+      const after = text.charCodeAt(i + 1);
+      // Short quoted capitals are UI labels ("No Service", "Save"); speech runs longer.
+      if ((before === 32 || before === 10 || before === 58 || before === 9) && isUpper(after) && !closesWithin(text, i + 1, c, 40)) counts.quotes++;
+    } else if (c === 42 || c === 95) {
+      // Emphasis markers do not end a sentence start ("**Click** Save").
+    } else if (c === 44 || c === 40 || c === 41) {
+      prevHash = 0;
+    }
+    i++;
+  }
+  endLine();
+  return counts;
+}
+
+/** True when the quote opened at `from - 1` closes within `limit` characters on the same line. */
+function closesWithin(text: string, from: number, open: number, limit: number): boolean {
+  const close = open === 34 ? 34 : open === 0x201c ? 0x201d : 0x2019;
+  const end = Math.min(text.length, from + limit);
+  for (let j = from; j < end; j++) {
+    const c = text.charCodeAt(j);
+    if (c === close) return true;
+    if (c === 10) return false;
+  }
+  return false;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scoring
+
+/** Weights of the logistic combination; see the table at the top of this file. */
+export const HEURISTIC_WEIGHTS = {
+  bias: -3.2,
+  steps: 0.55,
+  bullets: 0.25,
+  imperative: 4.0,
+  sequence: 0.5,
+  conditional: 0.7,
+  action: 0.8,
+  interface: 0.45,
+  code: 0.45,
+  second_person: 0.35,
+  modal: 0.6,
+  past: -0.9,
+  past_ed: -0.25,
+  first_person: -0.7,
+  quotes: -1.0,
+  reported_speech: -1.2,
+  news: -0.8,
+  dialogue: -8.0,
+  short: -1.0,
+  actors: 0.4,
+  expository: -0.6,
+} as const;
+
+export type HeuristicFeatureName = Exclude<keyof typeof HEURISTIC_WEIGHTS, 'bias'>;
+
+/** Feature values (before weighting) from raw counts. */
+export function heuristicFeatures(counts: HeuristicCounts): Record<HeuristicFeatureName, number> {
+  const per100 = 100 / Math.max(counts.words, 20);
+  const rate = (k: number): number => Math.log1p(k * per100);
+  // Every line, list item and sentence can open with an imperative; count the larger base.
+  const openings = Math.max(counts.sentences, counts.lines, 1);
+  return {
+    steps: Math.log1p(counts.numbered + counts.stepRefs),
+    bullets: Math.log1p(counts.bullets),
+    imperative: Math.min(1, counts.imperatives / openings),
+    sequence: rate(counts.sequence),
+    conditional: rate(counts.conditional),
+    action: rate(counts.action),
+    interface: rate(counts.interface),
+    code: Math.log1p(counts.codeLines),
+    second_person: rate(counts.second),
+    modal: rate(counts.modal),
+    past: rate(counts.past),
+    past_ed: rate(counts.pastEd),
+    first_person: rate(counts.first),
+    quotes: rate(counts.quotes),
+    reported_speech: rate(counts.reported),
+    news: rate(counts.news),
+    dialogue: counts.lines === 0 ? 0 : counts.speakerTags / counts.lines,
+    short: counts.words < 25 ? 1 : 0,
+    actors: rate(counts.actors),
+    expository: rate(counts.expository),
+  };
+}
+
+/** The scorer's decision for one text, with each feature's contribution to the logit. */
+export interface HeuristicExplanation {
+  score: number;
+  logit: number;
+  contributions: Record<HeuristicFeatureName, number>;
+  counts: HeuristicCounts;
+}
+
+export function explainHeuristic(text: string): HeuristicExplanation {
+  const counts = heuristicCounts(text);
+  const features = heuristicFeatures(counts);
+  let logit: number = HEURISTIC_WEIGHTS.bias;
+  const contributions = {} as Record<HeuristicFeatureName, number>;
+  for (const name of Object.keys(features) as HeuristicFeatureName[]) {
+    const c = HEURISTIC_WEIGHTS[name] * features[name];
+    contributions[name] = c;
+    logit += c;
+  }
+  return { score: sigmoid(logit), logit, contributions, counts };
+}
+
+/** Relevance score in [0, 1] of `text` (see the file header). */
+export function heuristicScore(text: string): number {
+  const counts = heuristicCounts(text);
+  const features = heuristicFeatures(counts);
+  let logit: number = HEURISTIC_WEIGHTS.bias;
+  for (const name of Object.keys(features) as HeuristicFeatureName[]) logit += HEURISTIC_WEIGHTS[name] * features[name];
+  return sigmoid(logit);
+}
+
+export function sigmoid(x: number): number {
+  if (x >= 0) return 1 / (1 + Math.exp(-x));
+  const e = Math.exp(x);
+  return e / (1 + e);
+}

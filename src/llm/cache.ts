@@ -1,0 +1,132 @@
+/**
+ * The response cache: a SQLite file (WAL) mapping a hash of everything that determines an
+ * answer — model, messages, tools, response_format, sampling parameters, sample index — to
+ * the answer. File names and run ids are not in the key, so the same prompt is never paid
+ * for twice, across reruns and across run directories that share a cache file.
+ * Each `put` is its own committed statement: a SIGKILLed run loses at most the calls in flight.
+ */
+import { createHash } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { ToolCall, Usage } from '../records.js';
+
+/** Bumped when the key recipe or the stored shape changes, so old entries are not misread. */
+const KEY_VERSION = 'gemtraj-cache-v1';
+
+/** Everything that determines an answer. `undefined` fields are left out of the key. */
+export interface CacheKeyParts {
+  model: string;
+  messages: unknown[];
+  tools?: unknown[] | undefined;
+  response_format?: unknown;
+  temperature?: number | undefined;
+  top_p?: number | undefined;
+  max_tokens?: number | undefined;
+  seed?: number | undefined;
+  /** @default 0 */
+  sampleIndex?: number | undefined;
+}
+
+export interface CachedCompletion {
+  text: string;
+  finishReason: string;
+  usage: Usage;
+  /** Model that answered. */
+  model: string;
+  toolCalls?: ToolCall[] | undefined;
+}
+
+/** JSON with object keys sorted at every depth and `undefined` members dropped. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map((item) => (item === undefined ? 'null' : canonicalJson(item))).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, item]) => item !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(',')}}`;
+}
+
+/** sha256 (hex) of the canonical JSON of the key parts. */
+export function cacheKey(parts: CacheKeyParts): string {
+  const normalized = { ...parts, sampleIndex: parts.sampleIndex ?? 0, v: KEY_VERSION };
+  return createHash('sha256').update(canonicalJson(normalized)).digest('hex');
+}
+
+interface Row {
+  model: string;
+  text: string;
+  finish_reason: string;
+  prompt_tokens: number;
+  completion_tokens: number;
+  tool_calls: string | null;
+}
+
+export class ResponseCache {
+  private readonly db: Database.Database;
+  private readonly getStmt: Database.Statement<[string], Row>;
+  private readonly putStmt: Database.Statement<[string, string, string, string, number, number, string | null, number]>;
+
+  /** Opens (creating the file and its folder if needed) the cache at `path`. */
+  constructor(readonly path: string) {
+    mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    // NORMAL in WAL mode: every commit survives a killed process (not a power cut), and is fast.
+    this.db.pragma('synchronous = NORMAL');
+    // Shards of one run may share the file.
+    this.db.pragma('busy_timeout = 10000');
+    this.db.exec(`CREATE TABLE IF NOT EXISTS responses (
+      key TEXT PRIMARY KEY,
+      model TEXT NOT NULL,
+      text TEXT NOT NULL,
+      finish_reason TEXT NOT NULL,
+      prompt_tokens INTEGER NOT NULL,
+      completion_tokens INTEGER NOT NULL,
+      tool_calls TEXT,
+      created_at INTEGER NOT NULL
+    )`);
+    this.getStmt = this.db.prepare<[string], Row>(
+      'SELECT model, text, finish_reason, prompt_tokens, completion_tokens, tool_calls FROM responses WHERE key = ?',
+    );
+    this.putStmt = this.db.prepare(
+      `INSERT OR REPLACE INTO responses
+         (key, model, text, finish_reason, prompt_tokens, completion_tokens, tool_calls, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+  }
+
+  get(key: string): CachedCompletion | undefined {
+    const row = this.getStmt.get(key);
+    if (row === undefined) return undefined;
+    return {
+      text: row.text,
+      finishReason: row.finish_reason,
+      usage: { prompt_tokens: row.prompt_tokens, completion_tokens: row.completion_tokens },
+      model: row.model,
+      toolCalls: row.tool_calls === null ? undefined : (JSON.parse(row.tool_calls) as ToolCall[]),
+    };
+  }
+
+  put(key: string, value: CachedCompletion): void {
+    this.putStmt.run(
+      key,
+      value.model,
+      value.text,
+      value.finishReason,
+      value.usage.prompt_tokens,
+      value.usage.completion_tokens,
+      value.toolCalls === undefined || value.toolCalls.length === 0 ? null : JSON.stringify(value.toolCalls),
+      Date.now(),
+    );
+  }
+
+  /** Number of stored answers. */
+  size(): number {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM responses').get() as { n: number }).n;
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}

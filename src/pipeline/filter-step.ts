@@ -1,0 +1,47 @@
+/**
+ * The filter as a pipeline step: the relevance filter of stages/filter.ts bound to the config,
+ * with its counters reported in run.json (how many model calls the cascade saved).
+ */
+import type { Config } from '../config.js';
+import type { LlmClient } from '../llm/types.js';
+import { createScorer } from '../filter/scorer.js';
+import { createSegmentFilter as createFilter, toSegmentRecord } from '../stages/filter.js';
+import type { FilterDecision, SegmentDraft } from './run.js';
+
+/** A local scorer function from a spec (`heuristic`, `model:PATH`), for estimates. */
+export async function createLocalScorer(spec: string): Promise<(text: string) => number> {
+  const scorer = createScorer(spec);
+  return (text) => scorer.score(text);
+}
+
+export interface FilterStep {
+  decide(segment: SegmentDraft): Promise<FilterDecision>;
+  /** Counters in run.json's snake_case. */
+  stats(): Record<string, number>;
+}
+
+export async function createSegmentFilter(options: Config['filter'], llm: LlmClient | undefined): Promise<FilterStep> {
+  const filter = createFilter({ mode: options.mode, scorer: options.scorer, low: options.low, high: options.high, threshold: options.threshold }, options.mode === 'local' ? undefined : llm);
+  return {
+    async decide(segment) {
+      const decision = await filter.filter(segment);
+      const record = toSegmentRecord(segment as Parameters<typeof toSegmentRecord>[0], decision);
+      return { score: record.score, keep: record.keep, by: record.by, labels: record.labels, reason: record.reason };
+    },
+    stats() {
+      const c = filter.counters;
+      return {
+        segments: c.segments,
+        kept: c.kept,
+        dropped: c.dropped,
+        local_decisions: c.local,
+        cascade_low: c.cascadeLow,
+        cascade_high: c.cascadeHigh,
+        llm_calls: c.llmCalls,
+        llm_kept: c.llmKept,
+        llm_errors: c.llmErrors,
+        llm_calls_saved: c.llmSaved,
+      };
+    },
+  };
+}

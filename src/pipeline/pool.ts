@@ -1,0 +1,54 @@
+/**
+ * A bounded task runner: at most `limit` tasks run at once, `run()` waits for a free slot
+ * before starting one (backpressure for the input reader), and the first failure is kept
+ * so the caller can stop feeding and rethrow it after the tasks in flight have settled.
+ */
+export class BoundedRunner {
+  private active = 0;
+  private waiters: Array<() => void> = [];
+  private idle: Array<() => void> = [];
+  /** First error thrown by a task, if any. */
+  error: unknown = undefined;
+
+  constructor(
+    /** Tasks in flight at once. Minimum 1. */
+    readonly limit: number,
+  ) {
+    if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`limit must be a positive integer, got ${limit}`);
+  }
+
+  /** Starts `task` once a slot is free; resolves when it has started (not finished). */
+  async run(task: () => Promise<void>): Promise<void> {
+    while (this.active >= this.limit) await new Promise<void>((resolve) => this.waiters.push(resolve));
+    this.active++;
+    void task()
+      .catch((error: unknown) => {
+        this.error ??= error;
+      })
+      .finally(() => {
+        this.active--;
+        this.waiters.shift()?.();
+        if (this.active === 0) for (const done of this.idle.splice(0)) done();
+      });
+  }
+
+  /** Resolves when no task is in flight. */
+  async drain(): Promise<void> {
+    if (this.active === 0) return;
+    await new Promise<void>((resolve) => this.idle.push(resolve));
+  }
+
+  get inFlight(): number {
+    return this.active;
+  }
+}
+
+/** Stable shard of an id: FNV-1a over UTF-16 code units, modulo the shard count. */
+export function shardOf(id: string, count: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) {
+    h ^= id.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h % count;
+}

@@ -1,0 +1,181 @@
+/**
+ * The run directory: append-only JSONL files, one id index per file so that a rerun never
+ * writes a record twice, and `run.json`. Opening an existing directory is how resume works:
+ * torn last lines are dropped, retryable rejections (endpoint failures) are removed so their
+ * records are tried again, and the ids already written are loaded.
+ *
+ * Work that was in flight when a run died is redone by the pipeline; its model calls are
+ * served by the response cache, so no paid call is repeated.
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Extraction, Rejection, Segment, Trajectory } from '../records.js';
+import { dropTornTail, JsonlWriter, readJsonl, type JsonlLine } from '../io/jsonl.js';
+
+export const RUN_FILES = {
+  segments: 'segments.jsonl',
+  extractions: 'extractions.jsonl',
+  raw: 'trajectories.raw.jsonl',
+  refined: 'trajectories.refined.jsonl',
+  final: 'trajectories.jsonl',
+  rejected: 'rejected.jsonl',
+  /** One line per document whose work is complete: what resume skips. */
+  progress: 'progress.jsonl',
+  runJson: 'run.json',
+  cache: 'cache.sqlite',
+} as const;
+
+type FileKey = 'segments' | 'extractions' | 'raw' | 'refined' | 'final' | 'rejected' | 'progress';
+
+/** A writer that skips records whose key (by default the id) the file already holds. */
+export class IndexedWriter<T extends { id: string }> {
+  readonly ids = new Set<string>();
+  private writer: JsonlWriter | undefined;
+
+  constructor(
+    readonly file: string,
+    /** Index key of a record; rejections use `stage:id` so a record is rejected once per stage. */
+    private readonly keyOf: (record: { id?: unknown; stage?: unknown }) => string | undefined = (r) =>
+      typeof r.id === 'string' ? r.id : undefined,
+  ) {}
+
+  /**
+   * Loads the keys already in the file (after dropping a torn tail). Lines that are corrupt,
+   * or that `keep` refuses, are removed by streaming the rest to a temp file and renaming it
+   * over the original, so a crash during the rewrite leaves the old file intact.
+   */
+  async load(keep?: (record: Record<string, unknown>) => boolean): Promise<{ dropped: number; torn: number }> {
+    const torn = dropTornTail(this.file);
+    if (!existsSync(this.file)) return { dropped: 0, torn };
+    const accept = (entry: JsonlLine): entry is JsonlLine & { value: Record<string, unknown> } =>
+      entry.error === undefined && entry.value !== null && typeof entry.value === 'object' && (keep === undefined || keep(entry.value as Record<string, unknown>));
+    let dropped = 0;
+    for await (const entry of readJsonl(this.file)) {
+      if (!accept(entry)) {
+        dropped++;
+        continue;
+      }
+      const key = this.keyOf(entry.value);
+      if (key !== undefined) this.ids.add(key);
+    }
+    if (dropped > 0) {
+      const tmp = `${this.file}.tmp`;
+      rmSync(tmp, { force: true }); // a stale temp file from an earlier crash
+      const out = new JsonlWriter(tmp);
+      for await (const entry of readJsonl(this.file)) if (accept(entry)) out.write(entry.value);
+      out.close();
+      renameSync(tmp, this.file);
+    }
+    return { dropped, torn };
+  }
+
+  has(key: string): boolean {
+    return this.ids.has(key);
+  }
+
+  /** Writes the record unless its key is already present; returns whether it wrote. */
+  write(record: T): boolean {
+    const key = this.keyOf(record) ?? record.id;
+    if (this.ids.has(key)) return false;
+    this.writer ??= new JsonlWriter(this.file);
+    this.writer.write(record);
+    this.ids.add(key);
+    return true;
+  }
+
+  close(): void {
+    this.writer?.close();
+    this.writer = undefined;
+  }
+}
+
+const rejectionKey = (r: { id?: unknown; stage?: unknown }): string | undefined =>
+  typeof r.id === 'string' && typeof r.stage === 'string' ? `${r.stage}:${r.id}` : undefined;
+
+export interface RunState {
+  segments: IndexedWriter<Segment>;
+  extractions: IndexedWriter<Extraction>;
+  raw: IndexedWriter<Trajectory>;
+  refined: IndexedWriter<Trajectory>;
+  final: IndexedWriter<Trajectory>;
+  rejected: IndexedWriter<Rejection>;
+  progress: IndexedWriter<{ id: string }>;
+}
+
+export interface ResumeInfo {
+  /** True when the directory already held a run. */
+  resumed: boolean;
+  /** Retryable rejections removed so that their records are tried again. */
+  retried: number;
+  /** Torn or corrupt lines dropped. */
+  repaired: number;
+}
+
+export class RunDirectory {
+  readonly files: Record<keyof typeof RUN_FILES, string>;
+  private state: RunState | undefined;
+
+  constructor(readonly dir: string) {
+    this.files = Object.fromEntries(Object.entries(RUN_FILES).map(([k, v]) => [k, join(dir, v)])) as Record<keyof typeof RUN_FILES, string>;
+  }
+
+  /** Creates the folder or opens an existing run for resume. */
+  async open(): Promise<ResumeInfo> {
+    mkdirSync(this.dir, { recursive: true });
+    const resumed = existsSync(this.files.runJson) || existsSync(this.files.segments);
+    const make = <T extends { id: string }>(key: FileKey): IndexedWriter<T> =>
+      new IndexedWriter<T>(this.files[key], key === 'rejected' ? rejectionKey : undefined);
+    const state: RunState = {
+      segments: make('segments'),
+      extractions: make('extractions'),
+      raw: make('raw'),
+      refined: make('refined'),
+      final: make('final'),
+      rejected: make('rejected'),
+      progress: make('progress'),
+    };
+    let repaired = 0;
+    for (const key of ['segments', 'extractions', 'raw', 'refined', 'final', 'progress'] as const) {
+      repaired += (await state[key].load()).dropped;
+    }
+    // Rejections: index by stage:id; drop the retryable ones so their work is redone.
+    const rej = await state.rejected.load((r) => r.retryable !== true);
+    this.state = state;
+    return { resumed, retried: rej.dropped, repaired: repaired + rej.torn };
+  }
+
+  get s(): RunState {
+    if (this.state === undefined) throw new Error('run directory not opened');
+    return this.state;
+  }
+
+  /** True when the record already has a final outcome at `stage` (or any stage for trajectories). */
+  rejectedAt(stage: string, id: string): boolean {
+    return this.s.rejected.has(`${stage}:${id}`);
+  }
+
+  reject(rejection: Rejection): void {
+    this.s.rejected.write(rejection);
+  }
+
+  readRunJson(): Record<string, unknown> | undefined {
+    if (!existsSync(this.files.runJson)) return undefined;
+    try {
+      return JSON.parse(readFileSync(this.files.runJson, 'utf8')) as Record<string, unknown>;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Atomic write of `run.json` (temp file + rename), so a crash never leaves half a file. */
+  writeRunJson(value: unknown): void {
+    const tmp = `${this.files.runJson}.tmp`;
+    writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`);
+    renameSync(tmp, this.files.runJson);
+  }
+
+  close(): void {
+    if (this.state === undefined) return;
+    for (const w of Object.values(this.state)) w.close();
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * Stage 3 prompt: one whole multi-turn trajectory in a single teacher call (GEM §A.3).
+ *
+ * Departures from the paper, on purpose:
+ * - The answer is JSON in a simple turn schema, not tagged text: ids and links are assigned in
+ *   code (see stages/conversation.ts), so the model cannot break them.
+ * - The model declares which interaction patterns it used; stats and the judge can check them.
+ * - The system prompt must restate rules from the given list only, so R4 (rule faithfulness)
+ *   can be judged against the source text.
+ */
+import { z } from 'zod';
+import type { Message, Tool, Workflow } from '../records.js';
+import { TurnSchema } from '../stages/conversation.js';
+import { renderTools } from './shared.js';
+
+export const GENERATE_PROMPT_VERSION = 'generate-v1';
+export const GENERATE_SCHEMA_NAME = 'trajectory';
+
+export const INTERACTION_PATTERNS = [
+  'rule_vs_need_conflict',
+  'error_recovery',
+  'clarification',
+  'multi_hop_reasoning',
+  'rule_awareness',
+] as const;
+
+export const GeneratedTrajectorySchema = z
+  .object({
+    user_persona: z.string().describe('who the user is and what they want, kept consistent across turns'),
+    system_prompt: z.string().describe('the assistant system prompt: role, and every domain rule the assistant must follow'),
+    patterns: z.array(z.enum(INTERACTION_PATTERNS)).describe('interaction patterns this conversation exercises'),
+    turns: z.array(TurnSchema),
+  })
+  .strict();
+export type GeneratedTrajectory = z.infer<typeof GeneratedTrajectorySchema>;
+
+/** Turn-order and behaviour rules shared by generation and refinement. */
+export const CONVERSATION_RULES = `Conversation rules (they are checked by a program; a violation discards the whole conversation):
+- Order: the first turn is the user's. After a user turn or tool results comes an assistant turn. An assistant turn with tool_calls is followed by exactly one tool turn per call, in the same order, and nothing else in between. An assistant turn without tool_calls is followed by a user turn, or ends the conversation. A tool turn is never followed directly by a user turn. The last turn is an assistant turn with text and no tool_calls.
+- Tool calls use only tools from the list, with their exact names. Arguments are a JSON object in a string, with every required parameter, correct types, only listed parameters, and enum values as listed.
+- Every argument value must come from somewhere visible: the user said it, the system prompt states it, or an earlier tool result returned it. Never invent an id, a date, an amount or an email: ask the user instead.
+- Tool results (tool turns) are the environment's answers: complete, realistic JSON with stable ids, statuses, timestamps and the fields a real backend returns; the same entity keeps the same values across turns. A call that is wrong (missing permission, invalid state, not found) gets an error result such as {"error": "Reservation ABC123 cannot be cancelled: flight already departed"}, with no hint about how to fix it. Only fully correct calls succeed.
+- Tool-call-only assistant turns have content "". Tool turns and user turns have tool_calls [].`;
+
+const SYSTEM = `You write realistic training conversations between a user, an AI assistant and the tools of an environment. The assistant is the agent being trained: its behaviour must be exemplary, the user's need not be.
+
+System prompt you write for the assistant: state its role and, as a clear list, every domain rule given to you (preconditions, limits, conditional permissions, confirmation duties). Use only the given rules and facts from the text; do not add limits or numbers of your own.
+
+The user: a consistent persona with a believable situation. Users speak naturally, are sometimes vague or incomplete (the assistant must ask), sometimes give several constraints at once, and at least once ask for something the rules forbid without saying so. Include at least one very complex request that needs several tools in sequence. Use several user turns, not one.
+
+The assistant: plans before acting; checks preconditions (identity, ownership, status) with read tools before writing; follows every rule and explains a refusal by the rule; never fabricates ids or values (asks instead); before any irreversible change (cancel, delete, pay, submit) it summarises the action and waits for the user's explicit yes; states clearly what it cannot do; recovers from tool errors sensibly (re-checks, asks, or explains) rather than retrying blindly.
+
+Use at least three different interaction patterns among: rule_vs_need_conflict (the user wants what a rule forbids), error_recovery (a tool call fails and the assistant recovers), clarification (missing or ambiguous information must be asked for), multi_hop_reasoning (an answer needs several tool results combined), rule_awareness (the assistant applies a rule the user did not mention). Use each at most twice, and list the ones you used.
+
+Write in English. Length: about 20 to 40 turns, at least 4 tool calls over at least 3 different tools.
+
+${CONVERSATION_RULES}`;
+
+export interface GeneratePromptInput {
+  sourceText: string;
+  domain: string;
+  rules: string[];
+  workflow: Workflow;
+  tools: Tool[];
+}
+
+export function buildGenerateMessages(input: GeneratePromptInput): Message[] {
+  const wf = input.workflow;
+  const steps = wf.steps
+    .map((s, i) => `${i}. ${s.action} [tool: ${s.tool}]${s.depends_on.length > 0 ? ` (after ${s.depends_on.join(', ')})` : ''}${s.condition ? ` (if: ${s.condition})` : ''}`)
+    .join('\n');
+  const rules = [...input.rules, ...wf.rules];
+  const user = `Domain: ${input.domain}
+
+Workflow "${wf.name}": ${wf.description}
+User intents: ${wf.intents.join('; ') || '(derive from the workflow)'}
+Steps:
+${steps}
+Execution graph: ${wf.execution_graph}
+
+Domain rules (from the text):
+${rules.length > 0 ? rules.map((r) => `- ${r}`).join('\n') : '- (none stated; use only what the text implies)'}
+
+Tools (JSON Schema parameters):
+${renderTools(input.tools)}
+
+Source text the environment is based on:
+<<<TEXT
+${input.sourceText}
+TEXT>>>
+
+Write one complete conversation that exercises this workflow.`;
+  return [
+    { role: 'system', content: SYSTEM },
+    { role: 'user', content: user },
+  ];
+}

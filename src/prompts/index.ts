@@ -1,0 +1,14 @@
+/** Versions of every prompt template, recorded in run.json and on each record's meta. */
+import { EXTRACT_PROMPT_VERSION } from './extract.js';
+import { FILTER_PROMPT_VERSION } from './filter.js';
+import { GENERATE_PROMPT_VERSION } from './generate.js';
+import { JUDGE_PROMPT_VERSION } from './judge.js';
+import { REFINE_PROMPT_VERSION } from './refine.js';
+
+export const PROMPT_VERSIONS: Record<string, string> = {
+  filter: FILTER_PROMPT_VERSION,
+  extract: EXTRACT_PROMPT_VERSION,
+  generate: GENERATE_PROMPT_VERSION,
+  refine: REFINE_PROMPT_VERSION,
+  judge: JUDGE_PROMPT_VERSION,
+};

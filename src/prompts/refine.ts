@@ -1,0 +1,74 @@
+/**
+ * Stage 4 prompt: complexity refinement (GEM §A.4). The model rewrites a valid trajectory to
+ * be harder and more realistic and returns the whole tool set (it may add or change tools),
+ * a system prompt with a database-like schema, and the new conversation.
+ */
+import { z } from 'zod';
+import type { Message, Tool } from '../records.js';
+import { TurnSchema } from '../stages/conversation.js';
+import { ToolSpecSchema } from '../stages/tool-spec.js';
+import { CONVERSATION_RULES, INTERACTION_PATTERNS } from './generate.js';
+import { renderConversation, renderTools, TOOL_SPEC_GUIDE } from './shared.js';
+
+export const REFINE_PROMPT_VERSION = 'refine-v1';
+export const REFINE_SCHEMA_NAME = 'refined_trajectory';
+
+export const REFINE_PATTERNS = [
+  ...INTERACTION_PATTERNS,
+  'long_context',
+  'identify_limitation',
+  'guide_physical_operation',
+] as const;
+
+export const RefinedTrajectorySchema = z
+  .object({
+    tools: z.array(ToolSpecSchema).describe('the full tool set after refinement: kept, changed and new tools'),
+    system_prompt: z.string().describe('structured rules plus the data schema that tool results follow'),
+    patterns: z.array(z.enum(REFINE_PATTERNS)),
+    pitfalls: z.array(z.string()).describe('the 1-2 traps in this conversation the assistant must notice'),
+    turns: z.array(TurnSchema),
+  })
+  .strict();
+export type RefinedTrajectory = z.infer<typeof RefinedTrajectorySchema>;
+
+const SYSTEM = `You make tool-use training conversations harder and more realistic without making them wrong. You receive a source text, the tools of its environment and a correct conversation. Rewrite the conversation; keep what is good.
+
+Make it richer:
+- Tools: use more of the environment. You may add tools, but only for operations the source text supports; you may fix a tool's parameters. Return the complete tool set (every tool the conversation calls must be in it).
+- System prompt: organise the rules as a structured list (preconditions, limits, permissions, confirmation duties), and add a short data schema (the entities, their fields and id formats) that every tool result must follow. Keep every rule faithful to the source text.
+- User: keep a persistent profile; make requests more ambiguous and more complex. Include at least one user turn that carries several explicit and implicit constraints at once.
+- Long context: at least one point where the assistant must reason across several earlier tool results that hold a lot of realistic but irrelevant data.
+- Pitfalls: plant one or two traps the assistant must identify (a rule the user's request breaks, an item not eligible, a mismatch between what the user says and what a tool returned). List them.
+- Patterns: error recovery, long context, clarification (sometimes the answer can be inferred from the system prompt or earlier results and must not be asked; sometimes it must be asked), identifying a limitation, guiding a physical operation where the domain has one.
+- Realism: no placeholders ("<id>", "XXX", "example.com" stand-ins), realistic non-trivial errors, no redundant or repeated calls, at most one tool call per assistant turn, and fix any rule violation of the original.
+
+${TOOL_SPEC_GUIDE}
+
+${CONVERSATION_RULES}
+
+Target size: 30 to 60 turns, at least 6 distinct tools, at least 10 tool calls.`;
+
+export interface RefinePromptInput {
+  sourceText: string;
+  tools: Tool[];
+  messages: Message[];
+}
+
+export function buildRefineMessages(input: RefinePromptInput): Message[] {
+  const user = `Source text:
+<<<TEXT
+${input.sourceText}
+TEXT>>>
+
+Current tools:
+${renderTools(input.tools)}
+
+Current conversation:
+${renderConversation(input.messages)}
+
+Rewrite it following the instructions. Return the complete tool set and the complete new conversation.`;
+  return [
+    { role: 'system', content: SYSTEM },
+    { role: 'user', content: user },
+  ];
+}

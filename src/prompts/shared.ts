@@ -1,0 +1,39 @@
+/**
+ * Prompt pieces used by more than one stage, and compact renderings of tools and
+ * conversations for prompts. One wording, so that extraction and refinement ask for tools
+ * by the same rules.
+ */
+import type { Message, Tool } from '../records.js';
+
+/** The paper's tool-design rules, in our words. */
+export const TOOL_SPEC_GUIDE = `Tool design rules:
+- One coherent capability per tool (get_order_details, cancel_order), never a whole workflow in one tool.
+- Short, general, reusable snake_case names in verb_object form; no names tied to one example.
+- Pair reads with writes as a real backend would: a lookup for every record type the workflow changes (get_reservation next to update_reservation).
+- Most tools read or change the state of the environment (accounts, orders, devices, files); the assistant needs them to act, not to think.
+- Parameters: self-explanatory snake_case names (order_id, not id), an explicit type, a description that says the unit or format and where the caller gets the value. Use enum when the text lists the allowed options. Use format date / date-time / email / uri where it applies, none otherwise.
+- required mirrors real logic: identifiers and authentication the operation cannot run without are required; genuine options are not.
+- Descriptions say what the tool returns and when it fails (not found, not allowed, limit reached).`;
+
+/** Tools as compact JSON lines: name, description, parameters schema. */
+export function renderTools(tools: Tool[]): string {
+  return tools
+    .map((t) => JSON.stringify({ name: t.function.name, description: t.function.description ?? '', parameters: t.function.parameters ?? {} }))
+    .join('\n');
+}
+
+/** A conversation as numbered lines, with calls and results in full. */
+export function renderConversation(messages: Message[]): string {
+  const lines: string[] = [];
+  messages.forEach((m, i) => {
+    if (m.role === 'assistant') {
+      const calls = (m.tool_calls ?? []).map((c) => `  -> call ${c.function.name}(${c.function.arguments}) [${c.id}]`);
+      lines.push(`[${i}] assistant: ${m.content ?? ''}`.trimEnd(), ...calls);
+    } else if (m.role === 'tool') {
+      lines.push(`[${i}] tool result for ${m.tool_call_id}${m.name !== undefined ? ` (${m.name})` : ''}: ${m.content}`);
+    } else {
+      lines.push(`[${i}] ${m.role}: ${m.content}`);
+    }
+  });
+  return lines.join('\n');
+}

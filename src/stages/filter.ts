@@ -1,0 +1,292 @@
+/**
+ * Stage 1: relevance filter. Three modes:
+ * - `local`: the local scorer (heuristic or trained model) decides alone, at `threshold`;
+ * - `llm`: the LLM judge decides every segment;
+ * - `cascade`: the local scorer decides the clear cases (score below `low`: drop, at or above
+ *   `high`: keep) and the judge decides the band in between, which saves most calls.
+ * No files, no CLI: the pipeline writes `segments.jsonl` from what these functions return.
+ * Endpoint failures (LlmError) propagate to the pipeline; a bad judge answer is returned as
+ * `by: 'error'` with the reason.
+ */
+import type { LlmClient } from '../llm/types.js';
+import type { Segment, SegmentLabels, Usage } from '../records.js';
+import { buildFilterMessages, FILTER_PROMPT_VERSION, FILTER_SCHEMA_NAME, FilterAnswerSchema } from '../prompts/filter.js';
+import { createScorer, type Scorer } from '../filter/scorer.js';
+import type { TextSegment } from './segment.js';
+import { addUsage, looksLikeRefusal } from './types.js';
+
+export { FILTER_PROMPT_VERSION };
+
+export type FilterMode = 'local' | 'llm' | 'cascade';
+
+/** Default of {@link FilterOptions.low}: on the dev set no positive scored below it. */
+export const DEFAULT_CASCADE_LOW = 0.2;
+/** Default of {@link FilterOptions.high}. */
+export const DEFAULT_CASCADE_HIGH = 0.8;
+
+export interface FilterOptions {
+  /** Who decides. @default 'cascade' */
+  mode?: FilterMode | undefined;
+  /** Local scorer, or its spec (`heuristic`, `model:PATH`). @default 'heuristic' */
+  scorer?: Scorer | string | undefined;
+  /**
+   * Cascade: local scores strictly below this are dropped without a call. In [0, 1], at most
+   * `high`. @default 0.2
+   */
+  low?: number | undefined;
+  /** Cascade: local scores at or above this are kept without a call. In [0, 1]. @default 0.8 */
+  high?: number | undefined;
+  /** `local` mode: scores at or above this are kept. In [0, 1]. @default the scorer's own (0.5) */
+  threshold?: number | undefined;
+  /** Counters to update (see {@link createFilterCounters}). */
+  counters?: FilterCounters | undefined;
+  /** Aborts the judge call. */
+  signal?: AbortSignal | undefined;
+}
+
+/** The filter's verdict on one segment: the last fields of a `segments.jsonl` record. */
+export interface FilterDecision {
+  /** Local score; the judge's confidence in its verdict (as P(keep)) when the judge decided. */
+  score: number;
+  /** The local scorer's score, always present (also when the judge decided). */
+  local_score: number;
+  keep: boolean;
+  by: Segment['by'];
+  labels?: SegmentLabels;
+  reason?: string;
+  /** Tokens the judge spent on this segment (absent when no call was made). */
+  usage?: Usage;
+  /** Model that judged, when one did. */
+  model?: string;
+  prompt_version?: string;
+  /** Raw judge answer when it could not be parsed (`by: 'error'`), for debugging. */
+  raw?: string;
+}
+
+/** Running totals, for `run.json` and the end-of-run summary. */
+export interface FilterCounters {
+  segments: number;
+  kept: number;
+  dropped: number;
+  /** Decided by the local scorer in `local` mode. */
+  local: number;
+  /** Dropped by the cascade below `low` without a call. */
+  cascadeLow: number;
+  /** Kept by the cascade at or above `high` without a call. */
+  cascadeHigh: number;
+  /** Judge calls made (one per judged segment, repairs included in usage only). */
+  llmCalls: number;
+  llmKept: number;
+  /** Judge answers that could not be used after repairs. */
+  llmErrors: number;
+  /** Calls a judge-everything run would have made but this run did not. */
+  llmSaved: number;
+  usage: Usage;
+}
+
+export function createFilterCounters(): FilterCounters {
+  return {
+    segments: 0, kept: 0, dropped: 0, local: 0, cascadeLow: 0, cascadeHigh: 0, llmCalls: 0,
+    llmKept: 0, llmErrors: 0, llmSaved: 0, usage: { prompt_tokens: 0, completion_tokens: 0 },
+  };
+}
+
+export type JudgeResult =
+  | {
+      ok: true;
+      keep: boolean;
+      /** The judge's stated confidence in `keep`, clamped to [0, 1]. */
+      confidence: number;
+      labels: SegmentLabels;
+      reason: string;
+      usage: Usage;
+      model: string;
+    }
+  | { ok: false; error: string; raw: string; usage: Usage; model: string };
+
+/**
+ * Asks the LLM judge whether `text` describes a multi-step operation with a system, and for
+ * the paper's labels. A bad answer is `ok: false`; endpoint failures throw.
+ */
+export async function judgeSegment(text: string, llm: LlmClient, signal?: AbortSignal): Promise<JudgeResult> {
+  const result = await llm.structured({
+    stage: 'filter',
+    schema: FilterAnswerSchema,
+    schemaName: FILTER_SCHEMA_NAME,
+    messages: buildFilterMessages(text),
+    temperature: 0,
+    signal,
+  });
+  if (!result.ok) {
+    const error = looksLikeRefusal(result.raw) ? `the judge refused: ${result.raw.trim().slice(0, 200)}` : result.error;
+    return { ok: false, error, raw: result.raw, usage: result.usage, model: result.model };
+  }
+  const a = result.value;
+  const confidence = Number.isFinite(a.confidence) ? Math.min(1, Math.max(0, a.confidence)) : 0.5;
+  return {
+    ok: true,
+    keep: a.keep,
+    confidence,
+    labels: { summary: a.summary, platform: a.platform, domain: a.domain, task_category: a.task_category },
+    reason: a.reason,
+    usage: result.usage,
+    model: result.model,
+  };
+}
+
+function resolveScorer(scorer: Scorer | string | undefined): Scorer {
+  if (scorer === undefined) return createScorer('heuristic');
+  return typeof scorer === 'string' ? createScorer(scorer) : scorer;
+}
+
+function checkUnit(name: string, value: number): number {
+  if (!(value >= 0 && value <= 1)) throw new Error(`filter: ${name} must be in [0, 1], got ${value}`);
+  return value;
+}
+
+/**
+ * Decides whether to keep `segment`. `llm` is required in `llm` mode, and in `cascade` mode
+ * whenever a score falls in the band [low, high).
+ */
+export async function filterSegment(
+  segment: Pick<TextSegment, 'text'>,
+  options: FilterOptions = {},
+  llm?: LlmClient,
+): Promise<FilterDecision> {
+  const mode = options.mode ?? 'cascade';
+  const scorer = resolveScorer(options.scorer);
+  const counters = options.counters;
+  const local = scorer.score(segment.text);
+  const finish = (d: FilterDecision): FilterDecision => {
+    if (counters !== undefined) {
+      counters.segments++;
+      d.keep ? counters.kept++ : counters.dropped++;
+    }
+    return d;
+  };
+
+  if (mode === 'local') {
+    const threshold = checkUnit('threshold', options.threshold ?? scorer.threshold);
+    if (counters !== undefined) {
+      counters.local++;
+      counters.llmSaved++;
+    }
+    const keep = local >= threshold;
+    return finish({ score: local, local_score: local, keep, by: scorer.kind, reason: scorer.explain(segment.text) });
+  }
+  if (mode === 'cascade') {
+    const low = checkUnit('low', options.low ?? DEFAULT_CASCADE_LOW);
+    const high = checkUnit('high', options.high ?? DEFAULT_CASCADE_HIGH);
+    if (low > high) throw new Error(`filter: low (${low}) must not exceed high (${high})`);
+    if (local < low) {
+      if (counters !== undefined) {
+        counters.cascadeLow++;
+        counters.llmSaved++;
+      }
+      return finish({ score: local, local_score: local, keep: false, by: 'cascade-low', reason: scorer.explain(segment.text) });
+    }
+    if (local >= high) {
+      if (counters !== undefined) {
+        counters.cascadeHigh++;
+        counters.llmSaved++;
+      }
+      return finish({ score: local, local_score: local, keep: true, by: 'cascade-high', reason: scorer.explain(segment.text) });
+    }
+  } else if (mode !== 'llm') {
+    throw new Error(`filter: unknown mode "${String(mode)}": use local, llm or cascade`);
+  }
+  if (llm === undefined) throw new Error(`filter: mode "${mode}" needs an LLM client for score ${local.toFixed(3)}`);
+
+  if (counters !== undefined) counters.llmCalls++;
+  const judged = await judgeSegment(segment.text, llm, options.signal);
+  if (counters !== undefined) counters.usage = addUsage(counters.usage, judged.usage);
+  if (!judged.ok) {
+    if (counters !== undefined) counters.llmErrors++;
+    return finish({
+      score: local,
+      local_score: local,
+      keep: false,
+      by: 'error',
+      reason: `judge answer unusable: ${judged.error}`,
+      usage: judged.usage,
+      model: judged.model,
+      prompt_version: FILTER_PROMPT_VERSION,
+      raw: judged.raw.slice(0, 20_000),
+    });
+  }
+  if (counters !== undefined && judged.keep) counters.llmKept++;
+  return finish({
+    // Score as P(keep) by the judge: confidence in "keep" or in "drop".
+    score: judged.keep ? judged.confidence : 1 - judged.confidence,
+    local_score: local,
+    keep: judged.keep,
+    by: 'llm',
+    labels: judged.labels,
+    reason: judged.reason,
+    usage: judged.usage,
+    model: judged.model,
+    prompt_version: FILTER_PROMPT_VERSION,
+  });
+}
+
+/**
+ * A filter bound to its options and counters: what the pipeline uses. The scorer is resolved
+ * (and a model file loaded) once.
+ */
+export interface SegmentFilter {
+  readonly counters: FilterCounters;
+  readonly scorer: Scorer;
+  filter(segment: Pick<TextSegment, 'text'>, signal?: AbortSignal): Promise<FilterDecision>;
+  /** The counters as flat snake_case numbers for `run.json` (`llm_calls_saved` included). */
+  stats(): Record<string, number>;
+}
+
+/** Flat snake_case view of the counters, for `run.json`. */
+export function filterStats(c: FilterCounters): Record<string, number> {
+  return {
+    segments: c.segments,
+    kept: c.kept,
+    dropped: c.dropped,
+    local: c.local,
+    cascade_low: c.cascadeLow,
+    cascade_high: c.cascadeHigh,
+    llm_calls: c.llmCalls,
+    llm_kept: c.llmKept,
+    llm_errors: c.llmErrors,
+    llm_calls_saved: c.llmSaved,
+    prompt_tokens: c.usage.prompt_tokens,
+    completion_tokens: c.usage.completion_tokens,
+  };
+}
+
+export function createSegmentFilter(options: FilterOptions = {}, llm?: LlmClient): SegmentFilter {
+  const scorer = resolveScorer(options.scorer);
+  const counters = options.counters ?? createFilterCounters();
+  const mode = options.mode ?? 'cascade';
+  if (mode !== 'local' && llm === undefined) throw new Error(`filter: mode "${mode}" needs an LLM client`);
+  return {
+    counters,
+    scorer,
+    filter: (segment, signal) => filterSegment(segment, { ...options, scorer, counters, signal: signal ?? options.signal }, llm),
+    stats: () => filterStats(counters),
+  };
+}
+
+/** A full `segments.jsonl` record from a segment and its decision. */
+export function toSegmentRecord(segment: TextSegment, decision: FilterDecision): Segment {
+  const record: Segment = {
+    id: segment.id,
+    doc_id: segment.doc_id,
+    index: segment.index,
+    text: segment.text,
+    start: segment.start,
+    end: segment.end,
+    score: Math.min(1, Math.max(0, decision.score)),
+    keep: decision.keep,
+    by: decision.by,
+  };
+  if (segment.heading !== undefined) record.heading = segment.heading;
+  if (decision.labels !== undefined) record.labels = decision.labels;
+  if (decision.reason !== undefined) record.reason = decision.reason;
+  return record;
+}

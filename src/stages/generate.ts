@@ -1,0 +1,80 @@
+/**
+ * Stage 3: one multi-turn trajectory per workflow, in a single teacher call.
+ * The teacher answers in the simple turn schema; ids and links are assigned in code.
+ */
+import { createHash } from 'node:crypto';
+import type { Extraction, Trajectory } from '../records.js';
+import type { LlmClient } from '../llm/types.js';
+import {
+  buildGenerateMessages,
+  GENERATE_PROMPT_VERSION,
+  GENERATE_SCHEMA_NAME,
+  GeneratedTrajectorySchema,
+} from '../prompts/generate.js';
+import { assembleMessages } from './conversation.js';
+import { structuredFailure, type StageOutcome } from './types.js';
+
+export interface GenerateOptions {
+  /** Sampling temperature of the teacher. @default 0.7 */
+  temperature?: number | undefined;
+  maxTokens?: number | undefined;
+}
+
+/** Stable trajectory id for (segment, workflow): the same on every rerun. */
+export function trajectoryId(segmentId: string, workflowIndex: number): string {
+  return `traj_${createHash('sha256').update(`${segmentId}\u0000${workflowIndex}`).digest('hex').slice(0, 20)}`;
+}
+
+export async function generateTrajectory(
+  input: { extraction: Extraction; workflowIndex: number; sourceText: string },
+  options: GenerateOptions,
+  llm: LlmClient,
+): Promise<StageOutcome<Trajectory>> {
+  const { extraction, workflowIndex } = input;
+  const workflow = extraction.workflows[workflowIndex];
+  if (workflow === undefined) {
+    return { ok: false, reasons: [{ check: 'generate_no_workflow', message: `extraction has no workflow ${workflowIndex}` }] };
+  }
+  const result = await llm.structured({
+    stage: 'generate',
+    schema: GeneratedTrajectorySchema,
+    schemaName: GENERATE_SCHEMA_NAME,
+    messages: buildGenerateMessages({
+      sourceText: input.sourceText,
+      domain: extraction.domain,
+      rules: extraction.rules,
+      workflow,
+      tools: extraction.tools,
+    }),
+    temperature: options.temperature ?? 0.7,
+    max_tokens: options.maxTokens,
+  });
+  if (!result.ok) {
+    return { ok: false, reasons: [structuredFailure('generate', result.error, result.raw)], raw: result.raw, usage: result.usage };
+  }
+  const answer = result.value;
+  if (answer.turns.length === 0) {
+    return { ok: false, reasons: [{ check: 'generate_empty', message: 'the teacher returned no turns' }], usage: result.usage };
+  }
+  const segmentId = extraction.source.segment_id ?? extraction.id;
+  return {
+    ok: true,
+    value: {
+      id: trajectoryId(segmentId, workflowIndex),
+      source: { doc_id: extraction.source.doc_id, segment_id: segmentId, workflow_index: workflowIndex },
+      domain: extraction.domain,
+      tools: extraction.tools,
+      messages: assembleMessages(answer.system_prompt, answer.turns),
+      meta: {
+        stage: 'generated',
+        model: result.model,
+        prompt_version: GENERATE_PROMPT_VERSION,
+        usage: result.usage,
+        workflow: workflow.name,
+        persona: answer.user_persona,
+        patterns: answer.patterns,
+      },
+    },
+    warnings: [],
+  };
+}

@@ -1,0 +1,64 @@
+/**
+ * Stage 4: complexity refinement. Returns the rewritten trajectory, or a rejection whose
+ * reasons say why; the pipeline then keeps the original (GEM: keep the pre-refinement
+ * trajectory when the rewrite fails).
+ */
+import type { Trajectory } from '../records.js';
+import type { LlmClient } from '../llm/types.js';
+import { buildRefineMessages, REFINE_PROMPT_VERSION, REFINE_SCHEMA_NAME, RefinedTrajectorySchema } from '../prompts/refine.js';
+import { assembleMessages } from './conversation.js';
+import { compileToolSchemas } from './schema-check.js';
+import { checkToolSpecs, specToTool } from './tool-spec.js';
+import { addUsage, structuredFailure, type StageOutcome } from './types.js';
+
+export interface RefineOptions {
+  /** @default 0.7 */
+  temperature?: number | undefined;
+  maxTokens?: number | undefined;
+}
+
+export async function refineTrajectory(
+  trajectory: Trajectory,
+  sourceText: string,
+  options: RefineOptions,
+  llm: LlmClient,
+): Promise<StageOutcome<Trajectory>> {
+  const result = await llm.structured({
+    stage: 'refine',
+    schema: RefinedTrajectorySchema,
+    schemaName: REFINE_SCHEMA_NAME,
+    messages: buildRefineMessages({ sourceText, tools: trajectory.tools, messages: trajectory.messages }),
+    temperature: options.temperature ?? 0.7,
+    max_tokens: options.maxTokens,
+  });
+  if (!result.ok) {
+    return { ok: false, reasons: [structuredFailure('refine', result.error, result.raw)], raw: result.raw, usage: result.usage };
+  }
+  const answer = result.value;
+  const specErrors = checkToolSpecs(answer.tools);
+  if (specErrors.length > 0) return { ok: false, reasons: specErrors, usage: result.usage };
+  const tools = answer.tools.map(specToTool);
+  const schemaErrors = compileToolSchemas(tools);
+  if (schemaErrors.length > 0) return { ok: false, reasons: schemaErrors, usage: result.usage };
+  if (answer.turns.length === 0) {
+    return { ok: false, reasons: [{ check: 'refine_empty', message: 'the rewrite returned no turns' }], usage: result.usage };
+  }
+  return {
+    ok: true,
+    value: {
+      ...trajectory,
+      tools,
+      messages: assembleMessages(answer.system_prompt, answer.turns),
+      meta: {
+        ...trajectory.meta,
+        stage: 'refined',
+        model: result.model,
+        prompt_version: REFINE_PROMPT_VERSION,
+        usage: addUsage(trajectory.meta?.usage, result.usage),
+        patterns: answer.patterns,
+        pitfalls: answer.pitfalls,
+      },
+    },
+    warnings: [],
+  };
+}

@@ -1,0 +1,43 @@
+/**
+ * What every stage function returns. Stages are pure with respect to files and the CLI:
+ * `(record, options, llm) → outcome`. A bad model answer is data (`ok: false` with reasons);
+ * an endpoint failure is thrown by the gateway and handled by the pipeline.
+ */
+import type { Reason, Usage } from '../records.js';
+
+export type StageOutcome<T> =
+  | {
+      ok: true;
+      value: T;
+      /** Non-fatal findings (a dropped workflow, a renamed tool). */
+      warnings: Reason[];
+    }
+  | {
+      ok: false;
+      reasons: Reason[];
+      /** Raw model text of a final parse failure, for the rejection record. */
+      raw?: string | undefined;
+      /** Tokens spent on the failed attempt(s), for accounting. */
+      usage?: Usage | undefined;
+    };
+
+export function addUsage(a: Usage | undefined, b: Usage | undefined): Usage {
+  return {
+    prompt_tokens: (a?.prompt_tokens ?? 0) + (b?.prompt_tokens ?? 0),
+    completion_tokens: (a?.completion_tokens ?? 0) + (b?.completion_tokens ?? 0),
+  };
+}
+
+const REFUSAL = /^\s*(i'?m sorry|i am sorry|i can(?:no|')t|i cannot|i won'?t|as an ai|sorry,? (?:but )?i)/i;
+
+/** True when a model's non-JSON answer reads like a refusal rather than a formatting slip. */
+export function looksLikeRefusal(raw: string): boolean {
+  return REFUSAL.test(raw.replace(/<think>[\s\S]*?<\/think>/g, ''));
+}
+
+/** The reason for a structured-output failure: a refusal or an unparseable answer. */
+export function structuredFailure(stage: string, error: string, raw: string): Reason {
+  return looksLikeRefusal(raw)
+    ? { check: `${stage}_refusal`, message: `the model refused: ${raw.trim().slice(0, 200)}` }
+    : { check: `${stage}_unparseable`, message: error };
+}

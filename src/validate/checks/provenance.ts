@@ -1,0 +1,348 @@
+/**
+ * `argument_provenance` (beyond the paper): every argument value a call passes must come from
+ * somewhere the assistant could have read it — the system prompt, an earlier user message or
+ * an earlier tool result — unless the assistant may legitimately choose or compose it.
+ * The exact rule and its exemptions are documented on {@link ProvenanceOptions}.
+ *
+ * It is a heuristic (string containment, not understanding), so it warns by default. It is
+ * tuned to stay quiet on real data: see the tau-bench test in test/validate-real.test.ts.
+ */
+import type { Reason } from '../../records.js';
+import type { ValidateContext } from '../context.js';
+import type { ProvenanceOptions } from '../options.js';
+
+// Precompiled once: the checks run per record and must not build regexes in loops.
+const UNICODE_ESCAPE_RE = /\\u([0-9a-fA-F]{4})/g;
+const DIGIT_GROUP_COMMA_RE = /(\d),(?=\d{3}(?:\D|$))/g;
+const SEPARATOR_RE = /[\s_-]+/g;
+const EDGE_PUNCT_RE = /^[^\p{L}\p{N}]+|[^\p{L}\p{N}]+$/gu;
+const WHITESPACE_RE = /\s+/;
+const NUMERIC_STRING_RE = /^-?\d+(?:\.\d+)?$/;
+const ISO_DATE_RE = /^(\d{4})-(\d{2})-(\d{2})(?:[t ](\d{1,2}):(\d{2})(?::\d{2}(?:\.\d+)?)?(?:z|[+-]\d{2}:?\d{2})?)?$/;
+const TIME_RE = /^(\d{1,2}):(\d{2})(?::\d{2})?$/;
+const RELATIVE_DATE_RE =
+  /\b(?:today|tonight|tomorrow|tmrw|yesterday|monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekend|(?:next|this|last|following|previous|same|coming) (?:day|week|month|year)|in (?:\d+|a|one|two|three|four|five|six|seven) (?:days?|weeks?|months?)|(?:\d+|a|an|one|two|three|four|five|six|seven) (?:days?|weeks?)|day (?:after|before)|week from|month from)\b/;
+const CAMEL_RE = /([a-z0-9])([A-Z])/g;
+// Airport, state, country and currency codes (JFK, CA, USD) are derived from names the user
+// gives ("New York", "California"); a lookup table is out of scope, so they are exempt.
+const CODE_RE = /^[A-Z]{2,3}$/;
+const KEY_SPLIT_RE = /[_\-\s]+/;
+
+const MONTHS: ReadonlyArray<readonly string[]> = [
+  ['january', 'jan'], ['february', 'feb'], ['march', 'mar'], ['april', 'apr'], ['may'], ['june', 'jun'],
+  ['july', 'jul'], ['august', 'aug'], ['september', 'sep', 'sept'], ['october', 'oct'], ['november', 'nov'],
+  ['december', 'dec'],
+];
+
+/**
+ * Normalizes text for containment tests: JSON `\uXXXX` escapes decoded, lower case, digit
+ * group commas dropped (outside JSON, where `[1,234]` is a list), and `_`, `-`, whitespace
+ * runs turned into one space (so `one_way` matches "One-way").
+ */
+export function normalizeForGrounding(text: string): string {
+  let t = text;
+  if (t.includes('\\u')) t = t.replace(UNICODE_ESCAPE_RE, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+  t = t.toLowerCase();
+  if (t.includes(',')) {
+    const first = t.trimStart().charCodeAt(0);
+    if (first !== 123 /* { */ && first !== 91 /* [ */) t = t.replace(DIGIT_GROUP_COMMA_RE, '$1');
+  }
+  return t.replace(SEPARATOR_RE, ' ');
+}
+
+/** 1 digit, 2 letter (any script), 0 other. */
+function charClass(code: number): 0 | 1 | 2 {
+  if (code >= 48 && code <= 57) return 1;
+  if ((code >= 97 && code <= 122) || (code >= 65 && code <= 90) || code >= 0xc0) return 2;
+  return 0;
+}
+
+/**
+ * True when `needle` occurs in `hay` without running into a neighbour of the same kind:
+ * "121" is not found in "1213" and "shoe" not in "shoes", but "20" is found in "may 20th"
+ * and "10:30" in "10:30am".
+ */
+export function containsToken(hay: string, needle: string): boolean {
+  if (needle === '') return true;
+  const startClass = charClass(needle.charCodeAt(0));
+  const endClass = charClass(needle.charCodeAt(needle.length - 1));
+  let from = 0;
+  for (;;) {
+    const at = hay.indexOf(needle, from);
+    if (at < 0) return false;
+    const end = at + needle.length;
+    const okStart = startClass === 0 || at === 0 || charClass(hay.charCodeAt(at - 1)) !== startClass;
+    const okEnd = endClass === 0 || end === hay.length || charClass(hay.charCodeAt(end)) !== endClass;
+    if (okStart && okEnd) return true;
+    from = at + 1;
+  }
+}
+
+function ordinal(day: number): string {
+  if (day >= 11 && day <= 13) return `${day}th`;
+  const last = day % 10;
+  return `${day}${last === 1 ? 'st' : last === 2 ? 'nd' : last === 3 ? 'rd' : 'th'}`;
+}
+
+/** Ways a text may mention a calendar day (month 1-12, day 1-31), normalized. */
+export function dateMentions(month: number, day: number): string[] {
+  const out: string[] = [];
+  const dd = String(day).padStart(2, '0');
+  const mm = String(month).padStart(2, '0');
+  const nth = ordinal(day);
+  for (const name of MONTHS[month - 1] ?? []) {
+    out.push(`${name} ${day}`, `${name} ${dd}`, `${day} ${name}`, `${nth} ${name}`, `${nth} of ${name}`);
+  }
+  out.push(`${month}/${day}`, `${mm}/${dd}`, `${day}/${month}`, `${dd}/${mm}`, `${dd}.${mm}`, `the ${nth}`);
+  return out;
+}
+
+/** Ways a text may mention a clock time, normalized. */
+export function timeMentions(hour: number, minute: number): string[] {
+  const mm = String(minute).padStart(2, '0');
+  const h12 = hour % 12 === 0 ? 12 : hour % 12;
+  const suffixes = hour < 12 ? ['am', 'a.m.', 'in the morning'] : ['pm', 'p.m.', 'in the afternoon', 'in the evening'];
+  const out = [`${hour}:${mm}`, `${String(hour).padStart(2, '0')}:${mm}`, `${h12}:${mm}`];
+  for (const s of suffixes) {
+    out.push(`${h12}:${mm} ${s}`, `${h12}:${mm}${s}`);
+    if (minute === 0) out.push(`${h12} ${s}`, `${h12}${s}`);
+  }
+  if (minute === 0) out.push(`${h12} o'clock`);
+  if (hour === 12 && minute === 0) out.push('noon', 'midday');
+  return out;
+}
+
+function numberForms(n: number): string[] {
+  const abs = Math.abs(n);
+  const forms = new Set<string>([String(abs), abs.toFixed(2), String(Number(abs.toFixed(2)))]);
+  return [...forms];
+}
+
+/** What the schema lets the assistant pick without grounding: enum, const and default values. */
+function schemaLiterals(schema: unknown, out: unknown[] = [], depth = 0): unknown[] {
+  if (schema === null || typeof schema !== 'object' || depth > 4) return out;
+  const s = schema as Record<string, unknown>;
+  if (Array.isArray(s['enum'])) out.push(...(s['enum'] as unknown[]));
+  if ('const' in s) out.push(s['const']);
+  if ('default' in s) out.push(s['default']);
+  for (const key of ['anyOf', 'oneOf', 'allOf'] as const) {
+    const branches = s[key];
+    if (Array.isArray(branches)) for (const b of branches) schemaLiterals(b, out, depth + 1);
+  }
+  // An array of enum items: the literals live on `items`.
+  if (s['items'] !== undefined && !Array.isArray(s['items'])) schemaLiterals(s['items'], out, depth + 1);
+  return out;
+}
+
+/** The sub-schema describing `schema`'s child `key` (a property name or an array index). */
+function childSchema(schema: unknown, key: string | number, depth = 0): unknown {
+  if (schema === null || typeof schema !== 'object' || depth > 4) return undefined;
+  const s = schema as Record<string, unknown>;
+  if (typeof key === 'number') {
+    if (Array.isArray(s['prefixItems'])) return (s['prefixItems'] as unknown[])[key] ?? s['items'];
+    if (s['items'] !== undefined) return s['items'];
+  } else {
+    const props = s['properties'];
+    if (props !== null && typeof props === 'object' && Object.prototype.hasOwnProperty.call(props, key)) {
+      return (props as Record<string, unknown>)[key];
+    }
+    if (s['additionalProperties'] !== null && typeof s['additionalProperties'] === 'object') {
+      return s['additionalProperties'];
+    }
+  }
+  for (const k of ['anyOf', 'oneOf', 'allOf'] as const) {
+    const branches = s[k];
+    if (!Array.isArray(branches)) continue;
+    for (const b of branches) {
+      const found = childSchema(b, key, depth + 1);
+      if (found !== undefined) return found;
+    }
+  }
+  return undefined;
+}
+
+// Free-text verdict per argument name, per configured name set (names are few in practice).
+const freeTextKeyMemo = new WeakMap<ReadonlySet<string>, Map<string, boolean>>();
+
+function isFreeTextKey(key: string, names: ReadonlySet<string>): boolean {
+  let memo = freeTextKeyMemo.get(names);
+  if (memo === undefined) {
+    memo = new Map();
+    freeTextKeyMemo.set(names, memo);
+  }
+  const hit = memo.get(key);
+  if (hit !== undefined) return hit;
+  let result = names.has(key.toLowerCase());
+  if (!result) {
+    // `cancel_reason`, `searchQuery`: the last word decides.
+    const parts = key.replace(CAMEL_RE, '$1_$2').toLowerCase().split(KEY_SPLIT_RE);
+    const last = parts[parts.length - 1];
+    result = last !== undefined && names.has(last);
+  }
+  if (memo.size > 10_000) memo.clear();
+  memo.set(key, result);
+  return result;
+}
+
+/** A leaf value to ground, with where it sits in the arguments. */
+interface Leaf {
+  path: string;
+  key: string | undefined;
+  value: string | number;
+  schema: unknown;
+}
+
+function collectLeaves(value: unknown, path: string, key: string | undefined, schema: unknown, out: Leaf[], depth: number): void {
+  if (depth > 16) return;
+  if (typeof value === 'string' || typeof value === 'number') {
+    out.push({ path, key, value, schema });
+  } else if (Array.isArray(value)) {
+    value.forEach((item, i) => collectLeaves(item, `${path}[${i}]`, key, childSchema(schema, i), out, depth + 1));
+  } else if (value !== null && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+      collectLeaves(v, path === '' ? k : `${path}.${k}`, k, childSchema(schema, k), out, depth + 1);
+    }
+  }
+}
+
+/** Per-trajectory grounding: lazily normalized source texts and memoized needle lookups. */
+class Grounding {
+  private readonly norm: (string | undefined)[] = [];
+  private readonly relative: (boolean | undefined)[] = [];
+  /** needle → index of the first source containing it, or -(searched prefix length) - 1. */
+  private readonly memo = new Map<string, number>();
+
+  constructor(private readonly ctx: ValidateContext) {}
+
+  private source(j: number, assistant: boolean): string | undefined {
+    const m = this.ctx.messages?.[j];
+    if (m === undefined) return undefined;
+    if (m.role === 'assistant' && (!assistant || m.content === null || m.content === undefined)) return undefined;
+    let t = this.norm[j];
+    if (t === undefined) {
+      t = normalizeForGrounding(m.content ?? '');
+      this.norm[j] = t;
+    }
+    return t;
+  }
+
+  /**
+   * Is any of `needles` in a source before message `before`? With `assistant`, earlier
+   * assistant text counts too (for computed numbers the assistant told the user).
+   */
+  any(needles: readonly string[], before: number, assistant = false): boolean {
+    for (const n of needles) if (this.one(n, before, assistant)) return true;
+    return false;
+  }
+
+  private one(needle: string, before: number, assistant: boolean): boolean {
+    const memoKey = assistant ? `\u0000${needle}` : needle;
+    const known = this.memo.get(memoKey);
+    let start = 0;
+    if (known !== undefined) {
+      if (known >= 0) return known < before;
+      start = -known - 1; // sources [0, start) are known not to contain it
+      if (start >= before) return false;
+    }
+    // Scan forward from the first unsearched source so the memo stays a prefix.
+    for (let j = start; j < before; j++) {
+      const text = this.source(j, assistant);
+      if (text !== undefined && containsToken(text, needle)) {
+        this.memo.set(memoKey, j);
+        return true;
+      }
+    }
+    this.memo.set(memoKey, -before - 1);
+    return false;
+  }
+
+  /** Did the user mention a relative date ("tomorrow", "next Friday") before message `before`? */
+  relativeDate(before: number): boolean {
+    const messages = this.ctx.messages ?? [];
+    for (let j = 0; j < before; j++) {
+      if (messages[j]?.role !== 'user') continue;
+      let r = this.relative[j];
+      if (r === undefined) {
+        r = RELATIVE_DATE_RE.test(this.source(j, false) ?? '');
+        this.relative[j] = r;
+      }
+      if (r) return true;
+    }
+    return false;
+  }
+}
+
+function isGrounded(value: string | number, g: Grounding, before: number, p: ResolvedProvenance): boolean {
+  if (typeof value === 'number') {
+    if (Number.isInteger(value) && Math.abs(value) <= p.smallIntMax) return true;
+    // Amounts are often computed (a total, a split between two cards): grounded when the
+    // assistant stated them to the user before calling. Whether the arithmetic is right is R1.
+    return g.any(numberForms(value), before, true);
+  }
+  const text = value.trim();
+  if (text === '' || CODE_RE.test(text)) return true;
+  if (NUMERIC_STRING_RE.test(text)) {
+    const n = Number(text);
+    if (Number.isInteger(n) && Math.abs(n) <= p.smallIntMax) return true;
+    return g.any([text.startsWith('-') ? text.slice(1) : text, ...numberForms(n)], before, true);
+  }
+  const needle = normalizeForGrounding(text).replace(EDGE_PUNCT_RE, '');
+  if (needle === '') return true;
+  if (g.any([needle], before)) return true;
+  const date = ISO_DATE_RE.exec(text.toLowerCase());
+  if (date !== null) {
+    const [, y, mo, d, hh, mi] = date;
+    const month = Number(mo);
+    const day = Number(d);
+    const dateOk =
+      g.any([`${y} ${mo} ${d}`], before) || g.any(dateMentions(month, day), before) || g.relativeDate(before);
+    if (!dateOk) return false;
+    if (hh === undefined || mi === undefined) return true;
+    const hour = Number(hh);
+    const minute = Number(mi);
+    return (hour === 0 && minute === 0) || g.any(timeMentions(hour, minute), before);
+  }
+  const time = TIME_RE.exec(text);
+  if (time !== null) return g.any(timeMentions(Number(time[1]), Number(time[2])), before);
+  return false;
+}
+
+interface ResolvedProvenance {
+  smallIntMax: number;
+  freeTextMinChars: number;
+  freeTextMaxWords: number;
+  freeTextKeys: ReadonlySet<string>;
+}
+
+function isFreeText(text: string, p: ResolvedProvenance): boolean {
+  const t = text.trim();
+  if (t.length > p.freeTextMinChars) return true;
+  return t.split(WHITESPACE_RE).length > p.freeTextMaxWords;
+}
+
+/** `argument_provenance`: each leaf argument value is grounded (see {@link ProvenanceOptions}). */
+export function checkArgumentProvenance(ctx: ValidateContext): Reason[] {
+  if (ctx.messages === undefined) return [];
+  const p = ctx.options.provenance;
+  const g = new Grounding(ctx);
+  const reasons: Reason[] = [];
+  const leaves: Leaf[] = [];
+  for (const c of ctx.calls) {
+    if (c.args === undefined) continue;
+    const parameters = ctx.toolsByName.get(c.call.function.name)?.function.parameters;
+    leaves.length = 0;
+    collectLeaves(c.args, '', undefined, parameters, leaves, 0);
+    for (const leaf of leaves) {
+      if (leaf.key !== undefined && isFreeTextKey(leaf.key, p.freeTextKeys)) continue;
+      if (typeof leaf.value === 'string' && isFreeText(leaf.value, p)) continue;
+      if (leaf.schema !== undefined && schemaLiterals(leaf.schema).includes(leaf.value)) continue;
+      if (isGrounded(leaf.value, g, c.msg, p)) continue;
+      reasons.push({
+        check: 'argument_provenance',
+        path: c.path,
+        message: `argument ${leaf.path} = ${JSON.stringify(leaf.value)} of ${c.call.function.name} appears in no earlier user message, tool result or the system prompt`,
+      });
+    }
+  }
+  return reasons;
+}

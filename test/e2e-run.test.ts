@@ -1,0 +1,189 @@
+/**
+ * End to end: `gemtraj run` against a scripted mock teacher on 127.0.0.1 whose answers
+ * exercise every path — a good trajectory, invalid tool arguments, a hallucinated tool, a
+ * malformed answer, a refusal, a broken refinement, a failing judge — plus bad input lines.
+ * Asserts the files, the accounting invariant, the reasons, the response_format of every
+ * JSON request, that a rerun makes no model call at all, and that the key leaks nowhere.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../src/cli/main.js';
+import { startMockServer, type MockServer } from '../src/testing/mock-server.js';
+import { scriptedTeacher } from '../src/testing/scripted-teacher.js';
+
+const KEY = 'sk-test-E2E-SECRET-0123456789abcdef';
+
+export const PROCEDURE = `# Cancelling an order in the web shop
+
+To cancel an order, follow these steps:
+
+1. Log in to your account on the website with your email and password.
+2. Click "My orders" and select the order you want to cancel.
+3. Check the status: only orders that are still pending can be cancelled. If the order has shipped, open a return request instead.
+4. Click "Cancel order", choose a reason from the list and click "Submit".
+5. Confirm the cancellation in the dialog. The refund is issued to the original payment method within 5 business days.
+
+If you cannot log in, reset your password first from the sign-in page.`;
+
+const NARRATIVE = `[[drop]] The old lighthouse keeper walked along the shore every evening. He remembered the storms of his youth, the ships that came too close, and the long winter when the lamp had failed. "We were young then," he said to the gulls, and they did not answer. The sea was calm that night, silver under the moon, and he thought of his brother who had gone to the city and never written.`;
+
+export function corpusLines(): string[] {
+  const doc = (id: string, marker: string) => JSON.stringify({ id, text: `${PROCEDURE}\n\n${marker}`.trim() });
+  return [
+    doc('good', ''),
+    doc('bad-args', '[[bad-args]]'),
+    doc('hallucinated', '[[hallucinated-tool]]'),
+    doc('malformed', '[[malformed]]'),
+    doc('refusal', '[[refusal]]'),
+    doc('bad-refine', '[[bad-refine]]'),
+    doc('judge-fail', '[[judge-fail]]'),
+    JSON.stringify({ id: 'story', text: NARRATIVE }),
+    '{"id": "broken", "text": ',
+    JSON.stringify({ id: 'no-text', body: 'wrong field' }),
+  ];
+}
+
+function readLines(file: string): Array<Record<string, unknown>> {
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+async function runCli(args: string[]): Promise<{ code: number; stderr: string }> {
+  const chunks: string[] = [];
+  const write = process.stderr.write.bind(process.stderr);
+  process.stderr.write = ((chunk: string | Uint8Array) => {
+    chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+    return true;
+  }) as typeof process.stderr.write;
+  const previousExit = process.exitCode;
+  try {
+    process.exitCode = undefined;
+    const code = await main(args);
+    return { code, stderr: chunks.join('') };
+  } finally {
+    process.stderr.write = write;
+    process.exitCode = previousExit;
+  }
+}
+
+describe('gemtraj run end to end', () => {
+  let server: MockServer;
+  let dir: string;
+  let out: string;
+  let first: { code: number; stderr: string };
+
+  beforeAll(async () => {
+    server = await startMockServer({ handler: scriptedTeacher() });
+    dir = mkdtempSync(join(tmpdir(), 'gemtraj-e2e-'));
+    out = join(dir, 'run');
+    writeFileSync(join(dir, 'corpus.jsonl'), `${corpusLines().join('\n')}\n`);
+    process.env.GEMTRAJ_E2E_KEY = KEY;
+    first = await runCli(['run', join(dir, 'corpus.jsonl'), '--out', out, '--base-url', server.url, '--model', 'teacher', '--api-key-env', 'GEMTRAJ_E2E_KEY', '--concurrency', '4']);
+  });
+
+  afterAll(async () => {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+    delete process.env.GEMTRAJ_E2E_KEY;
+  });
+
+  it('finishes with exit 0 and writes every run file', () => {
+    expect(first.stderr).not.toMatch(/^gemtraj: /m);
+    expect(first.code).toBe(0);
+    const files = readdirSync(out);
+    for (const f of ['segments.jsonl', 'extractions.jsonl', 'trajectories.raw.jsonl', 'trajectories.refined.jsonl', 'trajectories.jsonl', 'rejected.jsonl', 'run.json']) {
+      expect(files).toContain(f);
+    }
+  });
+
+  it('puts good trajectories in the dataset, with the original kept when refinement broke it', () => {
+    const passed = readLines(join(out, 'trajectories.jsonl'));
+    const byDoc = new Map(passed.map((t) => [(t.source as { doc_id: string }).doc_id, t]));
+    expect([...byDoc.keys()].sort()).toEqual(['bad-refine', 'good']);
+    const good = byDoc.get('good') as { meta: Record<string, unknown>; messages: Array<Record<string, unknown>> };
+    expect(good.meta.stage).toBe('refined');
+    expect(good.meta.judge).toBeDefined();
+    const fallback = byDoc.get('bad-refine') as { meta: Record<string, unknown> };
+    expect(fallback.meta.stage).toBe('generated');
+    expect(JSON.stringify(fallback.meta.refine_fallback)).toMatch(/role_order|user/);
+    // Ids and links are assigned by gemtraj: every call has exactly one result.
+    const calls = good.messages.flatMap((m) => (m.tool_calls as Array<{ id: string }> | undefined) ?? []).map((c) => c.id);
+    const results = good.messages.filter((m) => m.role === 'tool').map((m) => m.tool_call_id);
+    expect(results).toEqual(calls);
+  });
+
+  it('rejects every bad record with its stage and reason', () => {
+    const rejected = readLines(join(out, 'rejected.jsonl'));
+    const find = (pred: (r: Record<string, unknown>) => boolean) => rejected.find(pred);
+    const checksOf = (r: Record<string, unknown> | undefined) => ((r?.reasons ?? []) as Array<{ check: string }>).map((x) => x.check);
+    const byDoc = (doc: string) => find((r) => (r.source as { doc_id?: string } | undefined)?.doc_id === doc);
+
+    expect(byDoc('bad-args')?.stage).toBe('validate');
+    expect(checksOf(byDoc('bad-args'))).toContain('arguments_schema');
+    expect(byDoc('hallucinated')?.stage).toBe('validate');
+    expect(checksOf(byDoc('hallucinated'))).toContain('unknown_tool');
+    expect(byDoc('malformed')?.stage).toBe('extract');
+    expect(checksOf(byDoc('malformed'))).toEqual(['extract_unparseable']);
+    expect(typeof byDoc('malformed')?.raw).toBe('string');
+    expect(checksOf(byDoc('refusal'))).toEqual(['extract_refusal']);
+    expect(byDoc('judge-fail')?.stage).toBe('judge');
+    expect(checksOf(byDoc('judge-fail'))).toContain('judge_R1');
+    const input = rejected.filter((r) => r.stage === 'input');
+    expect(input.map((r) => checksOf(r)[0]).sort()).toEqual(['input_json', 'input_text_missing']);
+    expect(JSON.stringify(input)).toMatch(/corpus\.jsonl:9/);
+  });
+
+  it('drops the narrative at the filter and keeps the accounting balanced', () => {
+    const segments = readLines(join(out, 'segments.jsonl'));
+    const story = segments.find((s) => s.doc_id === 'story');
+    expect(story?.keep).toBe(false);
+    const runJson = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as Record<string, any>;
+    const c = runJson.counts;
+    expect(c.balanced).toBe(true);
+    expect(c.documents).toBe(8);
+    expect(c.input_rejected).toBe(2);
+    expect(c.kept).toBe(7);
+    expect(c.extracted + c.extract_rejected).toBe(c.kept);
+    expect(c.generated).toBe(c.workflows - c.generate_rejected);
+    expect(c.passed + c.validate_rejected + c.judge_rejected).toBe(c.generated);
+    expect(c.passed).toBe(2);
+    expect(runJson.status).toBe('finished');
+    expect(runJson.usage.totals.calls).toBeGreaterThan(0);
+    expect(first.stderr).toMatch(/accounting: every record is accounted for/);
+  });
+
+  it('sends the response_format of json_schema mode with every JSON request', () => {
+    expect(server.requests.length).toBeGreaterThan(0);
+    for (const request of server.requests) {
+      expect(request.body.response_format?.type).toBe('json_schema');
+      expect(request.body.response_format?.json_schema?.name).toMatch(/^[a-zA-Z0-9_-]{1,64}$/);
+      expect(request.body.response_format?.json_schema?.schema).toBeTypeOf('object');
+    }
+  });
+
+  it('makes no model call at all when a finished run is rerun', async () => {
+    const before = server.count;
+    const segmentsBefore = readFileSync(join(out, 'segments.jsonl'), 'utf8');
+    const again = await runCli(['run', join(dir, 'corpus.jsonl'), '--out', out, '--base-url', server.url, '--model', 'teacher', '--api-key-env', 'GEMTRAJ_E2E_KEY']);
+    expect(again.code).toBe(0);
+    expect(server.count).toBe(before);
+    expect(readFileSync(join(out, 'segments.jsonl'), 'utf8')).toBe(segmentsBefore);
+    const runJson = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as Record<string, any>;
+    expect(runJson.sessions).toHaveLength(2);
+    expect(runJson.counts.passed).toBe(2);
+  });
+
+  it('never writes the API key into the run directory or the output', () => {
+    for (const f of readdirSync(out)) {
+      const content = readFileSync(join(out, f)).toString('latin1');
+      expect(content.includes(KEY), f).toBe(false);
+    }
+    expect(first.stderr.includes(KEY)).toBe(false);
+    const runJson = readFileSync(join(out, 'run.json'), 'utf8');
+    expect(runJson).toContain('GEMTRAJ_E2E_KEY');
+  });
+});
