@@ -61,7 +61,17 @@ describe('tau-bench airline GPT-4o logs (200 runs)', () => {
         expect(tool.function.parameters?.type).toBe('object');
         expect(tool.function.parameters).not.toHaveProperty('required');
       }
-      for (const m of t.messages) if (m.role === 'assistant') calls += m.tool_calls?.length ?? 0;
+      // The logs reuse some call ids (73 times): import renumbers them and keeps results linked.
+      const ids: string[] = [];
+      let open: string | undefined;
+      for (const m of t.messages) {
+        if (m.role === 'assistant') {
+          calls += m.tool_calls?.length ?? 0;
+          for (const c of m.tool_calls ?? []) ids.push((open = c.id));
+        }
+        if (m.role === 'tool') expect(m.tool_call_id).toBe(open);
+      }
+      expect(new Set(ids).size).toBe(ids.length);
     }
     expect(calls).toBe(1164);
     expect(names.size).toBe(14);

@@ -98,9 +98,11 @@ describe('segmentDocument on tau2 policies', () => {
     const text = readFileSync(`${SOURCES}/tau2-telecom-tech-support-workflow.md`, 'utf8');
     const a = segmentDocument({ id: 't', text });
     expect(segmentDocument({ id: 't', text })).toEqual(a);
-    const step = a.find((s) => s.text.includes('Check Mobile Data Settings'));
-    expect(step?.heading).toMatch(/Step 2\.1\.3/);
-    expect(a.every((s) => s.heading !== undefined)).toBe(true);
+    // A segment's heading is the nearest heading at its start, and that heading opens it.
+    expect(a.every((s) => s.heading !== undefined && s.text.startsWith(s.heading))).toBe(true);
+    const small = segmentDocument({ id: 't', text }, { maxChars: 600 });
+    const step = small.find((s) => s.text.includes('Check Mobile Data Settings'));
+    expect(step?.text).toMatch(/Step 2\.1\.3/);
   });
 });
 
@@ -147,11 +149,15 @@ describe('segment packing', () => {
     expect(withList[0]!.text).toContain('5. Step 5');
   });
 
-  it('starts a new segment at a heading once the current one is big enough', () => {
+  it('packs sections together and cuts at a heading when the segment would overflow', () => {
     const body = 'Some words here. '.repeat(20);
     const text = `# A\n\n${body}\n\n## B\n\n${body}\n\n## C\n\ntiny`;
-    const segments = segmentDocument({ id: 'h', text }, { maxChars: 6000, minChars: 200 });
+    // Everything fits: one segment, so rules sections stay with the steps they govern.
+    expect(segmentDocument({ id: 'h', text }, { maxChars: 6000, minChars: 200 }).map((s) => s.heading)).toEqual(['A']);
+    // Two sections do not fit: the cut falls on the heading, not inside a paragraph.
+    const segments = segmentDocument({ id: 'h', text }, { maxChars: 500, minChars: 200 });
     expect(segments.map((s) => s.heading)).toEqual(['A', 'B']);
+    expect(segments[1]!.text.startsWith('B')).toBe(true);
     // "## C / tiny" is under minChars: merged into the previous segment.
     expect(segments[1]!.text.endsWith('C\n\ntiny')).toBe(true);
     expect(segments[1]!.end).toBe(text.length);
@@ -201,7 +207,8 @@ describe('markup reduction', () => {
 
   it('keeps RST titles as headings', () => {
     const rst = 'Installing Packages\n===================\n\nThis section covers the basics.\n\nRequirements\n------------\n\nRun ``pip --version``.\n';
-    const segments = segmentDocument({ id: 'r', text: rst }, { minChars: 0 });
-    expect(segments.map((s) => s.heading)).toEqual(['Installing Packages', 'Requirements']);
+    const segments = segmentDocument({ id: 'r', text: rst }, { minChars: 0, maxChars: 200 });
+    expect(segments.map((s) => s.heading)).toEqual(['Installing Packages']);
+    expect(segments[0]!.text).toMatch(/^Installing Packages\n\nThis section covers the basics\.\n\nRequirements\n\nRun .*pip --version/);
   });
 });

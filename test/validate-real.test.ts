@@ -125,5 +125,12 @@ describe('tau-bench airline (real data)', () => {
       `[tau-bench] provenance: ${flagged} leaf warnings over ${calls} calls; on reward=1 runs ${flaggedRewarded} over ${rewardedCalls} calls\n  ${samples.join('\n  ')}`,
     );
     expect(calls).toBeGreaterThan(1000);
+    // On runs the environment scored as successful, the only warnings are real fabrications:
+    // payment ids GPT-4o made up from a card's last digits ("credit_card_7334") or from a
+    // gift card's number ("credit_card_5634230" for gift_card_5634230).
+    expect(flaggedRewarded).toBe(4);
+    for (const line of samples) expect(line).toMatch(/payment_id = "credit_card_(7334|5634230)"/);
+    // Over all 200 runs (many failed), a warning on fewer than 2% of calls.
+    expect(flagged / calls).toBeLessThan(0.02);
   });
 });

@@ -13,6 +13,7 @@ import { RecordError } from '../records.js';
 import { VERSION } from '../version.js';
 import { registerRun, EXIT_ENDPOINT } from './run.js';
 import { registerStages } from './stages.js';
+import { registerExport } from './export.js';
 
 export function buildProgram(): Command {
   const program = new Command('gemtraj')
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
     .configureHelp({ sortSubcommands: false });
   registerRun(program);
   registerStages(program);
+  registerExport(program);
   return program;
 }
 

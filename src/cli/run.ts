@@ -3,7 +3,8 @@
  * One function serves the three; they differ in the steps they build.
  */
 import { Command, Option } from 'commander';
-import type { Config } from '../config.js';
+import { ConfigError, type Config } from '../config.js';
+import { registerFilter } from './filter.js';
 import type { Gateway } from '../llm/gateway.js';
 import { countInputRecords, readDocuments } from '../io/documents.js';
 import { computeFunnel, formatFunnel } from '../pipeline/counts.js';
@@ -56,6 +57,19 @@ export function registerRun(program: Command): void {
     .option('--scorer <scorer>', 'local scorer: heuristic or model:FILE');
   addModelOptions(addInputOptions(synth)).action(async (input: string, flags: RunFlags) => {
     process.exitCode = await executeRun('synthesize', input, flags);
+  });
+
+  // `gemtraj filter <input> --out <dir>` shares its command with `filter train|eval`.
+  const filter = registerFilter(program)
+    .argument('[input]', 'JSONL file, .txt/.md/.html file, or a folder of them')
+    .option('--out <dir>', 'run directory: writes <dir>/segments.jsonl')
+    .addOption(new Option('--filter <mode>', 'local (no model call), llm, or cascade (default)').choices(['local', 'llm', 'cascade']))
+    .option('--scorer <scorer>', 'local scorer: heuristic or model:FILE');
+  addModelOptions(addInputOptions(filter)).action(async (input: string | undefined, flags: RunFlags) => {
+    if (input === undefined || flags.out === undefined) {
+      throw new ConfigError('usage: gemtraj filter <input> --out <dir> [--filter local|llm|cascade]   (or: gemtraj filter train|eval --labels FILE)');
+    }
+    process.exitCode = await executeRun('filter', input, flags);
   });
 }
 

@@ -145,17 +145,50 @@ function lowerCode(c: number): number {
   return c >= 65 && c <= 90 ? c + 32 : c;
 }
 
-const WORD_FLAGS = new Map<number, number>();
+/**
+ * Open-addressing hash table from a 32-bit word hash to its flags: typed arrays and linear
+ * probing, several times faster than a Map in the scanner's inner loop. Key 0 marks an empty
+ * slot (a word hashing to exactly 0 would simply not be found).
+ */
+class FlagTable {
+  private readonly keys: Int32Array;
+  private readonly values: Int32Array;
+  private readonly mask: number;
+  constructor(bits: number) {
+    this.keys = new Int32Array(1 << bits);
+    this.values = new Int32Array(1 << bits);
+    this.mask = (1 << bits) - 1;
+  }
+  add(hash: number, flags: number): void {
+    const key = hash | 0;
+    if (key === 0) return;
+    let i = (key ^ (key >>> 15)) & this.mask;
+    while (this.keys[i] !== 0 && this.keys[i] !== key) i = (i + 1) & this.mask;
+    this.keys[i] = key;
+    this.values[i] = (this.values[i] as number) | flags;
+  }
+  get(hash: number): number {
+    const key = hash | 0;
+    let i = (key ^ (key >>> 15)) & this.mask;
+    for (;;) {
+      const k = this.keys[i] as number;
+      if (k === key) return this.values[i] as number;
+      if (k === 0) return 0;
+      i = (i + 1) & this.mask;
+    }
+  }
+}
+
+const WORD_FLAGS = new FlagTable(12);
 for (const [flag, words] of LEXICON) {
   for (const word of words.split(' ')) {
     if (word === '') continue;
-    const h = hashWord(word);
-    WORD_FLAGS.set(h, (WORD_FLAGS.get(h) ?? 0) | flag);
+    WORD_FLAGS.add(hashWord(word), flag);
   }
 }
 
 // Two-word phrases, keyed by a combination of the two word hashes.
-const PHRASES = new Map<number, number>();
+const PHRASES = new FlagTable(8);
 function phraseKey(a: number, b: number): number {
   return (Math.imul(a, 0x9e3779b1) ^ b) >>> 0;
 }
@@ -168,8 +201,7 @@ for (const [flag, phrases] of [
 ] as const) {
   for (const phrase of phrases) {
     const [a, b] = phrase.split(' ') as [string, string];
-    const key = phraseKey(hashWord(a), hashWord(b));
-    PHRASES.set(key, (PHRASES.get(key) ?? 0) | flag);
+    PHRASES.add(phraseKey(hashWord(a), hashWord(b)), flag);
   }
 }
 
@@ -331,7 +363,7 @@ export function heuristicCounts(text: string): HeuristicCounts {
       h >>>= 0;
       counts.words++;
       lineWords++;
-      const flags = WORD_FLAGS.get(h) ?? 0;
+      const flags = WORD_FLAGS.get(h);
       if (flags !== 0) {
         if (sentenceStart && (flags & F_IMPERATIVE) !== 0 && (upperFirst || lineWords === 1)) {
           // An imperative opens with a bare verb: "Click", "Ask the user". Skip "Open source",
@@ -357,7 +389,7 @@ export function heuristicCounts(text: string): HeuristicCounts {
       }
       if ((flags & F_NOT_ED) === 0 && len >= 5 && last2 === 101 && last1 === 100) counts.pastEd++;
       if (prevHash !== 0) {
-        const phrase = PHRASES.get(phraseKey(prevHash, h)) ?? 0;
+        const phrase = PHRASES.get(phraseKey(prevHash, h));
         if (phrase !== 0) {
           if ((phrase & F_ACTION) !== 0) counts.action++;
           if ((phrase & F_SEQUENCE) !== 0) counts.sequence++;

@@ -25,7 +25,7 @@ export interface TrainOptions {
   l2?: number | undefined;
   /** Seed of the shuffle; the same seed gives the same model. @default 1 */
   seed?: number | undefined;
-  /** Character n-gram lengths [min, max]; [0, 0] turns them off. Each 1..8. @default [3, 5] */
+  /** Character n-gram lengths [min, max]; [0, 0] turns them off. Each 0..8. @default [3, 5] */
   charNgrams?: readonly [number, number] | undefined;
   /** Weight classes inversely to their frequency, so a rare positive class is not ignored. @default true */
   balanced?: boolean | undefined;
@@ -77,33 +77,69 @@ export interface SparseVector {
 }
 
 /**
- * Hashes `text` into a sparse vector of 2^hashBits slots. One pass over the characters; the
- * only allocations are the per-text count maps.
+ * Scratch space for one featurization: dense signed counts per kind plus the list of touched
+ * slots, reused across calls (cleared through the touched list), so no Map per text.
+ */
+class Scratch {
+  readonly counts: Float64Array;
+  readonly mark: Uint8Array;
+  touched: Int32Array;
+  size = 0;
+  constructor(dims: number) {
+    this.counts = new Float64Array(dims);
+    this.mark = new Uint8Array(dims);
+    this.touched = new Int32Array(1024);
+  }
+  add(slot: number, sign: number): void {
+    if (this.mark[slot] === 0) {
+      this.mark[slot] = 1;
+      if (this.size === this.touched.length) {
+        const grown = new Int32Array(this.touched.length * 2);
+        grown.set(this.touched);
+        this.touched = grown;
+      }
+      this.touched[this.size++] = slot;
+    }
+    this.counts[slot] = (this.counts[slot] as number) + sign;
+  }
+}
+
+const scratchByBits = new Map<number, [Scratch, Scratch]>();
+
+/**
+ * Hashes `text` into a sparse vector of 2^hashBits slots. One pass over the characters, no
+ * substring or Map per token.
  */
 export function featurize(text: string, hashBits: number, charNgrams: readonly [number, number]): SparseVector {
   const mask = (1 << hashBits) - 1;
-  const words = new Map<number, number>();
-  const chars = new Map<number, number>();
-  const add = (map: Map<number, number>, h: number): void => {
-    // Slot from the low bits, sign from bit 31 (independent of the slot for hashBits < 31).
-    const slot = h & mask;
-    const sign = h >>> 31 === 1 ? -1 : 1;
-    map.set(slot, (map.get(slot) ?? 0) + sign);
-  };
+  let pair = scratchByBits.get(hashBits);
+  if (pair === undefined) {
+    pair = [new Scratch(1 << hashBits), new Scratch(1 << hashBits)];
+    scratchByBits.set(hashBits, pair);
+  }
+  const [words, chars] = pair;
+  // Slot from the low bits, sign from bit 31 (independent of the slot for hashBits < 31).
+  const addWord = (h: number): void => words.add(h & mask, h >>> 31 === 1 ? -1 : 1);
   const [cmin, cmax] = charNgrams;
   const useChars = cmin > 0 && cmax >= cmin;
-  // Ring of the last cmax normalised chars (runs of non-token chars become one space).
-  const ring = new Int32Array(Math.max(1, cmax));
-  let ringLen = 0;
-  let ringPos = 0;
+  // The last 8 normalised chars (runs of non-token chars become one space), newest in c0.
+  let c0 = 0, c1 = 0, c2 = 0, c3 = 0, c4 = 0, c5 = 0, c6 = 0, c7 = 0;
+  let seen = 0;
   const pushChar = (c: number): void => {
-    ring[ringPos] = c;
-    ringPos = (ringPos + 1) % ring.length;
-    if (ringLen < ring.length) ringLen++;
-    for (let n = cmin; n <= cmax && n <= ringLen; n++) {
+    c7 = c6; c6 = c5; c5 = c4; c4 = c3; c3 = c2; c2 = c1; c1 = c0; c0 = c;
+    seen++;
+    for (let n = cmin; n <= cmax && n <= seen; n++) {
+      // Hash oldest to newest of the last n chars.
       let h = (SEED_CHAR ^ n) >>> 0;
-      for (let k = n; k >= 1; k--) h = mix(h, ring[(ringPos - k + ring.length) % ring.length] as number);
-      add(chars, h);
+      if (n >= 8) h = mix(h, c7);
+      if (n >= 7) h = mix(h, c6);
+      if (n >= 6) h = mix(h, c5);
+      if (n >= 5) h = mix(h, c4);
+      if (n >= 4) h = mix(h, c3);
+      if (n >= 3) h = mix(h, c2);
+      if (n >= 2) h = mix(h, c1);
+      h = mix(h, c0);
+      chars.add(h & mask, h >>> 31 === 1 ? -1 : 1);
     }
   };
   let prevWord = 0;
@@ -123,8 +159,8 @@ export function featurize(text: string, hashBits: number, charNgrams: readonly [
         if (useChars) pushChar(l);
         i++;
       }
-      add(words, h);
-      if (prevWord !== 0) add(words, mix(mix(SEED_BIGRAM, prevWord), h));
+      addWord(h);
+      if (prevWord !== 0) addWord(mix(mix(SEED_BIGRAM, prevWord), h));
       prevWord = h;
       lastWasSpace = false;
       continue;
@@ -141,20 +177,26 @@ export function featurize(text: string, hashBits: number, charNgrams: readonly [
   return toSparse([words, chars]);
 }
 
-function toSparse(groups: ReadonlyArray<Map<number, number>>): SparseVector {
+function toSparse(groups: readonly Scratch[]): SparseVector {
   const merged = new Map<number, number>();
   for (const group of groups) {
     let norm = 0;
-    const scaled: Array<[number, number]> = [];
-    for (const [slot, count] of group) {
-      if (count === 0) continue;
-      const v = Math.sign(count) * Math.log1p(Math.abs(count));
-      scaled.push([slot, v]);
+    for (let k = 0; k < group.size; k++) {
+      const count = group.counts[group.touched[k] as number] as number;
+      const v = Math.log1p(Math.abs(count));
       norm += v * v;
     }
     norm = Math.sqrt(norm);
-    if (norm === 0) continue;
-    for (const [slot, v] of scaled) merged.set(slot, (merged.get(slot) ?? 0) + v / norm);
+    for (let k = 0; k < group.size; k++) {
+      const slot = group.touched[k] as number;
+      const count = group.counts[slot] as number;
+      group.counts[slot] = 0;
+      group.mark[slot] = 0;
+      if (norm === 0 || Math.abs(count) < 0.5) continue;
+      const v = (Math.sign(count) * Math.log1p(Math.abs(count))) / norm;
+      merged.set(slot, (merged.get(slot) ?? 0) + v);
+    }
+    group.size = 0;
   }
   const indices = new Int32Array(merged.size);
   const values = new Float32Array(merged.size);

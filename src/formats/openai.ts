@@ -34,7 +34,8 @@ export function normalizeOpenAIMessages(
   if (!Array.isArray(raw)) return { ok: false, error: `${path}: not a list` };
   const ids = new CallIds();
   const used = new Set<string>();
-  const pending: ToolCall[] = [];
+  // Open calls with the id the source gave them (logs sometimes reuse an id; we renumber those).
+  const pending: Array<{ orig: string; call: ToolCall }> = [];
   const messages: Message[] = [];
   for (let i = 0; i < raw.length; i++) {
     const m: unknown = raw[i];
@@ -55,6 +56,7 @@ export function normalizeOpenAIMessages(
           : [];
       if (Array.isArray(m.tool_calls) || rawCalls.length > 0) {
         const calls: ToolCall[] = [];
+        const origs: string[] = [];
         for (let j = 0; j < rawCalls.length; j++) {
           const c = rawCalls[j];
           const fn = isObject(c) && isObject(c.function) ? c.function : c;
@@ -62,6 +64,7 @@ export function normalizeOpenAIMessages(
             return { ok: false, error: `${p}.tool_calls[${j}]: no function name` };
           }
           let id = typeof c.id === 'string' && c.id !== '' ? c.id : '';
+          origs.push(id);
           if (id === '' || used.has(id)) {
             id = ids.next();
             while (used.has(id)) id = ids.next();
@@ -71,17 +74,18 @@ export function normalizeOpenAIMessages(
           calls.push({ id, type: 'function', function: { name: fn.name, arguments: argumentsString(fn.arguments) } });
         }
         out.tool_calls = calls;
-        pending.push(...calls);
+        calls.forEach((call, j) => pending.push({ orig: origs[j] ?? '', call }));
       }
       if (typeof m.reasoning_content === 'string') out.reasoning_content = m.reasoning_content;
       messages.push(out);
     } else if (role === 'tool') {
       let id = typeof m.tool_call_id === 'string' ? m.tool_call_id : '';
-      const idx = pending.findIndex((c) => c.id === id);
-      if (idx >= 0) pending.splice(idx, 1);
+      let idx = pending.findIndex((o) => o.call.id === id);
+      if (idx < 0 && id !== '') idx = pending.findIndex((o) => o.orig === id);
+      if (idx >= 0) id = (pending.splice(idx, 1)[0] as { call: ToolCall }).call.id;
       else if (id === '' && pending.length > 0) {
         // Legacy `function` results carry no id: they answer the oldest open call.
-        id = (pending.shift() as ToolCall).id;
+        id = (pending.shift() as { call: ToolCall }).call.id;
         warnings.push({ check: 'import_tool_link', path: p, message: `linked by order to ${id}` });
       }
       const out: Extract<Message, { role: 'tool' }> = { role: 'tool', tool_call_id: id, content: content ?? '' };

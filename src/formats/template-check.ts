@@ -210,44 +210,61 @@ function renderContext(messages: JsonObject[], tools: JsonObject[] | undefined):
   return context;
 }
 
-/** Finds every call and result of the conversation in `text`, in order; returns what is missing. */
-export function findInOrder(trajectory: Trajectory, text: string): string[] {
+/** A call or a result the rendered text must show, in the order the template was fed. */
+type Expected = { kind: 'call'; name: string; args: unknown } | { kind: 'result'; id: string; content: string };
+
+function expectedEvents(messages: readonly JsonObject[]): Expected[] {
+  const out: Expected[] = [];
+  for (const m of messages) {
+    if (m.role === 'assistant' && Array.isArray(m.tool_calls)) {
+      for (const c of m.tool_calls as Array<{ function: { name: string; arguments: unknown } }>) {
+        out.push({ kind: 'call', name: c.function.name, args: c.function.arguments });
+      }
+    } else if (m.role === 'tool') out.push({ kind: 'result', id: String(m.tool_call_id), content: String(m.content) });
+  }
+  return out;
+}
+
+/**
+ * Finds every call (name with its arguments next to it) and result of the fed messages in
+ * `text`, in order; returns what is missing. Arguments are looked for as `tojson` writes them
+ * (Python separators) or compact; results raw or JSON-escaped (as inside `tojson` output).
+ */
+export function findInOrder(messages: readonly JsonObject[], text: string): string[] {
   const problems: string[] = [];
   let cursor = 0;
   let callNo = 0;
   let resultNo = 0;
-  for (const m of trajectory.messages) {
-    if (m.role === 'assistant') {
-      for (const c of m.tool_calls ?? []) {
-        callNo += 1;
-        const args = parseArgs(c.function.arguments);
-        const argTexts = typeof args === 'string' ? [JSON.stringify(args), args] : [pyJson(args), JSON.stringify(args)];
-        // The name also appears in the tools list: take the first occurrence with the arguments
-        // next to it (before it in the Hermes template, after it in Llama's).
-        let found: { end: number } | undefined;
-        let nameSeen = false;
-        for (const cand of [`"${c.function.name}"`, c.function.name]) {
-          for (let at = text.indexOf(cand, cursor); at >= 0 && found === undefined; at = text.indexOf(cand, at + 1)) {
-            nameSeen = true;
-            const end = at + cand.length;
-            for (const a of argTexts) {
-              const from = Math.max(cursor, at - a.length - 64);
-              const argAt = text.indexOf(a, from);
-              if (argAt >= 0 && argAt <= end + 64) {
-                found = { end: Math.max(end, argAt + a.length) };
-                break;
-              }
+  for (const e of expectedEvents(messages)) {
+    if (e.kind === 'call') {
+      callNo += 1;
+      const args = e.args;
+      const argTexts = typeof args === 'string' ? [JSON.stringify(args), args] : [pyJson(args), JSON.stringify(args)];
+      // The name also appears in the tools list: take the first occurrence with the arguments
+      // next to it (before it in the Hermes template, after it in Llama's).
+      let found: { end: number } | undefined;
+      let nameSeen = false;
+      for (const cand of [`"${e.name}"`, e.name]) {
+        for (let at = text.indexOf(cand, cursor); at >= 0 && found === undefined; at = text.indexOf(cand, at + 1)) {
+          nameSeen = true;
+          const end = at + cand.length;
+          for (const a of argTexts) {
+            const from = Math.max(cursor, at - a.length - 64);
+            const argAt = text.indexOf(a, from);
+            if (argAt >= 0 && argAt <= end + 64) {
+              found = { end: Math.max(end, argAt + a.length) };
+              break;
             }
           }
-          if (found !== undefined) break;
         }
-        if (found === undefined) {
-          problems.push(`call ${callNo} (${c.function.name}) ${nameSeen ? 'with its arguments' : 'name'} not found after offset ${cursor}`);
-        } else cursor = found.end;
+        if (found !== undefined) break;
       }
-    } else if (m.role === 'tool') {
+      if (found === undefined) {
+        problems.push(`call ${callNo} (${e.name}) ${nameSeen ? 'with its arguments' : 'name'} not found after offset ${cursor}`);
+      } else cursor = found.end;
+    } else {
       resultNo += 1;
-      const cands = [JSON.stringify(m.content).slice(1, -1), m.content];
+      const cands = [JSON.stringify(e.content).slice(1, -1), e.content];
       let at = -1;
       let len = 0;
       for (const cand of cands) {
@@ -257,7 +274,7 @@ export function findInOrder(trajectory: Trajectory, text: string): string[] {
           break;
         }
       }
-      if (at < 0) problems.push(`result ${resultNo} (${m.tool_call_id}) not found after offset ${cursor}`);
+      if (at < 0) problems.push(`result ${resultNo} (${e.id}) not found after offset ${cursor}`);
       else cursor = at + len;
     }
   }
@@ -292,9 +309,12 @@ export function checkTemplate(trajectory: Trajectory, chat: ChatTemplate, option
     try {
       text = renderJinja2Like(chat, renderContext(messages, tools));
     } catch (again) {
-      return { ...base, status: 'engine_difference', problems: [message, `re-render failed: ${(again as Error).message}`], unrendered: [], emulatedOk: false };
+      const second = (again as Error).message;
+      // Past the JS-only strictness, a failure Jinja2 shares: the conversation's own defect.
+      if (!isEngineDifference(second)) return { ...base, status: 'render_error', problems: [second, `(after a JS-engine difference: ${message})`], unrendered: [] };
+      return { ...base, status: 'engine_difference', problems: [message, `re-render failed: ${second}`], unrendered: [], emulatedOk: false };
     }
-    const missing = findInOrder(trajectory, text);
+    const missing = findInOrder(messages, text);
     const result: TemplateCheckResult = {
       ...base,
       status: 'engine_difference',
@@ -305,7 +325,7 @@ export function checkTemplate(trajectory: Trajectory, chat: ChatTemplate, option
     if (options.keepRendered === true) result.rendered = text;
     return result;
   }
-  const missing = findInOrder(trajectory, text);
+  const missing = findInOrder(messages, text);
   const result: TemplateCheckResult = {
     ...base,
     status: missing.length === 0 ? 'ok' : 'missing',

@@ -37,6 +37,20 @@ export class TransientEndpointError extends LlmError {
   }
 }
 
+/**
+ * The endpoint refused this one request for its size (context length exceeded). Other
+ * requests may well succeed, so the record is rejected and the run goes on.
+ */
+export class RequestTooLargeError extends LlmError {
+  constructor(
+    message: string,
+    readonly status: number | undefined,
+  ) {
+    super(redact(message));
+    this.name = 'RequestTooLargeError';
+  }
+}
+
 const SECRET_PATTERNS: RegExp[] = [
   /\b(?:sk|rk|pk)-[A-Za-z0-9_\-]{8,}/g,
   /(Bearer\s+)[A-Za-z0-9._\-]{8,}/gi,

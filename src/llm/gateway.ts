@@ -266,6 +266,10 @@ export function createGateway(init: GatewayInit): Gateway {
           hasResponseFormat: body.response_format !== undefined,
         });
         if (verdict.action === 'fatal') throw fail(stage, model, verdict.error, true);
+        if (verdict.action === 'reject') {
+          // Refused for its size: nothing wrong with the endpoint, so not a breaker failure.
+          throw fail(stage, model, verdict.error, false);
+        }
         lastReason = verdict.reason;
         lastStatus = verdict.status;
         if (verdict.rateLimited) {

@@ -4,7 +4,7 @@
  * refuses) becomes a {@link FatalEndpointError} at once, so the run stops with one message.
  */
 import { APIConnectionError, APIError } from 'openai';
-import { FatalEndpointError, redact } from './errors.js';
+import { FatalEndpointError, redact, RequestTooLargeError } from './errors.js';
 
 /** The request an error belongs to, for error text. */
 export interface ErrorContext {
@@ -30,7 +30,9 @@ export type ErrorVerdict =
       /** The attempt hit the request timeout. */
       timedOut: boolean;
     }
-  | { action: 'fatal'; error: FatalEndpointError };
+  | { action: 'fatal'; error: FatalEndpointError }
+  /** This request alone is refused (too long for the context); no retry, no stop. */
+  | { action: 'reject'; error: RequestTooLargeError };
 
 /** Thrown by the transport when our own per-request timer fired. */
 export class RequestTimeoutError extends Error {
@@ -62,6 +64,14 @@ function serverMessage(error: APIError): string {
 function isInsufficientQuota(error: APIError): boolean {
   const body = error.error as { code?: unknown; type?: unknown } | undefined;
   return error.code === 'insufficient_quota' || body?.type === 'insufficient_quota' || body?.code === 'insufficient_quota';
+}
+
+const CONTEXT_LENGTH = /context[ _-]?(length|window)|maximum context|too many tokens|prompt is too long|input is too long|reduce the length/i;
+
+/** A 400/413 that says the prompt plus completion exceed the model's context. */
+function isContextLength(error: APIError, message: string): boolean {
+  const body = error.error as { code?: unknown } | undefined;
+  return error.code === 'context_length_exceeded' || body?.code === 'context_length_exceeded' || CONTEXT_LENGTH.test(message);
 }
 
 const STRUCTURED_HINT =
@@ -112,6 +122,12 @@ export function classifyError(error: unknown, context: ErrorContext): ErrorVerdi
         rateLimited: status === 429,
         replicaFault: status >= 500,
         timedOut: false,
+      };
+    }
+    if ((status === 400 || status === 413) && isContextLength(error, message)) {
+      return {
+        action: 'reject',
+        error: new RequestTooLargeError(`the request is too long for model "${context.model}": HTTP ${status}: ${truncate(message, 300)}`, status),
       };
     }
     // Any other 4xx: the request itself is refused, and every record would be refused alike.

@@ -12,7 +12,7 @@
  *   and rethrow: one clear message, nothing already done lost.
  */
 import type { Document, Extraction, Reason, Rejection, Segment, Trajectory } from '../records.js';
-import { FatalEndpointError, TransientEndpointError } from '../llm/errors.js';
+import { FatalEndpointError, RequestTooLargeError, TransientEndpointError } from '../llm/errors.js';
 import type { InputItem } from '../io/documents.js';
 import { trajectoryId } from '../stages/generate.js';
 import type { StageOutcome } from '../stages/types.js';
@@ -66,8 +66,12 @@ export interface PipelineResult {
   interrupted: boolean;
 }
 
-/** Raised inside a document's work when an endpoint failure made one of its records retryable. */
+/** A step's result when an endpoint failure made its record retryable (rejection written). */
 const RETRYABLE = Symbol('retryable');
+/** A step's result when the request was too long for the model; the caller decides. */
+class TooLarge {
+  constructor(readonly reason: Reason) {}
+}
 
 export async function runPipeline(
   input: AsyncIterable<InputItem>,
@@ -86,11 +90,12 @@ export async function runPipeline(
     dir.reject(rejection);
   };
 
-  /** Runs a step; converts endpoint failures into a retryable rejection. Returns undefined then. */
-  async function guarded<T>(stage: Rejection['stage'], id: string, source: Rejection['source'], fn: () => Promise<T>): Promise<T | typeof RETRYABLE> {
+  /** Runs a step; turns endpoint failures into rejections (retryable when the endpoint was at fault). */
+  async function guarded<T>(stage: Rejection['stage'], id: string, source: Rejection['source'], fn: () => Promise<T>): Promise<T | typeof RETRYABLE | TooLarge> {
     try {
       return await fn();
     } catch (error) {
+      if (error instanceof RequestTooLargeError) return new TooLarge({ check: 'llm_context_length', message: error.message });
       if (error instanceof TransientEndpointError) {
         reject({
           stage,
@@ -118,6 +123,10 @@ export async function runPipeline(
     if (steps.judge !== undefined) {
       const judged = await guarded('judge', id, trajectory.source, () => steps.judge!(final, sourceText));
       if (judged === RETRYABLE) return false;
+      if (judged instanceof TooLarge) {
+        reject({ stage: 'judge', id, source: trajectory.source, reasons: [judged.reason] });
+        return true;
+      }
       if (!judged.ok) {
         reject({ stage: 'judge', id, source: trajectory.source, reasons: judged.reasons });
         progress.tick('rejected');
@@ -135,7 +144,9 @@ export async function runPipeline(
     if (steps.refine !== undefined) {
       const refined = await guarded('refine', raw.id, raw.source, () => steps.refine!(raw, sourceText));
       if (refined === RETRYABLE) return false;
-      if (refined.ok) {
+      if (refined instanceof TooLarge) {
+        candidate = withMeta(raw, { refine_fallback: [refined.reason] });
+      } else if (refined.ok) {
         const check = steps.validate(refined.value);
         candidate = check.errors.length === 0 ? refined.value : withMeta(raw, { refine_fallback: check.errors.slice(0, 20) });
       } else {
@@ -151,6 +162,10 @@ export async function runPipeline(
     if (state.final.has(id) || dir.rejectedAt('generate', id) || dir.rejectedAt('validate', id) || dir.rejectedAt('judge', id)) return true;
     const generated = await guarded('generate', id, { ...extraction.source, workflow_index: k }, () => steps.generate!(extraction, k, sourceText));
     if (generated === RETRYABLE) return false;
+    if (generated instanceof TooLarge) {
+      reject({ stage: 'generate', id, source: { ...extraction.source, workflow_index: k }, reasons: [generated.reason] });
+      return true;
+    }
     if (!generated.ok) {
       reject({ stage: 'generate', id, source: { ...extraction.source, workflow_index: k }, reasons: generated.reasons, raw: generated.raw });
       progress.tick('rejected');
@@ -168,6 +183,10 @@ export async function runPipeline(
       if (state.final.has(id) || dir.rejectedAt('synthesize', id) || dir.rejectedAt('validate', id) || dir.rejectedAt('judge', id)) return true;
       const out = await guarded('synthesize', id, source, () => steps.synthesize!(segment));
       if (out === RETRYABLE) return false;
+      if (out instanceof TooLarge) {
+        reject({ stage: 'synthesize', id, source, reasons: [out.reason] });
+        return true;
+      }
       if (!out.ok) {
         reject({ stage: 'synthesize', id, source, reasons: out.reasons, raw: out.raw });
         progress.tick('rejected');
@@ -181,6 +200,10 @@ export async function runPipeline(
     if (dir.rejectedAt('extract', segment.id)) return true;
     const extracted = await guarded('extract', segment.id, source, () => steps.extract!(segment));
     if (extracted === RETRYABLE) return false;
+    if (extracted instanceof TooLarge) {
+      reject({ stage: 'extract', id: segment.id, source, reasons: [extracted.reason] });
+      return true;
+    }
     if (!extracted.ok) {
       reject({ stage: 'extract', id: segment.id, source, reasons: extracted.reasons, raw: extracted.raw });
       progress.tick('rejected');
@@ -197,7 +220,9 @@ export async function runPipeline(
   async function processSegment(draft: SegmentDraft): Promise<boolean> {
     const decision = await guarded('filter', draft.id, { doc_id: draft.doc_id, segment_id: draft.id }, () => steps.filter(draft));
     if (decision === RETRYABLE) return false;
-    const segment: Segment = { ...draft, ...decision };
+    // Too long for the judge: dropped with the reason, like any other filter decision.
+    const segment: Segment =
+      decision instanceof TooLarge ? { ...draft, score: 0, keep: false, by: 'error', reason: decision.reason.message } : { ...draft, ...decision };
     if (state.segments.write(segment)) progress.tick('segments');
     if (!segment.keep) return true;
     return processKept(segment);

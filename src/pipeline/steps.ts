@@ -9,6 +9,7 @@ import { segmentDocument } from '../stages/segment.js';
 import { extractSegment } from '../stages/extract.js';
 import { generateTrajectory } from '../stages/generate.js';
 import { refineTrajectory } from '../stages/refine.js';
+import { synthesizeTrajectory } from '../stages/synthesize.js';
 import { judgeTrajectory } from '../stages/judge.js';
 import { createSegmentFilter } from './filter-step.js';
 import { validateTrajectory, type ValidateOptions } from '../validate/index.js';
@@ -62,6 +63,8 @@ export async function buildSteps(config: Config, llm: LlmClient | undefined, mod
       );
     steps.generate = (extraction, k, text) => generateTrajectory({ extraction, workflowIndex: k, sourceText: text }, sampling, needLlm());
     if (config.refine) steps.refine = (trajectory, text) => refineTrajectory(trajectory, text, sampling, needLlm());
+  } else {
+    steps.synthesize = (segment) => synthesizeTrajectory(segment, sampling, needLlm());
   }
   if (config.judge) {
     steps.judge = async (trajectory, text) => {

@@ -4,6 +4,7 @@ import { FILTER_PROMPT_VERSION } from './filter.js';
 import { GENERATE_PROMPT_VERSION } from './generate.js';
 import { JUDGE_PROMPT_VERSION } from './judge.js';
 import { REFINE_PROMPT_VERSION } from './refine.js';
+import { SYNTHESIZE_PROMPT_VERSION } from '../stages/synthesize.js';
 
 export const PROMPT_VERSIONS: Record<string, string> = {
   filter: FILTER_PROMPT_VERSION,
@@ -11,4 +12,5 @@ export const PROMPT_VERSIONS: Record<string, string> = {
   generate: GENERATE_PROMPT_VERSION,
   refine: REFINE_PROMPT_VERSION,
   judge: JUDGE_PROMPT_VERSION,
+  synthesize: SYNTHESIZE_PROMPT_VERSION,
 };

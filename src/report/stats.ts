@@ -375,7 +375,7 @@ export function formatStats(stats: TrajectoryStats, before?: TrajectoryStats): s
   lines.push(
     rubrics.length === 0
       ? 'judge: no verdicts'
-      : `judge: ${stats.judge.judged} judged; pass rate ${rubrics.map(([r, v]) => `${r} ${pct(v.pass_rate)}`).join(', ')}`,
+      : `judge verdicts on these trajectories: ${stats.judge.judged} judged; pass rate ${rubrics.map(([r, v]) => `${r} ${pct(v.pass_rate)}`).join(', ')}`,
   );
   lines.push(`refine fallback (original kept): ${stats.refine_fallback.count} (${pct(stats.refine_fallback.rate)})`);
   return lines.join('\n');

@@ -80,7 +80,7 @@ export function assembleMessages(systemPrompt: string, turns: Turn[]): Message[]
       }));
       const content = turn.content.trim() === '' && calls.length > 0 ? null : turn.content;
       messages.push(calls.length > 0 ? { role: 'assistant', content, tool_calls: calls } : { role: 'assistant', content });
-      pending = calls;
+      pending = [...calls]; // a copy: results consume it, the message keeps its calls
     } else {
       const call = pending.shift();
       messages.push({

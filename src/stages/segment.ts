@@ -7,8 +7,9 @@
  * just before it. A greedy packer then fills segments up to `maxChars` and, when one would
  * overflow, cuts at the cheapest break in it: between blocks before between list items,
  * between list items before inside a paragraph line. So a list of steps stays whole whenever
- * it fits, and a list longer than `maxChars` is cut between items. Headings start a new segment
- * once the current one holds at least `minChars`. Everything is deterministic.
+ * it fits, and a list longer than `maxChars` is cut between items. Headings are the preferred
+ * cut, but sections are packed together up to `maxChars`: a rules section stays with the steps
+ * it governs, which is what extraction needs. Everything is deterministic.
  */
 
 /** A document as the segmenter needs it. */
@@ -43,8 +44,8 @@ export interface SegmentOptions {
    */
   maxChars?: number | undefined;
   /**
-   * Segments shorter than this (UTF-16 characters) are avoided: a heading only starts a new
-   * segment once the current one is this long, and a tiny trailing piece is merged into the
+   * Segments shorter than this (UTF-16 characters) are avoided: a cut that would leave a
+   * first part this short is taken last, and a tiny trailing piece is merged into the
    * previous segment when the result still fits `maxChars`. Minimum 0; must be below
    * `maxChars`. @default 200
    */
@@ -92,6 +93,8 @@ interface Piece {
   heading: string | undefined;
   /** True for the first piece of a list or code block (a lead-in "...:" may precede it). */
   leadIn?: boolean;
+  /** True when a break before this piece would cut a list (items after the first, their lines). */
+  inList?: boolean;
 }
 
 /** Cuts `doc` into segments. Pure and deterministic: same text and options, same segments. */
@@ -154,11 +157,6 @@ function pack(pieces: readonly Piece[], maxChars: number, minChars: number): Pie
     return n;
   };
   for (const piece of pieces) {
-    if (cur.length > 0 && piece.isHeading && curLen >= minChars) {
-      segments.push(cur);
-      cur = [];
-      curLen = 0;
-    }
     while (cur.length > 0 && curLen + piece.sep.length + piece.text.length > maxChars) {
       const k = bestCut(cur, piece, minChars);
       segments.push(cur.slice(0, k));
@@ -184,24 +182,21 @@ function pack(pieces: readonly Piece[], maxChars: number, minChars: number): Pie
 
 /**
  * Where to end the current segment `cur` (about to overflow with `next`): the index k of the
- * first piece of the remainder (1..cur.length; cur.length = break before `next`). Cheapest
- * break wins, the latest one among equals; cuts that leave a first part under `minChars` are
- * used only when there is nothing else.
+ * first piece of the remainder (1..cur.length; cur.length = break before `next`). A cut inside
+ * a list is taken only when there is no other; then cuts leaving a first part under
+ * `minChars` are avoided; then the cheapest wins, the latest among equals.
  */
 function bestCut(cur: readonly Piece[], next: Piece, minChars: number): number {
+  // Ranked by: not inside a list, first part at least minChars, cheapest, latest.
   let best = cur.length;
-  let bestCost = Infinity;
-  let bestBig = false;
+  let bestKey: [number, number, number] = [Infinity, Infinity, Infinity];
   let prefix = (cur[0] as Piece).text.length;
   for (let k = 1; k <= cur.length; k++) {
     const after = k === cur.length ? next : (cur[k] as Piece);
-    const big = prefix >= minChars;
-    const better =
-      (big && !bestBig) || (big === bestBig && after.cost <= bestCost);
-    if (better) {
+    const key: [number, number, number] = [after.inList === true ? 1 : 0, prefix >= minChars ? 0 : 1, after.cost];
+    if (key[0] < bestKey[0] || (key[0] === bestKey[0] && (key[1] < bestKey[1] || (key[1] === bestKey[1] && key[2] <= bestKey[2])))) {
       best = k;
-      bestCost = after.cost;
-      bestBig = big;
+      bestKey = key;
     }
     if (k < cur.length) prefix += after.sep.length + after.text.length;
   }
@@ -351,7 +346,9 @@ function markdownPieces(text: string, maxChars: number): Piece[] {
       if (line.trim() === '') continue;
       const cost = firstCode ? (fenceInList ? COST_LINE : COST_BLOCK) : COST_LINE;
       // Code keeps its indentation and characters: no inline reduction.
+      const before = out.length;
       pushCodeLine(out, text, lineStart, lineEnd, firstCode && !fenceInList ? '\n\n' : '\n', cost, maxChars, firstCode);
+      if (fenceInList) markInList(out, before);
       firstCode = false;
       prevKind = 'code';
       continue;
@@ -420,6 +417,7 @@ function markdownPieces(text: string, maxChars: number): Piece[] {
       // Nesting is signal (sub-steps): keep the item's indentation in the reduced text.
       const pushed = out[before];
       if (pushed !== undefined && indent > 0) pushed.text = ' '.repeat(Math.min(indent, 12)) + pushed.text;
+      if (!leadIn) markInList(out, before);
       prevKind = 'item';
       paraLines = 0;
       blankBefore = false;
@@ -429,7 +427,9 @@ function markdownPieces(text: string, maxChars: number): Piece[] {
     const prevText = out[out.length - 1]?.text ?? '';
     const lineCost = SENTENCE_FINAL.test(prevText) ? COST_LINE_AFTER_SENTENCE : COST_LINE;
     if (inList && (!blankBefore || indent >= 2)) {
+      const before = out.length;
       pushRange(out, text, lineStart, lineEnd, '\n', lineCost, false, maxChars, reduceInlineMarkdown);
+      markInList(out, before);
       prevKind = 'item';
     } else {
       inList = false;
@@ -441,6 +441,10 @@ function markdownPieces(text: string, maxChars: number): Piece[] {
     blankBefore = false;
   }
   return out;
+}
+
+function markInList(out: Piece[], from: number): void {
+  for (let k = from; k < out.length; k++) (out[k] as Piece).inList = true;
 }
 
 function pushCodeLine(
@@ -559,6 +563,7 @@ function htmlPieces(text: string, maxChars: number): Piece[] {
   let pendingHeading = false;
   let pendingLeadIn = false;
   let pendingMarker = '';
+  let pendingInList = false;
   let inPre = 0;
   const lists: ListState[] = [];
 
@@ -575,9 +580,11 @@ function htmlPieces(text: string, maxChars: number): Piece[] {
           isHeading: pendingHeading,
           heading: undefined,
           leadIn: pendingLeadIn,
+          inList: pendingInList,
         });
         pendingMarker = '';
         pendingLeadIn = false;
+        pendingInList = lists.length > 0;
         pendingCost = Infinity;
         pendingSep = '\n';
       }
@@ -638,6 +645,7 @@ function htmlPieces(text: string, maxChars: number): Piece[] {
     }
     if (name === 'ul' || name === 'ol') {
       boundary(...inListCost());
+      if (closing && lists.length === 1) pendingInList = false;
       if (!closing) {
         const startAttr = /\bstart\s*=\s*["']?(-?\d+)/i.exec(m[4] ?? '');
         lists.push({ ordered: name === 'ol', counter: startAttr ? Number(startAttr[1]) - 1 : 0, items: 0 });
@@ -660,6 +668,7 @@ function htmlPieces(text: string, maxChars: number): Piece[] {
       else if (first) boundary(COST_BLOCK, '\n\n');
       else boundary(COST_LIST_ITEM, '\n');
       pendingLeadIn = first && depth === 1;
+      pendingInList = !(first && depth === 1);
       pendingMarker = '  '.repeat(depth - 1) + (list?.ordered === true ? `${list.counter}. ` : '- ');
       continue;
     }

@@ -13,10 +13,17 @@
  * | `[[refusal]]`             | extraction answers "I'm sorry, I can't help with that."      |
  * | `[[bad-refine]]`          | refinement breaks the turn order (the original is kept)      |
  * | `[[judge-fail]]`          | the judge fails rubric R1                                    |
+ * | `[[slip-fence]]`          | synthesizer output wrapped in a code fence with prose around |
+ * | `[[slip-think]]`          | synthesizer output after a `<think>` block                   |
+ * | `[[slip-truncated]]`      | synthesizer output missing its final close tag               |
+ * | `[[garbage]]`             | synthesizer output that is not the format at all             |
  *
  * The stage is recognised by the `response_format` schema name, or by the system prompt in
  * `json_object` and `prompt` modes.
  */
+import { formatSynthesizerOutput } from '../formats/sft-pairs.js';
+import { assembleMessages, type Turn } from '../stages/conversation.js';
+import { specToTool, type ToolSpec } from '../stages/tool-spec.js';
 import type { MockHandler, MockReply, MockRequest } from './mock-server.js';
 
 type Stage = 'filter' | 'extract' | 'generate' | 'refine' | 'judge' | 'synthesize' | 'unknown';
@@ -26,6 +33,7 @@ const SCHEMA_STAGE: Record<string, Stage> = {
   workflow_extraction: 'extract',
   trajectory: 'generate',
   refined_trajectory: 'refine',
+  trajectory_judgment: 'judge',
 };
 
 /** Which pipeline stage a request serves. */
@@ -149,6 +157,18 @@ function generation(text: string): unknown {
   };
 }
 
+/** The synthesizer's answer in the sft-pairs text format, with the slips markers ask for. */
+function synthesis(text: string): string {
+  const answer = generation(text) as { system_prompt: string; turns: Turn[] };
+  const tools = (TOOLS as ToolSpec[]).map(specToTool);
+  let out = formatSynthesizerOutput(tools, assembleMessages(answer.system_prompt, answer.turns));
+  if (text.includes('[[garbage]]')) return 'Here are some thoughts about the text, but no trajectory.';
+  if (text.includes('[[slip-truncated]]')) out = out.replace(/<\/assistant>\s*$/, '');
+  if (text.includes('[[slip-fence]]')) out = `Sure! Here is the trajectory:\n\n\`\`\`xml\n${out}\n\`\`\`\nHope this helps.`;
+  if (text.includes('[[slip-think]]')) out = `<think>The text is about cancelling orders; I will define three tools.</think>\n${out}`;
+  return out;
+}
+
 function refinement(text: string): unknown {
   const turns = conversation(text, true);
   // A refinement that breaks the turn order: a user turn right after a tool result.
@@ -224,6 +244,8 @@ export function scriptedTeacher(options: ScriptedTeacherOptions = {}): MockHandl
         return json(generation(text));
       case 'refine':
         return json(refinement(text));
+      case 'synthesize':
+        return { kind: 'text', content: synthesis(text) };
       case 'judge': {
         const schema = request.body.response_format?.json_schema?.schema ?? options.judgeSchema;
         const fail = text.includes('[[judge-fail]]') ? new Set(['R1']) : new Set<string>();

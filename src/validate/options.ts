@@ -79,6 +79,10 @@ export interface ComplexityOptions {
  * the assistant legitimately composes or picks them:
  * - booleans and null; values the schema lists (`enum`, `const`) or declares as `default`;
  * - integers with |n| <= `smallIntMax` (quantities, counts, flags);
+ * - 2–3 letter upper-case codes (`JFK`, `CA`, `USD`): derived from names the user gives;
+ * - other numbers are also grounded by earlier assistant text: computed amounts (a total, a
+ *   split between two cards) that the assistant told the user before the call. Strings never
+ *   are: an id the assistant wrote first is still an invented id;
  * - free text: strings longer than `freeTextMinChars` or with more than `freeTextMaxWords` words,
  *   and any string under a key whose last `_`-separated part is in `freeTextKeys`
  *   (`message`, `query`, `reason`, `cancel_reason`, `search_query`...);

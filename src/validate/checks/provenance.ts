@@ -9,7 +9,9 @@
  */
 import type { Reason } from '../../records.js';
 import type { ValidateContext } from '../context.js';
-import type { ProvenanceOptions } from '../options.js';
+import type { ProvenanceOptions, ResolvedValidateOptions } from '../options.js';
+
+type ResolvedProvenance = ResolvedValidateOptions['provenance'];
 
 // Precompiled once: the checks run per record and must not build regexes in loops.
 const UNICODE_ESCAPE_RE = /\\u([0-9a-fA-F]{4})/g;
@@ -205,54 +207,79 @@ function collectLeaves(value: unknown, path: string, key: string | undefined, sc
   }
 }
 
-/** Per-trajectory grounding: lazily normalized source texts and memoized needle lookups. */
+/**
+ * Per-trajectory grounding: source texts prepared lazily, needle lookups memoized.
+ *
+ * Speed matters (the check runs on every record): a needle is first looked up in the merely
+ * lower-cased texts, which finds almost every grounded value, and only then in the fully
+ * normalized texts (separators unified, digit groups joined, escapes decoded). The system
+ * prompt, the longest text and the rarest source of argument values, is searched last.
+ */
 class Grounding {
+  private readonly lower: (string | undefined)[] = [];
   private readonly norm: (string | undefined)[] = [];
   private readonly relative: (boolean | undefined)[] = [];
-  /** needle → index of the first source containing it, or -(searched prefix length) - 1. */
+  /** key → index of the first source containing it, or -(searched prefix length) - 1. */
   private readonly memo = new Map<string, number>();
+  /** keys known to be absent from the system prompt. */
+  private readonly notInSystem = new Set<string>();
+  private readonly hasSystem: boolean;
 
-  constructor(private readonly ctx: ValidateContext) {}
+  constructor(private readonly ctx: ValidateContext) {
+    this.hasSystem = ctx.messages?.[0]?.role === 'system';
+  }
 
-  private source(j: number, assistant: boolean): string | undefined {
+  private source(j: number, assistant: boolean, normalized: boolean): string | undefined {
     const m = this.ctx.messages?.[j];
     if (m === undefined) return undefined;
     if (m.role === 'assistant' && (!assistant || m.content === null || m.content === undefined)) return undefined;
-    let t = this.norm[j];
+    const cache = normalized ? this.norm : this.lower;
+    let t = cache[j];
     if (t === undefined) {
-      t = normalizeForGrounding(m.content ?? '');
-      this.norm[j] = t;
+      const content = m.content ?? '';
+      t = normalized ? normalizeForGrounding(content) : content.toLowerCase();
+      cache[j] = t;
     }
     return t;
   }
 
   /**
-   * Is any of `needles` in a source before message `before`? With `assistant`, earlier
-   * assistant text counts too (for computed numbers the assistant told the user).
+   * Is any of `needles` (normalized with {@link normalizeForGrounding}) in a source before
+   * message `before`? `rawNeedle` (only lower-cased) is tried first in the lower-cased texts.
+   * With `assistant`, earlier assistant text counts too (for computed numbers the assistant
+   * told the user).
    */
-  any(needles: readonly string[], before: number, assistant = false): boolean {
-    for (const n of needles) if (this.one(n, before, assistant)) return true;
+  any(needles: readonly string[], before: number, assistant = false, rawNeedle?: string): boolean {
+    if (rawNeedle !== undefined && rawNeedle !== '' && this.one(rawNeedle, before, assistant, false)) return true;
+    for (const n of needles) if (this.one(n, before, assistant, false)) return true;
+    for (const n of needles) if (this.one(n, before, assistant, true)) return true;
     return false;
   }
 
-  private one(needle: string, before: number, assistant: boolean): boolean {
-    const memoKey = assistant ? `\u0000${needle}` : needle;
-    const known = this.memo.get(memoKey);
-    let start = 0;
+  private one(needle: string, before: number, assistant: boolean, normalized: boolean): boolean {
+    const key = `${assistant ? 'a' : '-'}${normalized ? 'n' : 'l'}${needle}`;
+    const known = this.memo.get(key);
+    let start = this.hasSystem ? 1 : 0;
     if (known !== undefined) {
       if (known >= 0) return known < before;
-      start = -known - 1; // sources [0, start) are known not to contain it
-      if (start >= before) return false;
+      start = Math.max(start, -known - 1); // sources before `start` are known not to contain it
     }
     // Scan forward from the first unsearched source so the memo stays a prefix.
     for (let j = start; j < before; j++) {
-      const text = this.source(j, assistant);
+      const text = this.source(j, assistant, normalized);
       if (text !== undefined && containsToken(text, needle)) {
-        this.memo.set(memoKey, j);
+        this.memo.set(key, j);
         return true;
       }
     }
-    this.memo.set(memoKey, -before - 1);
+    this.memo.set(key, -Math.max(before, start) - 1);
+    if (this.hasSystem && before > 0 && !this.notInSystem.has(key)) {
+      if (containsToken(this.source(0, false, normalized) ?? '', needle)) {
+        this.memo.set(key, 0);
+        return true;
+      }
+      this.notInSystem.add(key);
+    }
     return false;
   }
 
@@ -263,7 +290,7 @@ class Grounding {
       if (messages[j]?.role !== 'user') continue;
       let r = this.relative[j];
       if (r === undefined) {
-        r = RELATIVE_DATE_RE.test(this.source(j, false) ?? '');
+        r = RELATIVE_DATE_RE.test(this.source(j, false, true) ?? '');
         this.relative[j] = r;
       }
       if (r) return true;
@@ -288,7 +315,7 @@ function isGrounded(value: string | number, g: Grounding, before: number, p: Res
   }
   const needle = normalizeForGrounding(text).replace(EDGE_PUNCT_RE, '');
   if (needle === '') return true;
-  if (g.any([needle], before)) return true;
+  if (g.any([needle], before, false, text.toLowerCase().replace(EDGE_PUNCT_RE, ''))) return true;
   const date = ISO_DATE_RE.exec(text.toLowerCase());
   if (date !== null) {
     const [, y, mo, d, hh, mi] = date;
@@ -307,12 +334,6 @@ function isGrounded(value: string | number, g: Grounding, before: number, p: Res
   return false;
 }
 
-interface ResolvedProvenance {
-  smallIntMax: number;
-  freeTextMinChars: number;
-  freeTextMaxWords: number;
-  freeTextKeys: ReadonlySet<string>;
-}
 
 function isFreeText(text: string, p: ResolvedProvenance): boolean {
   const t = text.trim();

@@ -1,0 +1,123 @@
+/**
+ * The LLM judge stage: one strict structured call per trajectory, binary verdicts on the
+ * rubrics of prompts/judge.ts. A failing required rubric rejects the trajectory with a
+ * `judge_R<n>` reason carrying the judge's own explanation; a failing rubric that is not
+ * required is only a warning. An answer that cannot be parsed is `judge_unparseable`.
+ * Endpoint failures (LlmError) propagate: the pipeline marks the record retryable.
+ */
+import type { LlmClient } from '../llm/types.js';
+import type { Reason, Trajectory, Usage } from '../records.js';
+import {
+  JUDGE_PROMPT_VERSION,
+  JUDGE_SCHEMA_NAME,
+  JudgeAnswerSchema,
+  JudgeAnswerWithSourceSchema,
+  RUBRIC_TITLES,
+  buildJudgeMessages,
+  judgeRubricsFor,
+  type JudgeAnswer,
+  type JudgeRubric,
+  type RenderOptions,
+} from '../prompts/judge.js';
+import { looksLikeRefusal } from './types.js';
+
+export { JUDGE_PROMPT_VERSION, JUDGE_RUBRICS, type JudgeRubric } from '../prompts/judge.js';
+
+/** 1 = pass, 0 = fail, per rubric the judge was asked about (R4 only with a source text). */
+export type JudgeVerdict = Partial<Record<JudgeRubric, 0 | 1>>;
+
+export interface JudgeOptions {
+  /** Text the trajectory was generated from. Enables R4; empty or absent = R4 not judged. */
+  sourceText?: string | undefined;
+  /**
+   * Rubrics that must pass for `ok`. Rubrics not judged (R4 without a source text) are
+   * ignored. Failures of the other judged rubrics become `warnings`.
+   * @default all judged rubrics (R1–R3, plus R4 with a source text)
+   */
+  requiredRubrics?: readonly JudgeRubric[] | undefined;
+  /** Message texts longer than this are cut in the middle for the judge. 0 = never. @default 0 */
+  maxMessageChars?: number | undefined;
+  /** Re-asks after a malformed answer. @default the gateway's (2) */
+  maxRepairs?: number | undefined;
+  /** Upper bound on the judge's completion tokens. @default the endpoint's own */
+  maxTokens?: number | undefined;
+  /** Aborts the call. */
+  signal?: AbortSignal | undefined;
+}
+
+export interface JudgeResult {
+  /** True when every required, judged rubric passed and the answer parsed. */
+  ok: boolean;
+  /** Verdicts of the judged rubrics (empty when the answer did not parse). For `meta.judge`. */
+  verdict: JudgeVerdict;
+  /** Why the trajectory is rejected: `judge_R<n>` per failed required rubric, or `judge_unparseable`. */
+  reasons: Reason[];
+  /** Failed rubrics that are not required (`judge_R<n>`), to keep in `meta.warnings`. */
+  warnings: Reason[];
+  /** Rubrics the judge was asked about. */
+  judged: JudgeRubric[];
+  /** The judge's explanation per judged rubric (also for passes), for reports. */
+  explanations: Partial<Record<JudgeRubric, string>>;
+  usage: Usage;
+  model: string;
+  promptVersion: string;
+  /** Raw answer when it did not parse, for the rejection record. */
+  raw?: string | undefined;
+}
+
+/** Judges one trajectory. One call; strict JSON; temperature 0. */
+export async function judgeTrajectory(trajectory: Trajectory, options: JudgeOptions, llm: LlmClient): Promise<JudgeResult> {
+  const judged = judgeRubricsFor(options.sourceText);
+  const required = new Set<JudgeRubric>((options.requiredRubrics ?? judged).filter((r) => judged.includes(r)));
+  const render: RenderOptions = { maxMessageChars: options.maxMessageChars };
+  const messages = buildJudgeMessages({ trajectory, sourceText: options.sourceText, render });
+  const request = {
+    stage: 'judge' as const,
+    schemaName: JUDGE_SCHEMA_NAME,
+    messages,
+    temperature: 0,
+    max_tokens: options.maxTokens,
+    maxRepairs: options.maxRepairs,
+    signal: options.signal,
+  };
+  // Two schemas rather than a nullable R4: with strict output the model cannot skip R4 when
+  // the source is given, nor invent one when it is not.
+  const result = judged.includes('R4')
+    ? await llm.structured({ ...request, schema: JudgeAnswerWithSourceSchema })
+    : await llm.structured({ ...request, schema: JudgeAnswerSchema });
+
+  const base = { judged, usage: result.usage, model: result.model, promptVersion: JUDGE_PROMPT_VERSION };
+  if (!result.ok) {
+    const refused = looksLikeRefusal(result.raw);
+    return {
+      ...base,
+      ok: false,
+      verdict: {},
+      explanations: {},
+      reasons: [
+        {
+          check: 'judge_unparseable',
+          message: refused ? `the judge refused: ${result.raw.trim().slice(0, 200)}` : `the judge's answer could not be used: ${result.error}`,
+        },
+      ],
+      warnings: [],
+      raw: result.raw,
+    };
+  }
+
+  const answer: JudgeAnswer = result.value;
+  const verdict: JudgeVerdict = {};
+  const explanations: Partial<Record<JudgeRubric, string>> = {};
+  const reasons: Reason[] = [];
+  const warnings: Reason[] = [];
+  for (const rubric of judged) {
+    const v = answer[rubric];
+    if (v === undefined) continue; // cannot happen with the strict schema; keeps types honest
+    verdict[rubric] = v.pass ? 1 : 0;
+    explanations[rubric] = v.reason;
+    if (v.pass) continue;
+    const reason: Reason = { check: `judge_${rubric}`, message: `${RUBRIC_TITLES[rubric]}: ${v.reason.trim() || 'no reason given'}` };
+    (required.has(rubric) ? reasons : warnings).push(reason);
+  }
+  return { ...base, ok: reasons.length === 0, verdict, explanations, reasons, warnings };
+}

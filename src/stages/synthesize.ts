@@ -1,0 +1,61 @@
+/**
+ * Synthesize mode: one call to a fine-tuned Trajectory Synthesizer turns a segment into tools
+ * plus a multi-turn trajectory (the paper's distilled Qwen3-8B). The model was trained on
+ * `gemtraj export --format sft-pairs`, so its answer is in that text format; the parser
+ * tolerates the usual slips (fences, think blocks, prose around, a missing final close tag).
+ *
+ * Call ids and links are re-assigned in code, exactly as for the teacher pipeline.
+ */
+import type { Segment, Trajectory } from '../records.js';
+import type { LlmClient } from '../llm/types.js';
+import { parseSynthesizerOutput, SYNTHESIZER_INSTRUCTION } from '../formats/sft-pairs.js';
+import { assembleMessages, messagesToTurns } from './conversation.js';
+import { trajectoryId } from './generate.js';
+import type { StageOutcome } from './types.js';
+import { looksLikeRefusal } from './types.js';
+
+export const SYNTHESIZE_PROMPT_VERSION = 'synthesize-v1';
+
+export interface SynthesizeOptions {
+  /** @default 0.7 */
+  temperature?: number | undefined;
+  /** Completion cap; a trajectory of 46 messages needs about 10k tokens. */
+  maxTokens?: number | undefined;
+  /** Instruction the synthesizer was trained with. @default SYNTHESIZER_INSTRUCTION */
+  instruction?: string | undefined;
+}
+
+export async function synthesizeTrajectory(segment: Segment, options: SynthesizeOptions, llm: LlmClient): Promise<StageOutcome<Trajectory>> {
+  const result = await llm.complete({
+    stage: 'synthesize',
+    messages: [{ role: 'user', content: `${options.instruction ?? SYNTHESIZER_INSTRUCTION}\n\n${segment.text}` }],
+    temperature: options.temperature ?? 0.7,
+    max_tokens: options.maxTokens,
+  });
+  const parsed = parseSynthesizerOutput(result.text);
+  if ('error' in parsed) {
+    const check = looksLikeRefusal(result.text) ? 'synthesize_refusal' : result.finishReason === 'length' ? 'synthesize_truncated' : 'synthesize_unparseable';
+    return { ok: false, reasons: [{ check, message: parsed.error }], raw: result.text.slice(0, 20_000), usage: result.usage };
+  }
+  // Rebuild links in code: the model's own call ids are not trusted.
+  const { systemPrompt, turns } = messagesToTurns(parsed.messages);
+  const messages = assembleMessages(systemPrompt, turns);
+  return {
+    ok: true,
+    value: {
+      id: trajectoryId(segment.id, 0),
+      source: { doc_id: segment.doc_id, segment_id: segment.id },
+      domain: segment.labels?.domain,
+      tools: parsed.tools,
+      messages,
+      meta: {
+        stage: 'synthesized',
+        model: result.model,
+        prompt_version: SYNTHESIZE_PROMPT_VERSION,
+        usage: result.usage,
+        ...(parsed.warnings.length > 0 ? { parse_warnings: parsed.warnings } : {}),
+      },
+    },
+    warnings: [],
+  };
+}

@@ -1,0 +1,62 @@
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { describe, expect, it } from 'vitest';
+import { registerExport, runExport } from '../src/cli/export.js';
+import { readParquetRecords } from '../src/formats/parquet.js';
+import { DATA, richTrajectory, simpleTrajectory } from './formats-fixture.js';
+
+function runDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'gemtraj-export-'));
+  const rich = richTrajectory();
+  const simple = { ...simpleTrajectory(), source: { doc_id: 'doc2', segment_id: 'doc2#0' } };
+  const orphan = { ...simpleTrajectory(), id: 'traj_orphan', source: { doc_id: 'doc3', segment_id: 'doc3#4' } };
+  writeFileSync(join(dir, 'trajectories.jsonl'), [rich, simple, '{"broken"', orphan].map((x) => (typeof x === 'string' ? x : JSON.stringify(x))).join('\n') + '\n');
+  writeFileSync(
+    join(dir, 'segments.jsonl'),
+    [
+      { id: 'doc1#0', doc_id: 'doc1', index: 0, text: 'Refund policy text.', start: 0, end: 19, score: 0.9, keep: true, by: 'heuristic' },
+      { id: 'doc2#0', doc_id: 'doc2', index: 0, text: 'Order tracking text.', start: 0, end: 20, score: 0.9, keep: true, by: 'heuristic' },
+    ].map((x) => JSON.stringify(x)).join('\n') + '\n',
+  );
+  return dir;
+}
+const quiet = { log: () => undefined, warn: () => undefined };
+
+describe('gemtraj export', () => {
+  it('openai: exports, reports the bad line, checks a template', async () => {
+    const dir = runDir();
+    const s = await runExport({ input: join(dir, 'trajectories.jsonl'), format: 'openai', out: join(dir, 'out', 'openai.jsonl'), checkTemplate: `${DATA}/chat-templates/vllm-tool_chat_template_llama3.1_json.jinja`, ...quiet });
+    expect(s).toMatchObject({ read: 4, imported: 3, exported: 3, importFailed: 1, exportFailed: 0, template: { ok: 3 } });
+    expect(s.problems).toEqual([{ line: 3, stage: 'import', message: expect.stringContaining('invalid JSON') }]);
+    const lines = readFileSync(join(dir, 'out', 'openai.jsonl'), 'utf8').trim().split('\n');
+    expect(Object.keys(JSON.parse(lines[0]!))).toEqual(['messages', 'tools']);
+  });
+  it('sharegpt: writes dataset_info.json next to the output and counts losses', async () => {
+    const dir = runDir();
+    const s = await runExport({ input: join(dir, 'trajectories.jsonl'), format: 'sharegpt', out: join(dir, 'lf', 'gem.jsonl'), ...quiet });
+    expect(s).toMatchObject({ exported: 3, lossyRecords: 1, lossNotes: 1 });
+    const info = JSON.parse(readFileSync(join(dir, 'lf', 'dataset_info.json'), 'utf8')) as Record<string, { file_name: string }>;
+    expect(info.gem?.file_name).toBe('gem.jsonl');
+  });
+  it('sft-pairs: joins source texts from segments.jsonl next to the input; reports unknown ones', async () => {
+    const dir = runDir();
+    const s = await runExport({ input: join(dir, 'trajectories.jsonl'), format: 'sft-pairs', out: join(dir, 'pairs.parquet'), parquet: true, ...quiet });
+    expect(s).toMatchObject({ exported: 2, exportFailed: 1 });
+    expect(s.problems[1]).toEqual({ line: 4, stage: 'export', message: expect.stringContaining('source text unknown for segment doc3#4') });
+    const rows = await readParquetRecords(join(dir, 'pairs.parquet'));
+    expect(rows.map((r) => r.id)).toEqual(['traj_rich', 'traj_simple']);
+    expect((rows[0]!.messages as Array<{ content: string }>)[0]!.content).toContain('Refund policy text.');
+  });
+  it('is registered on the program and validates flags', async () => {
+    const dir = runDir();
+    const program = new Command().exitOverride();
+    registerExport(program);
+    const out = join(dir, 'h.jsonl');
+    await program.parseAsync(['node', 'gemtraj', 'export', join(dir, 'trajectories.jsonl'), '--format', 'hermes', '--out', out, '--hermes-tool-role', 'user'], { from: 'node' });
+    expect(existsSync(out)).toBe(true);
+    expect(readFileSync(out, 'utf8')).toContain('"role":"user","content":"<tool_response>');
+    await expect(program.parseAsync(['node', 'gemtraj', 'export', 'x.jsonl', '--format', 'csv', '--out', out], { from: 'node' })).rejects.toThrow();
+  });
+});

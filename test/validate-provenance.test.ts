@@ -1,0 +1,167 @@
+import { describe, expect, it } from 'vitest';
+import type { Message, Tool, Trajectory } from '../src/records.js';
+import { containsToken, normalizeForGrounding, validateTrajectory, type ValidateOptions } from '../src/validate/index.js';
+
+/** A one-call trajectory: `context` messages, then a call of `tool` with `args`. */
+function withCall(context: Message[], args: Record<string, unknown>, parameters?: Record<string, unknown>): Trajectory {
+  const tool: Tool = {
+    type: 'function',
+    function: { name: 'act', parameters: parameters ?? { type: 'object', properties: {} } },
+  };
+  // Make the context well-formed: a user turn first, and each tool result answering a call.
+  const prefix: Message[] = context.some((m) => m.role === 'user') ? [] : [{ role: 'user', content: 'hello' }];
+  const body: Message[] = [];
+  context.forEach((m, i) => {
+    if (m.role !== 'tool') return void body.push(m);
+    const id = `c0_${i}`;
+    body.push({ role: 'assistant', content: null, tool_calls: [{ id, type: 'function', function: { name: 'act', arguments: '{}' } }] });
+    body.push({ ...m, tool_call_id: id });
+  });
+  if (body[0]?.role === 'system') prefix.unshift(body.shift()!);
+  return {
+    id: 't',
+    source: { doc_id: 'd' },
+    tools: [tool],
+    messages: [
+      ...prefix,
+      ...body,
+      { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'act', arguments: JSON.stringify(args) } }] },
+      { role: 'tool', tool_call_id: 'c1', content: '{"ok":true}' },
+      { role: 'assistant', content: 'Done.' },
+    ],
+  };
+}
+
+const OPTS: ValidateOptions = { skip: ['unknown_argument'] };
+
+function flagged(context: Message[], args: Record<string, unknown>, parameters?: Record<string, unknown>, options = OPTS): string[] {
+  const { errors, warnings } = validateTrajectory(withCall(context, args, parameters), options);
+  expect(errors).toEqual([]);
+  return warnings.filter((w) => w.check === 'argument_provenance').map((w) => w.message);
+}
+
+const user = (content: string): Message => ({ role: 'user', content });
+const system = (content: string): Message => ({ role: 'system', content });
+const tool = (content: string): Message => ({ role: 'tool', tool_call_id: 'c0', content });
+
+describe('normalization and matching', () => {
+  it('normalizes case, separators, digit groups and JSON escapes', () => {
+    expect(normalizeForGrounding('One-Way  ticket_for\nMIA')).toBe('one way ticket for mia');
+    expect(normalizeForGrounding('It costs $1,250.00')).toBe('it costs $1250.00');
+    expect(normalizeForGrounding('[1,234]')).toBe('[1,234]');
+    expect(normalizeForGrounding('{"city": "Z\\u00fcrich"}')).toBe('{"city": "zürich"}');
+  });
+
+  it('matches at word boundaries of the same kind only', () => {
+    expect(containsToken('order a17 shipped', 'a17')).toBe(true);
+    expect(containsToken('order a170 shipped', 'a17')).toBe(false);
+    expect(containsToken('two shoes', 'shoe')).toBe(false);
+    expect(containsToken('may 20th', 'may 20')).toBe(true);
+    expect(containsToken('at 10:30am', '10:30')).toBe(true);
+    expect(containsToken('#w4817302', 'w4817302')).toBe(true);
+  });
+});
+
+describe('argument_provenance', () => {
+  it('grounds values from the user, the system prompt and earlier tool results', () => {
+    expect(flagged([system('Store code is STR-991.'), user('Order A17 please'), tool('{"user_id": "u_55"}')], {
+      order: 'A17', store: 'STR-991', user: 'u_55',
+    })).toEqual([]);
+  });
+
+  it('flags an invented id, once per leaf, with its path', () => {
+    const found = flagged([user('Order A17 please')], { orders: ['A17', 'A18'] });
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatch(/orders\[1\] = "A18"/);
+  });
+
+  it('does not ground from later messages', () => {
+    const t = withCall([user('hi')], { id: 'X-42' });
+    t.messages.splice(3, 0, { role: 'user', content: 'my id is X-42' });
+    expect(validateTrajectory(t, OPTS).warnings.map((w) => w.check)).toEqual(['argument_provenance']);
+  });
+
+  it('exempts booleans, null, small integers, enums, const and defaults', () => {
+    const parameters = {
+      type: 'object',
+      properties: {
+        cabin: { type: 'string', enum: ['economy', 'business'] },
+        kind: { const: 'refund' },
+        currency: { type: 'string', default: 'eur' },
+        sizes: { type: 'array', items: { enum: ['s', 'm'] } },
+        mode: { anyOf: [{ enum: ['fast'] }, { type: 'null' }] },
+      },
+    };
+    expect(flagged([user('hello')], {
+      cabin: 'business', kind: 'refund', currency: 'eur', sizes: ['m'], mode: 'fast',
+      notify: true, note_id: null, passengers: 2, bags: 0, days: 10, offset: -3,
+    }, parameters)).toEqual([]);
+    expect(flagged([user('hello')], { count: 11 })).toHaveLength(1);
+    expect(flagged([user('hello')], { count: 11 }, undefined, { ...OPTS, provenance: { smallIntMax: 12 } })).toEqual([]);
+  });
+
+  it('matches numbers in their written forms', () => {
+    expect(flagged([user('the total was $1,250.00 and 12.50 for the cable')], { total: 1250, cable: 12.5, s: '1250' })).toEqual([]);
+    expect(flagged([tool('{"price": 199.99, "qty": 30}')], { price: 199.99, battery: 30 })).toEqual([]);
+    expect(flagged([user('it was 2024 when I ordered')], { amount: 24 })).toHaveLength(1);
+  });
+
+  it('grounds computed amounts that the assistant stated to the user first', () => {
+    const ctx: Message[] = [user('split it between my two cards'), { role: 'assistant', content: 'That is $128 on the gift card and $247 on the Visa. OK?' }, user('yes')];
+    expect(flagged(ctx, { gift: 128, visa: 247 })).toEqual([]);
+    // ...but assistant text never grounds ids.
+    expect(flagged([user('hi'), { role: 'assistant', content: 'Your order is ORD-9' }, user('ok')], { order: 'ORD-9' })).toHaveLength(1);
+  });
+
+  it('exempts free text by length, word count and argument name', () => {
+    expect(flagged([user('hi')], {
+      message: 'Hi',
+      cancel_reason: 'changed plans',
+      searchQuery: 'red shoes',
+      summary: 'x',
+      long: 'The customer would like a refund because the package arrived damaged',
+      five_words: 'please ship it to me',
+    })).toEqual([]);
+    expect(flagged([user('hi')], { city: 'Springfield' })).toHaveLength(1);
+  });
+
+  it('exempts 2-3 letter upper-case codes (airports, states, currencies)', () => {
+    expect(flagged([user('fly me from New York to Seattle, pay in dollars')], { origin: 'JFK', destination: 'SEA', currency: 'USD', state: 'NY' })).toEqual([]);
+    expect(flagged([user('hi')], { origin: 'JFKX' })).toHaveLength(1);
+  });
+
+  it('handles dates written the way people write them', () => {
+    expect(flagged([user('I want to fly on May 20th')], { date: '2024-05-20' })).toEqual([]);
+    expect(flagged([user('the 3rd of June works')], { date: '2024-06-03' })).toEqual([]);
+    expect(flagged([user('pickup 6/4 please')], { date: '2024-06-04' })).toEqual([]);
+    expect(flagged([tool('{"delivered_on": "2024-05-21"}')], { date: '2024-05-21' })).toEqual([]);
+    expect(flagged([system('Today is 2024-05-15.'), user('can you book it for tomorrow?')], { date: '2024-05-16' })).toEqual([]);
+    expect(flagged([user('delay it by one day please')], { date: '2024-05-19' })).toEqual([]);
+    expect(flagged([user('next Friday at 3pm')], { at: '2024-05-24T15:00:00' })).toEqual([]);
+    expect(flagged([user('on May 20th at 9am')], { at: '2024-05-20T15:30:00' })).toHaveLength(1);
+    expect(flagged([user('I want to fly on May 20th')], { date: '2024-05-21' })).toHaveLength(1);
+  });
+
+  it('handles times', () => {
+    expect(flagged([user('around 10:30am if possible')], { time: '10:30' })).toEqual([]);
+    expect(flagged([user('after 7 pm')], { time: '19:00' })).toEqual([]);
+    expect(flagged([user('at noon')], { time: '12:00' })).toEqual([]);
+    expect(flagged([user('after 7 pm')], { time: '18:00' })).toHaveLength(1);
+  });
+
+  it('reads JSON-escaped tool results (ensure_ascii)', () => {
+    expect(flagged([tool('{"city": "Z\\u00fcrich"}')], { city: 'Zürich' })).toEqual([]);
+  });
+
+  it('one_way matches "One-way", emails and ids with punctuation', () => {
+    expect(flagged([user('One-way, and my email is mia.li@example.com, user mia_li_3668.')], {
+      trip: 'one_way', email: 'mia.li@example.com', user_id: 'mia_li_3668',
+    })).toEqual([]);
+  });
+
+  it('is off, warn or reject', () => {
+    const t = withCall([user('hi')], { id: 'Q-77' });
+    expect(validateTrajectory(t, { ...OPTS, argumentProvenance: 'off' })).toEqual({ errors: [], warnings: [] });
+    expect(validateTrajectory(t, { ...OPTS, argumentProvenance: 'reject' }).errors.map((r) => r.check)).toEqual(['argument_provenance']);
+  });
+});
