@@ -34,7 +34,16 @@ describe('merge', () => {
     const final = lines(join(out, 'trajectories.jsonl')).map((l) => (JSON.parse(l) as { id: string }).id);
     expect(final).toEqual(['a-traj_a', 'a-traj_b', 'a-traj_c', 'b-traj_a', 'b-traj_b', 'b-traj_c']);
 
-    const runJson = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as Record<string, any>;
+    const runJson = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as {
+      command: string;
+      config: { shard?: string };
+      sessions: unknown[];
+      duration_s: number;
+      usage: { totals: { cost_usd: number }; by_stage: { extract: { teacher: { calls: number } } } };
+      filter: Record<string, number>;
+      merged_from: unknown[];
+      counts: unknown;
+    };
     expect(runJson.command).toBe('run');
     expect(runJson.config.shard).toBeUndefined();
     expect(runJson.sessions).toHaveLength(2);

@@ -14,6 +14,7 @@ import { VERSION } from '../version.js';
 import { registerRun, EXIT_ENDPOINT } from './run.js';
 import { registerStages } from './stages.js';
 import { registerExport } from './export.js';
+import { registerValidate } from './validate.js';
 
 export function buildProgram(): Command {
   const program = new Command('gemtraj')
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
     .configureHelp({ sortSubcommands: false });
   registerRun(program);
   registerStages(program);
+  registerValidate(program);
   registerExport(program);
   return program;
 }

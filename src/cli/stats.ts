@@ -36,7 +36,7 @@ function runText(a: RunAnalysis): string {
     `${a.dir} (${a.command})`,
     formatFunnel(a.funnel, a.mode),
     '',
-    formatStats(a.stats, a.rawStats),
+    formatStats(a.stats, a.rawStats, { judge: false }),
     formatJudge(a.judge),
     '',
     formatUsage(a.usage, a.duration_s),

@@ -78,6 +78,13 @@ export function fromTauBench(record: unknown, options: ImportOptions = {}): Impo
   const warnings: Reason[] = [];
   const msgs = normalizeOpenAIMessages(record.traj, warnings, 'traj');
   if (!msgs.ok) return { ok: false, error: msgs.error };
+  // The user simulator ends every episode with a "###STOP###" turn: an artifact of the
+  // harness, not part of the conversation, so it is dropped (with a note).
+  const last = msgs.messages[msgs.messages.length - 1];
+  if (last?.role === 'user' && last.content.includes('###STOP###')) {
+    msgs.messages.pop();
+    warnings.push({ check: 'simulator_stop', path: `traj[${msgs.messages.length}]`, message: 'trailing ###STOP### user turn of the tau-bench user simulator dropped' });
+  }
   const taskId = typeof record.task_id === 'number' || typeof record.task_id === 'string' ? record.task_id : undefined;
   const trial = typeof record.trial === 'number' ? record.trial : undefined;
   const id = stableId(`taubench_${taskId ?? 'x'}_${trial ?? 0}`, record.traj);

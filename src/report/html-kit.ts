@@ -49,8 +49,9 @@ export function svgHistogram(
   const bins = binHistogram(entries);
   const head = `<svg class="chart" role="img" aria-label="${esc(title)}" viewBox="0 0 ${w} ${h}" width="${w}" height="${h}" xmlns="http://www.w3.org/2000/svg"><text x="${pad.l}" y="16" class="title">${esc(title)}</text>`;
   if (bins.length === 0) return `${head}<text x="${w / 2}" y="${h / 2}" text-anchor="middle" class="muted">no data</text></svg>`;
-  const lo = bins[0]!.lo;
-  const hi = bins.at(-1)!.hi + 1;
+  const lo = Math.min(bins[0]!.lo, ...marks.filter((m) => Number.isFinite(m.value)).map((m) => Math.floor(m.value)));
+  // The axis reaches the reference marks too, so the paper's mean shows where it lies.
+  const hi = Math.max(bins.at(-1)!.hi + 1, ...marks.filter((m) => Number.isFinite(m.value)).map((m) => Math.ceil(m.value) + 1));
   const maxCount = Math.max(...bins.map((b) => b.count));
   const plotW = w - pad.l - pad.r;
   const plotH = h - pad.t - pad.b;
@@ -72,7 +73,7 @@ export function svgHistogram(
   const markSvg = marks
     .filter((m) => Number.isFinite(m.value))
     .map((m, i) => {
-      const mx = Math.min(w - pad.r, Math.max(pad.l, x(m.value + 0.5)));
+      const mx = x(m.value + 0.5);
       return `<line x1="${mx.toFixed(1)}" y1="${pad.t}" x2="${mx.toFixed(1)}" y2="${pad.t + plotH}" stroke="${esc(m.color)}" stroke-dasharray="4 3" stroke-width="1.5"/>` +
         `<text x="${pad.l + i * 140}" y="${h - 4}" class="tick" fill="${esc(m.color)}">${esc(m.label)}</text>`;
     })

@@ -333,8 +333,12 @@ function topCounts(map: Record<string, number>, total: number, limit = 12): stri
   return shown.join(', ');
 }
 
-/** The figures as text; `before` adds the unrefined means next to the paper's. */
-export function formatStats(stats: TrajectoryStats, before?: TrajectoryStats): string {
+/**
+ * The figures as text; `before` adds the unrefined means next to the paper's. `judge: false`
+ * leaves out the verdicts of these trajectories (a run directory prints rates over every
+ * judged trajectory instead, rejections included).
+ */
+export function formatStats(stats: TrajectoryStats, before?: TrajectoryStats, options: { judge?: boolean } = {}): string {
   const lines: string[] = [];
   lines.push(`trajectories ${stats.count}${stats.invalid > 0 ? ` (${stats.invalid} unreadable line(s) skipped)` : ''}`);
   if (stats.count === 0) return lines.join('\n');
@@ -372,7 +376,7 @@ export function formatStats(stats: TrajectoryStats, before?: TrajectoryStats): s
       (Object.keys(stats.warnings.by_check).length > 0 ? `; by check: ${topCounts(stats.warnings.by_check, stats.count)}` : ''),
   );
   const rubrics = Object.entries(stats.judge.rubrics);
-  lines.push(
+  if (options.judge !== false) lines.push(
     rubrics.length === 0
       ? 'judge: no verdicts'
       : `judge verdicts on these trajectories: ${stats.judge.judged} judged; pass rate ${rubrics.map(([r, v]) => `${r} ${pct(v.pass_rate)}`).join(', ')}`,
