@@ -9,27 +9,15 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../src/cli/main.js';
+import { PROCEDURE, readLines, runCli } from './helpers/cli.js';
 import { startMockServer, type MockServer } from '../src/testing/mock-server.js';
 import { scriptedTeacher } from '../src/testing/scripted-teacher.js';
 
 const KEY = 'sk-test-E2E-SECRET-0123456789abcdef';
 
-export const PROCEDURE = `# Cancelling an order in the web shop
-
-To cancel an order, follow these steps:
-
-1. Log in to your account on the website with your email and password.
-2. Click "My orders" and select the order you want to cancel.
-3. Check the status: only orders that are still pending can be cancelled. If the order has shipped, open a return request instead.
-4. Click "Cancel order", choose a reason from the list and click "Submit".
-5. Confirm the cancellation in the dialog. The refund is issued to the original payment method within 5 business days.
-
-If you cannot log in, reset your password first from the sign-in page.`;
-
 const NARRATIVE = `[[drop]] The old lighthouse keeper walked along the shore every evening. He remembered the storms of his youth, the ships that came too close, and the long winter when the lamp had failed. "We were young then," he said to the gulls, and they did not answer. The sea was calm that night, silver under the moon, and he thought of his brother who had gone to the city and never written.`;
 
-export function corpusLines(): string[] {
+function corpusLines(): string[] {
   const doc = (id: string, marker: string) => JSON.stringify({ id, text: `${PROCEDURE}\n\n${marker}`.trim() });
   return [
     doc('good', ''),
@@ -43,31 +31,6 @@ export function corpusLines(): string[] {
     '{"id": "broken", "text": ',
     JSON.stringify({ id: 'no-text', body: 'wrong field' }),
   ];
-}
-
-function readLines(file: string): Array<Record<string, unknown>> {
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-}
-
-async function runCli(args: string[]): Promise<{ code: number; stderr: string }> {
-  const chunks: string[] = [];
-  const write = process.stderr.write.bind(process.stderr);
-  process.stderr.write = ((chunk: string | Uint8Array) => {
-    chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-    return true;
-  }) as typeof process.stderr.write;
-  const previousExit = process.exitCode;
-  try {
-    process.exitCode = undefined;
-    const code = await main(args);
-    return { code, stderr: chunks.join('') };
-  } finally {
-    process.stderr.write = write;
-    process.exitCode = previousExit;
-  }
 }
 
 describe('gemtraj run end to end', () => {

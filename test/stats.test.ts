@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
@@ -96,6 +96,18 @@ describe('analyzeRun', () => {
     expect(a.judge.rubrics.R2).toEqual({ pass: 4, fail: 0, pass_rate: 1 });
     expect(a.usage?.totals.calls).toBe(12);
     expect(a.duration_s).toBe(30);
+  });
+
+  it('balances a filter-only run (segments, no trajectories)', async () => {
+    const dir = join(root, 'filter-run');
+    writeSampleRun(dir);
+    for (const f of ['extractions.jsonl', 'trajectories.raw.jsonl', 'trajectories.refined.jsonl', 'trajectories.jsonl', 'rejected.jsonl']) rmSync(join(dir, f));
+    const runJson = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as { command: string };
+    writeFileSync(join(dir, 'run.json'), JSON.stringify({ ...runJson, command: 'filter' }));
+    const a = await analyzeRun(dir);
+    expect(a.mode).toBe('filter');
+    expect(a.funnel).toMatchObject({ segments: 4, kept: 3, passed: 0, balanced: true });
+    expect(a.stats.count).toBe(0);
   });
 
   it('says clearly when a directory is not a run', async () => {

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scanJsonl, readLine, type LineLoc } from '../src/report/line-index.js';
 import { SAMPLE_HOSTILE_TEXT, writeSampleRun } from '../src/report/sample-run.js';
 import { startViewer, type ListEntry, type TrajectoryDetail, type Viewer } from '../src/report/viewer.js';
+import { VIEWER_JS } from '../src/report/viewer-page.js';
 
 let root: string;
 let runDir: string;
@@ -144,6 +145,87 @@ describe('viewer', () => {
     const text = readFileSync(join(runDir, 'trajectories.jsonl'));
     const [offset, length] = viewer.index.final.get('traj_b')!;
     expect(JSON.parse(text.subarray(offset, offset + length).toString('utf8'))).toMatchObject({ id: 'traj_b' });
+  });
+});
+
+/** Just enough DOM to run the page script: nodes with children, text, attributes and listeners. */
+class FakeNode {
+  children: Array<FakeNode | FakeText> = [];
+  attrs: Record<string, string> = {};
+  className = '';
+  value = '';
+  disabled = false;
+  private text = '';
+  listeners: Record<string, Array<() => void>> = {};
+  constructor(readonly tag: string) {}
+  appendChild<T extends FakeNode | FakeText>(c: T): T {
+    this.children.push(c);
+    return c;
+  }
+  replaceChildren(...c: Array<FakeNode | FakeText>): void {
+    this.children = c;
+  }
+  setAttribute(k: string, v: string): void {
+    this.attrs[k] = String(v);
+  }
+  getAttribute(k: string): string | undefined {
+    return this.attrs[k];
+  }
+  addEventListener(e: string, f: () => void): void {
+    (this.listeners[e] ??= []).push(f);
+  }
+  set textContent(t: string) {
+    this.text = String(t);
+    this.children = [];
+  }
+  get textContent(): string {
+    return this.text + this.children.map((c) => c.textContent).join('');
+  }
+}
+class FakeText {
+  constructor(readonly textContent: string) {}
+}
+
+describe('viewer page script', () => {
+  it('lists, opens a trajectory and shows hostile text as text', async () => {
+    const ids: Record<string, FakeNode> = {};
+    for (const id of ['summary', 'q', 'status', 'count', 'list', 'prev', 'next', 'page', 'detail']) ids[id] = new FakeNode('div');
+    ids.status!.value = 'all';
+    const location = { hash: '' };
+    let onHash: () => void = () => undefined;
+    const env = {
+      document: { createElement: (t: string) => new FakeNode(t), createTextNode: (t: string) => new FakeText(t), getElementById: (id: string) => ids[id], querySelectorAll: () => [] },
+      location,
+      window: { addEventListener: (_: string, f: () => void) => (onHash = f) },
+      fetch: (u: string, o?: RequestInit) => fetch(new URL(u, viewer.url), o),
+    };
+    const settle = async (): Promise<void> => {
+      for (let i = 0; i < 50 && ids.count!.textContent === ''; i++) await new Promise((r) => setTimeout(r, 10));
+      await new Promise((r) => setTimeout(r, 100));
+    };
+    new Function('document', 'location', 'window', 'fetch', VIEWER_JS)(env.document, env.location, env.window, env.fetch);
+    await settle();
+    expect(ids.count!.textContent).toBe('6 matches');
+    expect(ids.list!.children).toHaveLength(6);
+    expect(ids.summary!.textContent).toContain('passed 3');
+    location.hash = '#traj_a';
+    onHash();
+    await settle();
+    const detail = ids.detail!.textContent;
+    expect(detail).toContain(SAMPLE_HOSTILE_TEXT);
+    expect(detail).toContain('→ refund(');
+    expect(detail).toContain('argument_provenance');
+    expect(detail).toContain('Only delivered orders can be refunded.');
+    // Every node the script made is an element it chose; model text only ever became text nodes.
+    const tags = new Set<string>();
+    const walk = (n: FakeNode | FakeText): void => {
+      if (n instanceof FakeNode) {
+        tags.add(n.tag);
+        n.children.forEach(walk);
+      }
+    };
+    walk(ids.detail!);
+    expect([...tags].filter((t) => !['div', 'span', 'b', 'h2', 'ul', 'li', 'table', 'tr', 'th', 'td', 'details', 'summary', 'pre', 'p', 'ol'].includes(t))).toEqual([]);
   });
 });
 

@@ -134,9 +134,9 @@ Give it one in either way:
   # OpenAI (or any hosted OpenAI-compatible API):
   export OPENAI_API_KEY=...                      # read from the environment only, never a flag
   export OPENAI_BASE_URL=https://api.openai.com/v1
-  gemtraj run examples/corpus --out runs/example --model gpt-4.1-mini
+  gemtraj run examples/corpus.jsonl --out runs/example --model gpt-4.1-mini
   # a local server (vLLM, SGLang, Ollama, llama.cpp server):
-  gemtraj run examples/corpus --out runs/example --base-url http://127.0.0.1:8000/v1 --model <served model name>
+  gemtraj run examples/corpus.jsonl --out runs/example --base-url http://127.0.0.1:8000/v1 --model <served model name>
 Settings can also live in a config file (--config gemtraj.yaml): base_urls, model, models.<stage>.`;
 
 /** Resolves endpoint, key and model; throws a {@link ConfigError} that says how to fix it. */

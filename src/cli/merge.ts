@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { formatFunnel, type Funnel } from '../pipeline/counts.js';
 import { mergeRuns, MERGED_FILES } from '../report/merge.js';
 import { RUN_FILES } from '../pipeline/run-dir.js';
+import { runMode } from '../report/run-analysis.js';
 
 interface MergeFlags {
   out: string;
@@ -23,7 +24,7 @@ export function registerMerge(program: Command): void {
       const files = MERGED_FILES.filter((f) => result.lines[f] > 0).map((f) => `${RUN_FILES[f]} ${result.lines[f]}`);
       process.stdout.write(
         `merged ${result.shards.length} shard(s) into ${result.out}: ${files.join(', ')}\n` +
-          `${formatFunnel(result.runJson.counts as Funnel, result.runJson.command === 'synthesize' ? 'synthesize' : 'run')}\n`,
+          `${formatFunnel(result.runJson.counts as Funnel, runMode(result.out, result.shards[0]?.runJson))}\n`,
       );
     });
 }

@@ -150,7 +150,7 @@ async function runWithGateway(mode: StepsMode, input: string, out: string, confi
       config,
       sessions,
       duration_s: sessions.reduce((sum, s) => sum + s.duration_s, 0),
-      counts: final ? await computeFunnel(out, mode === 'synthesize' ? 'synthesize' : 'run') : previous?.counts,
+      counts: final ? await computeFunnel(out, mode) : previous?.counts,
       usage: gateway !== undefined ? mergeUsage(previous?.usage, gateway.usage()) : previous?.usage,
       filter: mergeCounters(previous?.filter, steps.filterStats()),
       versions: { gemtraj: VERSION, node: process.version, prompts: PROMPT_VERSIONS },
@@ -203,7 +203,7 @@ async function runWithGateway(mode: StepsMode, input: string, out: string, confi
   const runJson = dir.readRunJson() as RunJson | undefined;
   const funnel = runJson?.counts;
   if (!config.quiet && funnel !== undefined) {
-    process.stderr.write(`${formatFunnel(funnel, mode === 'synthesize' ? 'synthesize' : 'run')}\n`);
+    process.stderr.write(`${formatFunnel(funnel, mode)}\n`);
     const usage = runJson?.usage?.totals;
     if (usage !== undefined) {
       process.stderr.write(
@@ -212,7 +212,7 @@ async function runWithGateway(mode: StepsMode, input: string, out: string, confi
     }
     const saved = runJson?.filter?.llm_calls_saved;
     if (saved !== undefined) process.stderr.write(`filter: the local scorer decided ${saved} segment(s) without a model call\n`);
-    process.stderr.write(`dataset: ${dir.files.final}\n`);
+    process.stderr.write(mode === 'filter' ? `segments: ${dir.files.segments}\n` : `dataset: ${dir.files.final}\n`);
   }
   if (session.stop_reason !== undefined && session.status === 'stopped') {
     process.stderr.write(`gemtraj: stopped: ${session.stop_reason}\nNothing already done is lost: fix the cause and rerun the same command to resume.\n`);

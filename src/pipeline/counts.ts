@@ -52,7 +52,10 @@ async function* records(file: string): AsyncGenerator<Record<string, unknown>> {
   }
 }
 
-export async function computeFunnel(dir: string, mode: 'run' | 'synthesize' = 'run'): Promise<Funnel> {
+/** Which stages a run had: `filter` runs stop after segments.jsonl. */
+export type FunnelMode = 'run' | 'synthesize' | 'filter';
+
+export async function computeFunnel(dir: string, mode: FunnelMode = 'run'): Promise<Funnel> {
   const f: Funnel = {
     documents: 0,
     input_rejected: 0,
@@ -132,8 +135,8 @@ export async function computeFunnel(dir: string, mode: 'run' | 'synthesize' = 'r
   f.documents = docs.size;
   if (mode === 'synthesize') f.workflows = f.kept;
   f.pending.extract = mode === 'run' ? f.kept - f.extracted - f.extract_rejected : 0;
-  f.pending.generate = f.workflows - f.generated - f.generate_rejected;
-  f.pending.validate = f.generated - f.passed - f.validate_rejected - f.judge_rejected;
+  f.pending.generate = mode === 'filter' ? 0 : f.workflows - f.generated - f.generate_rejected;
+  f.pending.validate = mode === 'filter' ? 0 : f.generated - f.passed - f.validate_rejected - f.judge_rejected;
   f.balanced =
     f.segments === f.kept + f.dropped + f.filter_rejected &&
     f.pending.extract === 0 &&
@@ -143,14 +146,18 @@ export async function computeFunnel(dir: string, mode: 'run' | 'synthesize' = 'r
 }
 
 /** The funnel as the lines printed at the end of a run. */
-export function formatFunnel(f: Funnel, mode: 'run' | 'synthesize' = 'run'): string {
+export function formatFunnel(f: Funnel, mode: FunnelMode = 'run'): string {
   const lines = [
     `documents ${f.documents} (+${f.input_rejected} input rejected) → segments ${f.segments} → kept ${f.kept} (dropped ${f.dropped}${f.filter_rejected > 0 ? `, undecided ${f.filter_rejected}` : ''})`,
-    mode === 'run'
-      ? `→ extracted ${f.extracted} (rejected ${f.extract_rejected}) → workflows ${f.workflows} → generated ${f.generated} (rejected ${f.generate_rejected})`
-      : `→ synthesized ${f.generated} (rejected ${f.generate_rejected})`,
-    `→ refined ${f.refined} (kept original ${f.refine_fallback}) → passed ${f.passed} (validate rejected ${f.validate_rejected}, judge rejected ${f.judge_rejected})`,
   ];
+  if (mode !== 'filter') {
+    lines.push(
+      mode === 'run'
+      ? `→ extracted ${f.extracted} (rejected ${f.extract_rejected}) → workflows ${f.workflows} → generated ${f.generated} (rejected ${f.generate_rejected})`
+        : `→ synthesized ${f.generated} (rejected ${f.generate_rejected})`,
+      `→ refined ${f.refined} (kept original ${f.refine_fallback}) → passed ${f.passed} (validate rejected ${f.validate_rejected}, judge rejected ${f.judge_rejected})`,
+    );
+  }
   const rej = Object.entries(f.rejections)
     .map(([stage, checks]) => `  ${stage}: ${Object.entries(checks).sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c} ${n}`).join(', ')}`)
     .join('\n');

@@ -158,7 +158,13 @@ export function renderReport(a: RunAnalysis, samples: ReportSample[], generatedA
     .join('');
 
   const funnelRows =
-    a.mode === 'run'
+    a.mode === 'filter'
+      ? [
+          { label: 'documents', value: f.documents },
+          { label: 'segments', value: f.segments },
+          { label: 'kept segments', value: f.kept },
+        ]
+      : a.mode === 'run'
       ? [
           { label: 'documents', value: f.documents },
           { label: 'segments', value: f.segments },

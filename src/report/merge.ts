@@ -14,7 +14,7 @@ import type { UsageReport } from '../llm/usage.js';
 import { computeFunnel } from '../pipeline/counts.js';
 import { RUN_FILES } from '../pipeline/run-dir.js';
 import { mergeCounters, mergeUsage, type RunSession } from '../pipeline/run-json.js';
-import { isDirectory, readRunJson, ReportError, type RunJsonOnDisk } from './run-analysis.js';
+import { isDirectory, readRunJson, ReportError, runMode, type RunJsonOnDisk } from './run-analysis.js';
 
 export class MergeError extends ReportError {
   constructor(message: string) {
@@ -224,7 +224,7 @@ export async function mergeRuns(dirs: readonly string[], out: string): Promise<M
   if (skipped > 0) warnings.push(`${skipped} unreadable line(s) (torn or corrupt) left out`);
 
   const first = shards[0]!.runJson;
-  const mode = first.command === 'synthesize' ? 'synthesize' : 'run';
+  const mode = runMode(out, first);
   let usage: UsageReport | undefined;
   let filter: Record<string, number> | undefined;
   const sessions: RunSession[] = [];

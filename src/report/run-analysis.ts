@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { InputError } from '../io/documents.js';
 import { readJsonl } from '../io/jsonl.js';
 import type { UsageFigures, UsageReport } from '../llm/usage.js';
-import { computeFunnel, type Funnel } from '../pipeline/counts.js';
+import { computeFunnel, type Funnel, type FunnelMode } from '../pipeline/counts.js';
 import { RUN_FILES } from '../pipeline/run-dir.js';
 import type { RunJson, RunSession } from '../pipeline/run-json.js';
 import { computeStats, type RubricRate, type TrajectoryStats } from './stats.js';
@@ -51,9 +51,12 @@ export function readRunJson(dir: string): RunJsonOnDisk | undefined {
   return value as RunJsonOnDisk;
 }
 
-/** 'synthesize' when run.json says so, or when there are trajectories but no extraction step. */
-export function runMode(dir: string, runJson: RunJsonOnDisk | undefined): 'run' | 'synthesize' {
-  if (runJson?.command === 'synthesize') return 'synthesize';
+/**
+ * The funnel's mode: run.json's command when it names one ('filter' runs stop after
+ * segments.jsonl); otherwise 'synthesize' when there are trajectories but no extraction step.
+ */
+export function runMode(dir: string, runJson: RunJsonOnDisk | undefined): FunnelMode {
+  if (runJson?.command === 'synthesize' || runJson?.command === 'filter') return runJson.command;
   if (runJson?.command !== undefined) return 'run';
   return !existsSync(join(dir, RUN_FILES.extractions)) && existsSync(join(dir, RUN_FILES.raw)) ? 'synthesize' : 'run';
 }
@@ -88,7 +91,7 @@ export interface JudgeRates {
 export interface RunAnalysis {
   dir: string;
   command: string;
-  mode: 'run' | 'synthesize';
+  mode: FunnelMode;
   runJson: RunJsonOnDisk | undefined;
   funnel: Funnel;
   /** Shape of the dataset (trajectories.jsonl). */

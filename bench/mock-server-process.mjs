@@ -1,0 +1,54 @@
+// The mock teacher endpoint in its own process, so that the benchmark measures gemtraj's CPU
+// and memory apart from the server's. Run after `npm run build`:
+//   node bench/mock-server-process.mjs [--latency 200] [--jitter 20] [--seed 1]
+// Prints one JSON line {"url": …, "pid": …} on stdout when listening. Reads commands on stdin,
+// one per line: `stats` → one JSON line {count, maxInFlight, inFlight, cpu}; `reset` → zeroes
+// maxInFlight bookkeeping (by recording the current count); `quit` → closes and exits.
+import { createInterface } from 'node:readline';
+import { startMockServer } from '../dist/testing/mock-server.js';
+import { scriptedTeacher } from '../dist/testing/scripted-teacher.js';
+
+const args = process.argv.slice(2);
+const arg = (name, fallback) => {
+  const i = args.indexOf(name);
+  return i === -1 ? fallback : args[i + 1];
+};
+
+const server = await startMockServer({
+  handler: scriptedTeacher(),
+  latencyMs: Number(arg('--latency', '200')),
+  jitterMs: Number(arg('--jitter', '0')),
+  seed: Number(arg('--seed', '1')),
+  recordRequests: false,
+});
+process.stdout.write(`${JSON.stringify({ url: server.url, pid: process.pid })}\n`);
+
+let cpuAtReset = process.cpuUsage();
+let countAtReset = 0;
+const rl = createInterface({ input: process.stdin });
+rl.on('line', async (line) => {
+  const command = line.trim();
+  if (command === 'stats') {
+    const cpu = process.cpuUsage(cpuAtReset);
+    process.stdout.write(
+      `${JSON.stringify({
+        count: server.count - countAtReset,
+        inFlight: server.inFlight,
+        maxInFlight: server.maxInFlight,
+        cpuMs: (cpu.user + cpu.system) / 1000,
+        rssMb: process.memoryUsage().rss / 1e6,
+      })}\n`,
+    );
+  } else if (command === 'reset') {
+    cpuAtReset = process.cpuUsage();
+    countAtReset = server.count;
+    process.stdout.write('{"reset":true}\n');
+  } else if (command === 'quit') {
+    await server.close();
+    process.exit(0);
+  }
+});
+rl.on('close', async () => {
+  await server.close();
+  process.exit(0);
+});

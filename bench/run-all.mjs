@@ -1,0 +1,245 @@
+// gemtraj benchmarks: end-to-end throughput against a mock endpoint, memory as the corpus
+// grows, and the filter and validator micro-benchmarks. Run with `npm run bench` (builds first)
+// or `node bench/run-all.mjs` after `npm run build`. Prints figures; exit status 1 only when
+// a run fails, never because a goal was missed (the figures say so).
+//
+// The mock endpoint runs in its own process (bench/mock-server-process.mjs) and gemtraj is a
+// real `node dist/cli/main.js run` child process measured with /usr/bin/time (or, when that is
+// absent, by polling /proc/<pid>), so the CPU and RSS figures are gemtraj's alone.
+//
+// Settings (environment variables):
+//   BENCH_DOCS=1000           documents of the throughput run (full pipeline, judge on)
+//   BENCH_LATENCY_MS=200      mock latency of the throughput run
+//   BENCH_JITTER_MS=0         extra uniform jitter of the throughput run
+//   BENCH_CONCURRENCY=64      --concurrency of the throughput run
+//   BENCH_MEMORY_DOCS=1000,10000,100000   corpus sizes of the memory runs ('' to skip)
+//   BENCH_MEMORY_LATENCY_MS=5 mock latency of the memory runs
+//   BENCH_MEMORY_CONCURRENCY=128
+//   BENCH_MICRO=1             also run bench/filter-bench.mjs and bench/validate-bench.mjs (0 to skip)
+//   BENCH_KEEP=1              keep the temp directory (runs, corpora) for inspection
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir, cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { writeCorpus } from '../dist/testing/corpus.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const CLI = join(ROOT, 'dist', 'cli', 'main.js');
+const env = (name, fallback) => (process.env[name] === undefined || process.env[name] === '' ? fallback : process.env[name]);
+const num = (name, fallback) => Number(env(name, String(fallback)));
+
+const DOCS = num('BENCH_DOCS', 1000);
+const LATENCY = num('BENCH_LATENCY_MS', 200);
+const JITTER = num('BENCH_JITTER_MS', 0);
+const CONCURRENCY = num('BENCH_CONCURRENCY', 64);
+const MEMORY_DOCS = (process.env.BENCH_MEMORY_DOCS ?? '1000,10000,100000').split(',').filter((s) => s.trim() !== '').map(Number);
+const MEMORY_LATENCY = num('BENCH_MEMORY_LATENCY_MS', 5);
+const MEMORY_CONCURRENCY = num('BENCH_MEMORY_CONCURRENCY', 128);
+const MICRO = env('BENCH_MICRO', '1') !== '0';
+const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+
+if (!existsSync(CLI)) {
+  console.error('dist/ is missing: run `npm run build` first (or `npm run bench`).');
+  process.exit(1);
+}
+
+const work = mkdtempSync(join(tmpdir(), 'gemtraj-bench-'));
+const children = new Set();
+const cleanup = () => {
+  for (const child of children) child.kill('SIGKILL');
+  if (process.env.BENCH_KEEP !== '1') rmSync(work, { recursive: true, force: true });
+};
+process.on('exit', cleanup);
+process.on('SIGINT', () => process.exit(130));
+
+// ---------------------------------------------------------------------------------------------
+// The mock endpoint process
+
+async function startMock({ latency, jitter }) {
+  const child = spawn(process.execPath, [join(ROOT, 'bench', 'mock-server-process.mjs'), '--latency', String(latency), '--jitter', String(jitter)], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  children.add(child);
+  const lines = createInterface({ input: child.stdout });
+  const pending = [];
+  lines.on('line', (line) => pending.shift()?.(JSON.parse(line)));
+  const next = () => new Promise((resolve) => pending.push(resolve));
+  const hello = await next();
+  return {
+    url: hello.url,
+    async stats() {
+      const reply = next();
+      child.stdin.write('stats\n');
+      return reply;
+    },
+    async close() {
+      child.stdin.end('quit\n');
+      await new Promise((resolve) => child.once('exit', resolve));
+      children.delete(child);
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// A measured `gemtraj run`
+
+/** Polls /proc/<pid> for peak RSS and CPU ticks (fallback when /usr/bin/time is absent). */
+function pollProc(pid) {
+  const hz = 100; // USER_HZ on Linux
+  const sample = { cpuS: 0, peakKb: 0 };
+  const read = () => {
+    try {
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      const hwm = /VmHWM:\s+(\d+)/.exec(status);
+      if (hwm) sample.peakKb = Math.max(sample.peakKb, Number(hwm[1]));
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      sample.cpuS = (Number(fields[11]) + Number(fields[12])) / hz; // utime + stime
+    } catch {
+      // the process has exited
+    }
+  };
+  const timer = setInterval(read, 50);
+  return { stop: () => (clearInterval(timer), read(), sample) };
+}
+
+async function gemtraj(args) {
+  const statsFile = join(work, `time-${Date.now()}-${Math.random().toString(36).slice(2)}.txt`);
+  const command = TIME ? TIME : process.execPath;
+  const argv = TIME ? ['-f', '%e %U %S %M', '-o', statsFile, process.execPath, CLI, ...args] : [CLI, ...args];
+  const started = performance.now();
+  const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, OPENAI_API_KEY: '' } });
+  children.add(child);
+  const poll = TIME ? undefined : pollProc(child.pid);
+  let stderr = '';
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  child.stdout.resume();
+  const code = await new Promise((resolve) => child.once('exit', (c) => resolve(c)));
+  children.delete(child);
+  const wallS = (performance.now() - started) / 1000;
+  let cpuS;
+  let peakMb;
+  if (TIME) {
+    const [, user, sys, maxKb] = readFileSync(statsFile, 'utf8').trim().split('\n').pop().split(' ').map(Number);
+    cpuS = user + sys;
+    peakMb = maxKb / 1024;
+  } else {
+    const s = poll.stop();
+    cpuS = s.cpuS;
+    peakMb = s.peakKb / 1024;
+  }
+  if (code !== 0) throw new Error(`gemtraj ${args.join(' ')} exited ${code}:\n${stderr}`);
+  return { wallS, cpuS, peakMb };
+}
+
+function runJsonOf(out) {
+  return JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'));
+}
+
+const fmt = (n, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : String(n));
+
+// ---------------------------------------------------------------------------------------------
+// 1. Throughput at the configured concurrency, full pipeline (filter cascade, refine, judge)
+
+async function throughput() {
+  const corpus = join(work, `corpus-${DOCS}.jsonl`);
+  await writeCorpus(corpus, { count: DOCS, seed: 1 });
+  const mock = await startMock({ latency: LATENCY, jitter: JITTER });
+  const out = join(work, 'run-throughput');
+  try {
+    const m = await gemtraj(['run', corpus, '--out', out, '--base-url', mock.url, '--model', 'm', '--concurrency', String(CONCURRENCY), '--quiet']);
+    const server = await mock.stats();
+    const run = runJsonOf(out);
+    const calls = run.usage.totals.calls;
+    const sessionS = run.sessions.at(-1).duration_s;
+    const meanLatency = LATENCY + JITTER / 2;
+    const ideal = CONCURRENCY / (meanLatency / 1000);
+    const achieved = calls / sessionS;
+    const achievedWall = calls / m.wallS;
+    console.log(`\n== throughput: ${DOCS} documents, full pipeline (cascade filter, extract, generate, refine, judge)`);
+    console.log(`   mock latency ${LATENCY} ms${JITTER > 0 ? ` + jitter [0, ${JITTER}) ms` : ''}, --concurrency ${CONCURRENCY}, ${cpus().length} cores`);
+    console.log(`   calls ${calls} (${fmt(calls / DOCS, 2)}/document; server saw ${server.count}, max in flight ${server.maxInFlight})`);
+    console.log(`   passed ${run.counts.passed}, balanced ${run.counts.balanced}`);
+    console.log(`   pipeline time ${fmt(sessionS, 2)} s (process wall ${fmt(m.wallS, 2)} s, incl. start-up)`);
+    console.log(`   achieved ${fmt(achieved)} calls/s vs ideal ${fmt(ideal)} (concurrency / latency) → ${fmt((100 * achieved) / ideal)}% of ideal` +
+      ` (${fmt((100 * achievedWall) / ideal)}% over process wall time)`);
+    // The unavoidable tail: the last documents' chains of dependent calls drain with fewer in flight.
+    const chain = calls / DOCS;
+    const bound = (calls / ideal) / (calls / ideal + (chain * meanLatency) / 1000 / 2);
+    console.log(`   (tail bound: a ${fmt(chain, 1)}-call dependent chain per document caps a ${DOCS}-document run at ≈${fmt(100 * bound)}%)`);
+    console.log(`   gemtraj CPU ${fmt(m.cpuS, 2)} s → ${fmt((1000 * m.cpuS) / calls, 3)} ms per call (${fmt((100 * m.cpuS) / m.wallS)}% of one core); peak RSS ${fmt(m.peakMb)} MB`);
+    console.log(`   mock server CPU ${fmt(server.cpuMs / 1000, 2)} s (separate process)`);
+    return { calls, achieved, ideal, cpuPerCallMs: (1000 * m.cpuS) / calls, peakMb: m.peakMb, sessionS };
+  } finally {
+    await mock.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. Memory as the corpus grows (fast settings: local filter, no refine, no judge)
+
+async function memory() {
+  if (MEMORY_DOCS.length === 0) return [];
+  console.log(`\n== memory: --filter local --no-refine --no-judge, mock latency ${MEMORY_LATENCY} ms, --concurrency ${MEMORY_CONCURRENCY}`);
+  const mock = await startMock({ latency: MEMORY_LATENCY, jitter: 0 });
+  const rows = [];
+  try {
+    for (const count of MEMORY_DOCS) {
+      const corpus = join(work, `corpus-mem-${count}.jsonl`);
+      const bytes = await writeCorpus(corpus, { count, seed: 2 });
+      const out = join(work, `run-mem-${count}`);
+      const before = await mock.stats();
+      const m = await gemtraj([
+        'run', corpus, '--out', out, '--base-url', mock.url, '--model', 'm', '--concurrency', String(MEMORY_CONCURRENCY),
+        '--filter', 'local', '--no-refine', '--no-judge', '--quiet',
+      ]);
+      const after = await mock.stats();
+      const run = runJsonOf(out);
+      const calls = run.usage.totals.calls;
+      const cacheMb = statSync(join(out, 'cache.sqlite')).size / 1e6;
+      const row = { count, mb: bytes / 1e6, calls, wallS: m.wallS, cpuS: m.cpuS, peakMb: m.peakMb, passed: run.counts.passed, balanced: run.counts.balanced };
+      rows.push(row);
+      console.log(
+        `   ${String(count).padStart(7)} docs (${fmt(row.mb)} MB): ${calls} calls in ${fmt(m.wallS, 1)} s (${fmt(calls / m.wallS, 0)} calls/s; server saw ${after.count - before.count}),` +
+          ` CPU ${fmt((1000 * m.cpuS) / calls, 3)} ms/call, peak RSS ${fmt(m.peakMb)} MB, passed ${row.passed}, balanced ${row.balanced}, cache ${fmt(cacheMb)} MB`,
+      );
+      if (process.env.BENCH_KEEP !== '1') rmSync(out, { recursive: true, force: true });
+    }
+  } finally {
+    await mock.close();
+  }
+  return rows;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. Micro-benchmarks that already exist
+
+function micro() {
+  if (!MICRO) return;
+  console.log('\n== filter bench (bench/filter-bench.mjs --mb 10)');
+  if (!existsSync('/work/shared/data/text/passages.jsonl')) console.log('   skipped: /work/shared/data/text is not available');
+  else {
+    const r = spawnSync(process.execPath, [join(ROOT, 'bench', 'filter-bench.mjs'), '--mb', '10'], { encoding: 'utf8' });
+    process.stdout.write((r.stdout + r.stderr).replace(/^/gm, '   '));
+  }
+  console.log('\n== validate bench (bench/validate-bench.mjs 5000 3)');
+  const v = spawnSync(process.execPath, [join(ROOT, 'bench', 'validate-bench.mjs'), '5000', '3'], { encoding: 'utf8' });
+  process.stdout.write((v.stdout + v.stderr).replace(/^/gm, '   '));
+}
+
+// ---------------------------------------------------------------------------------------------
+
+console.log(`gemtraj benchmark — node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}; CPU/RSS via ${TIME ?? '/proc polling'}`);
+const t = await throughput();
+const mem = await memory();
+micro();
+
+console.log('\n== summary (markdown)');
+console.log('| run | figure |');
+console.log('|---|---|');
+console.log(`| ${DOCS} docs, full pipeline, latency ${LATENCY} ms, concurrency ${CONCURRENCY} | ${fmt(t.achieved)} calls/s = ${fmt((100 * t.achieved) / t.ideal)}% of ideal ${fmt(t.ideal)}; ${fmt(t.cpuPerCallMs, 2)} ms CPU/call; peak RSS ${fmt(t.peakMb, 0)} MB |`);
+for (const r of mem) {
+  console.log(`| ${r.count} docs, local filter, no refine/judge, latency ${MEMORY_LATENCY} ms | ${r.calls} calls in ${fmt(r.wallS, 1)} s; ${fmt((1000 * r.cpuS) / r.calls, 2)} ms CPU/call; peak RSS ${fmt(r.peakMb, 0)} MB |`);
+}
