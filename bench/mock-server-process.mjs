@@ -23,6 +23,16 @@ const server = await startMockServer({
 });
 process.stdout.write(`${JSON.stringify({ url: server.url, pid: process.pid })}\n`);
 
+// Time-weighted in-flight figure: sampled every 2 ms while any request is being answered.
+let samples = 0;
+let inFlightSum = 0;
+const sampler = setInterval(() => {
+  if (server.inFlight === 0) return;
+  samples++;
+  inFlightSum += server.inFlight;
+}, 2);
+sampler.unref();
+
 let cpuAtReset = process.cpuUsage();
 let countAtReset = 0;
 const rl = createInterface({ input: process.stdin });
@@ -35,6 +45,7 @@ rl.on('line', async (line) => {
         count: server.count - countAtReset,
         inFlight: server.inFlight,
         maxInFlight: server.maxInFlight,
+        meanInFlight: samples === 0 ? 0 : inFlightSum / samples,
         cpuMs: (cpu.user + cpu.system) / 1000,
         rssMb: process.memoryUsage().rss / 1e6,
       })}\n`,
@@ -42,6 +53,8 @@ rl.on('line', async (line) => {
   } else if (command === 'reset') {
     cpuAtReset = process.cpuUsage();
     countAtReset = server.count;
+    samples = 0;
+    inFlightSum = 0;
     process.stdout.write('{"reset":true}\n');
   } else if (command === 'quit') {
     await server.close();

@@ -160,7 +160,7 @@ async function throughput() {
     const achievedWall = calls / m.wallS;
     console.log(`\n== throughput: ${DOCS} documents, full pipeline (cascade filter, extract, generate, refine, judge)`);
     console.log(`   mock latency ${LATENCY} ms${JITTER > 0 ? ` + jitter [0, ${JITTER}) ms` : ''}, --concurrency ${CONCURRENCY}, ${cpus().length} cores`);
-    console.log(`   calls ${calls} (${fmt(calls / DOCS, 2)}/document; server saw ${server.count}, max in flight ${server.maxInFlight})`);
+    console.log(`   calls ${calls} (${fmt(calls / DOCS, 2)}/document; server saw ${server.count}, in flight: max ${server.maxInFlight}, mean while busy ${fmt(server.meanInFlight)})`);
     console.log(`   passed ${run.counts.passed}, balanced ${run.counts.balanced}`);
     console.log(`   pipeline time ${fmt(sessionS, 2)} s (process wall ${fmt(m.wallS, 2)} s, incl. start-up)`);
     console.log(`   achieved ${fmt(achieved)} calls/s vs ideal ${fmt(ideal)} (concurrency / latency) → ${fmt((100 * achieved) / ideal)}% of ideal` +

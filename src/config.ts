@@ -19,7 +19,7 @@ export type ModelStage = (typeof STAGE_MODEL_KEYS)[number];
 export const ConfigSchema = z
   .object({
     /** OpenAI-compatible base URLs; several spread load over replicas. */
-    base_urls: z.array(z.string().url()).default([]),
+    base_urls: z.array(z.string().regex(/^https?:\/\/[^\s/]+/i, 'must be an http:// or https:// URL, e.g. http://127.0.0.1:8000/v1')).default([]),
     /** Name of the environment variable that holds the API key. @default 'OPENAI_API_KEY' */
     api_key_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('OPENAI_API_KEY'),
     /** Default model for every stage. */
@@ -61,6 +61,7 @@ export const ConfigSchema = z
       .string()
       .regex(/^\d+\/\d+$/, 'must look like i/n, e.g. 0/4')
       .refine((s) => {
+        if (!/^\d+\/\d+$/.test(s)) return true; // the format message above already says it
         const [i, n] = s.split('/').map(Number) as [number, number];
         return n >= 1 && i < n;
       }, 'needs 0 <= i < n')
@@ -147,7 +148,7 @@ export function readConfigFile(file: string): Record<string, unknown> {
   try {
     value = extname(file).toLowerCase() === '.json' ? JSON.parse(text) : parseYaml(text);
   } catch (error) {
-    throw new ConfigError(`${file}: not valid ${extname(file) === '.json' ? 'JSON' : 'YAML'}: ${(error as Error).message}`);
+    throw new ConfigError(`${file}: not valid ${extname(file).toLowerCase() === '.json' ? 'JSON' : 'YAML'}: ${(error as Error).message}`);
   }
   if (value === null || value === undefined) return {};
   if (typeof value !== 'object' || Array.isArray(value)) throw new ConfigError(`${file}: must hold a mapping of settings`);
@@ -161,8 +162,8 @@ function normalizeKeys(obj: Record<string, unknown>): Record<string, unknown> {
     const key = k.replace(/-/g, '_');
     out[key] = v !== null && typeof v === 'object' && !Array.isArray(v) && key !== 'prices' ? normalizeKeys(v as Record<string, unknown>) : v;
   }
-  if (typeof out.base_url === 'string' && out.base_urls === undefined) {
-    out.base_urls = [out.base_url];
+  if (out.base_url !== undefined && out.base_urls === undefined) {
+    out.base_urls = Array.isArray(out.base_url) ? out.base_url : [out.base_url];
     delete out.base_url;
   }
   return out;
@@ -217,10 +218,17 @@ export function loadConfig(sources: ConfigSources): Config {
   const merged = merge(fileLayer, envLayer, sources.flags ?? {});
   const result = ConfigSchema.safeParse(merged);
   if (!result.success) {
-    const lines = result.error.issues.map((issue) => {
-      const key = formatPath(issue.path);
-      const origin = whereFrom(issue.path, sources, fileLayer, envLayer);
-      return `  ${key}: ${issue.message}${origin}`;
+    const lines = result.error.issues.flatMap((issue) => {
+      // Unknown keys come with the parent's path and the names apart: one line per key.
+      if (issue.code === 'unrecognized_keys') {
+        return issue.keys.map((k) => {
+          const origin = whereFrom([...issue.path, k], sources, fileLayer, envLayer);
+          return issue.path.length === 0
+            ? `  unknown setting "${k}"${origin}`
+            : `  ${formatPath(issue.path)}: unknown setting "${k}"${origin}`;
+        });
+      }
+      return [`  ${formatPath(issue.path)}: ${issue.message}${whereFrom(issue.path, sources, fileLayer, envLayer)}`];
     });
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }

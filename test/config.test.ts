@@ -473,3 +473,27 @@ describe('ConfigError', () => {
     expect(e.message).toBe('x');
   });
 });
+
+describe('fixed reports', () => {
+  it('names JSON (not YAML) for a broken file with an upper-case .JSON extension', () => {
+    const path = file('x.JSON', '{"model": ');
+    expect(configError(() => readConfigFile(path)).message).toMatch(/not valid JSON/);
+  });
+
+  it('refuses a base URL without an http(s) scheme', () => {
+    for (const url of ['localhost:8000/v1', 'ftp://x']) {
+      const lines = issueLines(configError(() => loadConfig({ env: {}, flags: { base_urls: [url] } })));
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/^base_urls\[0\]: must be an http:\/\/ or https:\/\/ URL.*\(from the command line\)$/);
+    }
+  });
+
+  it('gives one message for a malformed shard', () => {
+    expect(issueLines(configError(() => loadConfig({ env: {}, flags: { shard: 'x' } })))).toHaveLength(1);
+  });
+
+  it('accepts base-url as a list in a file', () => {
+    const path = file('list.yaml', 'base-url: [http://a:1/v1, http://b:2/v1]\n');
+    expect(loadConfig({ file: path, env: {} }).base_urls).toEqual(['http://a:1/v1', 'http://b:2/v1']);
+  });
+});

@@ -5,7 +5,7 @@
  * Asserts the files, the accounting invariant, the reasons, the response_format of every
  * JSON request, that a rerun makes no model call at all, and that the key leaks nowhere.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -148,5 +148,35 @@ describe('gemtraj run end to end', () => {
     expect(first.stderr.includes(KEY)).toBe(false);
     const runJson = readFileSync(join(out, 'run.json'), 'utf8');
     expect(runJson).toContain('GEMTRAJ_E2E_KEY');
+  });
+});
+
+describe('gemtraj run against an endpoint that refuses the key', () => {
+  it('stops early with one clear message, exit 3, and a run.json that says why', async () => {
+    const server = await startMockServer({
+      handler: () => ({ kind: 'status', status: 401, body: { error: { message: 'Incorrect API key provided', type: 'invalid_request_error', code: 'invalid_api_key' } } }),
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'gemtraj-401-'));
+    try {
+      const lines = Array.from({ length: 12 }, (_, i) => JSON.stringify({ id: `d${i}`, text: `${PROCEDURE}\n\nCase ${i}.` }));
+      writeFileSync(join(dir, 'corpus.jsonl'), `${lines.join('\n')}\n`);
+      process.env.GEMTRAJ_E2E_KEY = KEY;
+      const result = await runCli(['run', join(dir, 'corpus.jsonl'), '--out', join(dir, 'run'), '--base-url', server.url, '--model', 'm', '--api-key-env', 'GEMTRAJ_E2E_KEY', '--concurrency', '2', '--quiet']);
+      expect(result.code).toBe(3);
+      const messages = result.stderr.split('\n').filter((l) => /Authentication failed/.test(l));
+      expect(messages).toHaveLength(1);
+      expect(result.stderr).not.toContain(KEY);
+      // Not retried, and the run did not burn through the corpus: a handful of calls at most.
+      expect(server.count).toBeLessThanOrEqual(4);
+      const runJson = JSON.parse(readFileSync(join(dir, 'run', 'run.json'), 'utf8')) as { status: string; stop_reason: string };
+      expect(runJson.status).toBe('stopped');
+      expect(runJson.stop_reason).toMatch(/HTTP 401/);
+      // Nothing was rejected for the endpoint's fault: a rerun with a good key starts clean.
+      expect(existsSync(join(dir, 'run', 'rejected.jsonl'))).toBe(false);
+    } finally {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+      delete process.env.GEMTRAJ_E2E_KEY;
+    }
   });
 });

@@ -191,7 +191,7 @@ describe('IndexedWriter', () => {
   it('dedupes by id and writes lazily', async () => {
     const path = join(dir, 'x.jsonl');
     const w = new IndexedWriter<{ id: string; v: number }>(path);
-    expect(await w.load()).toEqual({ dropped: 0, torn: 0 });
+    expect(await w.load()).toEqual({ refused: 0, repaired: 0 });
     expect(existsSync(path)).toBe(false);
     expect(w.write({ id: 'a', v: 1 })).toBe(true);
     expect(w.write({ id: 'a', v: 2 })).toBe(false);
@@ -203,12 +203,13 @@ describe('IndexedWriter', () => {
     ]);
   });
 
-  it('load reports torn bytes and dropped lines; keep filters records out of the file', async () => {
+  it('load counts refused records apart from repaired (torn or corrupt) lines; keep filters records out', async () => {
     const path = join(dir, 'y.jsonl');
     writeFileSync(path, `${jsonl([{ id: 'a', ok: true }, { id: 'b', ok: false }, { id: 'c', ok: true }])}not json\n{"id":"d"`);
     const w = new IndexedWriter<{ id: string }>(path);
     const res = await w.load((r) => r.ok === true);
-    expect(res).toEqual({ dropped: 2, torn: '{"id":"d"'.length });
+    // One record refused by keep; one corrupt line and one torn tail repaired.
+    expect(res).toEqual({ refused: 1, repaired: 2 });
     expect([...w.ids]).toEqual(['a', 'c']);
     expect(lines(path)).toEqual([
       { id: 'a', ok: true },
@@ -608,5 +609,42 @@ describe('shardOf', () => {
     const n = 5;
     const byShard = Array.from({ length: n }, (_, k) => ids.filter((id) => shardOf(id, n) === k));
     expect(byShard.flat().sort()).toEqual([...ids].sort());
+  });
+});
+
+describe('fixed accounting', () => {
+  it('a task that throws synchronously still frees its slot', async () => {
+    const runner = new BoundedRunner(1);
+    await runner.run((() => {
+      throw new Error('sync');
+    }) as unknown as () => Promise<void>);
+    await runner.drain();
+    expect(runner.inFlight).toBe(0);
+    expect((runner.error as Error).message).toBe('sync');
+    let ran = false;
+    await runner.run(async () => {
+      ran = true;
+    });
+    await runner.drain();
+    expect(ran).toBe(true);
+  });
+
+  it('counts the document of a filter-stage rejection', async () => {
+    writeFileSync(join(dir, RUN_FILES.segments), jsonl([segment('d1#0', false)]));
+    writeFileSync(join(dir, RUN_FILES.rejected), jsonl([rejection('filter', 'd2#0', ['llm_unavailable'], { source: { doc_id: 'd2', segment_id: 'd2#0' }, retryable: true })]));
+    const f = await computeFunnel(dir);
+    expect(f.documents).toBe(2);
+    expect(f.segments).toBe(2);
+    expect(f.balanced).toBe(true);
+  });
+
+  it('open() counts retried and repaired lines apart', async () => {
+    writeFileSync(join(dir, RUN_FILES.segments), '{"id":"a"}\n{"id":"b"');
+    writeFileSync(
+      join(dir, RUN_FILES.rejected),
+      `${jsonl([rejection('extract', 'x', ['llm_unavailable'], { retryable: true })])}not json\n{"stage":"x","id":"torn`,
+    );
+    const info = await new RunDirectory(dir).open();
+    expect(info).toEqual({ resumed: true, retried: 1, repaired: 3 });
   });
 });

@@ -129,7 +129,7 @@ describe('answer schemas are strict-compatible', () => {
   });
 
   it('the extraction schema lists the taxonomies and typed tool parameters', () => {
-    const json = z.toJSONSchema(ExtractionAnswerSchema) as {
+    const json = z.toJSONSchema(ExtractionAnswerSchema) as unknown as {
       properties: Record<string, { enum?: string[]; items?: { properties: Record<string, { items?: { properties: Record<string, { enum?: string[] }> } }> } }>;
     };
     expect(json.properties.domain?.enum).toEqual([...DOMAINS]);
@@ -145,9 +145,9 @@ describe('answer schemas are strict-compatible', () => {
   it('pattern enums: generation has the five paper patterns, refinement adds three', () => {
     expect([...INTERACTION_PATTERNS]).toEqual(['rule_vs_need_conflict', 'error_recovery', 'clarification', 'multi_hop_reasoning', 'rule_awareness']);
     expect([...REFINE_PATTERNS]).toEqual([...INTERACTION_PATTERNS, 'long_context', 'identify_limitation', 'guide_physical_operation']);
-    const gen = z.toJSONSchema(GeneratedTrajectorySchema) as { properties: { patterns: { items: { enum: string[] } } } };
+    const gen = z.toJSONSchema(GeneratedTrajectorySchema) as unknown as { properties: { patterns: { items: { enum: string[] } } } };
     expect(gen.properties.patterns.items.enum).toEqual([...INTERACTION_PATTERNS]);
-    const ref = z.toJSONSchema(RefinedTrajectorySchema) as { properties: { patterns: { items: { enum: string[] } } } };
+    const ref = z.toJSONSchema(RefinedTrajectorySchema) as unknown as { properties: { patterns: { items: { enum: string[] } } } };
     expect(ref.properties.patterns.items.enum).toEqual([...REFINE_PATTERNS]);
   });
 

@@ -15,6 +15,10 @@ import { registerRun, EXIT_ENDPOINT } from './run.js';
 import { registerStages } from './stages.js';
 import { registerExport } from './export.js';
 import { registerValidate } from './validate.js';
+import { registerStats } from './stats.js';
+import { registerMerge } from './merge.js';
+import { registerReport } from './report.js';
+import { registerView } from './view.js';
 
 export function buildProgram(): Command {
   const program = new Command('gemtraj')
@@ -26,6 +30,10 @@ export function buildProgram(): Command {
   registerStages(program);
   registerValidate(program);
   registerExport(program);
+  registerStats(program);
+  registerMerge(program);
+  registerReport(program);
+  registerView(program);
   return program;
 }
 

@@ -124,7 +124,7 @@ function describe(doc: Document): string {
 
 async function* readTextDocument(file: string, base: string | undefined): AsyncGenerator<InputItem> {
   const buffer = readFileSync(file);
-  const text = buffer.toString('utf8');
+  const text = buffer.toString('utf8').replace(/^\uFEFF/, '');
   const id = base === undefined ? file.split(/[\\/]/).pop() ?? file : relative(base, file).split('\\').join('/');
   const problem = textProblem(text);
   if (problem !== undefined) {

@@ -166,6 +166,9 @@ export function createGateway(init: GatewayInit): Gateway {
     }
   }
 
+  /** The first fatal endpoint error: every later request fails with it, without a call. */
+  let fatalSeen: FatalEndpointError | undefined;
+
   function fail(stage: StageName, model: string, error: Error, fatal: boolean): Error {
     accounting.recordFailure(stage, model);
     emit({ type: 'failed', stage, model, error: error.message, fatal });
@@ -186,10 +189,12 @@ export function createGateway(init: GatewayInit): Gateway {
       // The slot is taken first so that a request leaves right after its budget is granted.
       if (rpm !== undefined) await rpm.take(1, signal);
       if (tpm !== undefined) await tpm.take(promptTokens, signal);
+      // Queued while another request met a fatal answer: do not send.
+      if (fatalSeen !== undefined) throw fatalSeen;
       return { ok: true, result: await transport.send(body, signal) };
     } catch (error) {
       if (error instanceof TransportError) return { ok: false, error, permit };
-      throw error; // the caller aborted
+      throw error; // the caller aborted, or a fatal answer came meanwhile
     } finally {
       permit.release();
     }
@@ -209,6 +214,7 @@ export function createGateway(init: GatewayInit): Gateway {
     if (request.max_tokens !== undefined) body.max_tokens = request.max_tokens;
     if (request.seed !== undefined) body.seed = request.seed;
 
+    if (fatalSeen !== undefined) throw fail(stage, model, fatalSeen, true);
     try {
       breaker.check();
     } catch (error) {
@@ -248,6 +254,8 @@ export function createGateway(init: GatewayInit): Gateway {
     let lastBaseUrl = options.baseUrls[0] ?? '';
 
     for (let attemptNo = 1; attemptNo <= options.maxRetries + 1; attemptNo++) {
+      // A fatal answer to another request (bad key, no quota) holds for this one too: no call.
+      if (fatalSeen !== undefined) throw fail(stage, model, fatalSeen, true);
       // Another request may have opened the breaker while this one waited for a retry.
       if (attemptNo > 1 && breaker.isOpen) {
         try {
@@ -256,7 +264,13 @@ export function createGateway(init: GatewayInit): Gateway {
           throw fail(stage, model, error as FatalEndpointError, true);
         }
       }
-      const outcome = await attempt(body, promptEstimate, request.signal);
+      let outcome: Awaited<ReturnType<typeof attempt>>;
+      try {
+        outcome = await attempt(body, promptEstimate, request.signal);
+      } catch (error) {
+        if (error instanceof FatalEndpointError) throw fail(stage, model, error, true);
+        throw error;
+      }
       if (!outcome.ok) {
         const { error, permit } = outcome;
         lastBaseUrl = error.baseUrl;
@@ -265,7 +279,10 @@ export function createGateway(init: GatewayInit): Gateway {
           baseUrl: error.baseUrl,
           hasResponseFormat: body.response_format !== undefined,
         });
-        if (verdict.action === 'fatal') throw fail(stage, model, verdict.error, true);
+        if (verdict.action === 'fatal') {
+          fatalSeen ??= verdict.error;
+          throw fail(stage, model, verdict.error, true);
+        }
         if (verdict.action === 'reject') {
           // Refused for its size: nothing wrong with the endpoint, so not a breaker failure.
           throw fail(stage, model, verdict.error, false);

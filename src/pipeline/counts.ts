@@ -112,10 +112,13 @@ export async function computeFunnel(dir: string, mode: FunnelMode = 'run'): Prom
       case 'segment':
         if (typeof r.id === 'string') docs.add(r.id);
         break;
-      case 'filter':
+      case 'filter': {
         f.filter_rejected++;
         f.segments++;
+        const doc = (r.source as { doc_id?: unknown } | undefined)?.doc_id;
+        if (typeof doc === 'string') docs.add(doc);
         break;
+      }
       case 'extract':
         f.extract_rejected++;
         break;

@@ -21,7 +21,9 @@ export class BoundedRunner {
   async run(task: () => Promise<void>): Promise<void> {
     while (this.active >= this.limit) await new Promise<void>((resolve) => this.waiters.push(resolve));
     this.active++;
-    void task()
+    // Through a promise, so that a task that throws synchronously still frees its slot.
+    void Promise.resolve()
+      .then(task)
       .catch((error: unknown) => {
         this.error ??= error;
       })

@@ -44,21 +44,24 @@ export class IndexedWriter<T extends { id: string }> {
    * or that `keep` refuses, are removed by streaming the rest to a temp file and renaming it
    * over the original, so a crash during the rewrite leaves the old file intact.
    */
-  async load(keep?: (record: Record<string, unknown>) => boolean): Promise<{ dropped: number; torn: number }> {
-    const torn = dropTornTail(this.file);
-    if (!existsSync(this.file)) return { dropped: 0, torn };
+  async load(keep?: (record: Record<string, unknown>) => boolean): Promise<{ refused: number; repaired: number }> {
+    const torn = dropTornTail(this.file) > 0 ? 1 : 0;
+    if (!existsSync(this.file)) return { refused: 0, repaired: torn };
+    const isRecord = (entry: JsonlLine): entry is JsonlLine & { value: Record<string, unknown> } =>
+      entry.error === undefined && entry.value !== null && typeof entry.value === 'object';
     const accept = (entry: JsonlLine): entry is JsonlLine & { value: Record<string, unknown> } =>
-      entry.error === undefined && entry.value !== null && typeof entry.value === 'object' && (keep === undefined || keep(entry.value as Record<string, unknown>));
-    let dropped = 0;
+      isRecord(entry) && (keep === undefined || keep(entry.value));
+    let corrupt = 0;
+    let refused = 0;
     for await (const entry of readJsonl(this.file)) {
-      if (!accept(entry)) {
-        dropped++;
-        continue;
+      if (!isRecord(entry)) corrupt++;
+      else if (!accept(entry)) refused++;
+      else {
+        const key = this.keyOf(entry.value);
+        if (key !== undefined) this.ids.add(key);
       }
-      const key = this.keyOf(entry.value);
-      if (key !== undefined) this.ids.add(key);
     }
-    if (dropped > 0) {
+    if (corrupt + refused > 0) {
       const tmp = `${this.file}.tmp`;
       rmSync(tmp, { force: true }); // a stale temp file from an earlier crash
       const out = new JsonlWriter(tmp);
@@ -66,7 +69,7 @@ export class IndexedWriter<T extends { id: string }> {
       out.close();
       renameSync(tmp, this.file);
     }
-    return { dropped, torn };
+    return { refused, repaired: torn + corrupt };
   }
 
   has(key: string): boolean {
@@ -136,12 +139,12 @@ export class RunDirectory {
     };
     let repaired = 0;
     for (const key of ['segments', 'extractions', 'raw', 'refined', 'final', 'progress'] as const) {
-      repaired += (await state[key].load()).dropped;
+      repaired += (await state[key].load()).repaired;
     }
     // Rejections: index by stage:id; drop the retryable ones so their work is redone.
     const rej = await state.rejected.load((r) => r.retryable !== true);
     this.state = state;
-    return { resumed, retried: rej.dropped, repaired: repaired + rej.torn };
+    return { resumed, retried: rej.refused, repaired: repaired + rej.repaired };
   }
 
   get s(): RunState {
