@@ -137,13 +137,13 @@ describe('checkExtraction', () => {
     expect(rejected(checkExtraction(answer(STORE_TOOLS, [wf]), OPTIONS))[0]?.check).toBe('workflow_unknown_tool');
   });
 
-  it('forward, self, negative and repeated dependencies are trimmed with a warning', () => {
-    const wf = workflow('w', [step('find_user', [2]), step('get_order', [0, 1, -1]), step('cancel_order', [1, 1, 0])]);
+  it('forward, self and repeated dependencies are trimmed with a warning (negative ones fail the schema)', () => {
+    const wf = workflow('w', [step('find_user', [2]), step('get_order', [0, 1]), step('cancel_order', [1, 1, 0])]);
     const { value, warnings } = ok(checkExtraction(answer(STORE_TOOLS, [wf]), OPTIONS));
     expect(value.workflows[0]?.steps.map((s) => s.depends_on)).toEqual([[], [0], [1, 0]]);
     expect(warnings).toEqual([
       { check: 'workflow_dependency', path: 'workflows[0].steps[0]', message: 'dependencies [2] must point to earlier steps; kept []' },
-      { check: 'workflow_dependency', path: 'workflows[0].steps[1]', message: 'dependencies [0,1,-1] must point to earlier steps; kept [0]' },
+      { check: 'workflow_dependency', path: 'workflows[0].steps[1]', message: 'dependencies [0,1] must point to earlier steps; kept [0]' },
       { check: 'workflow_dependency', path: 'workflows[0].steps[2]', message: 'dependencies [1,1,0] must point to earlier steps; kept [1,0]' },
     ]);
     expect(value.workflows[0]?.execution_graph).toBe('(find_user)->(get_order)->(cancel_order)');

@@ -317,7 +317,8 @@ describe('readDocuments: JSONL', () => {
     const items = await all(readDocuments(path, OPTS));
     expect(docs(items)).toHaveLength(1);
     const [rej] = rejections(items);
-    expect(rej?.id).toBe('r2');
+    // Rejected records keep their id, tagged with the file (relative) and line: unique and stable.
+    expect(rej?.id).toBe('r2@missing.jsonl:2');
     expect(rej?.reasons).toEqual([
       {
         check: 'input_text_missing',
@@ -330,7 +331,7 @@ describe('readDocuments: JSONL', () => {
   it('a non-string text and an empty object are input_text_missing; an unnamed record is identified by file:line', async () => {
     const path = file('nonstring.jsonl', `${JSON.stringify({ text: 17 })}\n{}\n`);
     const rejs = rejections(await all(readDocuments(path, OPTS)));
-    expect(rejs.map((r) => r.id)).toEqual([`${path}:1`, `${path}:2`]);
+    expect(rejs.map((r) => r.id)).toEqual(['nonstring.jsonl:1', 'nonstring.jsonl:2']);
     expect(rejs.map((r) => r.reasons[0]?.check)).toEqual(['input_text_missing', 'input_text_missing']);
     expect(rejs[1]?.reasons[0]?.message).toContain('(fields: none)');
   });
@@ -347,8 +348,8 @@ describe('readDocuments: JSONL', () => {
     const path = file('bad-text.jsonl', [{ id: 'e', text: '   ' }, { id: 'b', text: 'PK\u0003\u0004\u0000\u0000binary' }].map((l) => JSON.stringify(l)).join('\n'));
     const rejs = rejections(await all(readDocuments(path, OPTS)));
     expect(rejs).toEqual([
-      { kind: 'rejection', id: 'e', reasons: [{ check: 'input_empty', path: 'text', message: `${path}:1: text is empty` }] },
-      { kind: 'rejection', id: 'b', reasons: [{ check: 'input_not_text', path: 'text', message: `${path}:2: text contains NUL bytes (binary data?)` }] },
+      { kind: 'rejection', id: 'e@bad-text.jsonl:1', reasons: [{ check: 'input_empty', path: 'text', message: `${path}:1: text is empty` }] },
+      { kind: 'rejection', id: 'b@bad-text.jsonl:2', reasons: [{ check: 'input_not_text', path: 'text', message: `${path}:2: text contains NUL bytes (binary data?)` }] },
     ]);
   });
 
@@ -357,9 +358,9 @@ describe('readDocuments: JSONL', () => {
     const items = await all(readDocuments(path, OPTS));
     const rejs = rejections(items);
     expect(rejs.map((r) => [r.id, r.reasons[0]?.check])).toEqual([
-      [`${path}:1`, 'input_json'],
-      [`${path}:2`, 'input_shape'],
-      [`${path}:3`, 'input_shape'],
+      ['junk.jsonl:1', 'input_json'],
+      ['junk.jsonl:2', 'input_shape'],
+      ['junk.jsonl:3', 'input_shape'],
     ]);
     expect(rejs[0]?.reasons[0]?.message).toMatch(new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:1: invalid JSON`));
     expect(docs(items).map((d) => d.id)).toEqual(['good']);

@@ -218,7 +218,11 @@ describe('gateway flow control', () => {
     const results = await Promise.all(
       Array.from({ length: 100 }, (_, i) => g.structured({ ...req, sampleIndex: i, schema, schemaName: 'items', maxRepairs: 4 })),
     );
-    expect(results.filter((r) => r.ok).length).toBeGreaterThanOrEqual(98);
+    // A cut-off answer fails its request at once (no re-ask); every other fault is recovered.
+    const failed = results.filter((r) => !r.ok);
+    for (const r of failed) expect(r.ok ? '' : r.error).toContain('finish_reason "length"');
+    expect(failed.length).toBeLessThanOrEqual(handler.injected.length);
+    expect(results.length - failed.length).toBeGreaterThanOrEqual(90);
     expect(handler.injected.none).toBeGreaterThan(0);
     expect(handler.injected.hang + handler.injected.reset + handler.injected.truncated).toBeGreaterThan(0);
     expect(g.stats().retries).toBeGreaterThan(0);

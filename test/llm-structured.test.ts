@@ -138,13 +138,15 @@ describe('structured()', () => {
     expect(result.raw).toHaveLength(20_000);
   });
 
-  it('treats a cut-off (finish_reason length) answer as a failed attempt', async () => {
+  it('fails a cut-off (finish_reason length) answer at once, without a re-ask', async () => {
     const { server, gateway } = await setup((_req, i) =>
       i === 0 ? textReply('{"name": "apples", "cou', 'length') : jsonReply({ name: 'apples', count: 1 }),
     );
     const result = await gateway.structured(request);
-    expect(result).toMatchObject({ ok: true, attempts: 2 });
-    expect(server.requests[1]!.body.messages![3]!.content).toContain('finish_reason "length"');
+    expect(result).toMatchObject({ ok: false, attempts: 1 });
+    expect(result.ok ? '' : result.error).toContain('finish_reason "length"');
+    expect(result.raw).toBe('{"name": "apples", "cou');
+    expect(server.count).toBe(1);
   });
 
   it('an empty completion is re-asked', async () => {

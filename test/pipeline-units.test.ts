@@ -67,7 +67,7 @@ describe('RunDirectory', () => {
     expect(rd.s.segments.write(segment('d1#1', false))).toBe(true);
     expect(rd.s.segments.write(segment('d1#0', true))).toBe(false); // same run
     rd.reject(rejection('extract', 'd1#0', ['extract_not_procedural']));
-    rd.s.progress.write({ id: 'd1' });
+    rd.s.progress.write({ id: 'd1', mode: 'run' });
     rd.close();
     expect(lines(rd.files.segments)).toHaveLength(2);
 
@@ -75,7 +75,8 @@ describe('RunDirectory', () => {
     expect(await again.open()).toEqual({ resumed: true, retried: 0, repaired: 0 });
     expect(again.s.segments.has('d1#0')).toBe(true);
     expect(again.s.segments.has('d1#1')).toBe(true);
-    expect(again.s.progress.has('d1')).toBe(true);
+    expect(again.s.progress.has('run:d1')).toBe(true);
+    expect(again.s.progress.has('filter:d1')).toBe(false);
     expect(again.rejectedAt('extract', 'd1#0')).toBe(true);
     expect(again.rejectedAt('generate', 'd1#0')).toBe(false);
     expect(again.s.segments.write(segment('d1#0', true))).toBe(false);
@@ -265,6 +266,7 @@ describe('computeFunnel', () => {
     writeBalancedRun();
     const f = await computeFunnel(dir);
     expect(f).toEqual({
+      decided_by: { heuristic: 5 },
       documents: 5, // d1 d2 d3 d6 from segments + d4 from its segment rejection
       input_rejected: 2,
       segments: 6, // 5 lines + 1 undecided by the filter
@@ -278,6 +280,7 @@ describe('computeFunnel', () => {
       generate_rejected: 1,
       refined: 1,
       refine_fallback: 1,
+      refine_rejected: 0,
       passed: 1,
       validate_rejected: 1,
       judge_rejected: 0,
@@ -327,7 +330,8 @@ describe('computeFunnel', () => {
     );
     const f = await computeFunnel(dir);
     expect(f.judge_rejected).toBe(2);
-    expect(f.validate_rejected).toBe(1);
+    expect(f.refine_rejected).toBe(1);
+    expect(f.validate_rejected).toBe(0);
     expect(f.retryable).toBe(1);
     expect(f.rejections.judge).toEqual({ judge_R1: 2, judge_R3: 1 });
     expect(f.balanced).toBe(true);

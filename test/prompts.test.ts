@@ -181,6 +181,7 @@ describe('extract prompt', () => {
     expect(msgs.map((m) => m.role)).toEqual(['system', 'user']);
   });
 
+
   it('puts the source text, verbatim, between the markers', () => {
     expect(between(user)).toBe(SOURCE);
     expect(user.indexOf('<<<TEXT')).toBeGreaterThan(user.indexOf('Extract at most'));
@@ -241,6 +242,19 @@ describe('generate prompt', () => {
 
   it('is a system and a user message', () => {
     expect(msgs.map((m) => m.role)).toEqual(['system', 'user']);
+  });
+
+  it('sets targets the environment can meet', () => {
+    expect(system).toMatch(/at least 3 different tools/);
+    expect(system).toMatch(/rule_vs_need_conflict/);
+    const small = content(
+      buildGenerateMessages({ sourceText: 'x', domain: 'd', rules: [], workflow: { ...WORKFLOW, rules: [] }, tools: TOOLS.slice(0, 2) }),
+      'system',
+    );
+    expect(small).toMatch(/at least 2 different tools/);
+    // No rules in the text: no rule to break, so no rule-conflict pattern is asked for.
+    expect(small).not.toMatch(/rule_vs_need_conflict/);
+    expect(small).toMatch(/something the tools cannot do/);
   });
 
   it('carries the source text between markers', () => {
@@ -311,9 +325,10 @@ describe('generate prompt', () => {
     expect(CONVERSATION_RULES).toMatch(/last turn is an assistant turn/);
     expect(CONVERSATION_RULES).toMatch(/Never invent an id, a date, an amount or an email: ask the user instead/);
     expect(CONVERSATION_RULES).toMatch(/error result[\s\S]*with no hint about how to fix it/);
-    expect(CONVERSATION_RULES).toMatch(/Only fully correct calls succeed/);
+    expect(CONVERSATION_RULES).toMatch(/Never stage an error with a malformed call/);
+    expect(CONVERSATION_RULES).toMatch(/matches the tool's schema exactly/);
     expect(CONVERSATION_RULES).toMatch(/exact names/);
-    expect(CONVERSATION_RULES).toMatch(/content ""/);
+    expect(CONVERSATION_RULES).toMatch(/one short sentence of plan in content .*, or ""/);
   });
 });
 

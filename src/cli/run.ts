@@ -7,11 +7,11 @@ import { ConfigError, type Config } from '../config.js';
 import { registerFilter } from './filter.js';
 import type { Gateway } from '../llm/gateway.js';
 import { countInputRecords, readDocuments } from '../io/documents.js';
-import { computeFunnel, formatFunnel } from '../pipeline/counts.js';
+import { computeFunnel, filterCallsSaved, formatFunnel } from '../pipeline/counts.js';
 import { estimateRun, formatEstimate } from '../pipeline/estimate.js';
 import { Progress } from '../pipeline/progress.js';
 import { RunDirectory } from '../pipeline/run-dir.js';
-import { mergeCounters, mergeUsage, type RunJson, type RunSession } from '../pipeline/run-json.js';
+import { fingerprintDiff, mergeUsage, publicUrl, runFingerprint, type RunJson, type RunSession } from '../pipeline/run-json.js';
 import { runPipeline } from '../pipeline/run.js';
 import { buildSteps, type StepsMode } from '../pipeline/steps.js';
 import { parseShard } from '../config.js';
@@ -27,6 +27,7 @@ export interface RunFlags extends CommonFlags {
   filter?: string;
   scorer?: string;
   maxWorkflows?: number;
+  allowConfigChange?: boolean;
 }
 
 /** Exit code when the endpoint cannot be used (bad key, quota, unknown model, error storm). */
@@ -42,7 +43,8 @@ export function registerRun(program: Command): void {
     .option('--no-judge', 'skip the LLM judge (rule checks still run)')
     .option('--estimate', 'print the calls and tokens the run would take, without calling a model')
     .addOption(new Option('--filter <mode>', 'relevance filter (default cascade)').choices(['local', 'llm', 'cascade']))
-    .option('--scorer <scorer>', 'local scorer: heuristic or model:FILE');
+    .option('--scorer <scorer>', 'local scorer: heuristic or model:FILE')
+    .option('--allow-config-change', 'resume a run directory made with other settings (outputs will be mixed)');
   addModelOptions(addInputOptions(run)).action(async (input: string, flags: RunFlags) => {
     process.exitCode = await executeRun('run', input, flags);
   });
@@ -54,7 +56,8 @@ export function registerRun(program: Command): void {
     .requiredOption('--out <dir>', 'run directory (rerun the same command to resume)')
     .option('--no-judge', 'skip the LLM judge (rule checks still run)')
     .addOption(new Option('--filter <mode>', 'relevance filter (default cascade)').choices(['local', 'llm', 'cascade']))
-    .option('--scorer <scorer>', 'local scorer: heuristic or model:FILE');
+    .option('--scorer <scorer>', 'local scorer: heuristic or model:FILE')
+    .option('--allow-config-change', 'resume a run directory made with other settings (outputs will be mixed)');
   addModelOptions(addInputOptions(synth)).action(async (input: string, flags: RunFlags) => {
     process.exitCode = await executeRun('synthesize', input, flags);
   });
@@ -97,16 +100,33 @@ export async function executeRun(mode: StepsMode, input: string, flags: RunFlags
   // Resolve the endpoint before touching the run directory: a missing model stops here.
   const gateway = needsModel ? openGateway(config, flags.out) : undefined;
   try {
-    return await runWithGateway(mode, input, flags.out, config, gateway);
+    return await runWithGateway(mode, input, flags.out, config, gateway, flags.allowConfigChange === true);
   } finally {
     await gateway?.close();
   }
 }
 
-async function runWithGateway(mode: StepsMode, input: string, out: string, config: Config, gateway: Gateway | undefined): Promise<number> {
+async function runWithGateway(
+  mode: StepsMode,
+  input: string,
+  out: string,
+  config: Config,
+  gateway: Gateway | undefined,
+  allowConfigChange: boolean,
+): Promise<number> {
   const dir = new RunDirectory(out);
-  const resume = await dir.open();
   const previous = dir.readRunJson() as Partial<RunJson> | undefined;
+  const fingerprint = runFingerprint(mode, config, PROMPT_VERSIONS);
+  if (previous?.fingerprint !== undefined && !allowConfigChange) {
+    const changed = fingerprintDiff(previous.fingerprint, fingerprint);
+    if (changed.length > 0) {
+      throw new ConfigError(
+        `${out} holds a run made with other settings (${changed.join(', ')} differ); resuming would mix their outputs.\n` +
+          'Use a new --out, rerun with the same settings, or pass --allow-config-change to continue anyway.',
+      );
+    }
+  }
+  const resume = await dir.open();
   const startedAt = new Date();
   const steps = await buildSteps(config, gateway, mode);
   const log = (message: string): void => {
@@ -141,19 +161,23 @@ async function runWithGateway(mode: StepsMode, input: string, out: string, confi
   const writeRunJson = async (final: boolean): Promise<void> => {
     session.duration_s = (Date.now() - startedAt.getTime()) / 1000;
     const sessions = [...(previous?.sessions ?? []), session];
+    const counts = final ? await computeFunnel(out, mode) : previous?.counts;
     const runJson: RunJson = {
       gemtraj_version: VERSION,
       command: mode,
       input,
       status: session.status,
       stop_reason: session.stop_reason,
-      config,
+      config: { ...config, base_urls: config.base_urls.map(publicUrl) },
       sessions,
       duration_s: sessions.reduce((sum, s) => sum + s.duration_s, 0),
-      counts: final ? await computeFunnel(out, mode) : previous?.counts,
+      counts,
       usage: gateway !== undefined ? mergeUsage(previous?.usage, gateway.usage()) : previous?.usage,
-      filter: mergeCounters(previous?.filter, steps.filterStats()),
+      // From the segments on disk, so that resumed sessions do not count a segment twice.
+      filter: counts === undefined ? previous?.filter : { ...counts.decided_by, llm_calls_saved: filterCallsSaved(counts) },
       versions: { gemtraj: VERSION, node: process.version, prompts: PROMPT_VERSIONS },
+      // A resume with --allow-config-change keeps the first fingerprint: outputs are mixed.
+      fingerprint: previous?.fingerprint ?? fingerprint,
     };
     dir.writeRunJson(runJson);
   };
@@ -175,7 +199,7 @@ async function runWithGateway(mode: StepsMode, input: string, out: string, confi
       readDocuments(input, { textField: config.text_field, idField: config.id_field }),
       steps,
       dir,
-      { documentConcurrency: Math.max(4, config.concurrency * 2), maxDocs: config.max_docs, shard: parseShard(config.shard), signal: abort.signal },
+      { mode, documentConcurrency: Math.max(4, config.concurrency * 2), segmentConcurrency: Math.max(4, config.concurrency * 2), maxDocs: config.max_docs, shard: parseShard(config.shard), signal: abort.signal },
       progress,
     );
     session.documents_seen = result.documentsSeen;

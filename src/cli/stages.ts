@@ -9,14 +9,16 @@ import { dirname, join } from 'node:path';
 import { Command } from 'commander';
 import type { Config } from '../config.js';
 import type { Gateway } from '../llm/gateway.js';
-import { TransientEndpointError } from '../llm/errors.js';
+import { RequestRejectedError, TransientEndpointError } from '../llm/errors.js';
 import { readJsonl } from '../io/jsonl.js';
 import { ExtractionSchema, firstIssue, SegmentSchema, TrajectorySchema, type Rejection, type StageName } from '../records.js';
 import { BoundedRunner } from '../pipeline/pool.js';
 import { RunDirectory, RUN_FILES, type IndexedWriter } from '../pipeline/run-dir.js';
 import { extractSegment } from '../stages/extract.js';
 import { generateTrajectory, trajectoryId } from '../stages/generate.js';
-import { refineTrajectory } from '../stages/refine.js';
+import { chooseRefined, refineTrajectory } from '../stages/refine.js';
+import { pipelineValidateOptions } from '../pipeline/steps.js';
+import { validateTrajectory } from '../validate/index.js';
 import type { StageOutcome } from '../stages/types.js';
 import type { z } from 'zod';
 import { addModelOptions, configFromFlags, openGateway, type CommonFlags } from './common.js';
@@ -43,14 +45,21 @@ function segmentsFileFor(input: string, flag: string | undefined): string {
   return file;
 }
 
+/** One output of a record (an extraction, or the trajectory of one workflow). */
+interface StageUnit {
+  /** Id under which the output (or its rejection) is written. */
+  id: string;
+  source: Rejection['source'];
+  run(): Promise<StageOutcome<{ id: string }>>;
+}
+
 interface StageJob<I> {
   stage: StageName;
   schema: z.ZodType<I>;
-  /** Id under which the output (or rejection) of a record is written. */
-  outputId(record: I): string;
   /** Whether the record is input for this stage at all (e.g. only kept segments). */
   applies?(record: I): boolean;
-  run(record: I, llm: Gateway): Promise<Array<{ id: string; source: Rejection['source']; outcome: StageOutcome<{ id: string }> }>>;
+  /** The outputs a record yields; each is skipped, run and rejected on its own. */
+  units(record: I, llm: Gateway): StageUnit[];
   output(dir: RunDirectory): IndexedWriter<{ id: string }>;
 }
 
@@ -81,24 +90,28 @@ async function runStageFile<I>(input: string, flags: StageFlags, job: StageJob<I
       const record = parsed.data;
       if (job.applies !== undefined && !job.applies(record)) continue;
       read++;
-      const id = job.outputId(record);
-      if (out.has(id) || dir.rejectedAt(job.stage, id)) continue;
-      await runner.run(async () => {
-        try {
-          for (const result of await job.run(record, gateway)) {
-            if (result.outcome.ok) {
-              if (out.write(result.outcome.value)) written++;
+      for (const unit of job.units(record, gateway)) {
+        if (out.has(unit.id) || dir.rejectedAt(job.stage, unit.id)) continue;
+        await runner.run(async () => {
+          try {
+            const outcome = await unit.run();
+            if (outcome.ok) {
+              if (out.write(outcome.value)) written++;
             } else {
-              dir.reject({ stage: job.stage, id: result.id, source: result.source, reasons: result.outcome.reasons, raw: result.outcome.raw });
+              dir.reject({ stage: job.stage, id: unit.id, source: unit.source, reasons: outcome.reasons, raw: outcome.raw });
               rejected++;
             }
+          } catch (error) {
+            if (error instanceof RequestRejectedError) {
+              dir.reject({ stage: job.stage, id: unit.id, source: unit.source, reasons: [{ check: error.check, message: error.message }] });
+            } else if (error instanceof TransientEndpointError) {
+              dir.reject({ stage: job.stage, id: unit.id, source: unit.source, retryable: true, reasons: [{ check: 'llm_unavailable', message: error.message }] });
+            } else throw error;
+            rejected++;
           }
-        } catch (error) {
-          if (!(error instanceof TransientEndpointError)) throw error;
-          dir.reject({ stage: job.stage, id, retryable: true, reasons: [{ check: 'llm_unavailable', message: error.message }] });
-          rejected++;
-        }
-      });
+        });
+        if (runner.error !== undefined) break;
+      }
       if (runner.error !== undefined) break;
     }
     await runner.drain();
@@ -124,17 +137,17 @@ export function registerStages(program: Command): void {
       stage: 'extract',
       schema: SegmentSchema,
       applies: (s) => s.keep,
-      outputId: (s) => s.id,
       output: (dir) => dir.s.extractions,
-      run: async (segment, llm) => [
+      units: (segment, llm) => [
         {
           id: segment.id,
           source: { doc_id: segment.doc_id, segment_id: segment.id },
-          outcome: await extractSegment(
-            segment,
-            { minTools: config.extract.min_tools, minSteps: config.extract.min_steps, maxWorkflows: config.extract.max_workflows, maxTokens: config.max_tokens },
-            llm,
-          ),
+          run: () =>
+            extractSegment(
+              segment,
+              { minTools: config.extract.min_tools, minSteps: config.extract.min_steps, maxWorkflows: config.extract.max_workflows, maxTokens: config.max_tokens },
+              llm,
+            ),
         },
       ],
     });
@@ -153,21 +166,18 @@ export function registerStages(program: Command): void {
     process.exitCode = await runStageFile(input, flags, {
       stage: 'generate',
       schema: ExtractionSchema,
-      outputId: (e) => trajectoryId(e.source.segment_id ?? e.id, 0),
       output: (dir) => dir.s.raw,
-      run: async (extraction, llm) => {
+      units: (extraction, llm) => {
         const segmentId = extraction.source.segment_id ?? extraction.id;
         const text = texts.get(segmentId);
-        return Promise.all(
-          extraction.workflows.map(async (_, k) => ({
-            id: trajectoryId(segmentId, k),
-            source: { ...extraction.source, workflow_index: k },
-            outcome:
-              text === undefined
-                ? ({ ok: false, reasons: [{ check: 'source_missing', message: `segment ${segmentId} not found in the segments file` }] } as const)
-                : await generateTrajectory({ extraction, workflowIndex: k, sourceText: text }, { temperature: config.temperature, maxTokens: config.max_tokens }, llm),
-          })),
-        );
+        return extraction.workflows.map((_, k) => ({
+          id: trajectoryId(segmentId, k),
+          source: { ...extraction.source, workflow_index: k },
+          run: async () =>
+            text === undefined
+              ? { ok: false, reasons: [{ check: 'source_missing', message: `segment ${segmentId} not found in the segments file` }] }
+              : generateTrajectory({ extraction, workflowIndex: k, sourceText: text }, { temperature: config.temperature, maxTokens: config.max_tokens }, llm),
+        }));
       },
     });
   });
@@ -181,22 +191,26 @@ export function registerStages(program: Command): void {
       .option('--segments <file>', 'segments.jsonl with the source texts (default: next to the input)'),
   ).action(async (input: string, flags: StageFlags) => {
     const config = configFromFlags(flags);
+    const validateOptions = pipelineValidateOptions(config);
     const texts = await loadSegmentTexts(segmentsFileFor(input, flags.segments));
     process.exitCode = await runStageFile(input, flags, {
       stage: 'refine',
       schema: TrajectorySchema,
-      outputId: (t) => t.id,
       output: (dir) => dir.s.refined,
-      run: async (trajectory, llm) => {
+      units: (trajectory, llm) => {
         const text = trajectory.source.segment_id === undefined ? undefined : texts.get(trajectory.source.segment_id);
         return [
           {
             id: trajectory.id,
             source: trajectory.source,
-            outcome:
-              text === undefined
-                ? { ok: false, reasons: [{ check: 'source_missing', message: `segment ${trajectory.source.segment_id ?? '(none)'} not found in the segments file` }] }
-                : await refineTrajectory(trajectory, text, { temperature: config.temperature, maxTokens: config.max_tokens }, llm),
+            // As in `run`: a rewrite that fails or does not validate keeps the original.
+            run: async () => {
+              if (text === undefined) {
+                return { ok: false, reasons: [{ check: 'source_missing', message: `segment ${trajectory.source.segment_id ?? '(none)'} not found in the segments file` }] };
+              }
+              const refined = await refineTrajectory(trajectory, text, { temperature: config.temperature, maxTokens: config.max_tokens }, llm);
+              return { ok: true, value: chooseRefined(trajectory, refined, (t) => validateTrajectory(t, validateOptions)), warnings: [] };
+            },
           },
         ];
       },

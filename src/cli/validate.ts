@@ -12,7 +12,7 @@ import { ConfigError } from '../config.js';
 import { FORMAT_NAMES, readForeign } from '../formats/detect.js';
 import type { FormatName } from '../formats/types.js';
 import type { Gateway } from '../llm/gateway.js';
-import { TransientEndpointError } from '../llm/errors.js';
+import { RequestRejectedError, TransientEndpointError } from '../llm/errors.js';
 import { readJsonl } from '../io/jsonl.js';
 import type { Reason, Trajectory } from '../records.js';
 import { BoundedRunner } from '../pipeline/pool.js';
@@ -71,8 +71,9 @@ async function loadSources(file: string | undefined): Promise<Map<string, string
   const texts = new Map<string, string>();
   if (file === undefined || !existsSync(file)) return texts;
   for await (const entry of readJsonl(file)) {
-    const s = entry.value as { id?: unknown; text?: unknown } | undefined;
-    if (s !== undefined && typeof s.id === 'string' && typeof s.text === 'string') texts.set(s.id, s.text);
+    const s = entry.value as { id?: unknown; text?: unknown; keep?: unknown } | undefined;
+    // Only kept segments can be sources: the dropped majority would only cost memory.
+    if (s !== undefined && s.keep !== false && typeof s.id === 'string' && typeof s.text === 'string') texts.set(s.id, s.text);
   }
   return texts;
 }
@@ -194,8 +195,9 @@ export async function runValidate(file: string, flags: ValidateFlags): Promise<V
           summary.passed++;
           tally(summary.warnings, result.warnings);
         } catch (error) {
-          if (!(error instanceof TransientEndpointError)) throw error;
-          reject('judge', id, trajectory.source, [{ check: 'llm_unavailable', message: error.message }], true);
+          if (error instanceof RequestRejectedError) reject('judge', id, trajectory.source, [{ check: error.check, message: error.message }]);
+          else if (error instanceof TransientEndpointError) reject('judge', id, trajectory.source, [{ check: 'llm_unavailable', message: error.message }], true);
+          else throw error;
         }
       });
       if (runner.error !== undefined) break;

@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, readdirSync, readFileSync, statSync } from 'node:fs';
-import { extname, join, relative } from 'node:path';
+import { basename, extname, join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Document, Reason } from '../records.js';
 import { readJsonl } from './jsonl.js';
@@ -99,7 +99,10 @@ export async function* readDocuments(input: string, options: ReadOptions): Async
   const base = statSync(input).isDirectory() ? input : undefined;
   for (const file of files) {
     const ext = extname(file).toLowerCase();
-    const source = JSONL_EXTENSIONS.has(ext) || ext === '.json' ? readJsonlDocuments(file, options) : readTextDocument(file, base);
+    // Ids of rejected lines use the path relative to the input, not as the user spelled it,
+    // so that a rerun (`./corpus.jsonl` vs `corpus.jsonl`) finds them again.
+    const label = base === undefined ? basename(file) : relative(base, file).split('\\').join('/');
+    const source = JSONL_EXTENSIONS.has(ext) || ext === '.json' ? readJsonlDocuments(file, label, options) : readTextDocument(file, base);
     for await (const item of source) {
       if (item.kind === 'document') {
         if (seen.has(item.document.id)) {
@@ -134,16 +137,17 @@ async function* readTextDocument(file: string, base: string | undefined): AsyncG
   yield { kind: 'document', document: { id, text, origin: { file } } };
 }
 
-async function* readJsonlDocuments(file: string, options: ReadOptions): AsyncGenerator<InputItem> {
+async function* readJsonlDocuments(file: string, label: string, options: ReadOptions): AsyncGenerator<InputItem> {
   for await (const entry of readJsonl(file)) {
     const where = `${file}:${entry.line}`;
+    const key = `${label}:${entry.line}`;
     if (entry.error !== undefined) {
-      yield { kind: 'rejection', id: where, reasons: [{ check: 'input_json', message: `${where}: ${entry.error}` }] };
+      yield { kind: 'rejection', id: key, reasons: [{ check: 'input_json', message: `${where}: ${entry.error}` }] };
       continue;
     }
     const value = entry.value;
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-      yield { kind: 'rejection', id: where, reasons: [{ check: 'input_shape', message: `${where}: expected a JSON object per line` }] };
+      yield { kind: 'rejection', id: key, reasons: [{ check: 'input_shape', message: `${where}: expected a JSON object per line` }] };
       continue;
     }
     const record = value as Record<string, unknown>;
@@ -154,7 +158,7 @@ async function* readJsonlDocuments(file: string, options: ReadOptions): AsyncGen
       const fields = Object.keys(record).slice(0, 8).join(', ');
       yield {
         kind: 'rejection',
-        id: id ?? where,
+        id: id !== undefined ? `${id}@${key}` : key,
         reasons: [
           {
             check: 'input_text_missing',
@@ -167,7 +171,7 @@ async function* readJsonlDocuments(file: string, options: ReadOptions): AsyncGen
     }
     const problem = textProblem(text);
     if (problem !== undefined) {
-      yield { kind: 'rejection', id: id ?? where, reasons: [{ ...problem, path: options.textField, message: `${where}: ${problem.message}` }] };
+      yield { kind: 'rejection', id: id !== undefined ? `${id}@${key}` : key, reasons: [{ ...problem, path: options.textField, message: `${where}: ${problem.message}` }] };
       continue;
     }
     yield { kind: 'document', document: { id: id ?? contentId(text), text, origin: { file, line: entry.line } } };

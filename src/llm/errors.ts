@@ -38,16 +38,19 @@ export class TransientEndpointError extends LlmError {
 }
 
 /**
- * The endpoint refused this one request for its size (context length exceeded). Other
- * requests may well succeed, so the record is rejected and the run goes on.
+ * The endpoint refused this one request — too long for the context, or flagged by a content
+ * policy — while other requests may well succeed: the record is rejected (with `check` as the
+ * reason) and the run goes on.
  */
-export class RequestTooLargeError extends LlmError {
+export class RequestRejectedError extends LlmError {
   constructor(
     message: string,
     readonly status: number | undefined,
+    /** Reason id for the rejection record. */
+    readonly check: 'llm_context_length' | 'llm_content_policy',
   ) {
     super(redact(message));
-    this.name = 'RequestTooLargeError';
+    this.name = 'RequestRejectedError';
   }
 }
 

@@ -352,13 +352,18 @@ export function createGateway(init: GatewayInit): Gateway {
     const usage: Usage = { prompt_tokens: 0, completion_tokens: 0 };
     let last: CompletionResult | undefined;
     let problems: string[] = [];
+    let attempts = 0;
     for (let attemptNo = 1; attemptNo <= maxRepairs + 1; attemptNo++) {
+      attempts = attemptNo;
       last = await complete({ ...request, messages }, { responseFormat: built.responseFormat });
       usage.prompt_tokens += last.usage.prompt_tokens;
       usage.completion_tokens += last.usage.completion_tokens;
       const verdict = validateAnswer(last.text, last.finishReason, request.schema);
       if (verdict.ok) return { ok: true, value: verdict.value, raw: last.text, model: last.model, usage, attempts: attemptNo };
       problems = verdict.problems;
+      // A cut-off answer re-asked with itself in context is nearly always cut off again, at
+      // the price of the longest calls: give up at once and let the record be rejected.
+      if (last.finishReason === 'length') break;
       messages = [...messages, { role: 'assistant', content: last.text }, { role: 'user', content: repairPrompt(problems) }];
     }
     const raw = last?.text ?? '';
@@ -368,7 +373,7 @@ export function createGateway(init: GatewayInit): Gateway {
       raw: raw.length > MAX_RAW_CHARS ? raw.slice(0, MAX_RAW_CHARS) : raw,
       model: last?.model ?? modelFor(request.stage),
       usage,
-      attempts: maxRepairs + 1,
+      attempts,
     };
   }
 

@@ -4,7 +4,7 @@
  * refuses) becomes a {@link FatalEndpointError} at once, so the run stops with one message.
  */
 import { APIConnectionError, APIError } from 'openai';
-import { FatalEndpointError, redact, RequestTooLargeError } from './errors.js';
+import { FatalEndpointError, redact, RequestRejectedError } from './errors.js';
 
 /** The request an error belongs to, for error text. */
 export interface ErrorContext {
@@ -31,8 +31,8 @@ export type ErrorVerdict =
       timedOut: boolean;
     }
   | { action: 'fatal'; error: FatalEndpointError }
-  /** This request alone is refused (too long for the context); no retry, no stop. */
-  | { action: 'reject'; error: RequestTooLargeError };
+  /** This request alone is refused (too long, or a content policy); no retry, no stop. */
+  | { action: 'reject'; error: RequestRejectedError };
 
 /** Thrown by the transport when our own per-request timer fired. */
 export class RequestTimeoutError extends Error {
@@ -72,6 +72,15 @@ const CONTEXT_LENGTH = /context[ _-]?(length|window)|maximum context|too many to
 function isContextLength(error: APIError, message: string): boolean {
   const body = error.error as { code?: unknown } | undefined;
   return error.code === 'context_length_exceeded' || body?.code === 'context_length_exceeded' || CONTEXT_LENGTH.test(message);
+}
+
+const CONTENT_POLICY_CODES = new Set(['invalid_prompt', 'content_filter', 'content_policy_violation', 'content_management_policy']);
+
+/** A 400 that flags this one prompt (OpenAI `invalid_prompt`, Azure `content_filter`). */
+function isContentPolicy(error: APIError, message: string): boolean {
+  const body = error.error as { code?: unknown } | undefined;
+  const code = typeof error.code === 'string' ? error.code : typeof body?.code === 'string' ? body.code : '';
+  return CONTENT_POLICY_CODES.has(code) || /content (management )?policy|content[ _]filter|flagged as potentially/i.test(message);
 }
 
 const STRUCTURED_HINT =
@@ -127,7 +136,13 @@ export function classifyError(error: unknown, context: ErrorContext): ErrorVerdi
     if ((status === 400 || status === 413) && isContextLength(error, message)) {
       return {
         action: 'reject',
-        error: new RequestTooLargeError(`the request is too long for model "${context.model}": HTTP ${status}: ${truncate(message, 300)}`, status),
+        error: new RequestRejectedError(`the request is too long for model "${context.model}": HTTP ${status}: ${truncate(message, 300)}`, status, 'llm_context_length'),
+      };
+    }
+    if (status === 400 && isContentPolicy(error, message)) {
+      return {
+        action: 'reject',
+        error: new RequestRejectedError(`the endpoint refused this text under its content policy: HTTP ${status}: ${truncate(message, 300)}`, status, 'llm_content_policy'),
       };
     }
     // Any other 4xx: the request itself is refused, and every record would be refused alike.

@@ -33,10 +33,14 @@ export interface Funnel {
   /** Lines in trajectories.refined.jsonl that kept the original because the rewrite failed. */
   refine_fallback: number;
   passed: number;
+  /** Rejections at the refine stage (endpoint failures; the single-stage command's missing sources). */
+  refine_rejected: number;
   validate_rejected: number;
   judge_rejected: number;
   /** Rejections caused by the endpoint, not the data: a rerun tries these records again. */
   retryable: number;
+  /** Segments by what decided them (`heuristic`, `model`, `llm`, `cascade-low`, `cascade-high`, `error`). */
+  decided_by: Record<string, number>;
   /** Count of rejections by stage and check id. */
   rejections: Record<string, Record<string, number>>;
   /** Records between stages (non-zero only for an unfinished run). */
@@ -71,9 +75,11 @@ export async function computeFunnel(dir: string, mode: FunnelMode = 'run'): Prom
     refined: 0,
     refine_fallback: 0,
     passed: 0,
+    refine_rejected: 0,
     validate_rejected: 0,
     judge_rejected: 0,
     retryable: 0,
+    decided_by: {},
     rejections: {},
     pending: { extract: 0, generate: 0, validate: 0 },
     balanced: true,
@@ -82,6 +88,8 @@ export async function computeFunnel(dir: string, mode: FunnelMode = 'run'): Prom
   for await (const s of records(join(dir, RUN_FILES.segments))) {
     f.segments++;
     if (typeof s.doc_id === 'string') docs.add(s.doc_id);
+    const by = String(s.by ?? 'unknown');
+    f.decided_by[by] = (f.decided_by[by] ?? 0) + 1;
     if (s.keep === true) f.kept++;
     else f.dropped++;
   }
@@ -127,6 +135,8 @@ export async function computeFunnel(dir: string, mode: FunnelMode = 'run'): Prom
         f.generate_rejected++;
         break;
       case 'refine':
+        f.refine_rejected++;
+        break;
       case 'validate':
         f.validate_rejected++;
         break;
@@ -139,7 +149,7 @@ export async function computeFunnel(dir: string, mode: FunnelMode = 'run'): Prom
   if (mode === 'synthesize') f.workflows = f.kept;
   f.pending.extract = mode === 'run' ? f.kept - f.extracted - f.extract_rejected : 0;
   f.pending.generate = mode === 'filter' ? 0 : f.workflows - f.generated - f.generate_rejected;
-  f.pending.validate = mode === 'filter' ? 0 : f.generated - f.passed - f.validate_rejected - f.judge_rejected;
+  f.pending.validate = mode === 'filter' ? 0 : f.generated - f.passed - f.refine_rejected - f.validate_rejected - f.judge_rejected;
   f.balanced =
     f.segments === f.kept + f.dropped + f.filter_rejected &&
     f.pending.extract === 0 &&
@@ -168,4 +178,10 @@ export function formatFunnel(f: Funnel, mode: FunnelMode = 'run'): string {
   if (f.retryable > 0) lines.push(`${f.retryable} rejection(s) were endpoint failures: rerun the same command to retry them`);
   lines.push(f.balanced ? 'accounting: every record is accounted for' : `accounting: UNBALANCED ${JSON.stringify(f.pending)}`);
   return lines.join('\n');
+}
+
+/** Decisions the filter made without a model call, from the segments on disk. */
+export function filterCallsSaved(f: Funnel): number {
+  const d = f.decided_by;
+  return (d.heuristic ?? 0) + (d.model ?? 0) + (d['cascade-low'] ?? 0) + (d['cascade-high'] ?? 0);
 }

@@ -1,6 +1,6 @@
 /**
- * The filter as a pipeline step: the relevance filter of stages/filter.ts bound to the config,
- * with its counters reported in run.json (how many model calls the cascade saved).
+ * The filter as a pipeline step: the relevance filter of stages/filter.ts bound to the config.
+ * (What it saved is counted from segments.jsonl, see counts.ts `filterCallsSaved`.)
  */
 import type { Config } from '../config.js';
 import type { LlmClient } from '../llm/types.js';
@@ -16,8 +16,6 @@ export async function createLocalScorer(spec: string): Promise<(text: string) =>
 
 export interface FilterStep {
   decide(segment: SegmentDraft): Promise<FilterDecision>;
-  /** Counters in run.json's snake_case. */
-  stats(): Record<string, number>;
 }
 
 export async function createSegmentFilter(options: Config['filter'], llm: LlmClient | undefined): Promise<FilterStep> {
@@ -27,21 +25,6 @@ export async function createSegmentFilter(options: Config['filter'], llm: LlmCli
       const decision = await filter.filter(segment);
       const record = toSegmentRecord(segment as Parameters<typeof toSegmentRecord>[0], decision);
       return { score: record.score, keep: record.keep, by: record.by, labels: record.labels, reason: record.reason };
-    },
-    stats() {
-      const c = filter.counters;
-      return {
-        segments: c.segments,
-        kept: c.kept,
-        dropped: c.dropped,
-        local_decisions: c.local,
-        cascade_low: c.cascadeLow,
-        cascade_high: c.cascadeHigh,
-        llm_calls: c.llmCalls,
-        llm_kept: c.llmKept,
-        llm_errors: c.llmErrors,
-        llm_calls_saved: c.llmSaved,
-      };
     },
   };
 }

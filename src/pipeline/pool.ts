@@ -45,6 +45,43 @@ export class BoundedRunner {
   }
 }
 
+/** A counting semaphore: `use(fn)` runs `fn` once one of `limit` permits is free. */
+export class Semaphore {
+  private free: number;
+  private waiters: Array<() => void> = [];
+
+  constructor(
+    /** Permits. Minimum 1. */
+    readonly limit: number,
+  ) {
+    if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`limit must be a positive integer, got ${limit}`);
+    this.free = limit;
+  }
+
+  async use<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.free > 0) this.free--;
+    else await new Promise<void>((resolve) => this.waiters.push(resolve));
+    try {
+      return await fn();
+    } finally {
+      const next = this.waiters.shift();
+      if (next !== undefined) next();
+      else this.free++;
+    }
+  }
+}
+
+/**
+ * Like `Promise.all`, but waits for every promise to settle before rethrowing the first
+ * failure: no work of a failed group keeps running after its caller has moved on.
+ */
+export async function settleAll<T>(promises: Array<Promise<T>>): Promise<T[]> {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<T>).value);
+}
+
 /** Stable shard of an id: FNV-1a over UTF-16 code units, modulo the shard count. */
 export function shardOf(id: string, count: number): number {
   let h = 0x811c9dc5;

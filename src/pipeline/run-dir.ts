@@ -8,7 +8,9 @@
  * served by the response cache, so no paid call is repeated.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { InputError } from '../io/documents.js';
 import type { Extraction, Rejection, Segment, Trajectory } from '../records.js';
 import { dropTornTail, JsonlWriter, readJsonl, type JsonlLine } from '../io/jsonl.js';
 
@@ -23,6 +25,8 @@ export const RUN_FILES = {
   progress: 'progress.jsonl',
   runJson: 'run.json',
   cache: 'cache.sqlite',
+  /** `{pid, host}` of the process writing the directory; removed when it closes. */
+  lock: 'run.lock',
 } as const;
 
 type FileKey = 'segments' | 'extractions' | 'raw' | 'refined' | 'final' | 'rejected' | 'progress';
@@ -31,6 +35,7 @@ type FileKey = 'segments' | 'extractions' | 'raw' | 'refined' | 'final' | 'rejec
 export class IndexedWriter<T extends { id: string }> {
   readonly ids = new Set<string>();
   private writer: JsonlWriter | undefined;
+  private closed = false;
 
   constructor(
     readonly file: string,
@@ -78,6 +83,7 @@ export class IndexedWriter<T extends { id: string }> {
 
   /** Writes the record unless its key is already present; returns whether it wrote. */
   write(record: T): boolean {
+    if (this.closed) throw new Error(`${this.file}: write after close`);
     const key = this.keyOf(record) ?? record.id;
     if (this.ids.has(key)) return false;
     this.writer ??= new JsonlWriter(this.file);
@@ -89,11 +95,15 @@ export class IndexedWriter<T extends { id: string }> {
   close(): void {
     this.writer?.close();
     this.writer = undefined;
+    this.closed = true;
   }
 }
 
 const rejectionKey = (r: { id?: unknown; stage?: unknown }): string | undefined =>
   typeof r.id === 'string' && typeof r.stage === 'string' ? `${r.stage}:${r.id}` : undefined;
+
+const progressKey = (r: { id?: unknown; mode?: unknown }): string | undefined =>
+  typeof r.id === 'string' ? `${typeof r.mode === 'string' ? r.mode : 'run'}:${r.id}` : undefined;
 
 export interface RunState {
   segments: IndexedWriter<Segment>;
@@ -102,7 +112,8 @@ export interface RunState {
   refined: IndexedWriter<Trajectory>;
   final: IndexedWriter<Trajectory>;
   rejected: IndexedWriter<Rejection>;
-  progress: IndexedWriter<{ id: string }>;
+  /** `{id: doc id, mode}` per finished document; keyed `mode:id`, so a `filter` run's progress never skips work of a `run`. */
+  progress: IndexedWriter<{ id: string; mode: string }>;
 }
 
 export interface ResumeInfo {
@@ -125,9 +136,10 @@ export class RunDirectory {
   /** Creates the folder or opens an existing run for resume. */
   async open(): Promise<ResumeInfo> {
     mkdirSync(this.dir, { recursive: true });
+    this.lock();
     const resumed = existsSync(this.files.runJson) || existsSync(this.files.segments);
     const make = <T extends { id: string }>(key: FileKey): IndexedWriter<T> =>
-      new IndexedWriter<T>(this.files[key], key === 'rejected' ? rejectionKey : undefined);
+      new IndexedWriter<T>(this.files[key], key === 'rejected' ? rejectionKey : key === 'progress' ? progressKey : undefined);
     const state: RunState = {
       segments: make('segments'),
       extractions: make('extractions'),
@@ -178,7 +190,53 @@ export class RunDirectory {
   }
 
   close(): void {
+    if (this.locked) rmSync(this.files.lock, { force: true });
+    this.locked = false;
     if (this.state === undefined) return;
     for (const w of Object.values(this.state)) w.close();
+  }
+
+  private locked = false;
+
+  /**
+   * Takes the directory for this process: two writers would append duplicates and the
+   * resume rewrite of one would drop the other's lines. A lock left by a dead process on this
+   * host (a crash, SIGKILL) is taken over; one from another host must be removed by hand.
+   */
+  private lock(): void {
+    const mine = JSON.stringify({ pid: process.pid, host: hostname() });
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        writeFileSync(this.files.lock, mine, { flag: 'wx' });
+        this.locked = true;
+        return;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+      let holder: { pid?: unknown; host?: unknown } = {};
+      try {
+        holder = JSON.parse(readFileSync(this.files.lock, 'utf8')) as typeof holder;
+      } catch {
+        // unreadable lock: treat as stale
+      }
+      const pid = typeof holder.pid === 'number' ? holder.pid : undefined;
+      if (holder.host !== undefined && holder.host !== hostname()) {
+        throw new InputError(`${this.dir} is in use by gemtraj on host ${String(holder.host)} (pid ${String(pid)}); if that run is gone, delete ${this.files.lock}`);
+      }
+      if (pid !== undefined && pid !== process.pid && isAlive(pid)) {
+        throw new InputError(`${this.dir} is in use by another gemtraj process (pid ${pid}); wait for it or use another --out`);
+      }
+      rmSync(this.files.lock, { force: true });
+    }
+    throw new InputError(`${this.dir}: could not take ${this.files.lock}`);
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

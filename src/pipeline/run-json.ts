@@ -33,6 +33,56 @@ export interface RunJson {
   usage: UsageReport | undefined;
   filter: Record<string, number> | undefined;
   versions: { gemtraj: string; node: string; prompts: Record<string, string> };
+  /** What decides the content of the outputs; a resume with a different one is refused. */
+  fingerprint: RunFingerprint;
+}
+
+/** Settings and versions that change what a run writes (not speed, limits or paths). */
+export type RunFingerprint = Record<string, unknown>;
+
+export function runFingerprint(mode: string, config: Config, prompts: Record<string, string>): RunFingerprint {
+  return {
+    command: mode,
+    text_field: config.text_field,
+    id_field: config.id_field,
+    shard: config.shard ?? null,
+    segment: config.segment,
+    filter: config.filter,
+    extract: config.extract,
+    model: config.model ?? null,
+    models: config.models,
+    temperature: config.temperature,
+    max_tokens: config.max_tokens ?? null,
+    structured_output: config.structured_output,
+    refine: config.refine,
+    judge: config.judge,
+    judge_rubrics: config.judge_rubrics,
+    validate: config.validate,
+    prompts,
+  };
+}
+
+/** Keys whose values differ between two fingerprints (deep comparison through JSON). */
+export function fingerprintDiff(previous: RunFingerprint, current: RunFingerprint): string[] {
+  const keys = new Set([...Object.keys(previous), ...Object.keys(current)]);
+  return [...keys].filter((k) => JSON.stringify(previous[k] ?? null) !== JSON.stringify(current[k] ?? null)).sort();
+}
+
+/**
+ * Base URLs as they may be written down: without user info or query strings, which can
+ * carry credentials (`https://user:pass@host/v1`, `?api-key=…`).
+ */
+export function publicUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    const hidden = u.username !== '' || u.password !== '' || u.search !== '';
+    u.username = '';
+    u.password = '';
+    u.search = '';
+    return hidden ? `${u.toString()} (credentials removed)` : url;
+  } catch {
+    return '[unparseable URL]';
+  }
 }
 
 function addFigures(a: UsageFigures, b: UsageFigures): UsageFigures {

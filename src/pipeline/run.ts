@@ -12,11 +12,12 @@
  *   and rethrow: one clear message, nothing already done lost.
  */
 import type { Document, Extraction, Reason, Rejection, Segment, Trajectory } from '../records.js';
-import { FatalEndpointError, RequestTooLargeError, TransientEndpointError } from '../llm/errors.js';
+import { FatalEndpointError, RequestRejectedError, TransientEndpointError } from '../llm/errors.js';
 import type { InputItem } from '../io/documents.js';
 import { trajectoryId } from '../stages/generate.js';
+import { chooseRefined } from '../stages/refine.js';
 import type { StageOutcome } from '../stages/types.js';
-import { BoundedRunner, shardOf } from './pool.js';
+import { BoundedRunner, Semaphore, settleAll, shardOf } from './pool.js';
 import type { Progress } from './progress.js';
 import type { RunDirectory } from './run-dir.js';
 
@@ -30,6 +31,8 @@ export interface JudgeOutcome {
   ok: boolean;
   reasons: Reason[];
   verdict: Record<string, number>;
+  /** Failed rubrics that are not required: kept on the record, not rejected. */
+  warnings?: Reason[] | undefined;
 }
 
 /** The composable steps of a run; `buildSteps` makes the standard ones from the config. */
@@ -47,8 +50,12 @@ export interface PipelineSteps {
 }
 
 export interface PipelineOptions {
+  /** The command (`run`, `synthesize`, `filter`): finished documents are remembered per mode. */
+  mode: string;
   /** Documents processed at once. Minimum 1. */
   documentConcurrency: number;
+  /** Segments processed at once, over all documents. Minimum 1. @default documentConcurrency */
+  segmentConcurrency?: number | undefined;
   /** Process only the first N documents (after sharding). */
   maxDocs?: number | undefined;
   shard?: { index: number; count: number } | undefined;
@@ -68,8 +75,8 @@ export interface PipelineResult {
 
 /** A step's result when an endpoint failure made its record retryable (rejection written). */
 const RETRYABLE = Symbol('retryable');
-/** A step's result when the request was too long for the model; the caller decides. */
-class TooLarge {
+/** A step's result when the endpoint refused this one request (too long, content policy). */
+class Refused {
   constructor(readonly reason: Reason) {}
 }
 
@@ -82,6 +89,7 @@ export async function runPipeline(
 ): Promise<PipelineResult> {
   const state = dir.s;
   const runner = new BoundedRunner(options.documentConcurrency);
+  const segmentSlots = new Semaphore(options.segmentConcurrency ?? options.documentConcurrency);
   let seen = 0;
   let skipped = 0;
   let fatal: FatalEndpointError | undefined;
@@ -91,11 +99,11 @@ export async function runPipeline(
   };
 
   /** Runs a step; turns endpoint failures into rejections (retryable when the endpoint was at fault). */
-  async function guarded<T>(stage: Rejection['stage'], id: string, source: Rejection['source'], fn: () => Promise<T>): Promise<T | typeof RETRYABLE | TooLarge> {
+  async function guarded<T>(stage: Rejection['stage'], id: string, source: Rejection['source'], fn: () => Promise<T>): Promise<T | typeof RETRYABLE | Refused> {
     try {
       return await fn();
     } catch (error) {
-      if (error instanceof RequestTooLargeError) return new TooLarge({ check: 'llm_context_length', message: error.message });
+      if (error instanceof RequestRejectedError) return new Refused({ check: error.check, message: error.message });
       if (error instanceof TransientEndpointError) {
         reject({
           stage,
@@ -123,7 +131,7 @@ export async function runPipeline(
     if (steps.judge !== undefined) {
       const judged = await guarded('judge', id, trajectory.source, () => steps.judge!(final, sourceText));
       if (judged === RETRYABLE) return false;
-      if (judged instanceof TooLarge) {
+      if (judged instanceof Refused) {
         reject({ stage: 'judge', id, source: trajectory.source, reasons: [judged.reason] });
         return true;
       }
@@ -132,7 +140,8 @@ export async function runPipeline(
         progress.tick('rejected');
         return true;
       }
-      final = withMeta(final, { judge: judged.verdict });
+      const warnings = [...(final.meta?.warnings ?? []), ...(judged.warnings ?? [])];
+      final = withMeta(final, warnings.length > 0 ? { judge: judged.verdict, warnings } : { judge: judged.verdict });
     }
     state.final.write(final);
     progress.tick('passed');
@@ -144,14 +153,10 @@ export async function runPipeline(
     if (steps.refine !== undefined) {
       const refined = await guarded('refine', raw.id, raw.source, () => steps.refine!(raw, sourceText));
       if (refined === RETRYABLE) return false;
-      if (refined instanceof TooLarge) {
-        candidate = withMeta(raw, { refine_fallback: [refined.reason] });
-      } else if (refined.ok) {
-        const check = steps.validate(refined.value);
-        candidate = check.errors.length === 0 ? refined.value : withMeta(raw, { refine_fallback: check.errors.slice(0, 20) });
-      } else {
-        candidate = withMeta(raw, { refine_fallback: refined.reasons });
-      }
+      candidate =
+        refined instanceof Refused
+          ? withMeta(raw, { refine_fallback: [refined.reason] })
+          : chooseRefined(raw, refined, (t) => steps.validate(t));
       state.refined.write(candidate);
       progress.tick('refine');
     }
@@ -162,7 +167,7 @@ export async function runPipeline(
     if (state.final.has(id) || dir.rejectedAt('generate', id) || dir.rejectedAt('validate', id) || dir.rejectedAt('judge', id)) return true;
     const generated = await guarded('generate', id, { ...extraction.source, workflow_index: k }, () => steps.generate!(extraction, k, sourceText));
     if (generated === RETRYABLE) return false;
-    if (generated instanceof TooLarge) {
+    if (generated instanceof Refused) {
       reject({ stage: 'generate', id, source: { ...extraction.source, workflow_index: k }, reasons: [generated.reason] });
       return true;
     }
@@ -183,7 +188,7 @@ export async function runPipeline(
       if (state.final.has(id) || dir.rejectedAt('synthesize', id) || dir.rejectedAt('validate', id) || dir.rejectedAt('judge', id)) return true;
       const out = await guarded('synthesize', id, source, () => steps.synthesize!(segment));
       if (out === RETRYABLE) return false;
-      if (out instanceof TooLarge) {
+      if (out instanceof Refused) {
         reject({ stage: 'synthesize', id, source, reasons: [out.reason] });
         return true;
       }
@@ -200,7 +205,7 @@ export async function runPipeline(
     if (dir.rejectedAt('extract', segment.id)) return true;
     const extracted = await guarded('extract', segment.id, source, () => steps.extract!(segment));
     if (extracted === RETRYABLE) return false;
-    if (extracted instanceof TooLarge) {
+    if (extracted instanceof Refused) {
       reject({ stage: 'extract', id: segment.id, source, reasons: [extracted.reason] });
       return true;
     }
@@ -211,18 +216,16 @@ export async function runPipeline(
     }
     const extraction = extracted.warnings.length > 0 ? { ...extracted.value, meta: { ...extracted.value.meta, warnings: extracted.warnings } } : extracted.value;
     if (state.extractions.write(extraction)) progress.tick('extract');
-    const results = await Promise.all(
-      extraction.workflows.map((_, k) => processWorkflow(extraction, k, segment.text, trajectoryId(segment.id, k))),
-    );
+    const results = await settleAll(extraction.workflows.map((_, k) => processWorkflow(extraction, k, segment.text, trajectoryId(segment.id, k))));
     return results.every(Boolean);
   }
 
   async function processSegment(draft: SegmentDraft): Promise<boolean> {
     const decision = await guarded('filter', draft.id, { doc_id: draft.doc_id, segment_id: draft.id }, () => steps.filter(draft));
     if (decision === RETRYABLE) return false;
-    // Too long for the judge: dropped with the reason, like any other filter decision.
+    // Refused by the endpoint (too long, content policy): dropped with the reason.
     const segment: Segment =
-      decision instanceof TooLarge ? { ...draft, score: 0, keep: false, by: 'error', reason: decision.reason.message } : { ...draft, ...decision };
+      decision instanceof Refused ? { ...draft, score: 0, keep: false, by: 'error', reason: decision.reason.message } : { ...draft, ...decision };
     if (state.segments.write(segment)) progress.tick('segments');
     if (!segment.keep) return true;
     return processKept(segment);
@@ -232,13 +235,14 @@ export async function runPipeline(
     const drafts = steps.segment(doc);
     if (drafts.length === 0) {
       reject({ stage: 'segment', id: doc.id, source: { doc_id: doc.id }, reasons: [{ check: 'segment_empty', message: 'no text left after removing markup' }] });
-      state.progress.write({ id: doc.id });
+      state.progress.write({ id: doc.id, mode: options.mode });
       progress.tick('documents');
       return;
     }
-    const results = await Promise.all(drafts.map(processSegment));
+    // Segments share one bound across documents, so one huge document cannot flood the queue.
+    const results = await settleAll(drafts.map((draft) => segmentSlots.use(() => processSegment(draft))));
     // A document with a retryable failure stays unfinished so that a rerun retries it.
-    if (results.every(Boolean)) state.progress.write({ id: doc.id });
+    if (results.every(Boolean)) state.progress.write({ id: doc.id, mode: options.mode });
     progress.tick('documents');
   }
 
@@ -253,13 +257,15 @@ export async function runPipeline(
       progress.tick('documents');
       continue;
     }
-    if (state.progress.has(item.document.id)) {
+    if (state.progress.has(`${options.mode}:${item.document.id}`)) {
       skipped++;
       progress.tick('documents');
       continue;
     }
     const doc = item.document;
     await runner.run(async () => {
+      // Ctrl-C while this document waited for a slot: leave it for the rerun.
+      if (options.signal?.aborted === true) return;
       try {
         await processDocument(doc);
       } catch (error) {

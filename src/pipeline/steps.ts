@@ -30,7 +30,7 @@ export function pipelineValidateOptions(config: Config): ValidateOptions {
   };
 }
 
-export async function buildSteps(config: Config, llm: LlmClient | undefined, mode: StepsMode): Promise<PipelineSteps & { filterStats: () => Record<string, number> }> {
+export async function buildSteps(config: Config, llm: LlmClient | undefined, mode: StepsMode): Promise<PipelineSteps> {
   const segmentFilter = await createSegmentFilter(
     {
       mode: config.filter.mode,
@@ -47,10 +47,9 @@ export async function buildSteps(config: Config, llm: LlmClient | undefined, mod
     if (llm === undefined) throw new Error('this step needs a model endpoint');
     return llm;
   };
-  const steps: PipelineSteps & { filterStats: () => Record<string, number> } = {
+  const steps: PipelineSteps = {
     segment: (doc) => segmentDocument(doc, { maxChars: config.segment.max_chars, minChars: config.segment.min_chars }),
     filter: (segment) => segmentFilter.decide(segment),
-    filterStats: () => segmentFilter.stats(),
     validate: (trajectory: Trajectory) => validateTrajectory(trajectory, validateOptions),
   };
   if (mode === 'filter') return steps;
@@ -68,8 +67,10 @@ export async function buildSteps(config: Config, llm: LlmClient | undefined, mod
   }
   if (config.judge) {
     steps.judge = async (trajectory, text) => {
-      const result = await judgeTrajectory(trajectory, { sourceText: text, requiredRubrics: config.judge_rubrics }, needLlm());
-      return { ok: result.ok, reasons: result.reasons, verdict: result.verdict };
+      // Messages are cut in the middle past 6,000 characters: long tool outputs would otherwise
+      // push refined trajectories past the judge's context.
+      const result = await judgeTrajectory(trajectory, { sourceText: text, requiredRubrics: config.judge_rubrics, maxMessageChars: 6000 }, needLlm());
+      return { ok: result.ok, reasons: result.reasons, verdict: result.verdict, warnings: result.warnings };
     };
   }
   return steps;

@@ -19,7 +19,7 @@ export const ExtractedStepSchema = z
   .object({
     action: z.string().describe('what this step does, in one sentence'),
     tool: z.string().describe('name of the tool this step calls; must be defined in tools'),
-    depends_on: z.array(z.number().int()).describe('0-based indexes of earlier steps that must finish first'),
+    depends_on: z.array(z.number().int().min(0).max(100)).describe('0-based indexes of earlier steps that must finish first'),
     condition: z.string().nullable().describe('when the step applies or branches; null if always'),
   })
   .strict();

@@ -39,22 +39,39 @@ export const CONVERSATION_RULES = `Conversation rules (they are checked by a pro
 - Order: the first turn is the user's. After a user turn or tool results comes an assistant turn. An assistant turn with tool_calls is followed by exactly one tool turn per call, in the same order, and nothing else in between. An assistant turn without tool_calls is followed by a user turn, or ends the conversation. A tool turn is never followed directly by a user turn. The last turn is an assistant turn with text and no tool_calls.
 - Tool calls use only tools from the list, with their exact names. Arguments are a JSON object in a string, with every required parameter, correct types, only listed parameters, and enum values as listed.
 - Every argument value must come from somewhere visible: the user said it, the system prompt states it, or an earlier tool result returned it. Never invent an id, a date, an amount or an email: ask the user instead.
-- Tool results (tool turns) are the environment's answers: complete, realistic JSON with stable ids, statuses, timestamps and the fields a real backend returns; the same entity keeps the same values across turns. A call that is wrong (missing permission, invalid state, not found) gets an error result such as {"error": "Reservation ABC123 cannot be cancelled: flight already departed"}, with no hint about how to fix it. Only fully correct calls succeed.
-- Tool-call-only assistant turns have content "". Tool turns and user turns have tool_calls [].`;
+- Every call itself is well-formed: it matches the tool's schema exactly. Failures come from the state of the environment or its rules — not found, not eligible, wrong status, limit reached, not permitted — and get an error result such as {"error": "Reservation ABC123 cannot be cancelled: the flight has already departed"}, with no hint about how to fix it. Never stage an error with a malformed call.
+- Tool results (tool turns) are the environment's answers: complete, realistic JSON with stable ids, statuses, timestamps and the fields a real backend returns; the same entity keeps the same values across turns.
+- An assistant turn with tool_calls may carry one short sentence of plan in content ("Let me check the order status first."), or "". Tool turns and user turns have tool_calls [].`;
 
-const SYSTEM = `You write realistic training conversations between a user, an AI assistant and the tools of an environment. The assistant is the agent being trained: its behaviour must be exemplary, the user's need not be.
+/** The system prompt, with targets that the given environment can meet. */
+function systemPrompt(toolCount: number, hasRules: boolean): string {
+  const distinct = Math.min(3, toolCount);
+  const patterns = hasRules ? INTERACTION_PATTERNS : INTERACTION_PATTERNS.filter((p) => p !== 'rule_vs_need_conflict');
+  const ruleBreak = hasRules
+    ? 'and at least once ask for something the rules forbid without saying so'
+    : 'and at least once ask for something the tools cannot do (the assistant must say so)';
+  return `You write realistic training conversations between a user, an AI assistant and the tools of an environment. The assistant is the agent being trained: its behaviour must be exemplary, the user's need not be.
 
 System prompt you write for the assistant: state its role and, as a clear list, every domain rule given to you (preconditions, limits, conditional permissions, confirmation duties). Use only the given rules and facts from the text; do not add limits or numbers of your own.
 
-The user: a consistent persona with a believable situation. Users speak naturally, are sometimes vague or incomplete (the assistant must ask), sometimes give several constraints at once, and at least once ask for something the rules forbid without saying so. Include at least one very complex request that needs several tools in sequence. Use several user turns, not one.
+The user: a consistent persona with a believable situation. Users speak naturally, are sometimes vague or incomplete (the assistant must ask), sometimes give several constraints at once, ${ruleBreak}. Include at least one very complex request that needs several tools in sequence. Use several user turns, not one.
 
 The assistant: plans before acting; checks preconditions (identity, ownership, status) with read tools before writing; follows every rule and explains a refusal by the rule; never fabricates ids or values (asks instead); before any irreversible change (cancel, delete, pay, submit) it summarises the action and waits for the user's explicit yes; states clearly what it cannot do; recovers from tool errors sensibly (re-checks, asks, or explains) rather than retrying blindly.
 
-Use at least three different interaction patterns among: rule_vs_need_conflict (the user wants what a rule forbids), error_recovery (a tool call fails and the assistant recovers), clarification (missing or ambiguous information must be asked for), multi_hop_reasoning (an answer needs several tool results combined), rule_awareness (the assistant applies a rule the user did not mention). Use each at most twice, and list the ones you used.
+Use at least three different interaction patterns among: ${patterns.map((p) => PATTERN_HELP[p]).join('; ')}. Use each at most twice, and list the ones you used.
 
-Write in English. Length: about 20 to 40 turns, at least 4 tool calls over at least 3 different tools.
+Write in English. Length: about 20 to 40 turns, at least 4 tool calls over at least ${distinct} different tool${distinct === 1 ? '' : 's'}, only from the list.
 
 ${CONVERSATION_RULES}`;
+}
+
+const PATTERN_HELP: Record<(typeof INTERACTION_PATTERNS)[number], string> = {
+  rule_vs_need_conflict: 'rule_vs_need_conflict (the user wants what a rule forbids)',
+  error_recovery: 'error_recovery (a tool call fails because of the environment and the assistant recovers)',
+  clarification: 'clarification (missing or ambiguous information must be asked for)',
+  multi_hop_reasoning: 'multi_hop_reasoning (an answer needs several tool results combined)',
+  rule_awareness: 'rule_awareness (the assistant applies a rule the user did not mention)',
+};
 
 export interface GeneratePromptInput {
   sourceText: string;
@@ -91,7 +108,7 @@ TEXT>>>
 
 Write one complete conversation that exercises this workflow.`;
   return [
-    { role: 'system', content: SYSTEM },
+    { role: 'system', content: systemPrompt(input.tools.length, rules.length > 0) },
     { role: 'user', content: user },
   ];
 }

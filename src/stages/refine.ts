@@ -3,7 +3,7 @@
  * reasons say why; the pipeline then keeps the original (GEM: keep the pre-refinement
  * trajectory when the rewrite fails).
  */
-import type { Trajectory } from '../records.js';
+import type { Reason, Trajectory } from '../records.js';
 import type { LlmClient } from '../llm/types.js';
 import { buildRefineMessages, REFINE_PROMPT_VERSION, REFINE_SCHEMA_NAME, RefinedTrajectorySchema } from '../prompts/refine.js';
 import { assembleMessages } from './conversation.js';
@@ -61,4 +61,19 @@ export async function refineTrajectory(
     },
     warnings: [],
   };
+}
+
+/**
+ * The trajectory to keep after refinement: the rewrite when it succeeded and passes the rule
+ * checks, otherwise the original with `meta.refine_fallback` holding why (GEM keeps the
+ * pre-refinement trajectory when the rewrite fails).
+ */
+export function chooseRefined(
+  original: Trajectory,
+  refined: StageOutcome<Trajectory>,
+  validate: (t: Trajectory) => { errors: Reason[] },
+): Trajectory {
+  const why = refined.ok ? validate(refined.value).errors : refined.reasons;
+  if (refined.ok && why.length === 0) return refined.value;
+  return { ...original, meta: { ...original.meta, refine_fallback: why.slice(0, 20) } };
 }

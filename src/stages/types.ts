@@ -37,7 +37,8 @@ export function looksLikeRefusal(raw: string): boolean {
 
 /** The reason for a structured-output failure: a refusal or an unparseable answer. */
 export function structuredFailure(stage: string, error: string, raw: string): Reason {
-  return looksLikeRefusal(raw)
-    ? { check: `${stage}_refusal`, message: `the model refused: ${raw.trim().slice(0, 200)}` }
-    : { check: `${stage}_unparseable`, message: error };
+  if (looksLikeRefusal(raw)) return { check: `${stage}_refusal`, message: `the model refused: ${raw.trim().slice(0, 200)}` };
+  // Cut off at the token limit: raise max_tokens (or shorten the input) rather than re-asking.
+  if (error.includes('finish_reason "length"')) return { check: `${stage}_truncated`, message: error };
+  return { check: `${stage}_unparseable`, message: error };
 }
