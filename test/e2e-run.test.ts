@@ -5,7 +5,7 @@
  * Asserts the files, the accounting invariant, the reasons, the response_format of every
  * JSON request, that a rerun makes no model call at all, and that the key leaks nowhere.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -178,5 +178,65 @@ describe('gemtraj run against an endpoint that refuses the key', () => {
       rmSync(dir, { recursive: true, force: true });
       delete process.env.GEMTRAJ_E2E_KEY;
     }
+  });
+});
+
+describe('gemtraj run: per-record refusals and resume safety', () => {
+  let server: MockServer;
+  let dir: string;
+  const teacher = scriptedTeacher();
+
+  beforeAll(async () => {
+    // The endpoint flags one text under its content policy (Azure's content_filter 400).
+    server = await startMockServer({
+      handler: (request, i) =>
+        JSON.stringify(request.body.messages ?? []).includes('[[flagged]]')
+          ? { kind: 'status', status: 400, body: { error: { message: 'The response was filtered due to the prompt triggering content management policy', type: null, code: 'content_filter' } } }
+          : teacher(request, i),
+    });
+    dir = mkdtempSync(join(tmpdir(), 'gemtraj-refuse-'));
+    const lines = ['ok-1', 'flagged', 'ok-2'].map((id) => JSON.stringify({ id, text: `${PROCEDURE}\n\n${id === 'flagged' ? '[[flagged]]' : ''}` }));
+    writeFileSync(join(dir, 'corpus.jsonl'), `${lines.join('\n')}\n`);
+  });
+
+  afterAll(async () => {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const args = (out: string, ...extra: string[]) => ['run', join(dir, 'corpus.jsonl'), '--out', join(dir, out), '--base-url', server.url, '--model', 'm', '--quiet', ...extra];
+
+  it('rejects a flagged text and goes on with the others', async () => {
+    const result = await runCli(args('a'));
+    expect(result.code).toBe(0);
+    const rejected = readLines(join(dir, 'a', 'rejected.jsonl'));
+    expect(rejected).toHaveLength(1);
+    expect(rejected[0]).toMatchObject({ stage: 'extract', id: 'flagged#0' });
+    expect((rejected[0]?.reasons as Array<{ check: string }>)[0]?.check).toBe('llm_content_policy');
+    expect(readLines(join(dir, 'a', 'trajectories.jsonl'))).toHaveLength(2);
+  });
+
+  it('refuses to resume a run directory with other settings, unless told to', async () => {
+    const refused = await runCli(args('a', '--no-refine'));
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/other settings \(refine differ\)/);
+    expect(refused.stderr).toMatch(/--allow-config-change/);
+    const allowed = await runCli(args('a', '--no-refine', '--allow-config-change'));
+    expect(allowed.code).toBe(0);
+  });
+
+  it('refuses a run directory that another live process holds', async () => {
+    // A lock held by a live process on this host (pid 1 always exists).
+    const { hostname } = await import('node:os');
+    const out = join(dir, 'locked');
+    mkdirSync(out, { recursive: true });
+    writeFileSync(join(out, 'run.lock'), JSON.stringify({ pid: 1, host: hostname() }));
+    const result = await runCli(args('locked'));
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/in use by another gemtraj process \(pid 1\)/);
+    // A lock left by a dead process is taken over.
+    writeFileSync(join(out, 'run.lock'), JSON.stringify({ pid: 2 ** 22 + 12345, host: hostname() }));
+    expect((await runCli(args('locked'))).code).toBe(0);
+    expect(existsSync(join(out, 'run.lock'))).toBe(false);
   });
 });
