@@ -418,6 +418,8 @@ describe('formatFunnel', () => {
   it('mentions undecided segments, retryable rejections and an unbalanced run', () => {
     const f: Funnel = {
       documents: 2,
+      refine_rejected: 0,
+      decided_by: {},
       input_rejected: 0,
       segments: 3,
       kept: 1,
@@ -446,6 +448,8 @@ describe('formatFunnel', () => {
 
   it('synthesize mode prints one synthesized line instead of extraction and generation', () => {
     const f = {
+      refine_rejected: 0,
+      decided_by: {},
       documents: 1,
       input_rejected: 0,
       segments: 1,
