@@ -14,8 +14,15 @@ const arg = (name, fallback) => {
   return i === -1 ? fallback : args[i + 1];
 };
 
+// Arrival time of every request since the last reset: the sustained rate is measured over the
+// middle 80% of them, leaving out the ramp-up (process start, cold JIT) and the tail.
+let arrivals = [];
+const teacher = scriptedTeacher();
 const server = await startMockServer({
-  handler: scriptedTeacher(),
+  handler: (request, index) => {
+    arrivals.push(performance.now());
+    return teacher(request, index);
+  },
   latencyMs: Number(arg('--latency', '200')),
   jitterMs: Number(arg('--jitter', '0')),
   seed: Number(arg('--seed', '1')),
@@ -33,6 +40,14 @@ const sampler = setInterval(() => {
 }, 2);
 sampler.unref();
 
+function sustained() {
+  const n = arrivals.length;
+  if (n < 20) return undefined;
+  const a = Math.floor(n * 0.1);
+  const b = Math.floor(n * 0.9);
+  return (b - a) / ((arrivals[b] - arrivals[a]) / 1000);
+}
+
 let cpuAtReset = process.cpuUsage();
 let countAtReset = 0;
 const rl = createInterface({ input: process.stdin });
@@ -46,6 +61,7 @@ rl.on('line', async (line) => {
         inFlight: server.inFlight,
         maxInFlight: server.maxInFlight,
         meanInFlight: samples === 0 ? 0 : inFlightSum / samples,
+        sustainedPerS: sustained(),
         cpuMs: (cpu.user + cpu.system) / 1000,
         rssMb: process.memoryUsage().rss / 1e6,
       })}\n`,
@@ -54,6 +70,7 @@ rl.on('line', async (line) => {
     cpuAtReset = process.cpuUsage();
     countAtReset = server.count;
     samples = 0;
+    arrivals = [];
     inFlightSum = 0;
     process.stdout.write('{"reset":true}\n');
   } else if (command === 'quit') {

@@ -4,8 +4,8 @@
 // a run fails, never because a goal was missed (the figures say so).
 //
 // The mock endpoint runs in its own process (bench/mock-server-process.mjs) and gemtraj is a
-// real `node dist/cli/main.js run` child process measured with /usr/bin/time (or, when that is
-// absent, by polling /proc/<pid>), so the CPU and RSS figures are gemtraj's alone.
+// real `node dist/cli/main.js run` child process with bench/heap-probe.mjs preloaded (CPU time,
+// peak RSS, live heap after major GCs), so the CPU and memory figures are gemtraj's alone.
 //
 // Settings (environment variables):
 //   BENCH_DOCS=1000           documents of the throughput run (full pipeline, judge on)
@@ -15,6 +15,10 @@
 //   BENCH_MEMORY_DOCS=1000,10000,100000   corpus sizes of the memory runs ('' to skip)
 //   BENCH_MEMORY_LATENCY_MS=5 mock latency of the memory runs
 //   BENCH_MEMORY_CONCURRENCY=128
+//   BENCH_MEMORY_NARRATIVE=0.9 share of narrative documents in the memory corpora (dropped by the
+//                             local filter with no call), so 100k documents take ~20k calls
+//   BENCH_MEMORY_CAP_MB=96    run the largest memory corpus again with node --max-old-space-size=96
+//                             to show it fits a small heap ('' or 0 to skip)
 //   BENCH_MICRO=1             also run bench/filter-bench.mjs and bench/validate-bench.mjs (0 to skip)
 //   BENCH_KEEP=1              keep the temp directory (runs, corpora) for inspection
 import { spawn, spawnSync } from 'node:child_process';
@@ -22,7 +26,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { tmpdir, cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { writeCorpus } from '../dist/testing/corpus.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -37,8 +41,10 @@ const CONCURRENCY = num('BENCH_CONCURRENCY', 64);
 const MEMORY_DOCS = (process.env.BENCH_MEMORY_DOCS ?? '1000,10000,100000').split(',').filter((s) => s.trim() !== '').map(Number);
 const MEMORY_LATENCY = num('BENCH_MEMORY_LATENCY_MS', 5);
 const MEMORY_CONCURRENCY = num('BENCH_MEMORY_CONCURRENCY', 128);
+const MEMORY_NARRATIVE = num('BENCH_MEMORY_NARRATIVE', 0.9);
+const MEMORY_CAP_MB = num('BENCH_MEMORY_CAP_MB', 96);
 const MICRO = env('BENCH_MICRO', '1') !== '0';
-const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+const PROBE = pathToFileURL(join(ROOT, 'bench', 'heap-probe.mjs')).href;
 
 if (!existsSync(CLI)) {
   console.error('dist/ is missing: run `npm run build` first (or `npm run bench`).');
@@ -85,53 +91,24 @@ async function startMock({ latency, jitter }) {
 // ---------------------------------------------------------------------------------------------
 // A measured `gemtraj run`
 
-/** Polls /proc/<pid> for peak RSS and CPU ticks (fallback when /usr/bin/time is absent). */
-function pollProc(pid) {
-  const hz = 100; // USER_HZ on Linux
-  const sample = { cpuS: 0, peakKb: 0 };
-  const read = () => {
-    try {
-      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-      const hwm = /VmHWM:\s+(\d+)/.exec(status);
-      if (hwm) sample.peakKb = Math.max(sample.peakKb, Number(hwm[1]));
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      sample.cpuS = (Number(fields[11]) + Number(fields[12])) / hz; // utime + stime
-    } catch {
-      // the process has exited
-    }
-  };
-  const timer = setInterval(read, 50);
-  return { stop: () => (clearInterval(timer), read(), sample) };
-}
-
-async function gemtraj(args) {
-  const statsFile = join(work, `time-${Date.now()}-${Math.random().toString(36).slice(2)}.txt`);
-  const command = TIME ? TIME : process.execPath;
-  const argv = TIME ? ['-f', '%e %U %S %M', '-o', statsFile, process.execPath, CLI, ...args] : [CLI, ...args];
+/** Runs `gemtraj …` as a child process with bench/heap-probe.mjs preloaded; returns its figures. */
+async function gemtraj(args, nodeFlags = []) {
+  const probe = join(work, `probe-${Date.now()}-${Math.random().toString(36).slice(2)}.json`);
   const started = performance.now();
-  const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, OPENAI_API_KEY: '' } });
+  const child = spawn(process.execPath, [...nodeFlags, '--import', PROBE, CLI, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, OPENAI_API_KEY: '', GEMTRAJ_BENCH_PROBE: probe },
+  });
   children.add(child);
-  const poll = TIME ? undefined : pollProc(child.pid);
   let stderr = '';
   child.stderr.on('data', (chunk) => (stderr += chunk));
   child.stdout.resume();
   const code = await new Promise((resolve) => child.once('exit', (c) => resolve(c)));
   children.delete(child);
   const wallS = (performance.now() - started) / 1000;
-  let cpuS;
-  let peakMb;
-  if (TIME) {
-    const [, user, sys, maxKb] = readFileSync(statsFile, 'utf8').trim().split('\n').pop().split(' ').map(Number);
-    cpuS = user + sys;
-    peakMb = maxKb / 1024;
-  } else {
-    const s = poll.stop();
-    cpuS = s.cpuS;
-    peakMb = s.peakKb / 1024;
-  }
   if (code !== 0) throw new Error(`gemtraj ${args.join(' ')} exited ${code}:\n${stderr}`);
-  return { wallS, cpuS, peakMb };
+  const p = JSON.parse(readFileSync(probe, 'utf8'));
+  return { wallS, cpuS: p.cpuS, peakMb: p.peakRssMb, liveHeapMb: p.liveHeapMaxMb };
 }
 
 function runJsonOf(out) {
@@ -168,10 +145,11 @@ async function throughput() {
     // The unavoidable tail: the last documents' chains of dependent calls drain with fewer in flight.
     const chain = calls / DOCS;
     const bound = (calls / ideal) / (calls / ideal + (chain * meanLatency) / 1000 / 2);
+    console.log(`   sustained ${fmt(server.sustainedPerS)} calls/s over the middle 80% of requests → ${fmt((100 * server.sustainedPerS) / ideal)}% of ideal`);
     console.log(`   (tail bound: a ${fmt(chain, 1)}-call dependent chain per document caps a ${DOCS}-document run at ≈${fmt(100 * bound)}%)`);
-    console.log(`   gemtraj CPU ${fmt(m.cpuS, 2)} s → ${fmt((1000 * m.cpuS) / calls, 3)} ms per call (${fmt((100 * m.cpuS) / m.wallS)}% of one core); peak RSS ${fmt(m.peakMb)} MB`);
+    console.log(`   gemtraj CPU ${fmt(m.cpuS, 2)} s → ${fmt((1000 * m.cpuS) / calls, 3)} ms per call (${fmt((100 * m.cpuS) / m.wallS)}% of one core); peak RSS ${fmt(m.peakMb)} MB, live heap ≤ ${fmt(m.liveHeapMb)} MB`);
     console.log(`   mock server CPU ${fmt(server.cpuMs / 1000, 2)} s (separate process)`);
-    return { calls, achieved, ideal, cpuPerCallMs: (1000 * m.cpuS) / calls, peakMb: m.peakMb, sessionS };
+    return { calls, achieved, ideal, sustained: server.sustainedPerS, cpuPerCallMs: (1000 * m.cpuS) / calls, peakMb: m.peakMb, liveHeapMb: m.liveHeapMb, sessionS };
   } finally {
     await mock.close();
   }
@@ -182,28 +160,33 @@ async function throughput() {
 
 async function memory() {
   if (MEMORY_DOCS.length === 0) return [];
-  console.log(`\n== memory: --filter local --no-refine --no-judge, mock latency ${MEMORY_LATENCY} ms, --concurrency ${MEMORY_CONCURRENCY}`);
+  console.log(`\n== memory: --filter local --no-refine --no-judge, mock latency ${MEMORY_LATENCY} ms, --concurrency ${MEMORY_CONCURRENCY}, ${fmt(100 * MEMORY_NARRATIVE, 0)}% narrative documents (dropped locally, no call)`);
   const mock = await startMock({ latency: MEMORY_LATENCY, jitter: 0 });
   const rows = [];
   try {
-    for (const count of MEMORY_DOCS) {
+    const sizes = MEMORY_DOCS.map((count) => ({ count, cap: undefined }));
+    if (MEMORY_CAP_MB > 0) sizes.push({ count: Math.max(...MEMORY_DOCS), cap: MEMORY_CAP_MB });
+    for (const { count, cap } of sizes) {
       const corpus = join(work, `corpus-mem-${count}.jsonl`);
-      const bytes = await writeCorpus(corpus, { count, seed: 2 });
-      const out = join(work, `run-mem-${count}`);
+      const bytes = existsSync(corpus) ? statSync(corpus).size : await writeCorpus(corpus, { count, seed: 2, narrative: MEMORY_NARRATIVE });
+      const out = join(work, `run-mem-${count}${cap === undefined ? '' : '-capped'}`);
       const before = await mock.stats();
-      const m = await gemtraj([
-        'run', corpus, '--out', out, '--base-url', mock.url, '--model', 'm', '--concurrency', String(MEMORY_CONCURRENCY),
-        '--filter', 'local', '--no-refine', '--no-judge', '--quiet',
-      ]);
+      const m = await gemtraj(
+        [
+          'run', corpus, '--out', out, '--base-url', mock.url, '--model', 'm', '--concurrency', String(MEMORY_CONCURRENCY),
+          '--filter', 'local', '--no-refine', '--no-judge', '--quiet',
+        ],
+        cap === undefined ? [] : [`--max-old-space-size=${cap}`],
+      );
       const after = await mock.stats();
       const run = runJsonOf(out);
       const calls = run.usage.totals.calls;
       const cacheMb = statSync(join(out, 'cache.sqlite')).size / 1e6;
-      const row = { count, mb: bytes / 1e6, calls, wallS: m.wallS, cpuS: m.cpuS, peakMb: m.peakMb, passed: run.counts.passed, balanced: run.counts.balanced };
+      const row = { count, cap, mb: bytes / 1e6, calls, wallS: m.wallS, cpuS: m.cpuS, peakMb: m.peakMb, liveHeapMb: m.liveHeapMb, passed: run.counts.passed, balanced: run.counts.balanced };
       rows.push(row);
       console.log(
-        `   ${String(count).padStart(7)} docs (${fmt(row.mb)} MB): ${calls} calls in ${fmt(m.wallS, 1)} s (${fmt(calls / m.wallS, 0)} calls/s; server saw ${after.count - before.count}),` +
-          ` CPU ${fmt((1000 * m.cpuS) / calls, 3)} ms/call, peak RSS ${fmt(m.peakMb)} MB, passed ${row.passed}, balanced ${row.balanced}, cache ${fmt(cacheMb)} MB`,
+        `   ${String(count).padStart(7)} docs (${fmt(row.mb)} MB)${cap === undefined ? '' : ` with --max-old-space-size=${cap}`}: ${calls} calls in ${fmt(m.wallS, 1)} s (${fmt(calls / m.wallS, 0)} calls/s; server saw ${after.count - before.count}),` +
+          ` CPU ${fmt((1000 * m.cpuS) / calls, 3)} ms/call, peak RSS ${fmt(m.peakMb)} MB, live heap ≤ ${fmt(m.liveHeapMb)} MB, kept ${run.counts.kept}, passed ${row.passed}, balanced ${row.balanced}, cache ${fmt(cacheMb)} MB`,
       );
       if (process.env.BENCH_KEEP !== '1') rmSync(out, { recursive: true, force: true });
     }
@@ -231,7 +214,7 @@ function micro() {
 
 // ---------------------------------------------------------------------------------------------
 
-console.log(`gemtraj benchmark — node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}; CPU/RSS via ${TIME ?? '/proc polling'}`);
+console.log(`gemtraj benchmark — node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}; figures of the gemtraj process from process.resourceUsage() (bench/heap-probe.mjs)`);
 const t = await throughput();
 const mem = await memory();
 micro();
@@ -239,7 +222,7 @@ micro();
 console.log('\n== summary (markdown)');
 console.log('| run | figure |');
 console.log('|---|---|');
-console.log(`| ${DOCS} docs, full pipeline, latency ${LATENCY} ms, concurrency ${CONCURRENCY} | ${fmt(t.achieved)} calls/s = ${fmt((100 * t.achieved) / t.ideal)}% of ideal ${fmt(t.ideal)}; ${fmt(t.cpuPerCallMs, 2)} ms CPU/call; peak RSS ${fmt(t.peakMb, 0)} MB |`);
+console.log(`| ${DOCS} docs, full pipeline, latency ${LATENCY} ms, concurrency ${CONCURRENCY} | ${fmt(t.achieved)} calls/s = ${fmt((100 * t.achieved) / t.ideal)}% of ideal ${fmt(t.ideal)} (sustained ${fmt((100 * t.sustained) / t.ideal)}%); ${fmt(t.cpuPerCallMs, 2)} ms CPU/call; peak RSS ${fmt(t.peakMb, 0)} MB; live heap ≤ ${fmt(t.liveHeapMb, 0)} MB |`);
 for (const r of mem) {
-  console.log(`| ${r.count} docs, local filter, no refine/judge, latency ${MEMORY_LATENCY} ms | ${r.calls} calls in ${fmt(r.wallS, 1)} s; ${fmt((1000 * r.cpuS) / r.calls, 2)} ms CPU/call; peak RSS ${fmt(r.peakMb, 0)} MB |`);
+  console.log(`| ${r.count} docs${r.cap === undefined ? '' : ` (heap capped at ${r.cap} MB)`}, local filter, no refine/judge, latency ${MEMORY_LATENCY} ms | ${r.calls} calls in ${fmt(r.wallS, 1)} s; ${fmt((1000 * r.cpuS) / r.calls, 2)} ms CPU/call; peak RSS ${fmt(r.peakMb, 0)} MB; live heap ≤ ${fmt(r.liveHeapMb, 0)} MB |`);
 }

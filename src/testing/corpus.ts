@@ -30,6 +30,12 @@ export interface CorpusOptions {
   markers?: Record<string, number>;
   /** Paragraphs of procedure per document (each ≈ 400–700 characters). Minimum 1. @default 1 */
   paragraphs?: number;
+  /**
+   * Fraction of documents that are narrative prose instead of a procedure: the local
+   * heuristic scores them far below the keep threshold, and they carry `[[drop]]` so the
+   * scripted teacher's relevance judge drops them too. In [0, 1]. @default 0
+   */
+  narrative?: number;
 }
 
 export interface CorpusDocument {
@@ -79,6 +85,18 @@ const NOTES = [
   'Keep the reference number: support asks for it if something goes wrong.',
 ] as const;
 
+const NAMES = ['Marta', 'Jonas', 'Aiko', 'Peter', 'Leila', 'Tomas', 'Ines', 'Rafael'] as const;
+const PLACES = ['the harbour', 'the old mill', 'her grandmother\'s house', 'the station', 'the orchard', 'the village square'] as const;
+const NARRATIVE = [
+  '{name} walked to {place} in the early evening, as {pron} had done every day that summer.',
+  'The rain had stopped, and the streets were quiet except for a dog that barked at nothing.',
+  '"We were younger then," {name} said to nobody in particular, and smiled.',
+  'Years later {pron} remembered the smell of bread and the sound of the bells.',
+  'Nobody knew why the letter had never arrived, and {name} never asked.',
+  'The old man told stories about the winter when the river froze and the boats stayed in.',
+  'They sat on the bench for a long time and watched the light change over {place}.',
+] as const;
+
 function fill(template: string, vars: Record<string, string>): string {
   return template.replace(/\{(\w+)\}/g, (_, key: string) => vars[key] ?? key);
 }
@@ -92,6 +110,13 @@ export function corpusDocument(options: CorpusOptions, index: number): CorpusDoc
   const seed = options.seed ?? 1;
   const random = seededRandom((Math.imul(seed, 0x9e3779b1) ^ Math.imul(index + 1, 0x85ebca6b)) >>> 0);
   const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)] as T;
+  if (options.narrative !== undefined && options.narrative > 0 && random() < options.narrative) {
+    const vars = { name: pick(NAMES), place: pick(PLACES), pron: random() < 0.5 ? 'she' : 'he' };
+    const sentences: string[] = [];
+    const start = Math.floor(random() * NARRATIVE.length);
+    for (let s = 0; s < 6; s++) sentences.push(fill(NARRATIVE[(start + s * 3) % NARRATIVE.length]!, vars));
+    return { id: `${options.idPrefix ?? 'doc-'}${pad(index)}`, text: `${sentences.join(' ')}\n\n[[drop]]`, marker: '[[drop]]' };
+  }
   const paragraphs: string[] = [];
   for (let p = 0; p < Math.max(1, options.paragraphs ?? 1); p++) {
     const [sys, obj, menu] = pick(SYSTEMS);
