@@ -8,7 +8,7 @@
 // peak RSS, live heap after major GCs), so the CPU and memory figures are gemtraj's alone.
 //
 // Settings (environment variables):
-//   BENCH_DOCS=1000           documents of the throughput run (full pipeline, judge on)
+//   BENCH_DOCS=2000           documents of the throughput run (full pipeline, judge on)
 //   BENCH_LATENCY_MS=200      mock latency of the throughput run
 //   BENCH_JITTER_MS=0         extra uniform jitter of the throughput run
 //   BENCH_CONCURRENCY=64      --concurrency of the throughput run
@@ -34,7 +34,7 @@ const CLI = join(ROOT, 'dist', 'cli', 'main.js');
 const env = (name, fallback) => (process.env[name] === undefined || process.env[name] === '' ? fallback : process.env[name]);
 const num = (name, fallback) => Number(env(name, String(fallback)));
 
-const DOCS = num('BENCH_DOCS', 1000);
+const DOCS = num('BENCH_DOCS', 2000);
 const LATENCY = num('BENCH_LATENCY_MS', 200);
 const JITTER = num('BENCH_JITTER_MS', 0);
 const CONCURRENCY = num('BENCH_CONCURRENCY', 64);

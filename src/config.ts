@@ -36,6 +36,10 @@ export const ConfigSchema = z
     timeout_s: z.number().min(1).default(120),
     /** Retries after the first attempt. @default 6 */
     max_retries: z.number().int().min(0).max(50).default(6),
+    /** First backoff wait in milliseconds, doubled per retry with full jitter. Minimum 0. @default 1000 */
+    backoff_base_ms: z.number().min(0).default(1000),
+    /** Longest single backoff wait in milliseconds, `Retry-After` included. Minimum 0. @default 60000 */
+    backoff_max_ms: z.number().min(0).default(60_000),
     /** @default 'json_schema' */
     structured_output: z.enum(['json_schema', 'json_object', 'prompt']).default('json_schema'),
     /** Response cache file; default `<out>/cache.sqlite`. `false` disables it. */

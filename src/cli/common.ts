@@ -170,6 +170,8 @@ export function openGateway(config: Config, outDir: string | undefined): Gateway
     tpm: config.tpm,
     timeoutMs: Math.round(config.timeout_s * 1000),
     maxRetries: config.max_retries,
+    backoffBaseMs: config.backoff_base_ms,
+    backoffMaxMs: config.backoff_max_ms,
     structuredOutput: config.structured_output,
     cachePath: config.cache === false ? undefined : config.cache ?? (outDir !== undefined ? join(outDir, RUN_FILES.cache) : undefined),
     prices: config.prices,

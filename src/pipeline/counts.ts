@@ -175,6 +175,8 @@ export function formatFunnel(f: Funnel, mode: FunnelMode = 'run'): string {
     .map(([stage, checks]) => `  ${stage}: ${Object.entries(checks).sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c} ${n}`).join(', ')}`)
     .join('\n');
   if (rej !== '') lines.push(`rejections by stage and reason:\n${rej}`);
+  const filterErrors = f.decided_by.error ?? 0;
+  if (filterErrors > 0) lines.push(`${filterErrors} segment(s) dropped because the relevance judge's answer was unusable (by "error" in segments.jsonl)`);
   if (f.retryable > 0) lines.push(`${f.retryable} rejection(s) were endpoint failures: rerun the same command to retry them`);
   lines.push(f.balanced ? 'accounting: every record is accounted for' : `accounting: UNBALANCED ${JSON.stringify(f.pending)}`);
   return lines.join('\n');

@@ -19,7 +19,7 @@ import {
   type JudgeRubric,
   type RenderOptions,
 } from '../prompts/judge.js';
-import { looksLikeRefusal } from './types.js';
+import { looksLikeRefusal, structuredFailure } from './types.js';
 
 export { JUDGE_PROMPT_VERSION, JUDGE_RUBRICS, type JudgeRubric } from '../prompts/judge.js';
 
@@ -95,10 +95,9 @@ export async function judgeTrajectory(trajectory: Trajectory, options: JudgeOpti
       verdict: {},
       explanations: {},
       reasons: [
-        {
-          check: 'judge_unparseable',
-          message: refused ? `the judge refused: ${result.raw.trim().slice(0, 200)}` : `the judge's answer could not be used: ${result.error}`,
-        },
+        refused
+          ? { check: 'judge_unparseable', message: `the judge refused: ${result.raw.trim().slice(0, 200)}` }
+          : structuredFailure('judge', `the judge's answer could not be used: ${result.error}`, result.raw),
       ],
       warnings: [],
       raw: result.raw,

@@ -1,0 +1,36 @@
+// Preloaded into the measured gemtraj process by bench/run-all.mjs
+// (`node --import ./bench/heap-probe.mjs dist/cli/main.js run …`), so gemtraj's own code stays
+// free of benchmark hooks. At exit it writes one JSON object to the file named by
+// $GEMTRAJ_BENCH_PROBE: CPU time, peak RSS, and the largest heap still in use right after a
+// major (mark-sweep) garbage collection — the live heap, as opposed to RSS, which also holds
+// garbage V8 has not collected yet and heap pages it keeps for later.
+import { writeFileSync } from 'node:fs';
+import { PerformanceObserver, constants } from 'node:perf_hooks';
+
+const file = process.env.GEMTRAJ_BENCH_PROBE;
+if (file !== undefined && file !== '') {
+  let liveHeapMax = 0;
+  let majorGcs = 0;
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      if (entry.detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) {
+        majorGcs++;
+        liveHeapMax = Math.max(liveHeapMax, process.memoryUsage().heapUsed);
+      }
+    }
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  process.on('exit', () => {
+    const usage = process.resourceUsage();
+    writeFileSync(
+      file,
+      JSON.stringify({
+        cpuS: (usage.userCPUTime + usage.systemCPUTime) / 1e6,
+        peakRssMb: usage.maxRSS / 1024,
+        liveHeapMaxMb: liveHeapMax / 1e6,
+        heapUsedAtExitMb: process.memoryUsage().heapUsed / 1e6,
+        majorGcs,
+      }),
+    );
+  });
+}
