@@ -1,6 +1,6 @@
 /** Shared helpers for tests that drive the CLI in-process. */
 import { readFileSync } from 'node:fs';
-import { main } from '../../src/cli/main.js';
+import { runMain } from '../../src/testing/cli-harness.js';
 
 /** A clearly procedural passage (the local scorer keeps it without a judge call). */
 export const PROCEDURE = `# Cancelling an order in the web shop
@@ -22,27 +22,5 @@ export function readLines(file: string): Array<Record<string, unknown>> {
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
-/** Runs `gemtraj <args>` in this process, capturing stderr; returns the exit code. */
-export async function runCli(args: string[]): Promise<{ code: number; stderr: string; stdout: string }> {
-  const err: string[] = [];
-  const out: string[] = [];
-  const writeErr = process.stderr.write.bind(process.stderr);
-  const writeOut = process.stdout.write.bind(process.stdout);
-  const capture = (into: string[]) =>
-    ((chunk: string | Uint8Array) => {
-      into.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-      return true;
-    }) as typeof process.stderr.write;
-  process.stderr.write = capture(err);
-  process.stdout.write = capture(out);
-  const previousExit = process.exitCode;
-  try {
-    process.exitCode = undefined;
-    const code = await main(args);
-    return { code, stderr: err.join(''), stdout: out.join('') };
-  } finally {
-    process.stderr.write = writeErr;
-    process.stdout.write = writeOut;
-    process.exitCode = previousExit;
-  }
-}
+/** Runs `gemtraj <args>` in this process, capturing its output; returns the exit code. */
+export const runCli = runMain;
