@@ -260,6 +260,19 @@ describe('fatal errors', () => {
 });
 
 describe('response cache', () => {
+  it('identical requests in flight at once share one paid call', async () => {
+    const server = await mock(() => textReply('shared'), { latencyMs: 50 });
+    const g = gateway([server.url], { cachePath: join(dir, 'inflight', 'cache.sqlite') });
+    const results = await Promise.all([g.complete(req), g.complete(req), g.complete(req)]);
+    expect(server.count).toBe(1);
+    expect(results.map((r) => r.text)).toEqual(['shared', 'shared', 'shared']);
+    expect(results.filter((r) => r.cached)).toHaveLength(2);
+    expect(g.usage().totals).toMatchObject({ calls: 1, cached_calls: 2 });
+    // A different sample of the same prompt is a different request.
+    await g.complete({ ...req, sampleIndex: 1 });
+    expect(server.count).toBe(2);
+  });
+
   it('a second gateway over the same cache file answers without calling the server', async () => {
     const server = await mock(() => ({ kind: 'text', content: 'cached answer', usage: { prompt_tokens: 100, completion_tokens: 20 } }));
     const cachePath = join(dir, 'a', 'cache.sqlite');

@@ -166,6 +166,9 @@ export function createGateway(init: GatewayInit): Gateway {
     }
   }
 
+  /** Paid calls in flight by cache key, for sharing identical concurrent requests. */
+  const inflight = new Map<string, Promise<CompletionResult>>();
+
   /** The first fatal endpoint error: every later request fails with it, without a call. */
   let fatalSeen: FatalEndpointError | undefined;
 
@@ -247,6 +250,37 @@ export function createGateway(init: GatewayInit): Gateway {
       }
     }
 
+    // Identical requests in flight at once (duplicate boilerplate segments, a resumed run
+    // racing its own retries) share one paid call; the followers count as cache hits.
+    if (key !== undefined) {
+      const leader = inflight.get(key);
+      if (leader !== undefined) {
+        const shared = await leader;
+        accounting.recordCached(stage, model, shared.usage);
+        emit({ type: 'call', stage, model, cached: true, ...shared.usage, cost_usd: 0, duration_ms: Date.now() - started, attempts: 0 });
+        return { ...shared, cached: true };
+      }
+      const call = send(request, stage, model, body, key, started);
+      inflight.set(key, call);
+      try {
+        return await call;
+      } finally {
+        inflight.delete(key);
+      }
+    }
+    return send(request, stage, model, body, key, started);
+  }
+
+  /** The paid part of {@link complete}: attempts with retries, accounting, cache write. */
+  async function send(
+    request: CompletionRequest,
+    stage: StageName,
+    model: string,
+    body: ChatCompletionCreateParamsNonStreaming,
+    key: string | undefined,
+    started: number,
+  ): Promise<CompletionResult> {
+    const messages = body.messages;
     const promptChars = messages.reduce((sum, m) => sum + (typeof m.content === 'string' ? m.content.length : 0), 0);
     const promptEstimate = estimateTokens(promptChars);
     let lastReason = '';
