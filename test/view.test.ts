@@ -236,8 +236,12 @@ describe.skipIf(!existsSync(chromium) || !hasPlaywright)('viewer in a browser', 
   it('renders the list and a conversation without running injected markup', async () => {
     type Page = { goto(u: string): Promise<unknown>; waitForSelector(s: string): Promise<unknown>; click(s: string): Promise<void>; textContent(s: string): Promise<string | null>; evaluate<T>(f: string): Promise<T> };
     type Browser = { newPage(): Promise<Page>; close(): Promise<void> };
-    const pw = (await import('playwright-core' as string)) as { chromium: { launch(o: { executablePath: string }): Promise<Browser> } };
-    const browser = await pw.chromium.launch({ executablePath: chromium });
+    const pw = (await import('playwright-core' as string)) as { chromium: { launch(o: { executablePath: string; args: string[] }): Promise<Browser> } };
+    // Root in CI needs --no-sandbox; the closed network refuses Chromium's background calls.
+    const browser = await pw.chromium.launch({
+      executablePath: chromium,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+    });
     try {
       const page = await browser.newPage();
       await page.goto(viewer.url);
