@@ -240,3 +240,30 @@ describe('gemtraj run: per-record refusals and resume safety', () => {
     expect(existsSync(join(out, 'run.lock'))).toBe(false);
   });
 });
+
+describe('gemtraj run: resume without a cache', () => {
+  it('reads finished intermediate records back instead of calling the model again', async () => {
+    const server = await startMockServer({ handler: scriptedTeacher() });
+    const dir = mkdtempSync(join(tmpdir(), 'gemtraj-nocache-'));
+    try {
+      const lines = ['a', 'b', 'c'].map((id) => JSON.stringify({ id, text: PROCEDURE }));
+      writeFileSync(join(dir, 'corpus.jsonl'), `${lines.join('\n')}\n`);
+      const args = ['run', join(dir, 'corpus.jsonl'), '--out', join(dir, 'run'), '--base-url', server.url, '--model', 'm', '--quiet', '--no-cache'];
+      expect((await runCli(args)).code).toBe(0);
+      const calls = server.count;
+      expect(existsSync(join(dir, 'run', 'cache.sqlite'))).toBe(false);
+      // As if the process died before marking its documents done, and before judging one.
+      rmSync(join(dir, 'run', 'progress.jsonl'));
+      const final = readFileSync(join(dir, 'run', 'trajectories.jsonl'), 'utf8').split('\n').filter(Boolean);
+      writeFileSync(join(dir, 'run', 'trajectories.jsonl'), `${final.slice(1).join('\n')}\n`);
+      expect((await runCli(args)).code).toBe(0);
+      // Only the judge call of the one unfinished trajectory is made again.
+      expect(server.count).toBe(calls + 1);
+      expect(readLines(join(dir, 'run', 'trajectories.jsonl'))).toHaveLength(3);
+      expect(readLines(join(dir, 'run', 'extractions.jsonl'))).toHaveLength(3);
+    } finally {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

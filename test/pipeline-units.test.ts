@@ -656,3 +656,39 @@ describe('fixed accounting', () => {
     expect(info).toEqual({ resumed: true, retried: 1, repaired: 3 });
   });
 });
+
+describe('records read back by position', () => {
+  it('readJsonlLocated gives byte offsets that readRecordAt reads back (BOM, CRLF, multibyte, blank lines)', async () => {
+    const path = join(dir, 'located.jsonl');
+    writeFileSync(path, '\uFEFF{"id":"a","t":"é€"}\r\n\n{"id":"b","t":"ü"}\nnot json\n{"id":"c"}');
+    const { readJsonlLocated, readRecordAt } = await import('../src/io/jsonl.js');
+    const seen: Array<{ line: number; value: unknown }> = [];
+    for await (const e of readJsonlLocated(path)) {
+      if (e.error !== undefined) {
+        expect(e.line).toBe(4);
+        continue;
+      }
+      expect(readRecordAt(path, e.offset, e.length)).toEqual(e.value);
+      seen.push({ line: e.line, value: e.value });
+    }
+    expect(seen.map((s) => s.line)).toEqual([1, 3, 5]);
+  });
+
+  it('IndexedWriter.get reads records written now and found on load, after a repair rewrite too', async () => {
+    const path = join(dir, 'get.jsonl');
+    writeFileSync(path, `${jsonl([{ id: 'a', v: 1 }])}garbage\n${jsonl([{ id: 'b', v: 2 }])}`);
+    const w = new IndexedWriter<{ id: string; v: number }>(path, undefined, true);
+    expect(await w.load()).toEqual({ refused: 0, repaired: 1 });
+    expect(w.get('a')).toEqual({ id: 'a', v: 1 });
+    expect(w.get('b')).toEqual({ id: 'b', v: 2 });
+    w.write({ id: 'c', v: 3 });
+    expect(w.get('c')).toEqual({ id: 'c', v: 3 });
+    expect(w.get('zzz')).toBeUndefined();
+    w.close();
+    // Not located: get() has nothing to read.
+    const plain = new IndexedWriter<{ id: string; v: number }>(path);
+    await plain.load();
+    expect(plain.has('c')).toBe(true);
+    expect(plain.get('c')).toBeUndefined();
+  });
+});

@@ -38,6 +38,69 @@ export async function* readJsonl(file: string): AsyncGenerator<JsonlLine> {
   }
 }
 
+/** A line of a JSONL file with its byte position, for reading the record back later. */
+export type LocatedLine = JsonlLine & {
+  /** Byte offset of the line's first byte. */
+  offset: number;
+  /** Byte length of the line, without its newline. */
+  length: number;
+};
+
+/**
+ * Like {@link readJsonl}, with each line's byte offset and length: an index of positions
+ * lets a resumed run read a finished record back instead of keeping it in memory.
+ */
+export async function* readJsonlLocated(file: string): AsyncGenerator<LocatedLine> {
+  const stream = createReadStream(file);
+  let carry: Buffer = Buffer.alloc(0);
+  let carryOffset = 0;
+  let n = 0;
+  const parse = (bytes: Buffer, offset: number): LocatedLine | undefined => {
+    n += 1;
+    let end = bytes.length;
+    if (end > 0 && bytes[end - 1] === 0x0d) end -= 1; // CRLF
+    let text = bytes.toString('utf8', 0, end);
+    if (n === 1) text = text.replace(/^\uFEFF/, '');
+    if (text.trim() === '') return undefined;
+    try {
+      return { line: n, offset, length: bytes.length, value: JSON.parse(text) as unknown };
+    } catch (error) {
+      return { line: n, offset, length: bytes.length, error: `invalid JSON: ${(error as Error).message}`, text: text.slice(0, 2000) };
+    }
+  };
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      const data = carry.length > 0 ? Buffer.concat([carry, chunk]) : chunk;
+      let start = 0;
+      for (let nl = data.indexOf(0x0a, start); nl >= 0; nl = data.indexOf(0x0a, start)) {
+        const entry = parse(data.subarray(start, nl), carryOffset + start);
+        if (entry !== undefined) yield entry;
+        start = nl + 1;
+      }
+      carryOffset += start;
+      carry = Buffer.from(data.subarray(start));
+    }
+    if (carry.length > 0) {
+      const entry = parse(carry, carryOffset);
+      if (entry !== undefined) yield entry;
+    }
+  } finally {
+    stream.destroy();
+  }
+}
+
+/** Reads and parses the record at a byte position found by {@link readJsonlLocated}. */
+export function readRecordAt(file: string, offset: number, length: number): unknown {
+  const fd = openSync(file, 'r');
+  try {
+    const buffer = Buffer.alloc(length);
+    readSync(fd, buffer, 0, length, offset);
+    return JSON.parse(buffer.toString('utf8').replace(/^\uFEFF/, '')) as unknown;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Reads every parsable record of a JSONL file that may not exist yet (resume helper). */
 export async function readJsonlValues(file: string): Promise<unknown[]> {
   const out: unknown[] = [];
@@ -84,18 +147,26 @@ export function dropTornTail(file: string): number {
 /** Append-only JSONL writer: one synchronous write per record, so each line is whole or absent. */
 export class JsonlWriter {
   private fd: number | undefined;
+  /** Byte size of the file: where the next line starts. */
+  private position: number;
   /** Records written by this writer (not counting lines already in the file). */
   written = 0;
 
   constructor(readonly file: string) {
     dropTornTail(file);
     this.fd = openSync(file, 'a');
+    this.position = fstatSync(this.fd).size;
   }
 
-  write(record: unknown): void {
+  /** Appends one line; returns where it landed (offset and byte length without the newline). */
+  write(record: unknown): { offset: number; length: number } {
     if (this.fd === undefined) throw new Error(`${this.file}: writer is closed`);
-    writeSync(this.fd, `${JSON.stringify(record)}\n`);
+    const line = Buffer.from(`${JSON.stringify(record)}\n`, 'utf8');
+    writeSync(this.fd, line);
+    const at = { offset: this.position, length: line.length - 1 };
+    this.position += line.length;
     this.written += 1;
+    return at;
   }
 
   close(): void {

@@ -12,7 +12,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { InputError } from '../io/documents.js';
 import type { Extraction, Rejection, Segment, Trajectory } from '../records.js';
-import { dropTornTail, JsonlWriter, readJsonl, type JsonlLine } from '../io/jsonl.js';
+import { dropTornTail, JsonlWriter, readJsonl, readJsonlLocated, readRecordAt, type JsonlLine } from '../io/jsonl.js';
 
 export const RUN_FILES = {
   segments: 'segments.jsonl',
@@ -34,6 +34,8 @@ type FileKey = 'segments' | 'extractions' | 'raw' | 'refined' | 'final' | 'rejec
 /** A writer that skips records whose key (by default the id) the file already holds. */
 export class IndexedWriter<T extends { id: string }> {
   readonly ids = new Set<string>();
+  /** Byte position of each record by key, when the writer was made `locate`. */
+  private readonly where = new Map<string, { offset: number; length: number }>();
   private writer: JsonlWriter | undefined;
   private closed = false;
 
@@ -42,6 +44,11 @@ export class IndexedWriter<T extends { id: string }> {
     /** Index key of a record; rejections use `stage:id` so a record is rejected once per stage. */
     private readonly keyOf: (record: { id?: unknown; stage?: unknown }) => string | undefined = (r) =>
       typeof r.id === 'string' ? r.id : undefined,
+    /**
+     * Keep each record's byte position so that {@link get} can read it back: a resumed run
+     * reuses finished intermediate records instead of recomputing them. @default false
+     */
+    private readonly locate = false,
   ) {}
 
   /**
@@ -52,25 +59,32 @@ export class IndexedWriter<T extends { id: string }> {
   async load(keep?: (record: Record<string, unknown>) => boolean): Promise<{ refused: number; repaired: number }> {
     const torn = dropTornTail(this.file) > 0 ? 1 : 0;
     if (!existsSync(this.file)) return { refused: 0, repaired: torn };
-    const isRecord = (entry: JsonlLine): entry is JsonlLine & { value: Record<string, unknown> } =>
-      entry.error === undefined && entry.value !== null && typeof entry.value === 'object';
-    const accept = (entry: JsonlLine): entry is JsonlLine & { value: Record<string, unknown> } =>
-      isRecord(entry) && (keep === undefined || keep(entry.value));
+    const isRecord = (entry: JsonlLine): boolean => entry.error === undefined && entry.value !== null && typeof entry.value === 'object';
+    const accept = (entry: JsonlLine): boolean => isRecord(entry) && (keep === undefined || keep(entry.value as Record<string, unknown>));
     let corrupt = 0;
     let refused = 0;
-    for await (const entry of readJsonl(this.file)) {
+    for await (const entry of readJsonlLocated(this.file)) {
       if (!isRecord(entry)) corrupt++;
       else if (!accept(entry)) refused++;
       else {
-        const key = this.keyOf(entry.value);
-        if (key !== undefined) this.ids.add(key);
+        const key = this.keyOf(entry.value as Record<string, unknown>);
+        if (key !== undefined && !this.ids.has(key)) {
+          this.ids.add(key);
+          if (this.locate) this.where.set(key, { offset: entry.offset, length: entry.length });
+        }
       }
     }
     if (corrupt + refused > 0) {
       const tmp = `${this.file}.tmp`;
       rmSync(tmp, { force: true }); // a stale temp file from an earlier crash
       const out = new JsonlWriter(tmp);
-      for await (const entry of readJsonl(this.file)) if (accept(entry)) out.write(entry.value);
+      this.where.clear();
+      for await (const entry of readJsonl(this.file)) {
+        if (!accept(entry)) continue;
+        const at = out.write(entry.value);
+        const key = this.keyOf(entry.value as Record<string, unknown>);
+        if (this.locate && key !== undefined && !this.where.has(key)) this.where.set(key, at);
+      }
       out.close();
       renameSync(tmp, this.file);
     }
@@ -81,14 +95,21 @@ export class IndexedWriter<T extends { id: string }> {
     return this.ids.has(key);
   }
 
+  /** The record stored under `key` (first written wins), read back from the file. */
+  get(key: string): T | undefined {
+    const at = this.where.get(key);
+    return at === undefined ? undefined : (readRecordAt(this.file, at.offset, at.length) as T);
+  }
+
   /** Writes the record unless its key is already present; returns whether it wrote. */
   write(record: T): boolean {
     if (this.closed) throw new Error(`${this.file}: write after close`);
     const key = this.keyOf(record) ?? record.id;
     if (this.ids.has(key)) return false;
     this.writer ??= new JsonlWriter(this.file);
-    this.writer.write(record);
+    const at = this.writer.write(record);
     this.ids.add(key);
+    if (this.locate) this.where.set(key, at);
     return true;
   }
 
@@ -139,7 +160,12 @@ export class RunDirectory {
     this.lock();
     const resumed = existsSync(this.files.runJson) || existsSync(this.files.segments);
     const make = <T extends { id: string }>(key: FileKey): IndexedWriter<T> =>
-      new IndexedWriter<T>(this.files[key], key === 'rejected' ? rejectionKey : key === 'progress' ? progressKey : undefined);
+      new IndexedWriter<T>(
+        this.files[key],
+        key === 'rejected' ? rejectionKey : key === 'progress' ? progressKey : undefined,
+        // Intermediate records a resumed run reads back rather than recomputes.
+        key === 'segments' || key === 'extractions' || key === 'raw' || key === 'refined',
+      );
     const state: RunState = {
       segments: make('segments'),
       extractions: make('extractions'),

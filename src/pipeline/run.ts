@@ -150,6 +150,8 @@ export async function runPipeline(
 
   async function refineAndFinish(raw: Trajectory, sourceText: string): Promise<boolean> {
     let candidate = raw;
+    const stored = state.refined.get(raw.id);
+    if (stored !== undefined) return finishTrajectory(stored, sourceText);
     if (steps.refine !== undefined) {
       const refined = await guarded('refine', raw.id, raw.source, () => steps.refine!(raw, sourceText));
       if (refined === RETRYABLE) return false;
@@ -165,6 +167,9 @@ export async function runPipeline(
 
   async function processWorkflow(extraction: Extraction, k: number, sourceText: string, id: string): Promise<boolean> {
     if (state.final.has(id) || dir.rejectedAt('generate', id) || dir.rejectedAt('validate', id) || dir.rejectedAt('judge', id)) return true;
+    // Resumed: a trajectory generated before the stop is read back, not generated again.
+    const stored = state.raw.get(id);
+    if (stored !== undefined) return refineAndFinish(stored, sourceText);
     const generated = await guarded('generate', id, { ...extraction.source, workflow_index: k }, () => steps.generate!(extraction, k, sourceText));
     if (generated === RETRYABLE) return false;
     if (generated instanceof Refused) {
@@ -186,6 +191,8 @@ export async function runPipeline(
     if (steps.synthesize !== undefined) {
       const id = trajectoryId(segment.id, 0);
       if (state.final.has(id) || dir.rejectedAt('synthesize', id) || dir.rejectedAt('validate', id) || dir.rejectedAt('judge', id)) return true;
+      const stored = state.raw.get(id);
+      if (stored !== undefined) return finishTrajectory(stored, segment.text);
       const out = await guarded('synthesize', id, source, () => steps.synthesize!(segment));
       if (out === RETRYABLE) return false;
       if (out instanceof Refused) {
@@ -203,6 +210,8 @@ export async function runPipeline(
     }
     if (steps.extract === undefined || steps.generate === undefined) return true;
     if (dir.rejectedAt('extract', segment.id)) return true;
+    const stored = state.extractions.get(segment.id);
+    if (stored !== undefined) return processWorkflows(stored, segment);
     const extracted = await guarded('extract', segment.id, source, () => steps.extract!(segment));
     if (extracted === RETRYABLE) return false;
     if (extracted instanceof Refused) {
@@ -216,11 +225,17 @@ export async function runPipeline(
     }
     const extraction = extracted.warnings.length > 0 ? { ...extracted.value, meta: { ...extracted.value.meta, warnings: extracted.warnings } } : extracted.value;
     if (state.extractions.write(extraction)) progress.tick('extract');
+    return processWorkflows(extraction, segment);
+  }
+
+  async function processWorkflows(extraction: Extraction, segment: Segment): Promise<boolean> {
     const results = await settleAll(extraction.workflows.map((_, k) => processWorkflow(extraction, k, segment.text, trajectoryId(segment.id, k))));
     return results.every(Boolean);
   }
 
   async function processSegment(draft: SegmentDraft): Promise<boolean> {
+    const stored = state.segments.get(draft.id);
+    if (stored !== undefined) return stored.keep ? processKept(stored) : true;
     const decision = await guarded('filter', draft.id, { doc_id: draft.doc_id, segment_id: draft.id }, () => steps.filter(draft));
     if (decision === RETRYABLE) return false;
     // Refused by the endpoint (too long, content policy): dropped with the reason.
