@@ -157,31 +157,25 @@ export function renderReport(a: RunAnalysis, samples: ReportSample[], generatedA
     .map(([k, v]) => `<div class="card"><span class="muted">${esc(k)}</span><b>${esc(v)}</b></div>`)
     .join('');
 
-  const funnelRows =
+  // The first three steps are common to every mode; the rest depends on the command.
+  const common = [
+    { label: 'documents', value: f.documents },
+    { label: 'segments', value: f.segments },
+    { label: 'kept segments', value: f.kept },
+  ];
+  const funnelRows: Array<{ label: string; value: number; note?: string | undefined }> =
     a.mode === 'filter'
-      ? [
-          { label: 'documents', value: f.documents },
-          { label: 'segments', value: f.segments },
-          { label: 'kept segments', value: f.kept },
-        ]
+      ? common
       : a.mode === 'run'
-      ? [
-          { label: 'documents', value: f.documents },
-          { label: 'segments', value: f.segments },
-          { label: 'kept segments', value: f.kept },
-          { label: 'extracted', value: f.extracted },
-          { label: 'workflows', value: f.workflows },
-          { label: 'generated', value: f.generated },
-          { label: 'refined', value: f.refined, note: f.refine_fallback > 0 ? `(+${f.refine_fallback} kept original)` : undefined },
-          { label: 'passed', value: f.passed },
-        ]
-      : [
-          { label: 'documents', value: f.documents },
-          { label: 'segments', value: f.segments },
-          { label: 'kept segments', value: f.kept },
-          { label: 'synthesized', value: f.generated },
-          { label: 'passed', value: f.passed },
-        ];
+        ? [
+            ...common,
+            { label: 'extracted', value: f.extracted },
+            { label: 'workflows', value: f.workflows },
+            { label: 'generated', value: f.generated },
+            { label: 'refined', value: f.refined, note: f.refine_fallback > 0 ? `(+${f.refine_fallback} kept original)` : undefined },
+            { label: 'passed', value: f.passed },
+          ]
+        : [...common, { label: 'synthesized', value: f.generated }, { label: 'passed', value: f.passed }];
   const rejections = Object.entries(f.rejections).flatMap(([stage, checks]) =>
     Object.entries(checks)
       .sort((x, y) => y[1] - x[1])
