@@ -6,9 +6,9 @@
  * export with its line — a bad record is counted, never a crash. Optional chat-template check.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
+import { loadSegmentTexts } from '../io/segment-texts.js';
 import { basename, dirname, extname, join, relative } from 'node:path';
 import { Command, Option } from 'commander';
-import { readJsonl } from '../io/jsonl.js';
 import { FORMAT_NAMES, readForeign } from '../formats/detect.js';
 import { EXPORT_FORMATS, exportTrajectory, type ExportFormat } from '../formats/index.js';
 import { writeParquetRecords } from '../formats/parquet.js';
@@ -52,18 +52,6 @@ export interface ExportSummary {
   datasetInfo?: string;
 }
 
-/** Segment id → text from a segments.jsonl (unreadable lines are skipped). */
-async function loadSources(file: string): Promise<Map<string, string>> {
-  const map = new Map<string, string>();
-  for await (const entry of readJsonl(file)) {
-    const v = entry.value;
-    if (typeof v === 'object' && v !== null && 'id' in v && 'text' in v) {
-      const { id, text } = v as { id: unknown; text: unknown };
-      if (typeof id === 'string' && typeof text === 'string') map.set(id, text);
-    }
-  }
-  return map;
-}
 
 /** Runs an export; throws only for bad options or an unreadable input file. */
 export async function runExport(options: ExportOptions): Promise<ExportSummary> {
@@ -80,7 +68,7 @@ export async function runExport(options: ExportOptions): Promise<ExportSummary> 
   let sources: Map<string, string> | undefined;
   if (options.format === 'sft-pairs') {
     const file = options.sources ?? join(dirname(options.input), 'segments.jsonl');
-    if (existsSync(file)) sources = await loadSources(file);
+    if (existsSync(file)) sources = await loadSegmentTexts(file);
     else warn(`${file}: not found; sft-pairs needs source texts (--sources segments.jsonl): every record will be reported`);
   }
   const template = options.checkTemplate === undefined ? undefined : loadChatTemplate(options.checkTemplate);

@@ -5,6 +5,7 @@
  * rejection naming file and line.
  */
 import { existsSync } from 'node:fs';
+import { loadSegmentTexts } from '../io/segment-texts.js';
 import { dirname, join } from 'node:path';
 import { Command } from 'commander';
 import type { Config } from '../config.js';
@@ -28,16 +29,6 @@ interface StageFlags extends CommonFlags {
   segments?: string;
 }
 
-/** Segment texts by id, for stages that need the source text. */
-async function loadSegmentTexts(file: string): Promise<Map<string, string>> {
-  const texts = new Map<string, string>();
-  for await (const entry of readJsonl(file)) {
-    if (entry.error !== undefined) continue;
-    const s = entry.value as { id?: unknown; text?: unknown; keep?: unknown };
-    if (typeof s.id === 'string' && typeof s.text === 'string' && s.keep !== false) texts.set(s.id, s.text);
-  }
-  return texts;
-}
 
 function segmentsFileFor(input: string, flag: string | undefined): string {
   const file = flag ?? join(dirname(input), RUN_FILES.segments);

@@ -6,6 +6,7 @@
  * rejection with its line number, not a crash. Reruns skip records already decided.
  */
 import { existsSync } from 'node:fs';
+import { loadSegmentTexts } from '../io/segment-texts.js';
 import { dirname, join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError } from '../config.js';
@@ -13,7 +14,6 @@ import { FORMAT_NAMES, readForeign } from '../formats/detect.js';
 import type { FormatName } from '../formats/types.js';
 import type { Gateway } from '../llm/gateway.js';
 import { RequestRejectedError, TransientEndpointError } from '../llm/errors.js';
-import { readJsonl } from '../io/jsonl.js';
 import type { Reason, Trajectory } from '../records.js';
 import { BoundedRunner } from '../pipeline/pool.js';
 import { RunDirectory, RUN_FILES } from '../pipeline/run-dir.js';
@@ -66,17 +66,6 @@ function parseSkip(value: string | undefined): CheckId[] {
   return ids as CheckId[];
 }
 
-/** Source texts by segment id, when a segments file is available (for the judge's R4). */
-async function loadSources(file: string | undefined): Promise<Map<string, string>> {
-  const texts = new Map<string, string>();
-  if (file === undefined || !existsSync(file)) return texts;
-  for await (const entry of readJsonl(file)) {
-    const s = entry.value as { id?: unknown; text?: unknown; keep?: unknown } | undefined;
-    // Only kept segments can be sources: the dropped majority would only cost memory.
-    if (s !== undefined && s.keep !== false && typeof s.id === 'string' && typeof s.text === 'string') texts.set(s.id, s.text);
-  }
-  return texts;
-}
 
 export function registerValidate(program: Command): void {
   const cmd = program
@@ -124,7 +113,7 @@ export async function runValidate(file: string, flags: ValidateFlags): Promise<V
       throw error;
     }
   }
-  const sources = await loadSources(flags.sources ?? join(dirname(file), RUN_FILES.segments));
+  const sources = await loadSegmentTexts(flags.sources ?? join(dirname(file), RUN_FILES.segments));
   const dir = new RunDirectory(flags.out);
   await dir.open();
   const summary: ValidateSummary = {

@@ -9,7 +9,7 @@
 import type { Config } from '../config.js';
 import { readDocuments } from '../io/documents.js';
 import { segmentDocument } from '../stages/segment.js';
-import { createLocalScorer } from './filter-step.js';
+import { createScorer } from '../filter/scorer.js';
 import { shardOf } from './pool.js';
 import { parseShard } from '../config.js';
 import type { StepsMode } from './steps.js';
@@ -56,7 +56,7 @@ export interface RunEstimate {
 const tokens = (chars: number): number => Math.ceil(chars / 4);
 
 export async function estimateRun(input: string, config: Config, mode: StepsMode): Promise<RunEstimate> {
-  const scorer = await createLocalScorer(config.filter.scorer);
+  const scorer = createScorer(config.filter.scorer);
   const shard = parseShard(config.shard);
   const est: RunEstimate = {
     documents: 0,
@@ -85,7 +85,7 @@ export async function estimateRun(input: string, config: Config, mode: StepsMode
     est.documents++;
     for (const seg of segmentDocument(item.document, { maxChars: config.segment.max_chars, minChars: config.segment.min_chars })) {
       est.segments++;
-      const score = scorer(seg.text);
+      const score = scorer.score(seg.text);
       const mode = config.filter.mode;
       if (mode === 'llm' || (mode === 'cascade' && score >= config.filter.low && score < config.filter.high)) {
         est.band++;

@@ -4,15 +4,8 @@
  */
 import type { Config } from '../config.js';
 import type { LlmClient } from '../llm/types.js';
-import { createScorer } from '../filter/scorer.js';
 import { createSegmentFilter as createFilter, toSegmentRecord } from '../stages/filter.js';
 import type { FilterDecision, SegmentDraft } from './run.js';
-
-/** A local scorer function from a spec (`heuristic`, `model:PATH`), for estimates. */
-export async function createLocalScorer(spec: string): Promise<(text: string) => number> {
-  const scorer = createScorer(spec);
-  return (text) => scorer.score(text);
-}
 
 export interface FilterStep {
   decide(segment: SegmentDraft): Promise<FilterDecision>;

@@ -94,9 +94,7 @@ export async function runPipeline(
   let skipped = 0;
   let fatal: FatalEndpointError | undefined;
 
-  const reject = (rejection: Rejection): void => {
-    dir.reject(rejection);
-  };
+  const reject = (rejection: Rejection): void => dir.reject(rejection);
 
   /** Runs a step; turns endpoint failures into rejections (retryable when the endpoint was at fault). */
   async function guarded<T>(stage: Rejection['stage'], id: string, source: Rejection['source'], fn: () => Promise<T>): Promise<T | typeof RETRYABLE | Refused> {
@@ -149,9 +147,9 @@ export async function runPipeline(
   }
 
   async function refineAndFinish(raw: Trajectory, sourceText: string): Promise<boolean> {
-    let candidate = raw;
     const stored = state.refined.get(raw.id);
     if (stored !== undefined) return finishTrajectory(stored, sourceText);
+    let candidate = raw;
     if (steps.refine !== undefined) {
       const refined = await guarded('refine', raw.id, raw.source, () => steps.refine!(raw, sourceText));
       if (refined === RETRYABLE) return false;
