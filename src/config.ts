@@ -213,13 +213,15 @@ export interface ConfigSources {
   env?: NodeJS.ProcessEnv | undefined;
   /** Settings from flags, already in config-key form; `undefined` values are ignored. */
   flags?: Record<string, unknown> | undefined;
+  /** A command's own defaults, under the file, the environment and the flags. */
+  base?: Record<string, unknown> | undefined;
 }
 
 /** Builds the one validated config. Throws {@link ConfigError} with a message per bad value. */
 export function loadConfig(sources: ConfigSources): Config {
   const fileLayer = sources.file === undefined ? {} : readConfigFile(sources.file);
   const envLayer = readEnv(sources.env ?? process.env);
-  const merged = merge(fileLayer, envLayer, sources.flags ?? {});
+  const merged = merge(sources.base ?? {}, fileLayer, envLayer, sources.flags ?? {});
   const result = ConfigSchema.safeParse(merged);
   if (!result.success) {
     const lines = result.error.issues.flatMap((issue) => {

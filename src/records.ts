@@ -3,6 +3,7 @@
  * JSONL file gemtraj writes holds exactly these shapes, in snake_case with OpenAI wire names.
  * Change them only with a migration note in the README.
  */
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 
 // ---------------------------------------------------------------------------------------------
@@ -139,6 +140,9 @@ export const SegmentSchema = z.object({
 });
 export type Segment = z.infer<typeof SegmentSchema>;
 
+/** A segment before the filter has scored it: what segmenting a document makes. */
+export type SegmentDraft = Omit<Segment, 'score' | 'keep' | 'by' | 'labels' | 'reason'>;
+
 // ---------------------------------------------------------------------------------------------
 // Extraction (one line of extractions.jsonl)
 
@@ -229,6 +233,11 @@ export const TrajectorySchema = z.object({
 });
 export type Trajectory = z.infer<typeof TrajectorySchema>;
 
+/** Stable trajectory id for (segment, workflow): the same on every rerun. */
+export function trajectoryId(segmentId: string, workflowIndex: number): string {
+  return `traj_${createHash('sha256').update(`${segmentId}\u0000${workflowIndex}`).digest('hex').slice(0, 20)}`;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Rejection (one line of rejected.jsonl)
 
@@ -247,7 +256,8 @@ export const StageNameSchema = z.enum([
 export type StageName = z.infer<typeof StageNameSchema>;
 
 export const RejectionSchema = z.object({
-  stage: StageNameSchema,
+  /** The step that rejected the record (`input`, `import`, or a pipeline step's name). */
+  stage: z.string().regex(/^[a-z][a-z0-9_]*$/, 'must be a step name'),
   /** Id of the rejected record (document, segment, extraction or trajectory id). */
   id: z.string(),
   source: SourceSchema.optional(),

@@ -52,35 +52,35 @@ describe('RunDirectory', () => {
   it('opens a fresh (even nested, not yet existing) directory', async () => {
     const out = join(dir, 'runs', 'a', 'b');
     const rd = new RunDirectory(out);
-    expect(() => rd.s).toThrow('run directory not opened');
+    expect(() => rd.state).toThrow('run directory not opened');
     expect(await rd.open()).toEqual({ resumed: false, retried: 0, repaired: 0 });
     expect(existsSync(out)).toBe(true);
     expect(rd.files.final).toBe(join(out, 'trajectories.jsonl'));
-    expect(rd.s.segments.ids.size).toBe(0);
+    expect(rd.state.segments.ids.size).toBe(0);
     rd.close();
   });
 
   it('resumes: the ids already written are loaded and not written again', async () => {
     const rd = new RunDirectory(dir);
     await rd.open();
-    expect(rd.s.segments.write(segment('d1#0', true))).toBe(true);
-    expect(rd.s.segments.write(segment('d1#1', false))).toBe(true);
-    expect(rd.s.segments.write(segment('d1#0', true))).toBe(false); // same run
+    expect(rd.state.segments.write(segment('d1#0', true))).toBe(true);
+    expect(rd.state.segments.write(segment('d1#1', false))).toBe(true);
+    expect(rd.state.segments.write(segment('d1#0', true))).toBe(false); // same run
     rd.reject(rejection('extract', 'd1#0', ['extract_not_procedural']));
-    rd.s.progress.write({ id: 'd1', mode: 'run' });
+    rd.state.progress.write({ id: 'd1', mode: 'run' });
     rd.close();
     expect(lines(rd.files.segments)).toHaveLength(2);
 
     const again = new RunDirectory(dir);
     expect(await again.open()).toEqual({ resumed: true, retried: 0, repaired: 0 });
-    expect(again.s.segments.has('d1#0')).toBe(true);
-    expect(again.s.segments.has('d1#1')).toBe(true);
-    expect(again.s.progress.has('run:d1')).toBe(true);
-    expect(again.s.progress.has('filter:d1')).toBe(false);
+    expect(again.state.segments.has('d1#0')).toBe(true);
+    expect(again.state.segments.has('d1#1')).toBe(true);
+    expect(again.state.progress.has('run:d1')).toBe(true);
+    expect(again.state.progress.has('filter:d1')).toBe(false);
     expect(again.rejectedAt('extract', 'd1#0')).toBe(true);
     expect(again.rejectedAt('generate', 'd1#0')).toBe(false);
-    expect(again.s.segments.write(segment('d1#0', true))).toBe(false);
-    expect(again.s.segments.write(segment('d2#0', true))).toBe(true);
+    expect(again.state.segments.write(segment('d1#0', true))).toBe(false);
+    expect(again.state.segments.write(segment('d2#0', true))).toBe(true);
     again.close();
     expect((lines(rd.files.segments) as Segment[]).map((s) => s.id)).toEqual(['d1#0', 'd1#1', 'd2#0']);
   });
@@ -98,7 +98,7 @@ describe('RunDirectory', () => {
     rd.reject(rejection('generate', 't1', ['generate_unparseable']));
     rd.reject(rejection('generate', 't1', ['something_else'])); // same stage: ignored
     rd.reject(rejection('validate', 't1', ['unknown_tool']));
-    expect([...rd.s.rejected.ids].sort()).toEqual(['generate:t1', 'validate:t1']);
+    expect([...rd.state.rejected.ids].sort()).toEqual(['generate:t1', 'validate:t1']);
     rd.close();
     expect((lines(rd.files.rejected) as Rejection[]).map((r) => [r.stage, r.reasons[0]?.check])).toEqual([
       ['generate', 'generate_unparseable'],
@@ -108,7 +108,7 @@ describe('RunDirectory', () => {
     await again.open();
     expect(again.rejectedAt('generate', 't1')).toBe(true);
     expect(again.rejectedAt('validate', 't1')).toBe(true);
-    expect(again.s.rejected.has('t1')).toBe(false);
+    expect(again.state.rejected.has('t1')).toBe(false);
     again.close();
   });
 
@@ -144,8 +144,8 @@ describe('RunDirectory', () => {
     const rd = new RunDirectory(dir);
     await rd.open();
     expect(readFileSync(rd.files.segments, 'utf8')).toBe(whole);
-    expect(rd.s.segments.has('d1#1')).toBe(false);
-    expect(rd.s.segments.write(segment('d1#1', false))).toBe(true);
+    expect(rd.state.segments.has('d1#1')).toBe(false);
+    expect(rd.state.segments.write(segment('d1#1', false))).toBe(true);
     rd.close();
     expect((lines(rd.files.segments) as Segment[]).map((s) => s.id)).toEqual(['d1#0', 'd1#1']);
   });
@@ -160,12 +160,12 @@ describe('RunDirectory', () => {
     const info = await rd.open();
     expect(info.repaired).toBe(3);
     expect(readFileSync(rd.files.segments, 'utf8')).toBe(jsonl([a, b, c]));
-    expect([...rd.s.segments.ids]).toEqual(['d1#0', 'd1#1', 'd2#0']);
+    expect([...rd.state.segments.ids]).toEqual(['d1#0', 'd1#1', 'd2#0']);
     expect(existsSync(join(dir, `${RUN_FILES.segments}.tmp`))).toBe(false);
     rd.close();
   });
 
-  it('writeRunJson replaces run.json atomically; readRunJson reads it back', async () => {
+  it('writeRunJson replaces run.json atomically; readRunJson reads it back and refuses a damaged one', async () => {
     const rd = new RunDirectory(dir);
     await rd.open();
     expect(rd.readRunJson()).toBeUndefined();
@@ -174,8 +174,11 @@ describe('RunDirectory', () => {
     rd.writeRunJson({ status: 'finished', n: 2 });
     expect(rd.readRunJson()).toEqual({ status: 'finished', n: 2 });
     expect(readdirSync(dir).filter((f) => f.startsWith('run.json'))).toEqual(['run.json']);
+    // A damaged run.json is an error naming it: resuming past it would skip the settings check.
     writeFileSync(rd.files.runJson, '{"status": "runn');
-    expect(rd.readRunJson()).toBeUndefined();
+    expect(() => rd.readRunJson()).toThrow(/run\.json: not valid JSON/);
+    writeFileSync(rd.files.runJson, '{"sessions": 3}');
+    expect(() => rd.readRunJson()).toThrow(/not a gemtraj run\.json \(sessions/);
     rd.close();
   });
 
@@ -265,7 +268,19 @@ describe('computeFunnel', () => {
   it('counts a balanced run from the files', async () => {
     writeBalancedRun();
     const f = await computeFunnel(dir);
-    expect(f).toEqual({
+    const { steps, ...figures } = f;
+    expect(steps.map((s) => [s.step, s.in, s.out, s.rejected, s.pending])).toEqual([
+      ['segment', 5, 6, 1, 0],
+      ['filter', 6, 5, 1, 0],
+      ['extract', 4, 2, 2, 0],
+      ['workflows', 2, 3, 0, 0],
+      ['generate', 3, 2, 1, 0],
+      ['refine', 2, 2, 0, 0],
+      ['validate', 2, 1, 1, 0],
+      ['judge', 1, 1, 0, 0],
+    ]);
+    expect(steps.find((s) => s.step === 'filter')?.tally).toEqual({ kept: 4, dropped: 1, 'by:heuristic': 5 });
+    expect(figures).toEqual({
       decided_by: { heuristic: 5 },
       documents: 5, // d1 d2 d3 d6 from segments + d4 from its segment rejection
       input_rejected: 2,
@@ -293,9 +308,9 @@ describe('computeFunnel', () => {
         generate: { generate_unparseable: 1 },
         validate: { unknown_tool: 2, arguments_schema: 1 },
       },
-      pending: { extract: 0, generate: 0, validate: 0 },
+      pending: {},
       balanced: true,
-    } satisfies Funnel);
+    } satisfies Omit<Funnel, 'steps'>);
   });
 
   it('an unfinished run is unbalanced, with what is pending between stages', async () => {
@@ -314,7 +329,7 @@ describe('computeFunnel', () => {
       ]),
     );
     const f = await computeFunnel(dir);
-    expect(f.pending).toEqual({ extract: 1, generate: 1, validate: 2 });
+    expect(f.pending).toEqual({ extract: 1, generate: 1, judge: 2 });
     expect(f.balanced).toBe(false);
     expect(f.passed).toBe(0);
     expect(f.validate_rejected).toBe(0);
@@ -324,6 +339,7 @@ describe('computeFunnel', () => {
     writeFileSync(join(dir, RUN_FILES.segments), jsonl([segment('d1#0', true)]));
     writeFileSync(join(dir, RUN_FILES.extractions), jsonl([{ id: 'd1#0', workflows: [{}, {}, {}] }]));
     writeFileSync(join(dir, RUN_FILES.raw), jsonl([{ id: 'a' }, { id: 'b' }, { id: 'c' }]));
+    writeFileSync(join(dir, RUN_FILES.refined), jsonl([{ id: 'a' }, { id: 'c' }]));
     writeFileSync(
       join(dir, RUN_FILES.rejected),
       jsonl([rejection('judge', 'a', ['judge_R1', 'judge_R3']), rejection('refine', 'b', ['llm_unavailable'], { retryable: true }), rejection('judge', 'c', ['judge_R1'])]),
@@ -357,9 +373,10 @@ describe('computeFunnel', () => {
       generate_rejected: 1,
       passed: 1,
       validate_rejected: 1,
-      pending: { extract: 0, generate: 0, validate: 0 },
+      pending: {},
       balanced: true,
     });
+    expect(f.steps.map((s) => s.step)).toEqual(['segment', 'filter', 'synthesize', 'validate', 'judge']);
     // The same files read as a `run` are unbalanced: nothing was extracted.
     const asRun = await computeFunnel(dir, 'run');
     expect(asRun.pending.extract).toBe(3);
@@ -389,7 +406,7 @@ describe('computeFunnel', () => {
 });
 
 describe('formatFunnel', () => {
-  it('prints the funnel, the rejections by stage (most frequent first) and the balance', async () => {
+  it('prints one line per step of the command, the rejections by stage (most frequent first) and the balance', async () => {
     const rd = new RunDirectory(dir);
     await rd.open();
     rd.close();
@@ -403,77 +420,46 @@ describe('formatFunnel', () => {
       jsonl([rejection('input', 'i', ['input_json']), rejection('validate', 'b', ['arguments_schema', 'unknown_tool', 'unknown_tool'])]),
     );
     const f = await computeFunnel(dir);
-    const text = formatFunnel(f);
-    const out = text.split('\n');
-    expect(out[0]).toBe('documents 1 (+1 input rejected) → segments 2 → kept 1 (dropped 1)');
-    expect(out[1]).toBe('→ extracted 1 (rejected 0) → workflows 2 → generated 2 (rejected 0)');
-    expect(out[2]).toBe('→ refined 1 (kept original 1) → passed 1 (validate rejected 1, judge rejected 0)');
-    expect(out[3]).toBe('rejections by stage and reason:');
+    const out = formatFunnel(f).split('\n');
+    expect(out[0]).toBe('documents 1 (+1 input rejected)');
+    expect(out.slice(1, 9).map((l) => l.trim().split(/\s+/).slice(0, 4).join(' '))).toEqual([
+      'segment 1 → 2',
+      'filter 2 → 2',
+      'extract 1 → 1',
+      'workflows 1 → 2',
+      'generate 2 → 2',
+      'refine 2 → 2',
+      'validate 2 → 1',
+      'judge 1 → 1',
+    ]);
+    expect(out[2]).toContain('(dropped 1)');
+    expect(out[6]).toContain('refined 1, fallback 1');
+    expect(out[7]).toContain('(rejected 1)');
+    expect(out[9]).toBe('passed 1');
+    expect(out).toContain('rejections by stage and reason:');
     expect(out).toContain('  input: input_json 1');
     expect(out).toContain('  validate: unknown_tool 2, arguments_schema 1');
     expect(out.at(-1)).toBe('accounting: every record is accounted for');
-    expect(text).not.toContain('rerun');
+    expect(out.join('\n')).not.toContain('rerun');
   });
 
-  it('mentions undecided segments, retryable rejections and an unbalanced run', () => {
-    const f: Funnel = {
-      documents: 2,
-      refine_rejected: 0,
-      decided_by: {},
-      input_rejected: 0,
-      segments: 3,
-      kept: 1,
-      dropped: 1,
-      filter_rejected: 1,
-      extracted: 0,
-      extract_rejected: 0,
-      workflows: 0,
-      generated: 0,
-      generate_rejected: 0,
-      refined: 0,
-      refine_fallback: 0,
-      passed: 0,
-      validate_rejected: 0,
-      judge_rejected: 0,
-      retryable: 1,
-      rejections: { filter: { llm_unavailable: 1 } },
-      pending: { extract: 1, generate: 0, validate: 0 },
-      balanced: false,
-    };
-    const text = formatFunnel(f);
-    expect(text).toContain('kept 1 (dropped 1, undecided 1)');
+  it('mentions retryable rejections and an unbalanced run', async () => {
+    writeFileSync(join(dir, RUN_FILES.segments), jsonl([segment('d1#0', true), segment('d1#1', false)]));
+    writeFileSync(join(dir, RUN_FILES.rejected), jsonl([rejection('filter', 'd2#0', ['llm_unavailable'], { retryable: true, source: { doc_id: 'd2', segment_id: 'd2#0' } })]));
+    const text = formatFunnel(await computeFunnel(dir));
+    expect(text).toContain('rejected 1, 1 to retry');
     expect(text).toContain('1 rejection(s) were endpoint failures: rerun the same command to retry them');
-    expect(text.split('\n').at(-1)).toBe('accounting: UNBALANCED {"extract":1,"generate":0,"validate":0}');
+    expect(text.split('\n').at(-1)).toBe('accounting: UNBALANCED {"extract":1}');
   });
 
-  it('synthesize mode prints one synthesized line instead of extraction and generation', () => {
-    const f = {
-      refine_rejected: 0,
-      decided_by: {},
-      documents: 1,
-      input_rejected: 0,
-      segments: 1,
-      kept: 1,
-      dropped: 0,
-      filter_rejected: 0,
-      extracted: 0,
-      extract_rejected: 0,
-      workflows: 1,
-      generated: 1,
-      generate_rejected: 0,
-      refined: 0,
-      refine_fallback: 0,
-      passed: 1,
-      validate_rejected: 0,
-      judge_rejected: 0,
-      retryable: 0,
-      rejections: {},
-      pending: { extract: 0, generate: 0, validate: 0 },
-      balanced: true,
-    } satisfies Funnel;
-    const text = formatFunnel(f, 'synthesize');
-    expect(text.split('\n')[1]).toBe('→ synthesized 1 (rejected 0)');
-    expect(text).not.toContain('extracted');
+  it('synthesize mode shows only its own steps: no extraction, no refinement', async () => {
+    writeFileSync(join(dir, RUN_FILES.segments), jsonl([segment('d1#0', true)]));
+    writeFileSync(join(dir, RUN_FILES.raw), jsonl([{ id: 's' }]));
+    writeFileSync(join(dir, RUN_FILES.final), jsonl([{ id: 's' }]));
+    const text = formatFunnel(await computeFunnel(dir, 'synthesize'));
+    expect(text).toContain('synthesize');
+    expect(text).not.toContain('extract');
+    expect(text).not.toContain('refine');
     expect(text).not.toContain('rejections by stage');
   });
 });

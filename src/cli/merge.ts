@@ -24,7 +24,7 @@ export function registerMerge(program: Command): void {
       const files = MERGED_FILES.filter((f) => result.lines[f] > 0).map((f) => `${RUN_FILES[f]} ${result.lines[f]}`);
       process.stdout.write(
         `merged ${result.shards.length} shard(s) into ${result.out}: ${files.join(', ')}\n` +
-          `${formatFunnel(result.runJson.counts as Funnel, runMode(result.out, result.shards[0]?.runJson))}\n`,
+          `${formatFunnel(result.runJson.counts as Funnel)}\n`,
       );
     });
 }

@@ -34,7 +34,7 @@ function runJsonOutput(a: RunAnalysis): Record<string, unknown> {
 function runText(a: RunAnalysis): string {
   return [
     `${a.dir} (${a.command})`,
-    formatFunnel(a.funnel, a.mode),
+    formatFunnel(a.funnel),
     '',
     formatStats(a.stats, a.rawStats, { judge: false }),
     formatJudge(a.judge),

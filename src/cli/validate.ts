@@ -9,17 +9,21 @@ import { existsSync } from 'node:fs';
 import { loadSegmentTexts } from '../io/segment-texts.js';
 import { dirname, join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { ConfigError } from '../config.js';
-import { FORMAT_NAMES, readForeign } from '../formats/detect.js';
+import { ConfigError, loadConfig } from '../config.js';
+import { FORMAT_NAMES } from '../formats/detect.js';
 import type { FormatName } from '../formats/types.js';
 import type { Gateway } from '../llm/gateway.js';
-import { RequestRejectedError, TransientEndpointError } from '../llm/errors.js';
 import type { Reason, Trajectory } from '../records.js';
-import { BoundedRunner } from '../pipeline/pool.js';
+import { runSteps, type EngineEvent } from '../pipeline/engine.js';
+import { buildPipeline } from '../pipeline/pipelines.js';
 import { RunDirectory, RUN_FILES } from '../pipeline/run-dir.js';
-import { judgeTrajectory } from '../stages/judge.js';
-import { VALIDATE_CHECK_IDS, validateTrajectory, type CheckId, type ValidateOptions } from '../validate/index.js';
-import { addModelOptions, configFromFlags, openGateway, type CommonFlags } from './common.js';
+import { trajectorySource } from '../pipeline/sources.js';
+import { stepOptions } from '../pipeline/steps/options.js';
+import { VALIDATE_CHECK_IDS, type CheckId } from '../validate/index.js';
+import { addModelOptions, flagsToConfig, openGateway, type CommonFlags } from './common.js';
+
+/** `validate`'s own defaults: any well-formed conversation passes unless told otherwise. */
+const VALIDATE_COMMAND_DEFAULTS = { min_distinct_tools: 0, min_tool_calls: 0, min_messages: 0, min_user_turns: 0 };
 
 interface ValidateFlags extends CommonFlags {
   out: string;
@@ -77,7 +81,7 @@ export function registerValidate(program: Command): void {
     .option('--no-judge', 'rule checks only (no model needed)')
     .option('--json', 'print the summary as JSON')
     .addOption(new Option('--provenance <mode>', 'argument_provenance: warn (default), reject or off').choices(['off', 'warn', 'reject']))
-    .option('--min-distinct-tools <n>', 'complexity: fewest distinct tools called (default 0)', count('--min-distinct-tools'))
+    .option('--min-distinct-tools <n>', 'complexity: fewest distinct tools called (default 0, or validate.min_distinct_tools of --config)', count('--min-distinct-tools'))
     .option('--min-tool-calls <n>', 'complexity: fewest tool calls (default 0)', count('--min-tool-calls'))
     .option('--min-messages <n>', 'complexity: fewest messages (default 0)', count('--min-messages'))
     .option('--min-user-turns <n>', 'complexity: fewest user turns (default 0)', count('--min-user-turns'))
@@ -92,18 +96,21 @@ export function registerValidate(program: Command): void {
 
 export async function runValidate(file: string, flags: ValidateFlags): Promise<ValidateSummary> {
   if (!existsSync(file)) throw new ConfigError(`${file}: no such file`);
-  const config = configFromFlags(flags, { judge: flags.judge === false ? false : undefined });
-  const options: ValidateOptions = {
-    // Defaults accept any well-formed conversation: complexity minimums are opt-in here.
-    complexity: {
-      minDistinctTools: flags.minDistinctTools ?? 0,
-      minToolCalls: flags.minToolCalls ?? 0,
-      minMessages: flags.minMessages ?? 0,
-      minUserTurns: flags.minUserTurns ?? 0,
-    },
-    argumentProvenance: flags.provenance ?? 'warn',
-    skip: parseSkip(flags.skip),
+  const complexity = {
+    min_distinct_tools: flags.minDistinctTools,
+    min_tool_calls: flags.minToolCalls,
+    min_messages: flags.minMessages,
+    min_user_turns: flags.minUserTurns,
+    provenance: flags.provenance,
   };
+  // `validate` accepts any well-formed conversation unless told otherwise: its complexity
+  // minimums default to 0, under the config file's `validate.*` and the flags.
+  const config = loadConfig({
+    file: flags.config,
+    env: process.env,
+    base: { validate: VALIDATE_COMMAND_DEFAULTS },
+    flags: flagsToConfig(flags, { judge: flags.judge === false ? false : undefined, validate: complexity }),
+  });
   let gateway: Gateway | undefined;
   if (config.judge) {
     try {
@@ -126,73 +133,33 @@ export async function runValidate(file: string, flags: ValidateFlags): Promise<V
     warnings: {},
     out: { passed: dir.files.final, rejected: dir.files.rejected },
   };
-  const tally = (into: Record<string, number>, reasons: Reason[]): void => {
+  const tally = (into: Record<string, number>, reasons: readonly Reason[]): void => {
     for (const check of new Set(reasons.map((r) => r.check))) into[check] = (into[check] ?? 0) + 1;
   };
-  const reject = (stage: 'validate' | 'judge' | 'import', id: string, source: Trajectory['source'] | undefined, reasons: Reason[], retryable?: boolean): void => {
-    dir.reject({ stage, id, source, reasons, ...(retryable === true ? { retryable } : {}) });
-    summary.rejected++;
-    tally(summary.by_check, reasons);
-  };
-  const runner = new BoundedRunner(Math.max(4, config.concurrency * 2));
-  // Ids are content hashes: an id met twice in this input is a duplicate record.
-  const seenNow = new Set<string>();
-  try {
-    for await (const record of readForeign(file, flags.from)) {
-      summary.read++;
-      const where = `${file}:${record.line}`;
-      if (!record.result.ok) {
-        if (dir.rejectedAt('import', where)) summary.already_done++;
-        else reject('import', where, undefined, [{ check: 'import', message: `${where}: ${record.result.error}` }]);
-        continue;
+  const onEvent = (event: EngineEvent): void => {
+    if (event.type === 'item') summary.read++;
+    else if (event.type === 'rejected') {
+      if (event.resumed) summary.already_done++;
+      else {
+        summary.rejected++;
+        tally(summary.by_check, event.rejection.reasons);
       }
-      const trajectory = record.result.trajectory;
-      const id = trajectory.id;
-      if (seenNow.has(id)) {
-        if (dir.rejectedAt('import', where)) summary.already_done++;
-        else reject('import', where, trajectory.source, [{ check: 'duplicate_record', message: `${where}: same content as an earlier record (id ${id})` }]);
-        continue;
-      }
-      seenNow.add(id);
-      if (dir.s.final.has(id) || dir.rejectedAt('validate', id) || dir.rejectedAt('judge', id)) {
-        summary.already_done++;
-        continue;
-      }
-      const result = validateTrajectory(trajectory, options);
-      if (result.errors.length > 0) {
-        reject('validate', id, trajectory.source, result.errors);
-        continue;
-      }
-      let passed: Trajectory = result.warnings.length > 0 ? { ...trajectory, meta: { ...trajectory.meta, warnings: result.warnings } } : trajectory;
-      if (gateway === undefined) {
-        dir.s.final.write(passed);
+    } else if (event.final) {
+      if (event.resumed) summary.already_done++;
+      else {
         summary.passed++;
-        tally(summary.warnings, result.warnings);
-        continue;
+        tally(summary.warnings, (event.record as Trajectory).meta?.warnings ?? []);
       }
-      const llm = gateway;
-      await runner.run(async () => {
-        try {
-          const sourceText = trajectory.source.segment_id === undefined ? undefined : sources.get(trajectory.source.segment_id);
-          const judged = await judgeTrajectory(passed, { sourceText, requiredRubrics: config.judge_rubrics }, llm);
-          if (!judged.ok) {
-            reject('judge', id, trajectory.source, judged.reasons);
-            return;
-          }
-          passed = { ...passed, meta: { ...passed.meta, judge: judged.verdict } };
-          dir.s.final.write(passed);
-          summary.passed++;
-          tally(summary.warnings, result.warnings);
-        } catch (error) {
-          if (error instanceof RequestRejectedError) reject('judge', id, trajectory.source, [{ check: error.check, message: error.message }]);
-          else if (error instanceof TransientEndpointError) reject('judge', id, trajectory.source, [{ check: 'llm_unavailable', message: error.message }], true);
-          else throw error;
-        }
-      });
-      if (runner.error !== undefined) break;
     }
-    await runner.drain();
-    if (runner.error !== undefined) throw runner.error;
+  };
+  const steps = buildPipeline('validate', { config, llm: gateway, validate: { ...stepOptions(config).validate, skip: parseSkip(flags.skip) } });
+  try {
+    await runSteps(trajectorySource(file, flags.from, sources), steps, dir, {
+      mode: 'validate',
+      itemConcurrency: Math.max(4, config.concurrency * 2),
+      markDone: false,
+      onEvent,
+    });
   } finally {
     dir.close();
     await gateway?.close();

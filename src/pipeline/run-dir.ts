@@ -12,6 +12,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { InputError } from '../io/documents.js';
 import type { Extraction, Rejection, Segment, Trajectory } from '../records.js';
+import { readRunJson, type RunJsonOnDisk } from './run-json.js';
 import { dropTornTail, JsonlWriter, readJsonl, readJsonlLocated, readRecordAt, type JsonlLine } from '../io/jsonl.js';
 
 export const RUN_FILES = {
@@ -148,7 +149,7 @@ export interface ResumeInfo {
 
 export class RunDirectory {
   readonly files: Record<keyof typeof RUN_FILES, string>;
-  private state: RunState | undefined;
+  private opened: RunState | undefined;
 
   constructor(readonly dir: string) {
     this.files = Object.fromEntries(Object.entries(RUN_FILES).map(([k, v]) => [k, join(dir, v)])) as Record<keyof typeof RUN_FILES, string>;
@@ -181,31 +182,28 @@ export class RunDirectory {
     }
     // Rejections: index by stage:id; drop the retryable ones so their work is redone.
     const rej = await state.rejected.load((r) => r.retryable !== true);
-    this.state = state;
+    this.opened = state;
     return { resumed, retried: rej.refused, repaired: repaired + rej.repaired };
   }
 
-  get s(): RunState {
-    if (this.state === undefined) throw new Error('run directory not opened');
-    return this.state;
+  /** The open files of the run; throws before {@link open}. */
+  get state(): RunState {
+    if (this.opened === undefined) throw new Error('run directory not opened');
+    return this.opened;
   }
 
   /** True when the record already has a final outcome at `stage` (or any stage for trajectories). */
   rejectedAt(stage: string, id: string): boolean {
-    return this.s.rejected.has(`${stage}:${id}`);
+    return this.state.rejected.has(`${stage}:${id}`);
   }
 
   reject(rejection: Rejection): void {
-    this.s.rejected.write(rejection);
+    this.state.rejected.write(rejection);
   }
 
-  readRunJson(): Record<string, unknown> | undefined {
-    if (!existsSync(this.files.runJson)) return undefined;
-    try {
-      return JSON.parse(readFileSync(this.files.runJson, 'utf8')) as Record<string, unknown>;
-    } catch {
-      return undefined;
-    }
+  /** run.json, checked (see {@link readRunJson}); `undefined` when there is none. */
+  readRunJson(): RunJsonOnDisk | undefined {
+    return readRunJson(this.dir);
   }
 
   /** Atomic write of `run.json` (temp file + rename), so a crash never leaves half a file. */
@@ -218,8 +216,8 @@ export class RunDirectory {
   close(): void {
     if (this.locked) rmSync(this.files.lock, { force: true });
     this.locked = false;
-    if (this.state === undefined) return;
-    for (const w of Object.values(this.state)) w.close();
+    if (this.opened === undefined) return;
+    for (const w of Object.values(this.opened)) w.close();
   }
 
   private locked = false;

@@ -3,7 +3,11 @@
  * start, every few seconds while running, and at the end; a rerun on the same directory
  * appends a session and adds its usage to the totals. Holds the config but never the key.
  */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
 import type { Config } from '../config.js';
+import { InputError } from '../io/documents.js';
 import type { UsageFigures, UsageReport } from '../llm/usage.js';
 import type { Funnel } from './counts.js';
 
@@ -35,6 +39,60 @@ export interface RunJson {
   versions: { gemtraj: string; node: string; prompts: Record<string, string> };
   /** What decides the content of the outputs; a resume with a different one is refused. */
   fingerprint: RunFingerprint;
+}
+
+/** run.json as read from disk: any field may be missing in an old or hand-made file. */
+export type RunJsonOnDisk = Partial<Omit<RunJson, 'config' | 'sessions'>> & {
+  config?: Record<string, unknown> | undefined;
+  sessions?: RunSession[] | undefined;
+  merged_from?: unknown;
+};
+
+const SessionSchema = z
+  .object({
+    started_at: z.string(),
+    finished_at: z.string().optional(),
+    duration_s: z.number(),
+    status: z.enum(['running', 'finished', 'stopped', 'interrupted', 'failed']),
+    documents_seen: z.number(),
+    documents_skipped: z.number(),
+    stop_reason: z.string().optional(),
+  })
+  .passthrough();
+
+/** The shape checked on read: what resume, merge and reports rely on; the rest passes through. */
+const RunJsonOnDiskSchema = z
+  .object({
+    gemtraj_version: z.string().optional(),
+    command: z.string().optional(),
+    input: z.string().optional(),
+    status: SessionSchema.shape.status.optional(),
+    config: z.record(z.string(), z.unknown()).optional(),
+    sessions: z.array(SessionSchema).optional(),
+    duration_s: z.number().optional(),
+    fingerprint: z.record(z.string(), z.unknown()).optional(),
+  })
+  .passthrough();
+
+/**
+ * The run.json of a run directory; `undefined` when there is none. A file that is not JSON or
+ * not run.json's shape is an error naming it: resuming past it would skip the settings check.
+ */
+export function readRunJson(dir: string): RunJsonOnDisk | undefined {
+  const file = join(dir, 'run.json');
+  if (!existsSync(file)) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new InputError(`${file}: not valid JSON (${(error as Error).message}); fix or delete it`);
+  }
+  const parsed = RunJsonOnDiskSchema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new InputError(`${file}: not a gemtraj run.json (${issue === undefined ? 'invalid' : `${issue.path.join('.') || '(root)'}: ${issue.message}`}); fix or delete it`);
+  }
+  return parsed.data as RunJsonOnDisk;
 }
 
 /** Settings and versions that change what a run writes (not speed, limits or paths). */

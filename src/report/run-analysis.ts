@@ -11,17 +11,11 @@ import { readJsonl } from '../io/jsonl.js';
 import type { UsageFigures, UsageReport } from '../llm/usage.js';
 import { computeFunnel, type Funnel, type FunnelMode } from '../pipeline/counts.js';
 import { RUN_FILES } from '../pipeline/run-dir.js';
-import type { RunJson, RunSession } from '../pipeline/run-json.js';
+import { readRunJson, type RunJsonOnDisk } from '../pipeline/run-json.js';
+
+export { readRunJson, type RunJsonOnDisk };
 import { computeStats, type RubricRate, type TrajectoryStats } from './stats.js';
 
-/** run.json as read from disk: any field may be missing in an old or hand-made file. */
-export type RunJsonOnDisk = Partial<Omit<RunJson, 'config' | 'sessions'>> & {
-  config?: Record<string, unknown> | undefined;
-  sessions?: RunSession[] | undefined;
-  merged_from?: unknown;
-};
-
-/** Bad input for a report command (missing or malformed run directory): exit status 2, like bad input elsewhere. */
 export class ReportError extends InputError {
   constructor(message: string) {
     super(message);
@@ -35,20 +29,6 @@ export function isDirectory(path: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** run.json of `dir`, undefined when absent; a clear error when it is not JSON. */
-export function readRunJson(dir: string): RunJsonOnDisk | undefined {
-  const file = join(dir, RUN_FILES.runJson);
-  if (!existsSync(file)) return undefined;
-  let value: unknown;
-  try {
-    value = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (error) {
-    throw new ReportError(`${file}: not valid JSON (${(error as Error).message})`);
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new ReportError(`${file}: expected a JSON object`);
-  return value as RunJsonOnDisk;
 }
 
 /**

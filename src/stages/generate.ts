@@ -2,8 +2,7 @@
  * Stage 3: one multi-turn trajectory per workflow, in a single teacher call.
  * The teacher answers in the simple turn schema; ids and links are assigned in code.
  */
-import { createHash } from 'node:crypto';
-import type { Extraction, Trajectory } from '../records.js';
+import { trajectoryId, type Extraction, type Trajectory } from '../records.js';
 import type { LlmClient } from '../llm/types.js';
 import {
   buildGenerateMessages,
@@ -20,10 +19,6 @@ export interface GenerateOptions {
   maxTokens?: number | undefined;
 }
 
-/** Stable trajectory id for (segment, workflow): the same on every rerun. */
-export function trajectoryId(segmentId: string, workflowIndex: number): string {
-  return `traj_${createHash('sha256').update(`${segmentId}\u0000${workflowIndex}`).digest('hex').slice(0, 20)}`;
-}
 
 export async function generateTrajectory(
   input: { extraction: Extraction; workflowIndex: number; sourceText: string },

@@ -10,7 +10,7 @@ import type { Segment, Trajectory } from '../records.js';
 import type { LlmClient } from '../llm/types.js';
 import { parseSynthesizerOutput, SYNTHESIZER_INSTRUCTION } from '../formats/sft-pairs.js';
 import { assembleMessages, messagesToTurns } from './conversation.js';
-import { trajectoryId } from './generate.js';
+import { trajectoryId } from '../records.js';
 import type { StageOutcome } from './types.js';
 import { looksLikeRefusal } from './types.js';
 

@@ -1,0 +1,216 @@
+/**
+ * The one runner. It streams input items through an ordered list of steps with bounded
+ * concurrency and no barrier between steps — a record moves on as soon as its step finishes,
+ * so the endpoint stays busy — and owns, once, what every step would otherwise repeat:
+ *
+ * - the guarded call: the gateway's `TransientEndpointError` becomes a *retryable* rejection
+ *   (the item is not marked done, a rerun tries it again) and `RequestRejectedError` a refusal
+ *   the step interprets (default: a final rejection with the endpoint's reason);
+ * - rejection writing (every reason, the raw answer of a parse failure);
+ * - resume: a record already rejected at a step is done; a step with a store reads its output
+ *   back instead of running again; an item whose whole tree finished is skipped by id;
+ * - progress ticks, one label per step (and `rejected`, `documents`);
+ * - a `FatalEndpointError` (bad key, no quota, error storm) stops feeding work, lets what is in
+ *   flight settle and is returned, so the caller writes run.json and says why in one message.
+ */
+import type { Reason, Rejection } from '../records.js';
+import { FatalEndpointError, RequestRejectedError, TransientEndpointError } from '../llm/errors.js';
+import { BoundedRunner, Semaphore, settleAll, shardOf } from './pool.js';
+import type { RunDirectory } from './run-dir.js';
+import { checkChain, type Step, type StepContext, type StepOutcome } from './step.js';
+
+/** One item of an input source: a record for the first step, or the reason it is not one. */
+export type SourceItem =
+  | {
+      kind: 'record';
+      /** Unit of resume and sharding (a document id; a record id for single-stage commands). */
+      id: string;
+      record: unknown;
+      /** Source text known up front (single-stage commands read it from a segments file). */
+      sourceText?: string | undefined;
+    }
+  | { kind: 'rejection'; rejection: Rejection };
+
+/** Something that counts progress; see progress.ts. */
+export interface Ticker {
+  tick(label: string, n?: number): void;
+}
+
+/** What happened, for summaries that are not derived from the files (validate's). */
+export type EngineEvent =
+  | { type: 'output'; step: string; record: unknown; final: boolean; resumed: boolean }
+  | { type: 'rejected'; step: string; rejection: Rejection; resumed: boolean }
+  | { type: 'item'; skipped: boolean };
+
+export interface EngineOptions {
+  /**
+   * The command these steps serve (`run`, `synthesize`, `filter`, `extract`, …): finished items
+   * are remembered per mode, so one command's progress never skips another's work.
+   */
+  mode: string;
+  /** Input items in process at once. Minimum 1. @default 8 */
+  itemConcurrency?: number | undefined;
+  /**
+   * Records made by the first step (segments of a document) in process at once, over all
+   * items: one huge document cannot flood the queue. Minimum 1. @default itemConcurrency
+   */
+  recordConcurrency?: number | undefined;
+  /** Process only the first N items (after sharding). Minimum 1. */
+  maxItems?: number | undefined;
+  /** Only items whose id hashes to shard `index` of `count`. */
+  shard?: { index: number; count: number } | undefined;
+  /** Remember finished items in progress.jsonl and skip them on rerun. @default true */
+  markDone?: boolean | undefined;
+  /** Stop requested (SIGINT): finish what is in flight, start nothing new. */
+  signal?: AbortSignal | undefined;
+  progress?: Ticker | undefined;
+  onEvent?: ((event: EngineEvent) => void) | undefined;
+}
+
+export interface EngineResult {
+  /** Items read this time (after sharding and max-items). */
+  itemsSeen: number;
+  /** Items skipped because an earlier run finished them. */
+  itemsSkipped: number;
+  /** Set when the run stopped early; the message says why. */
+  stoppedBy: FatalEndpointError | undefined;
+  interrupted: boolean;
+}
+
+export async function runSteps(
+  input: AsyncIterable<SourceItem>,
+  steps: readonly Step[],
+  dir: RunDirectory,
+  options: EngineOptions,
+): Promise<EngineResult> {
+  checkChain(steps);
+  if (steps.length === 0) throw new TypeError('pipeline: no steps');
+  const state = dir.state;
+  const itemConcurrency = options.itemConcurrency ?? 8;
+  const runner = new BoundedRunner(itemConcurrency);
+  const recordSlots = new Semaphore(options.recordConcurrency ?? itemConcurrency);
+  const markDone = options.markDone ?? true;
+  const tick = (label: string): void => options.progress?.tick(label);
+  const emit = (event: EngineEvent): void => options.onEvent?.(event);
+  let seen = 0;
+  let skipped = 0;
+  let fatal: FatalEndpointError | undefined;
+
+  function reject(step: Step, rejection: Rejection): void {
+    if (dir.rejectedAt(rejection.stage, rejection.id)) return;
+    dir.reject(rejection);
+    emit({ type: 'rejected', step: step.name, rejection, resumed: false });
+    if (rejection.retryable !== true) tick('rejected');
+  }
+
+  /** Runs the step; endpoint failures become outcomes, anything else (fatal) propagates. */
+  async function guarded(step: Step, record: unknown, context: StepContext): Promise<StepOutcome<unknown>> {
+    try {
+      return await step.run(record, context);
+    } catch (error) {
+      if (error instanceof RequestRejectedError) return { kind: 'refused', reason: { check: error.check, message: error.message } };
+      if (error instanceof TransientEndpointError) return { kind: 'retryable', reason: { check: 'llm_unavailable', message: error.message } };
+      throw error;
+    }
+  }
+
+  /** Takes `record` through step `i` and the ones after; true when its whole tree is done. */
+  async function advance(i: number, record: unknown, context: StepContext): Promise<boolean> {
+    const step = steps[i];
+    if (step === undefined) return true;
+    if (step.accepts !== undefined && !step.accepts(record)) return true;
+    const key = step.keyOf(record);
+    if (dir.rejectedAt(step.name, key)) {
+      emit({ type: 'rejected', step: step.name, rejection: { stage: step.name, id: key, reasons: [{ check: 'resumed', message: 'decided by an earlier run' }] }, resumed: true });
+      return true;
+    }
+    const last = i === steps.length - 1;
+    const store = step.store === undefined ? undefined : state[step.store];
+    let outcome: StepOutcome<unknown>;
+    let resumed = false;
+    if (store !== undefined && last && store.has(key)) {
+      emit({ type: 'output', step: step.name, record: undefined, final: true, resumed: true });
+      return true;
+    }
+    const stored = store?.get(key);
+    if (stored !== undefined) {
+      outcome = { kind: 'out', records: [stored] };
+      resumed = true;
+    } else {
+      outcome = await guarded(step, record, context);
+    }
+    if (outcome.kind === 'refused') {
+      outcome = step.onRefused?.(record, outcome.reason) ?? { kind: 'reject', reasons: [outcome.reason] };
+    }
+    switch (outcome.kind) {
+      case 'retryable':
+        reject(step, { stage: step.name, id: key, source: step.sourceOf(record), retryable: true, reasons: [outcome.reason] });
+        return false;
+      case 'refused': // onRefused answered with another refusal: final
+      case 'reject': {
+        const reasons: Reason[] = outcome.kind === 'refused' ? [outcome.reason] : outcome.reasons;
+        const raw = outcome.kind === 'reject' ? outcome.raw : undefined;
+        reject(step, { stage: step.name, id: key, source: step.sourceOf(record), reasons, ...(raw !== undefined ? { raw } : {}) });
+        return true;
+      }
+      case 'out':
+        break;
+    }
+    const outputs = outcome.records;
+    if (store !== undefined && outputs.length > 1) throw new TypeError(`pipeline: step "${step.name}" has a store and made ${outputs.length} records`);
+    for (const output of outputs) {
+      if (!resumed && store !== undefined) store.write(output as never);
+      if (!resumed) tick(step.name);
+      emit({ type: 'output', step: step.name, record: output, final: last, resumed });
+    }
+    if (last) return true;
+    const next = (output: unknown): Promise<boolean> =>
+      advance(i + 1, output, { ...context, sourceText: step.textOf?.(output) ?? context.sourceText });
+    // Records made by the first step share one bound across items (see recordConcurrency).
+    const results = await settleAll(outputs.map((output) => (i === 0 ? recordSlots.use(() => next(output)) : next(output))));
+    return results.every(Boolean);
+  }
+
+  for await (const item of input) {
+    if (fatal !== undefined || options.signal?.aborted === true) break;
+    const id = item.kind === 'record' ? item.id : item.rejection.id;
+    if (options.shard !== undefined && shardOf(id, options.shard.count) !== options.shard.index) continue;
+    if (options.maxItems !== undefined && seen >= options.maxItems) break;
+    seen++;
+    if (item.kind === 'rejection') {
+      if (dir.rejectedAt(item.rejection.stage, item.rejection.id)) {
+        emit({ type: 'rejected', step: item.rejection.stage, rejection: item.rejection, resumed: true });
+      } else {
+        dir.reject(item.rejection);
+        emit({ type: 'rejected', step: item.rejection.stage, rejection: item.rejection, resumed: false });
+      }
+      emit({ type: 'item', skipped: false });
+      tick('documents');
+      continue;
+    }
+    if (markDone && state.progress.has(`${options.mode}:${item.id}`)) {
+      skipped++;
+      emit({ type: 'item', skipped: true });
+      tick('documents');
+      continue;
+    }
+    await runner.run(async () => {
+      // Ctrl-C while this item waited for a slot: leave it for the rerun.
+      if (options.signal?.aborted === true) return;
+      try {
+        const done = await advance(0, item.record, { sourceText: item.sourceText, signal: options.signal });
+        // An item with a retryable failure stays unfinished so that a rerun retries it.
+        if (done && markDone) state.progress.write({ id: item.id, mode: options.mode });
+        emit({ type: 'item', skipped: false });
+        tick('documents');
+      } catch (error) {
+        if (error instanceof FatalEndpointError) fatal ??= error;
+        else throw error;
+      }
+    });
+    if (runner.error !== undefined) break;
+  }
+  await runner.drain();
+  if (runner.error !== undefined) throw runner.error;
+  return { itemsSeen: seen, itemsSkipped: skipped, stoppedBy: fatal, interrupted: options.signal?.aborted === true };
+}

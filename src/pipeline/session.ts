@@ -1,0 +1,154 @@
+/**
+ * One session of a corpus command (`run`, `synthesize`, `filter`) on a run directory: the
+ * settings check against an earlier session, the engine over the command's steps, run.json at
+ * start, every 15 s and at the end, with the funnel computed from the files. The CLI and the
+ * library's `run()` both call this; neither repeats any of it.
+ */
+import type { Config } from '../config.js';
+import { ConfigError } from '../config.js';
+import { countInputRecords } from '../io/documents.js';
+import type { Gateway } from '../llm/gateway.js';
+import { PROMPT_VERSIONS } from '../prompts/index.js';
+import { parseShard } from '../config.js';
+import { VERSION } from '../version.js';
+import { computeFunnel, filterCallsSaved } from './counts.js';
+import { runSteps } from './engine.js';
+import { buildPipeline, type CorpusMode } from './pipelines.js';
+import { Progress } from './progress.js';
+import { RunDirectory } from './run-dir.js';
+import { fingerprintDiff, mergeUsage, publicUrl, runFingerprint, type RunJson, type RunSession } from './run-json.js';
+import { documentSource } from './sources.js';
+
+export interface CorpusSessionOptions {
+  mode: CorpusMode;
+  /** Corpus path (JSONL, text files, a folder). */
+  input: string;
+  /** Run directory; rerunning on the same one resumes. */
+  out: string;
+  config: Config;
+  /** Model gateway; `undefined` only for a filter run in `local` mode. */
+  gateway: Gateway | undefined;
+  /** Resume a directory made with other settings (the outputs will be mixed). @default false */
+  allowConfigChange?: boolean | undefined;
+  /** Stop requested: finish what is in flight, start nothing new (status `interrupted`). */
+  signal?: AbortSignal | undefined;
+  /** Messages for the user (resume notes); progress lines go to stderr unless `config.quiet`. */
+  log?: ((message: string) => void) | undefined;
+}
+
+export interface CorpusSessionResult {
+  /** The run.json written at the end (counts from the files). */
+  runJson: RunJson;
+  /** Where the product went. */
+  files: RunDirectory['files'];
+}
+
+/** Runs one session; throws {@link ConfigError} before touching anything when settings changed. */
+export async function runCorpusSession(options: CorpusSessionOptions): Promise<CorpusSessionResult> {
+  const { mode, input, out, config, gateway } = options;
+  const log = options.log ?? ((): void => undefined);
+  const dir = new RunDirectory(out);
+  const previous = dir.readRunJson();
+  const fingerprint = runFingerprint(mode, config, PROMPT_VERSIONS);
+  if (previous?.fingerprint !== undefined && options.allowConfigChange !== true) {
+    const changed = fingerprintDiff(previous.fingerprint, fingerprint);
+    if (changed.length > 0) {
+      throw new ConfigError(
+        `${out} holds a run made with other settings (${changed.join(', ')} differ); resuming would mix their outputs.\n` +
+          'Use a new --out, rerun with the same settings, or pass --allow-config-change to continue anyway.',
+      );
+    }
+  }
+  const resume = await dir.open();
+  const startedAt = new Date();
+  const steps = buildPipeline(mode, { config, llm: gateway });
+  if (resume.resumed) {
+    log(
+      `resuming ${out}: ${dir.state.progress.ids.size} document(s) already done` +
+        `${resume.retried > 0 ? `, ${resume.retried} endpoint failure(s) to retry` : ''}` +
+        `${resume.repaired > 0 ? `, ${resume.repaired} torn line(s) dropped` : ''}`,
+    );
+  }
+  const total = config.quiet ? undefined : await countInputRecords(input);
+  const progress = new Progress({
+    total,
+    quiet: config.quiet,
+    snapshot: () => {
+      const t = gateway?.usage().totals;
+      return {
+        calls: t?.calls ?? 0,
+        cachedCalls: t?.cached_calls ?? 0,
+        tokens: (t?.prompt_tokens ?? 0) + (t?.completion_tokens ?? 0),
+        costUsd: t?.cost_usd ?? 0,
+      };
+    },
+  });
+  const session: RunSession = {
+    started_at: startedAt.toISOString(),
+    finished_at: undefined,
+    duration_s: 0,
+    status: 'running',
+    documents_seen: 0,
+    documents_skipped: 0,
+  };
+  const runJsonNow = async (final: boolean): Promise<RunJson> => {
+    session.duration_s = (Date.now() - startedAt.getTime()) / 1000;
+    const sessions = [...(previous?.sessions ?? []), session];
+    const counts = final ? await computeFunnel(out, mode, config) : previous?.counts;
+    return {
+      gemtraj_version: VERSION,
+      command: mode,
+      input,
+      status: session.status,
+      stop_reason: session.stop_reason,
+      config: { ...config, base_urls: config.base_urls.map(publicUrl) },
+      sessions,
+      duration_s: sessions.reduce((sum, s) => sum + s.duration_s, 0),
+      counts,
+      usage: gateway !== undefined ? mergeUsage(previous?.usage, gateway.usage()) : previous?.usage,
+      // From the segments on disk, so that resumed sessions do not count a segment twice.
+      filter: counts === undefined ? previous?.filter : { ...counts.decided_by, llm_calls_saved: filterCallsSaved(counts) },
+      versions: { gemtraj: VERSION, node: process.version, prompts: PROMPT_VERSIONS },
+      // A resume with --allow-config-change keeps the first fingerprint: outputs are mixed.
+      fingerprint: previous?.fingerprint ?? fingerprint,
+    };
+  };
+  dir.writeRunJson(await runJsonNow(false));
+  const heartbeat = setInterval(() => void runJsonNow(false).then((j) => dir.writeRunJson(j)).catch(() => undefined), 15_000);
+  heartbeat.unref();
+  const onAbort = (): void => progress.log('interrupted: finishing the work in flight (Ctrl-C again to quit at once); rerun the same command to resume');
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  progress.start();
+  let final: RunJson | undefined;
+  try {
+    const result = await runSteps(documentSource(input, { textField: config.text_field, idField: config.id_field }), steps, dir, {
+      mode,
+      itemConcurrency: Math.max(4, config.concurrency * 2),
+      recordConcurrency: Math.max(4, config.concurrency * 2),
+      maxItems: config.max_docs,
+      shard: parseShard(config.shard),
+      signal: options.signal,
+      progress,
+    });
+    session.documents_seen = result.itemsSeen;
+    session.documents_skipped = result.itemsSkipped;
+    if (result.stoppedBy !== undefined) {
+      session.status = 'stopped';
+      session.stop_reason = result.stoppedBy.message;
+    } else if (result.interrupted) session.status = 'interrupted';
+    else session.status = 'finished';
+  } catch (error) {
+    session.status = 'failed';
+    session.stop_reason = (error as Error).message;
+    throw error;
+  } finally {
+    progress.stop();
+    options.signal?.removeEventListener('abort', onAbort);
+    clearInterval(heartbeat);
+    session.finished_at = new Date().toISOString();
+    dir.close();
+    final = await runJsonNow(true);
+    dir.writeRunJson(final);
+  }
+  return { runJson: final, files: dir.files };
+}

@@ -1,0 +1,51 @@
+/**
+ * The one mapping from a {@link Config} to each step's options. Defaults live in the config
+ * schema; nothing here invents one. A new step adds its entry here and its keys to the schema.
+ */
+import type { Config } from '../../config.js';
+import type { ExtractOptions } from '../../stages/extract.js';
+import type { FilterOptions } from '../../stages/filter.js';
+import type { GenerateOptions } from '../../stages/generate.js';
+import type { JudgeOptions } from '../../stages/judge.js';
+import type { RefineOptions } from '../../stages/refine.js';
+import type { SynthesizeOptions } from '../../stages/synthesize.js';
+import type { ValidateOptions } from '../../validate/index.js';
+
+/**
+ * Longest message text the judge sees, in characters; longer ones are cut in the middle so
+ * that long tool outputs do not push refined trajectories past the judge's context.
+ */
+export const JUDGE_MAX_MESSAGE_CHARS = 6000;
+
+export interface StepOptions {
+  segment: { maxChars: number; minChars: number };
+  filter: FilterOptions;
+  extract: ExtractOptions;
+  generate: GenerateOptions;
+  refine: RefineOptions;
+  synthesize: SynthesizeOptions;
+  validate: ValidateOptions;
+  judge: Pick<JudgeOptions, 'requiredRubrics' | 'maxMessageChars' | 'maxTokens'>;
+}
+
+export function stepOptions(config: Config): StepOptions {
+  const sampling = { temperature: config.temperature, maxTokens: config.max_tokens };
+  return {
+    segment: { maxChars: config.segment.max_chars, minChars: config.segment.min_chars },
+    filter: { mode: config.filter.mode, scorer: config.filter.scorer, low: config.filter.low, high: config.filter.high, threshold: config.filter.threshold },
+    extract: { minTools: config.extract.min_tools, minSteps: config.extract.min_steps, maxWorkflows: config.extract.max_workflows, maxTokens: config.max_tokens },
+    generate: sampling,
+    refine: sampling,
+    synthesize: sampling,
+    validate: {
+      complexity: {
+        minDistinctTools: config.validate.min_distinct_tools,
+        minToolCalls: config.validate.min_tool_calls,
+        minMessages: config.validate.min_messages,
+        minUserTurns: config.validate.min_user_turns,
+      },
+      argumentProvenance: config.validate.provenance,
+    },
+    judge: { requiredRubrics: config.judge_rubrics, maxMessageChars: JUDGE_MAX_MESSAGE_CHARS, maxTokens: config.max_tokens },
+  };
+}
