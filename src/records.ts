@@ -4,6 +4,7 @@
  * Change them only with a migration note in the README.
  */
 import { z } from 'zod';
+import { EXIT_BAD_INPUT, GemtrajError } from './errors.js';
 
 // ---------------------------------------------------------------------------------------------
 // Provenance
@@ -293,15 +294,15 @@ export function formatLocation(loc: Location): string {
   return loc.line === undefined ? loc.file : `${loc.file}:${loc.line}`;
 }
 
-/** Thrown when a record read from a file does not have the expected shape. */
-export class RecordError extends Error {
+/** Thrown when a record read from a file does not have the expected shape. Exit status 2. */
+export class RecordError extends GemtrajError {
   constructor(
     readonly location: Location,
     /** JSON path of the first problem inside the record. */
     readonly path: string,
     readonly detail: string,
   ) {
-    super(`${formatLocation(location)}: ${path}: ${detail}`);
+    super(`${formatLocation(location)}: ${path}: ${detail}`, EXIT_BAD_INPUT);
     this.name = 'RecordError';
   }
 }
