@@ -9,6 +9,7 @@ import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { formatPath } from './records.js';
+import { EXIT_BAD_INPUT, GemtrajError } from './errors.js';
 
 const positiveInt = z.number().int().min(1);
 const fraction = z.number().gt(0).max(1);
@@ -120,10 +121,10 @@ export const ConfigSchema = z
 export type Config = z.infer<typeof ConfigSchema>;
 export type ConfigInput = z.input<typeof ConfigSchema>;
 
-/** A bad setting, with where it came from. */
-export class ConfigError extends Error {
+/** A bad setting, with where it came from. Exit status 2. */
+export class ConfigError extends GemtrajError {
   constructor(message: string) {
-    super(message);
+    super(message, EXIT_BAD_INPUT);
     this.name = 'ConfigError';
   }
 }

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { EXIT_BAD_INPUT, GemtrajError } from './errors.js';
 
 // ---------------------------------------------------------------------------------------------
 // Provenance
@@ -303,15 +304,15 @@ export function formatLocation(loc: Location): string {
   return loc.line === undefined ? loc.file : `${loc.file}:${loc.line}`;
 }
 
-/** Thrown when a record read from a file does not have the expected shape. */
-export class RecordError extends Error {
+/** Thrown when a record read from a file does not have the expected shape. Exit status 2. */
+export class RecordError extends GemtrajError {
   constructor(
     readonly location: Location,
     /** JSON path of the first problem inside the record. */
     readonly path: string,
     readonly detail: string,
   ) {
-    super(`${formatLocation(location)}: ${path}: ${detail}`);
+    super(`${formatLocation(location)}: ${path}: ${detail}`, EXIT_BAD_INPUT);
     this.name = 'RecordError';
   }
 }

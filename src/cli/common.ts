@@ -1,19 +1,15 @@
 /**
- * Flags shared by commands, their mapping onto config keys, and the gateway factory.
+ * Flags shared by commands, their mapping onto config keys, and the gateway for a run.
  * The API key is only ever read from the environment variable that `--api-key-env` names:
  * a key passed as a flag would end up in shell history and process listings.
  */
-import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, loadConfig, STAGE_MODEL_KEYS, type Config } from '../config.js';
-import { createGateway, type Gateway } from '../llm/gateway.js';
-import { registerSecret } from '../llm/errors.js';
-import type { StageName } from '../records.js';
-import { RUN_FILES } from '../pipeline/run-dir.js';
+import { gatewayFromConfig } from '../llm/from-config.js';
+import type { Gateway } from '../llm/gateway.js';
 
-export const OPENAI_BASE_URL = 'https://api.openai.com/v1';
-/** Model used when the endpoint is OpenAI's own and no model was named. */
-export const OPENAI_DEFAULT_MODEL = 'gpt-4.1-mini';
+// Endpoint resolution lives with the gateway (llm/from-config.ts); re-exported for commands and tests.
+export { NO_ENDPOINT_HELP, OPENAI_BASE_URL, OPENAI_DEFAULT_MODEL, resolveEndpoint } from '../llm/from-config.js';
 
 function int(name: string, min: number) {
   return (value: string): number => {
@@ -128,54 +124,7 @@ export function configFromFlags(flags: CommonFlags, extra: Record<string, unknow
   return loadConfig({ file: flags.config, env: process.env, flags: flagsToConfig(flags, extra) });
 }
 
-/** How to give gemtraj a model, printed whenever none is configured. */
-export const NO_ENDPOINT_HELP = `gemtraj needs an OpenAI-compatible model endpoint, and none is configured.
-Give it one in either way:
-  # OpenAI (or any hosted OpenAI-compatible API):
-  export OPENAI_API_KEY=...                      # read from the environment only, never a flag
-  export OPENAI_BASE_URL=https://api.openai.com/v1
-  gemtraj run examples/corpus.jsonl --out runs/example --model gpt-4.1-mini
-  # a local server (vLLM, SGLang, Ollama, llama.cpp server):
-  gemtraj run examples/corpus.jsonl --out runs/example --base-url http://127.0.0.1:8000/v1 --model <served model name>
-Settings can also live in a config file (--config gemtraj.yaml): base_urls, model, models.<stage>.`;
-
-/** Resolves endpoint, key and model; throws a {@link ConfigError} that says how to fix it. */
-export function resolveEndpoint(config: Config, env: NodeJS.ProcessEnv = process.env): { baseUrls: string[]; apiKey: string | undefined; model: string } {
-  const apiKey = env[config.api_key_env] === '' ? undefined : env[config.api_key_env];
-  let baseUrls = config.base_urls;
-  if (baseUrls.length === 0 && apiKey !== undefined && config.api_key_env === 'OPENAI_API_KEY') baseUrls = [OPENAI_BASE_URL];
-  if (baseUrls.length === 0) throw new ConfigError(NO_ENDPOINT_HELP);
-  const isOpenAI = baseUrls.every((u) => u.replace(/\/+$/, '') === OPENAI_BASE_URL);
-  if (isOpenAI && apiKey === undefined) {
-    throw new ConfigError(`the endpoint is ${OPENAI_BASE_URL} but $${config.api_key_env} is not set.\n${NO_ENDPOINT_HELP}`);
-  }
-  const model = config.model ?? (isOpenAI ? OPENAI_DEFAULT_MODEL : undefined);
-  if (model === undefined) {
-    throw new ConfigError(`no model named for ${baseUrls.join(', ')}: pass --model <name> (the name the server serves) or set GEMTRAJ_MODEL.`);
-  }
-  registerSecret(apiKey);
-  return { baseUrls, apiKey, model };
-}
-
 /** The gateway for a run directory; the cache defaults to `<out>/cache.sqlite`. */
 export function openGateway(config: Config, outDir: string | undefined): Gateway {
-  const endpoint = resolveEndpoint(config);
-  const models: Partial<Record<StageName, string>> = {};
-  for (const [stage, model] of Object.entries(config.models)) if (typeof model === 'string') models[stage as StageName] = model;
-  return createGateway({
-    ...endpoint,
-    models,
-    concurrency: config.concurrency,
-    rpm: config.rpm,
-    tpm: config.tpm,
-    timeoutMs: Math.round(config.timeout_s * 1000),
-    maxRetries: config.max_retries,
-    backoffBaseMs: config.backoff_base_ms,
-    backoffMaxMs: config.backoff_max_ms,
-    structuredOutput: config.structured_output,
-    cachePath: config.cache === false ? undefined : config.cache ?? (outDir !== undefined ? join(outDir, RUN_FILES.cache) : undefined),
-    prices: config.prices,
-    maxErrorRate: config.max_error_rate,
-    errorWindow: config.error_window,
-  });
+  return gatewayFromConfig(config, { outDir });
 }

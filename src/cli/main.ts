@@ -6,12 +6,10 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
-import { ConfigError } from '../config.js';
-import { InputError } from '../io/documents.js';
-import { FatalEndpointError, redact } from '../llm/errors.js';
-import { RecordError } from '../records.js';
+import { EXIT_BAD_INPUT, EXIT_UNEXPECTED, GemtrajError } from '../errors.js';
+import { redact } from '../llm/errors.js';
 import { VERSION } from '../version.js';
-import { registerRun, EXIT_ENDPOINT } from './run.js';
+import { registerRun } from './run.js';
 import { registerStages } from './stages.js';
 import { registerExport } from './export.js';
 import { registerValidate } from './validate.js';
@@ -37,7 +35,10 @@ export function buildProgram(): Command {
   return program;
 }
 
-/** Exit codes: 0 done (rejections are data), 1 unexpected error, 2 bad input/flags/config, 3 endpoint unusable. */
+/**
+ * Exit codes: 0 done (rejections are data); otherwise the {@link GemtrajError.exitCode} of
+ * the error that ended the command (see src/errors.ts), 2 for bad flags, 1 for anything else.
+ */
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   program.exitOverride();
@@ -45,15 +46,15 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv, { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : EXIT_BAD_INPUT;
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`gemtraj: ${redact(message)}\n`);
-    if (error instanceof ConfigError || error instanceof InputError || error instanceof RecordError) return 2;
-    if (error instanceof FatalEndpointError) return EXIT_ENDPOINT;
+    // Foreseen errors say all there is to say; a stack only helps with the unforeseen.
+    if (error instanceof GemtrajError && error.exitCode !== EXIT_UNEXPECTED) return error.exitCode;
     if (process.env.GEMTRAJ_DEBUG !== undefined && error instanceof Error && error.stack !== undefined) {
       process.stderr.write(`${redact(error.stack)}\n`);
     }
-    return 1;
+    return EXIT_UNEXPECTED;
   }
 }
 

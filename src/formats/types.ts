@@ -4,6 +4,7 @@
  * JSON array) and a gemtraj {@link Trajectory}.
  */
 import type { Trajectory } from '../records.js';
+import { EXIT_BAD_INPUT, GemtrajError } from '../errors.js';
 
 export type FormatName = 'gemtraj' | 'openai' | 'sharegpt' | 'hermes' | 'taubench' | 'sft-pairs';
 
@@ -38,15 +39,15 @@ export interface ExportOutcome<T> {
 /**
  * Thrown by an exporter for a trajectory the target format cannot represent (e.g. a
  * conversation ShareGPT's turn rules reject, or arguments that are not a JSON object).
- * Callers report it with the record's line and go on.
+ * Callers report it with the record's line and go on; should one escape, exit status 2.
  */
-export class ExportError extends Error {
+export class ExportError extends GemtrajError {
   constructor(
     message: string,
     /** JSON path into the trajectory, when one applies. */
     readonly path?: string,
   ) {
-    super(path === undefined ? message : `${path}: ${message}`);
+    super(path === undefined ? message : `${path}: ${message}`, EXIT_BAD_INPUT);
     this.name = 'ExportError';
   }
 }

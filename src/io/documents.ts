@@ -13,6 +13,7 @@ import { basename, extname, join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Document, Reason } from '../records.js';
 import { readJsonl } from './jsonl.js';
+import { EXIT_BAD_INPUT, GemtrajError } from '../errors.js';
 
 export interface ReadOptions {
   /** Field holding the text in JSONL input. @default 'text' */
@@ -28,10 +29,10 @@ export type InputItem =
 const TEXT_EXTENSIONS = new Set(['.txt', '.md', '.markdown', '.html', '.htm', '.rst']);
 const JSONL_EXTENSIONS = new Set(['.jsonl', '.ndjson']);
 
-/** Thrown for input that cannot be read at all (missing path, unsupported file type). */
-export class InputError extends Error {
+/** Thrown for input that cannot be read at all (missing path, unsupported file type). Exit status 2. */
+export class InputError extends GemtrajError {
   constructor(message: string) {
-    super(message);
+    super(message, EXIT_BAD_INPUT);
     this.name = 'InputError';
   }
 }

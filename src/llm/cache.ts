@@ -11,6 +11,9 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { ToolCall, Usage } from '../records.js';
 
+/** File name of the cache inside a run directory, when the config names no other file. */
+export const DEFAULT_CACHE_FILE = 'cache.sqlite';
+
 /** Bumped when the key recipe or the stored shape changes, so old entries are not misread. */
 const KEY_VERSION = 'gemtraj-cache-v1';
 

@@ -7,12 +7,18 @@
  * Messages never contain the API key: they are built from status, code and the server's text,
  * and {@link redact} scrubs anything that looks like a bearer token on the way out.
  */
+import { EXIT_ENDPOINT, GemtrajError } from '../errors.js';
 
-export abstract class LlmError extends Error {
+/**
+ * Base of the gateway's errors. Exit status 1 unless a subclass says otherwise: a
+ * transient or rejected request normally becomes a record rejection and never ends a command.
+ */
+export abstract class LlmError extends GemtrajError {
   /** HTTP status, when there was a response. */
   abstract readonly status: number | undefined;
 }
 
+/** The endpoint cannot be used at all: the command stops with exit status 3. */
 export class FatalEndpointError extends LlmError {
   constructor(
     message: string,
@@ -20,7 +26,7 @@ export class FatalEndpointError extends LlmError {
     /** Machine-readable kind for tests and `run.json`. */
     readonly kind: 'auth' | 'forbidden' | 'not_found' | 'quota' | 'bad_request' | 'circuit_open',
   ) {
-    super(redact(message));
+    super(redact(message), EXIT_ENDPOINT);
     this.name = 'FatalEndpointError';
   }
 }

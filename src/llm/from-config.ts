@@ -1,0 +1,103 @@
+/**
+ * A gateway from a validated {@link Config}: where the endpoint is, which key and model, and
+ * every limit. The API key is only ever read from the environment variable that
+ * `api_key_env` names: a key passed as a flag would end up in shell history and process listings.
+ */
+import { join } from 'node:path';
+import { ConfigError, type Config } from '../config.js';
+import type { StageName } from '../records.js';
+import type { ModelBackend } from './backend.js';
+import { DEFAULT_CACHE_FILE } from './cache.js';
+import { registerSecret } from './errors.js';
+import { createGateway, type Gateway } from './gateway.js';
+
+export const OPENAI_BASE_URL = 'https://api.openai.com/v1';
+/** Model used when the endpoint is OpenAI's own and no model was named. */
+export const OPENAI_DEFAULT_MODEL = 'gpt-4.1-mini';
+
+/** How to give gemtraj a model, printed whenever none is configured. */
+export const NO_ENDPOINT_HELP = `gemtraj needs an OpenAI-compatible model endpoint, and none is configured.
+Give it one in either way:
+  # OpenAI (or any hosted OpenAI-compatible API):
+  export OPENAI_API_KEY=...                      # read from the environment only, never a flag
+  export OPENAI_BASE_URL=https://api.openai.com/v1
+  gemtraj run examples/corpus.jsonl --out runs/example --model gpt-4.1-mini
+  # a local server (vLLM, SGLang, Ollama, llama.cpp server):
+  gemtraj run examples/corpus.jsonl --out runs/example --base-url http://127.0.0.1:8000/v1 --model <served model name>
+Settings can also live in a config file (--config gemtraj.yaml): base_urls, model, models.<stage>.`;
+
+/** The endpoint a config points at. */
+export interface Endpoint {
+  /** At least one base URL. */
+  baseUrls: string[];
+  /** The key from `$<api_key_env>`; `undefined` when unset or empty. */
+  apiKey: string | undefined;
+  /** Default model for every stage. */
+  model: string;
+}
+
+/**
+ * Resolves endpoint, key and model: OpenAI's URL when only `OPENAI_API_KEY` is set, and
+ * OpenAI's default model on OpenAI's URL. Throws a {@link ConfigError} that says how to fix it.
+ * Registers the key with `redact`.
+ */
+export function resolveEndpoint(config: Config, env: NodeJS.ProcessEnv = process.env): Endpoint {
+  const apiKey = env[config.api_key_env] === '' ? undefined : env[config.api_key_env];
+  let baseUrls = config.base_urls;
+  if (baseUrls.length === 0 && apiKey !== undefined && config.api_key_env === 'OPENAI_API_KEY') baseUrls = [OPENAI_BASE_URL];
+  if (baseUrls.length === 0) throw new ConfigError(NO_ENDPOINT_HELP);
+  const isOpenAI = baseUrls.every((u) => u.replace(/\/+$/, '') === OPENAI_BASE_URL);
+  if (isOpenAI && apiKey === undefined) {
+    throw new ConfigError(`the endpoint is ${OPENAI_BASE_URL} but $${config.api_key_env} is not set.\n${NO_ENDPOINT_HELP}`);
+  }
+  const model = config.model ?? (isOpenAI ? OPENAI_DEFAULT_MODEL : undefined);
+  if (model === undefined) {
+    throw new ConfigError(`no model named for ${baseUrls.join(', ')}: pass --model <name> (the name the server serves) or set GEMTRAJ_MODEL.`);
+  }
+  registerSecret(apiKey);
+  return { baseUrls, apiKey, model };
+}
+
+export interface GatewayFromConfigOptions {
+  /**
+   * Run directory: the response cache defaults to `<outDir>/cache.sqlite` when the config
+   * names no cache file. `undefined` (and no `cache` in the config) means no cache.
+   */
+  outDir?: string | undefined;
+  /** Where `api_key_env` is looked up. @default process.env */
+  env?: NodeJS.ProcessEnv | undefined;
+  /**
+   * Sends the requests instead of the HTTP backend. The endpoint is then not resolved: no
+   * base URL or key is needed, and `model` must be in the config.
+   */
+  backend?: ModelBackend | undefined;
+}
+
+/** The gateway a config describes. Throws {@link ConfigError} when no usable endpoint or model is configured. */
+export function gatewayFromConfig(config: Config, options: GatewayFromConfigOptions = {}): Gateway {
+  const { outDir, backend } = options;
+  const models: Partial<Record<StageName, string>> = {};
+  for (const [stage, model] of Object.entries(config.models)) if (typeof model === 'string') models[stage as StageName] = model;
+  const cachePath = config.cache === false ? undefined : config.cache ?? (outDir !== undefined ? join(outDir, DEFAULT_CACHE_FILE) : undefined);
+  return createGateway({
+    ...(backend === undefined ? resolveEndpoint(config, options.env) : { backend, model: backendModel(config) }),
+    models,
+    concurrency: config.concurrency,
+    rpm: config.rpm,
+    tpm: config.tpm,
+    timeoutMs: Math.round(config.timeout_s * 1000),
+    maxRetries: config.max_retries,
+    backoffBaseMs: config.backoff_base_ms,
+    backoffMaxMs: config.backoff_max_ms,
+    structuredOutput: config.structured_output,
+    cachePath,
+    prices: config.prices,
+    maxErrorRate: config.max_error_rate,
+    errorWindow: config.error_window,
+  });
+}
+
+function backendModel(config: Config): string {
+  if (config.model === undefined) throw new ConfigError('no model named: pass --model <name> or set GEMTRAJ_MODEL.');
+  return config.model;
+}

@@ -1,0 +1,198 @@
+/**
+ * The OpenAI-compatible HTTP backend, through the official SDK with one client per base URL.
+ * With several replicas each attempt goes to the one with the fewest requests in flight, and
+ * a replica that just failed (connection error, 5xx, timeout) is skipped for a cooldown.
+ * Retries are not done here: the SDK's own are off (`maxRetries: 0`) and the gateway retries.
+ * With http-errors.ts, the only code that imports the `openai` SDK.
+ */
+import OpenAI from 'openai';
+import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
+import type { ToolCall } from '../records.js';
+import { BackendError, type ChatRequest, type ChatResponse, type ModelBackend, type ReplicaStats, type SendOptions } from './backend.js';
+import { classifyError, MalformedResponseError, RequestTimeoutError } from './http-errors.js';
+import { abortReason } from './retry.js';
+
+/** Sent when no key is configured: local servers ignore it, and the SDK insists on one. */
+const PLACEHOLDER_KEY = 'none';
+
+export interface HttpBackendOptions {
+  /**
+   * OpenAI-compatible base URLs of the replicas (ending in `/v1` for most servers). At least one.
+   * @example ['http://localhost:8000/v1']
+   */
+  baseUrls: string[];
+  /** API key, or `undefined` to send a placeholder. Never logged. */
+  apiKey: string | undefined;
+  /** Per-attempt timeout in milliseconds, covering the whole exchange including the body. Above 0. */
+  timeoutMs: number;
+  /** How long a failed replica is skipped while others are available, in milliseconds. Minimum 0. @default 10000 */
+  cooldownMs?: number | undefined;
+}
+
+interface Replica {
+  baseUrl: string;
+  client: OpenAI;
+  inFlight: number;
+  sent: number;
+  failures: number;
+  cooldownUntil: number;
+}
+
+export class HttpBackend implements ModelBackend {
+  private readonly replicas: Replica[];
+  private readonly timeoutMs: number;
+  private readonly cooldownMs: number;
+
+  constructor(options: HttpBackendOptions) {
+    if (options.baseUrls.length === 0) throw new RangeError('at least one base URL is required');
+    this.timeoutMs = options.timeoutMs;
+    this.cooldownMs = options.cooldownMs ?? 10_000;
+    this.replicas = options.baseUrls.map((baseUrl) => ({
+      baseUrl,
+      client: new OpenAI({
+        baseURL: baseUrl,
+        apiKey: options.apiKey ?? PLACEHOLDER_KEY,
+        timeout: options.timeoutMs,
+        maxRetries: 0,
+        // Keep environment-provided org/project headers away from arbitrary local servers.
+        organization: null,
+        project: null,
+      }),
+      inFlight: 0,
+      sent: 0,
+      failures: 0,
+      cooldownUntil: 0,
+    }));
+  }
+
+  /** Least in-flight among healthy replicas; when all are cooling down, the one that recovers first. */
+  private pick(): Replica {
+    const now = Date.now();
+    let best: Replica | undefined;
+    for (const replica of this.replicas) {
+      if (replica.cooldownUntil > now) continue;
+      if (best === undefined || replica.inFlight < best.inFlight) best = replica;
+    }
+    if (best !== undefined) return best;
+    let soonest = this.replicas[0] as Replica;
+    for (const replica of this.replicas) if (replica.cooldownUntil < soonest.cooldownUntil) soonest = replica;
+    return soonest;
+  }
+
+  /**
+   * One attempt. Throws a {@link BackendError} classified by {@link classifyError} (the SDK
+   * error, a timeout of our own timer, a 200 that is no completion); rethrows the caller's
+   * abort reason unwrapped. A replica fault puts the replica in its cooldown.
+   */
+  async send(request: ChatRequest, options: SendOptions = {}): Promise<ChatResponse> {
+    const { signal } = options;
+    const replica = this.pick();
+    replica.inFlight++;
+    replica.sent++;
+    // Our own timer covers the body too: the SDK's timeout stops at the response headers.
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, this.timeoutMs);
+    const onAbort = (): void => controller.abort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const completion = await replica.client.chat.completions.create(toSdkBody(request), {
+        signal: controller.signal,
+        timeout: this.timeoutMs,
+        maxRetries: 0,
+      });
+      checkCompletion(completion);
+      return toChatResponse(completion);
+    } catch (error) {
+      if (signal?.aborted) throw abortReason(signal);
+      const cause = timedOut ? new RequestTimeoutError(this.timeoutMs) : error;
+      const failure = classifyError(cause, {
+        model: request.model,
+        baseUrl: replica.baseUrl,
+        hasResponseFormat: request.response_format !== undefined,
+      });
+      if (failure.action === 'retry' && failure.replicaFault) this.markFailed(replica);
+      throw new BackendError(failure, replica.baseUrl, { cause });
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      replica.inFlight--;
+    }
+  }
+
+  /** Skips the replica for the cooldown (only matters when there are others). */
+  private markFailed(replica: Replica): void {
+    replica.failures++;
+    replica.cooldownUntil = Date.now() + this.cooldownMs;
+  }
+
+  stats(): ReplicaStats[] {
+    const now = Date.now();
+    return this.replicas.map((r) => ({
+      baseUrl: r.baseUrl,
+      inFlight: r.inFlight,
+      sent: r.sent,
+      failures: r.failures,
+      coolingDown: r.cooldownUntil > now,
+    }));
+  }
+}
+
+/** The SDK's request body; members in the order they always had on the wire. */
+function toSdkBody(request: ChatRequest): ChatCompletionCreateParamsNonStreaming {
+  const body: ChatCompletionCreateParamsNonStreaming = { model: request.model, messages: request.messages };
+  if (request.tools !== undefined) body.tools = request.tools;
+  if (request.response_format !== undefined) body.response_format = request.response_format;
+  if (request.temperature !== undefined) body.temperature = request.temperature;
+  if (request.top_p !== undefined) body.top_p = request.top_p;
+  if (request.max_tokens !== undefined) body.max_tokens = request.max_tokens;
+  if (request.seed !== undefined) body.seed = request.seed;
+  return body;
+}
+
+function toChatResponse(completion: ChatCompletion): ChatResponse {
+  const choice = completion.choices[0];
+  const response: ChatResponse = {
+    text: choice?.message?.content ?? '',
+    finishReason: choice?.finish_reason ?? 'unknown',
+  };
+  if (completion.usage) {
+    response.usage = { prompt_tokens: completion.usage.prompt_tokens ?? 0, completion_tokens: completion.usage.completion_tokens ?? 0 };
+  }
+  if (typeof completion.model === 'string' && completion.model !== '') response.model = completion.model;
+  const toolCalls = extractToolCalls(choice?.message?.tool_calls);
+  if (toolCalls !== undefined) response.toolCalls = toolCalls;
+  return response;
+}
+
+/** A 200 that is not a chat completion (an HTML error page, `{}`, a proxy's text) is retried. */
+function checkCompletion(value: unknown): asserts value is ChatCompletion {
+  if (typeof value !== 'object' || value === null) {
+    throw new MalformedResponseError(`expected a JSON object, got ${typeof value === 'string' ? 'text' : String(value)}`);
+  }
+  const choices = (value as { choices?: unknown }).choices;
+  if (!Array.isArray(choices) || choices.length === 0 || typeof choices[0] !== 'object' || choices[0] === null) {
+    throw new MalformedResponseError('no choices in the answer');
+  }
+}
+
+/** Function tool calls of an answer in the records' shape; `undefined` when there are none. */
+function extractToolCalls(calls: unknown): ToolCall[] | undefined {
+  if (!Array.isArray(calls) || calls.length === 0) return undefined;
+  const out: ToolCall[] = [];
+  for (const call of calls as Array<{ id?: unknown; type?: unknown; function?: { name?: unknown; arguments?: unknown } }>) {
+    if (call.type !== 'function' || call.function === undefined) continue;
+    out.push({
+      id: typeof call.id === 'string' && call.id !== '' ? call.id : `call_${out.length + 1}`,
+      type: 'function',
+      function: {
+        name: typeof call.function.name === 'string' ? call.function.name : '',
+        arguments: typeof call.function.arguments === 'string' ? call.function.arguments : '{}',
+      },
+    });
+  }
+  return out.length > 0 ? out : undefined;
+}
