@@ -4,6 +4,7 @@
  */
 import { Command, Option } from 'commander';
 import { ConfigError } from '../config.js';
+import { EXIT_ENDPOINT, EXIT_INTERRUPTED } from '../errors.js';
 import { registerFilter } from './filter.js';
 import { formatFunnel } from '../pipeline/counts.js';
 import { estimateRun, formatEstimate } from '../pipeline/estimate.js';
@@ -22,8 +23,6 @@ export interface RunFlags extends CommonFlags {
   allowConfigChange?: boolean;
 }
 
-/** Exit code when the endpoint cannot be used (bad key, quota, unknown model, error storm). */
-export const EXIT_ENDPOINT = 3;
 
 export function registerRun(program: Command): void {
   const run = program
@@ -133,5 +132,5 @@ export async function executeRun(mode: CorpusMode, input: string, flags: RunFlag
     process.stderr.write(`gemtraj: stopped: ${runJson.stop_reason ?? ''}\nNothing already done is lost: fix the cause and rerun the same command to resume.\n`);
     return EXIT_ENDPOINT;
   }
-  return runJson.status === 'interrupted' ? 130 : 0;
+  return runJson.status === 'interrupted' ? EXIT_INTERRUPTED : 0;
 }

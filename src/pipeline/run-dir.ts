@@ -12,6 +12,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { InputError } from '../io/documents.js';
 import type { Extraction, Rejection, Segment, Trajectory } from '../records.js';
+import { DEFAULT_CACHE_FILE } from '../llm/cache.js';
 import { readRunJson, type RunJsonOnDisk } from './run-json.js';
 import { dropTornTail, JsonlWriter, readJsonl, readJsonlLocated, readRecordAt, type JsonlLine } from '../io/jsonl.js';
 
@@ -25,7 +26,7 @@ export const RUN_FILES = {
   /** One line per document whose work is complete: what resume skips. */
   progress: 'progress.jsonl',
   runJson: 'run.json',
-  cache: 'cache.sqlite',
+  cache: DEFAULT_CACHE_FILE,
   /** `{pid, host}` of the process writing the directory; removed when it closes. */
   lock: 'run.lock',
 } as const;
