@@ -157,25 +157,19 @@ export function renderReport(a: RunAnalysis, samples: ReportSample[], generatedA
     .map(([k, v]) => `<div class="card"><span class="muted">${esc(k)}</span><b>${esc(v)}</b></div>`)
     .join('');
 
-  // The first three steps are common to every mode; the rest depends on the command.
-  const common = [
+  // One bar per step of the command: what each step passed on (derived from its step list).
+  const funnelRows: Array<{ label: string; value: number; note?: string | undefined }> = [
     { label: 'documents', value: f.documents },
-    { label: 'segments', value: f.segments },
-    { label: 'kept segments', value: f.kept },
+    ...f.steps.map((step) => {
+      const notes = [
+        step.rejected > 0 ? `${step.rejected} rejected` : '',
+        step.dropped > 0 ? `${step.dropped} dropped` : '',
+        step.pending > 0 ? `${step.pending} pending` : '',
+        step.tally.fallback !== undefined ? `${step.tally.fallback} kept original` : '',
+      ].filter(Boolean);
+      return { label: step.step, value: step.out - step.dropped, note: notes.length > 0 ? `(${notes.join(', ')})` : undefined };
+    }),
   ];
-  const funnelRows: Array<{ label: string; value: number; note?: string | undefined }> =
-    a.mode === 'filter'
-      ? common
-      : a.mode === 'run'
-        ? [
-            ...common,
-            { label: 'extracted', value: f.extracted },
-            { label: 'workflows', value: f.workflows },
-            { label: 'generated', value: f.generated },
-            { label: 'refined', value: f.refined, note: f.refine_fallback > 0 ? `(+${f.refine_fallback} kept original)` : undefined },
-            { label: 'passed', value: f.passed },
-          ]
-        : [...common, { label: 'synthesized', value: f.generated }, { label: 'passed', value: f.passed }];
   const rejections = Object.entries(f.rejections).flatMap(([stage, checks]) =>
     Object.entries(checks)
       .sort((x, y) => y[1] - x[1])
