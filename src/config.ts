@@ -31,10 +31,12 @@ export type SettingMeta = {
   examples: [unknown];
   /** What leaving the setting unset means, for settings without a default value. */
   unset?: string;
+  /** Allowed values in words, where the schema's own (a pattern, a record) would not read well. */
+  allowed?: string;
 };
 
-function doc(description: string, example: unknown, unset?: string): SettingMeta {
-  return unset === undefined ? { description, examples: [example] } : { description, examples: [example], unset };
+function doc(description: string, example: unknown, more: Pick<SettingMeta, 'unset' | 'allowed'> = {}): SettingMeta {
+  return { description, examples: [example], ...more };
 }
 
 /**
@@ -52,30 +54,31 @@ export const ConfigSchema = z
         doc(
           'OpenAI-compatible base URLs (usually ending in /v1). Several spread calls over replicas, least requests in flight first. None: https://api.openai.com/v1 when only $OPENAI_API_KEY is set.',
           ['http://10.0.0.5:8000/v1', 'http://10.0.0.6:8000/v1'],
+          { allowed: 'list of http(s) URLs' },
         ),
       ),
     api_key_env: z
       .string()
       .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
       .default('OPENAI_API_KEY')
-      .meta(doc('Name of the environment variable that holds the API key (the key itself is never stored).', 'TOGETHER_API_KEY')),
+      .meta(doc('Name of the environment variable that holds the API key (the key itself is never stored).', 'TOGETHER_API_KEY', { allowed: 'variable name' })),
     model: z
       .string()
       .min(1)
       .optional()
-      .meta(doc('Model for every stage that `models` does not name.', 'Qwen/Qwen3-32B', 'required, except gpt-4.1-mini on https://api.openai.com/v1')),
+      .meta(doc('Model for every stage that `models` does not name.', 'Qwen/Qwen3-32B', { unset: 'required, except gpt-4.1-mini on https://api.openai.com/v1' })),
     models: z
       .object(Object.fromEntries(STAGE_MODEL_KEYS.map((k) => [k, z.string().min(1).optional()])))
       .strict()
       .prefault({})
-      .meta(doc(`Per-stage model overrides, by stage: ${STAGE_MODEL_KEYS.join(', ')}.`, { judge: 'Qwen/Qwen3-32B' })),
+      .meta(doc(`Per-stage model overrides, by stage: ${STAGE_MODEL_KEYS.join(', ')}.`, { judge: 'Qwen/Qwen3-32B' }, { allowed: 'stage → model name' })),
 
     // Limits, retries, failures
     concurrency: positiveInt
       .default(16)
       .meta(doc('Most requests in flight at once. The adaptive limit halves on 429 and creeps back, never above this.', 64)),
-    rpm: positiveInt.optional().meta(doc('Requests per minute over all replicas.', 3000, 'no limit')),
-    tpm: positiveInt.optional().meta(doc('Tokens (prompt + completion) per minute over all replicas.', 2_000_000, 'no limit')),
+    rpm: positiveInt.optional().meta(doc('Requests per minute over all replicas.', 3000, { unset: 'no limit' })),
+    tpm: positiveInt.optional().meta(doc('Tokens (prompt + completion) per minute over all replicas.', 2_000_000, { unset: 'no limit' })),
     timeout_s: z
       .number()
       .min(1)
@@ -119,18 +122,18 @@ export const ConfigSchema = z
       .max(2)
       .default(0.7)
       .meta(doc('Sampling temperature of generate, refine and synthesize (extraction uses 0.2, the judges 0).', 1)),
-    max_tokens: positiveInt.optional().meta(doc('Completion token cap per call.', 16_000, "the endpoint's default")),
+    max_tokens: positiveInt.optional().meta(doc('Completion token cap per call.', 16_000, { unset: "the endpoint's default" })),
     cache: z
       .union([z.string().min(1), z.literal(false)])
       .optional()
-      .meta(doc('Response cache file (SQLite). false disables caching: a rerun then repeats paid calls.', 'runs/shared-cache.sqlite', '<out>/cache.sqlite')),
+      .meta(doc('Response cache file (SQLite). false disables caching: a rerun then repeats paid calls.', 'runs/shared-cache.sqlite', { unset: '<out>/cache.sqlite', allowed: 'file path | false' })),
     prices: z
       .record(z.string(), z.object({ prompt_per_million: z.number().min(0), completion_per_million: z.number().min(0) }).strict())
       .default(() => ({}))
       .meta(
         doc('Prices in US dollars per million tokens, by model name, for the cost figures in run.json.', {
           'gpt-4.1-mini': { prompt_per_million: 0.4, completion_per_million: 1.6 },
-        }),
+        }, { allowed: 'model → { prompt_per_million, completion_per_million }, each ≥ 0' }),
       ),
 
     // Input
@@ -140,7 +143,7 @@ export const ConfigSchema = z
       .min(1)
       .default('id')
       .meta(doc('Field of a JSONL input record that holds the document id; a record without one gets doc_ + a hash of its text.', 'url')),
-    max_docs: positiveInt.optional().meta(doc('Process only the first N documents.', 100, 'all documents')),
+    max_docs: positiveInt.optional().meta(doc('Process only the first N documents.', 100, { unset: 'all documents' })),
     shard: z
       .string()
       .regex(/^\d+\/\d+$/, 'must look like i/n, e.g. 0/4')
@@ -150,7 +153,7 @@ export const ConfigSchema = z
         return n >= 1 && i < n;
       }, 'needs 0 <= i < n')
       .optional()
-      .meta(doc('i/n: process only the documents whose id hashes to shard i of n (0-based, 0 <= i < n).', '0/4', 'all documents')),
+      .meta(doc('i/n: process only the documents whose id hashes to shard i of n (0-based, 0 <= i < n).', '0/4', { unset: 'all documents', allowed: 'i/n, 0 ≤ i < n' })),
 
     // Stages
     segment: z
@@ -191,7 +194,7 @@ export const ConfigSchema = z
           .string()
           .regex(/^(heuristic|model:.+)$/, 'must be heuristic or model:PATH')
           .default('heuristic')
-          .meta(doc('Local scorer: heuristic (built-in features) or model:PATH (a model file from gemtraj filter train).', 'model:filter-model.json')),
+          .meta(doc('Local scorer: heuristic (built-in features) or model:PATH (a model file from gemtraj filter train).', 'model:filter-model.json', { allowed: 'heuristic | model:PATH' })),
         low: unit
           .default(0.2)
           .meta(doc('Cascade mode: segments whose local score is below this are dropped without a call. At most high.', 0.1)),
