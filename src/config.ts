@@ -15,6 +15,13 @@ const fraction = z.number().gt(0).max(1);
 const unit = z.number().min(0).max(1);
 const RUBRICS = ['R1', 'R2', 'R3', 'R4'] as const;
 
+/** Values of `structured_output`, for flags' `choices`. */
+export const STRUCTURED_OUTPUT_MODES = ['json_schema', 'json_object', 'prompt'] as const;
+/** Values of `filter.mode`, for flags' `choices`. */
+export const FILTER_MODES = ['local', 'llm', 'cascade'] as const;
+/** Values of `validate.provenance`, for flags' `choices`. */
+export const PROVENANCE_MODES = ['off', 'warn', 'reject'] as const;
+
 export const STAGE_MODEL_KEYS = ['filter', 'extract', 'generate', 'refine', 'judge', 'synthesize'] as const;
 export type ModelStage = (typeof STAGE_MODEL_KEYS)[number];
 
@@ -108,7 +115,7 @@ export const ConfigSchema = z
 
     // Requests
     structured_output: z
-      .enum(['json_schema', 'json_object', 'prompt'])
+      .enum(STRUCTURED_OUTPUT_MODES)
       .default('json_schema')
       .meta(
         doc(
@@ -182,7 +189,7 @@ export const ConfigSchema = z
     filter: z
       .object({
         mode: z
-          .enum(['local', 'llm', 'cascade'])
+          .enum(FILTER_MODES)
           .default('cascade')
           .meta(
             doc(
@@ -241,7 +248,7 @@ export const ConfigSchema = z
         min_messages: z.number().int().min(0).default(8).meta(doc('Complexity: fewest messages in a trajectory, system prompt included; 0 disables.', 12)),
         min_user_turns: z.number().int().min(0).default(2).meta(doc('Complexity: fewest user messages in a trajectory; 0 disables.', 3)),
         provenance: z
-          .enum(['off', 'warn', 'reject'])
+          .enum(PROVENANCE_MODES)
           .default('warn')
           .meta(
             doc(
