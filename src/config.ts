@@ -129,7 +129,7 @@ export const ConfigSchema = z
       .max(2)
       .default(0.7)
       .meta(doc('Sampling temperature of generate, refine and synthesize (extraction uses 0.2, the judges 0).', 1)),
-    max_tokens: positiveInt.optional().meta(doc('Completion token cap per call.', 16_000, { unset: "the endpoint's default" })),
+    max_tokens: positiveInt.optional().meta(doc('Completion token cap per call.', 16_000, { unset: 'set by the endpoint' })),
     cache: z
       .union([z.string().min(1), z.literal(false)])
       .optional()
