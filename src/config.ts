@@ -13,55 +13,145 @@ import { EXIT_BAD_INPUT, GemtrajError } from './errors.js';
 
 const positiveInt = z.number().int().min(1);
 const fraction = z.number().gt(0).max(1);
+const unit = z.number().min(0).max(1);
+const RUBRICS = ['R1', 'R2', 'R3', 'R4'] as const;
+
+/** Values of `structured_output`, for flags' `choices`. */
+export const STRUCTURED_OUTPUT_MODES = ['json_schema', 'json_object', 'prompt'] as const;
+/** Values of `filter.mode`, for flags' `choices`. */
+export const FILTER_MODES = ['local', 'llm', 'cascade'] as const;
+/** Values of `validate.provenance`, for flags' `choices`. */
+export const PROVENANCE_MODES = ['off', 'warn', 'reject'] as const;
 
 export const STAGE_MODEL_KEYS = ['filter', 'extract', 'generate', 'refine', 'judge', 'synthesize'] as const;
 export type ModelStage = (typeof STAGE_MODEL_KEYS)[number];
 
+/**
+ * Documentation of one setting, kept on its schema as zod metadata so that help text, the
+ * README table and tests read it at runtime (see config-docs.ts). Unit and meaning go in
+ * `description`; bounds and the default are read from the schema itself. (A type, not an
+ * interface: zod's metadata type needs an index signature.)
+ */
+export type SettingMeta = {
+  /** What the setting does, with its unit. */
+  description: string;
+  /** One typical value (other than the default). */
+  examples: [unknown];
+  /** What leaving the setting unset means, for settings without a default value. */
+  unset?: string;
+  /** Allowed values in words, where the schema's own (a pattern, a record) would not read well. */
+  allowed?: string;
+};
+
+function doc(description: string, example: unknown, more: Pick<SettingMeta, 'unset' | 'allowed'> = {}): SettingMeta {
+  return { description, examples: [example], ...more };
+}
+
+/**
+ * The one definition of every setting: type, bounds, default and documentation. Nested
+ * sections use `prefault({})` so that their defaults come from their fields (written once).
+ * Object and array defaults are functions: every loaded config gets its own copy.
+ */
 export const ConfigSchema = z
   .object({
-    /** OpenAI-compatible base URLs; several spread load over replicas. */
-    base_urls: z.array(z.string().regex(/^https?:\/\/[^\s/]+/i, 'must be an http:// or https:// URL, e.g. http://127.0.0.1:8000/v1')).default([]),
-    /** Name of the environment variable that holds the API key. @default 'OPENAI_API_KEY' */
-    api_key_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('OPENAI_API_KEY'),
-    /** Default model for every stage. */
-    model: z.string().min(1).optional(),
-    /** Per-stage model overrides. */
-    models: z.object(Object.fromEntries(STAGE_MODEL_KEYS.map((k) => [k, z.string().min(1).optional()]))).strict().default({}),
-    /** Requests in flight at once. Minimum 1. @default 16 */
-    concurrency: positiveInt.default(16),
-    /** Requests per minute; unset = no limit. */
-    rpm: positiveInt.optional(),
-    /** Tokens per minute; unset = no limit. */
-    tpm: positiveInt.optional(),
-    /** Per-request timeout, seconds. Minimum 1. @default 120 */
-    timeout_s: z.number().min(1).default(120),
-    /** Retries after the first attempt. @default 6 */
-    max_retries: z.number().int().min(0).max(50).default(6),
-    /** First backoff wait in milliseconds, doubled per retry with full jitter. Minimum 0. @default 1000 */
-    backoff_base_ms: z.number().min(0).default(1000),
-    /** Longest single backoff wait in milliseconds, `Retry-After` included. Minimum 0. @default 60000 */
-    backoff_max_ms: z.number().min(0).default(60_000),
-    /** @default 'json_schema' */
-    structured_output: z.enum(['json_schema', 'json_object', 'prompt']).default('json_schema'),
-    /** Response cache file; default `<out>/cache.sqlite`. `false` disables it. */
-    cache: z.union([z.string().min(1), z.literal(false)]).optional(),
-    /** Prices in USD per million tokens, by model name. */
+    // Endpoint
+    base_urls: z
+      .array(z.string().regex(/^https?:\/\/[^\s/]+/i, 'must be an http:// or https:// URL, e.g. http://127.0.0.1:8000/v1'))
+      .default(() => [])
+      .meta(
+        doc(
+          'OpenAI-compatible base URLs (usually ending in /v1). Several spread calls over replicas, least requests in flight first. None: https://api.openai.com/v1 when only $OPENAI_API_KEY is set.',
+          ['http://10.0.0.5:8000/v1', 'http://10.0.0.6:8000/v1'],
+          { allowed: 'list of http(s) URLs' },
+        ),
+      ),
+    api_key_env: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+      .default('OPENAI_API_KEY')
+      .meta(doc('Name of the environment variable that holds the API key (the key itself is never stored).', 'TOGETHER_API_KEY', { allowed: 'variable name' })),
+    model: z
+      .string()
+      .min(1)
+      .optional()
+      .meta(doc('Model for every stage that `models` does not name.', 'Qwen/Qwen3-32B', { unset: 'required, except gpt-4.1-mini on https://api.openai.com/v1' })),
+    models: z
+      .object(Object.fromEntries(STAGE_MODEL_KEYS.map((k) => [k, z.string().min(1).optional()])))
+      .strict()
+      .prefault({})
+      .meta(doc(`Per-stage model overrides, by stage: ${STAGE_MODEL_KEYS.join(', ')}.`, { judge: 'Qwen/Qwen3-32B' }, { allowed: 'stage → model name' })),
+
+    // Limits, retries, failures
+    concurrency: positiveInt
+      .default(16)
+      .meta(doc('Most requests in flight at once. The adaptive limit halves on 429 and creeps back, never above this.', 64)),
+    rpm: positiveInt.optional().meta(doc('Requests per minute over all replicas.', 3000, { unset: 'no limit' })),
+    tpm: positiveInt.optional().meta(doc('Tokens (prompt + completion) per minute over all replicas.', 2_000_000, { unset: 'no limit' })),
+    timeout_s: z
+      .number()
+      .min(1)
+      .default(120)
+      .meta(doc("Per-request timeout, in seconds (the SDK's own is 10 minutes).", 300)),
+    max_retries: z
+      .number()
+      .int()
+      .min(0)
+      .max(50)
+      .default(6)
+      .meta(doc('Retries after the first attempt on 429, 5xx, timeouts and connection resets.', 10)),
+    backoff_base_ms: z
+      .number()
+      .min(0)
+      .default(1000)
+      .meta(doc('First backoff wait, in milliseconds; doubled per retry, with full jitter.', 500)),
+    backoff_max_ms: z
+      .number()
+      .min(0)
+      .default(60_000)
+      .meta(doc('Longest single backoff wait, in milliseconds, Retry-After included.', 120_000)),
+    max_error_rate: fraction
+      .default(0.5)
+      .meta(doc('Stop the run when more than this fraction of the last `error_window` requests failed after all retries.', 0.2)),
+    error_window: positiveInt.default(50).meta(doc('Number of recent requests `max_error_rate` is measured over.', 100)),
+
+    // Requests
+    structured_output: z
+      .enum(STRUCTURED_OUTPUT_MODES)
+      .default('json_schema')
+      .meta(
+        doc(
+          'How calls that expect JSON ask for it: json_schema (response_format with the schema), json_object (response_format json_object, schema in the prompt) or prompt (schema in the prompt only).',
+          'json_object',
+        ),
+      ),
+    temperature: z
+      .number()
+      .min(0)
+      .max(2)
+      .default(0.7)
+      .meta(doc('Sampling temperature of generate, refine and synthesize (extraction uses 0.2, the judges 0).', 1)),
+    max_tokens: positiveInt.optional().meta(doc('Completion token cap per call.', 16_000, { unset: 'set by the endpoint' })),
+    cache: z
+      .union([z.string().min(1), z.literal(false)])
+      .optional()
+      .meta(doc('Response cache file (SQLite). false disables caching: a rerun then repeats paid calls.', 'runs/shared-cache.sqlite', { unset: '<out>/cache.sqlite', allowed: 'file path | false' })),
     prices: z
       .record(z.string(), z.object({ prompt_per_million: z.number().min(0), completion_per_million: z.number().min(0) }).strict())
-      .default({}),
-    /** Stop when more than this fraction of the last `error_window` calls failed. @default 0.5 */
-    max_error_rate: fraction.default(0.5),
-    error_window: positiveInt.default(50),
-    /** Sampling temperature for generation stages. @default 0.7 */
-    temperature: z.number().min(0).max(2).default(0.7),
-    /** Completion token cap per call; unset = endpoint default. */
-    max_tokens: positiveInt.optional(),
+      .default(() => ({}))
+      .meta(
+        doc('Prices in US dollars per million tokens, by model name, for the cost figures in run.json.', {
+          'gpt-4.1-mini': { prompt_per_million: 0.4, completion_per_million: 1.6 },
+        }, { allowed: 'model → { prompt_per_million, completion_per_million }, each ≥ 0' }),
+      ),
 
     // Input
-    text_field: z.string().min(1).default('text'),
-    id_field: z.string().min(1).default('id'),
-    max_docs: positiveInt.optional(),
-    /** `i/n`: process only documents whose id hashes to shard i of n (0-based). */
+    text_field: z.string().min(1).default('text').meta(doc('Field of a JSONL input record that holds the text.', 'content')),
+    id_field: z
+      .string()
+      .min(1)
+      .default('id')
+      .meta(doc('Field of a JSONL input record that holds the document id; a record without one gets doc_ + a hash of its text.', 'url')),
+    max_docs: positiveInt.optional().meta(doc('Process only the first N documents.', 100, { unset: 'all documents' })),
     shard: z
       .string()
       .regex(/^\d+\/\d+$/, 'must look like i/n, e.g. 0/4')
@@ -70,56 +160,135 @@ export const ConfigSchema = z
         const [i, n] = s.split('/').map(Number) as [number, number];
         return n >= 1 && i < n;
       }, 'needs 0 <= i < n')
-      .optional(),
+      .optional()
+      .meta(doc('i/n: process only the documents whose id hashes to shard i of n (0-based, 0 <= i < n).', '0/4', { unset: 'all documents', allowed: 'i/n, 0 ≤ i < n' })),
 
     // Stages
     segment: z
       .object({
-        max_chars: z.number().int().min(200).default(6000),
-        min_chars: z.number().int().min(0).default(200),
+        max_chars: z
+          .number()
+          .int()
+          .min(200)
+          .default(6000)
+          .meta(doc('Longest segment, in characters of reduced text (markup stripped).', 4000)),
+        min_chars: z
+          .number()
+          .int()
+          .min(0)
+          .default(200)
+          .meta(
+            doc(
+              'Segments shorter than this, in characters, are avoided: such a cut is taken last, and a short tail is merged into the segment before when that fits. Capped at half of max_chars.',
+              500,
+            ),
+          ),
       })
       .strict()
-      .default({ max_chars: 6000, min_chars: 200 }),
+      .prefault({})
+      .meta({ title: 'Segmenter' }),
     filter: z
       .object({
-        mode: z.enum(['local', 'llm', 'cascade']).default('cascade'),
-        /** `heuristic` or `model:PATH`. */
-        scorer: z.string().regex(/^(heuristic|model:.+)$/, 'must be heuristic or model:PATH').default('heuristic'),
-        /** Scores below are dropped without a call (cascade) / the keep threshold (local). */
-        low: z.number().min(0).max(1).default(0.2),
-        high: z.number().min(0).max(1).default(0.8),
-        threshold: z.number().min(0).max(1).default(0.5),
+        mode: z
+          .enum(FILTER_MODES)
+          .default('cascade')
+          .meta(
+            doc(
+              'Who decides whether a segment is kept: local (the local scorer alone, at threshold), llm (the LLM judge, every segment) or cascade (the local scorer outside [low, high), the judge inside).',
+              'local',
+            ),
+          ),
+        scorer: z
+          .string()
+          .regex(/^(heuristic|model:.+)$/, 'must be heuristic or model:PATH')
+          .default('heuristic')
+          .meta(doc('Local scorer: heuristic (built-in features) or model:PATH (a model file from gemtraj filter train).', 'model:filter-model.json', { allowed: 'heuristic | model:PATH' })),
+        low: unit
+          .default(0.2)
+          .meta(doc('Cascade mode: segments whose local score is below this are dropped without a call. At most high.', 0.1)),
+        high: unit
+          .default(0.8)
+          .meta(doc('Cascade mode: segments whose local score is at or above this are kept without a call; scores in [low, high) go to the judge.', 0.9)),
+        threshold: unit
+          .default(0.5)
+          .meta(
+            doc(
+              "Local mode: segments whose local score is at or above this are kept, the rest dropped (overrides a model file's own threshold). Unused in llm and cascade modes.",
+              0.6,
+            ),
+          ),
       })
       .strict()
       .refine((f) => f.low <= f.high, 'filter.low must not exceed filter.high')
-      .default({ mode: 'cascade', scorer: 'heuristic', low: 0.2, high: 0.8, threshold: 0.5 }),
+      .prefault({})
+      .meta({ title: 'Relevance filter' }),
     extract: z
       .object({
-        min_tools: z.number().int().min(1).default(2),
-        min_steps: z.number().int().min(1).default(2),
-        max_workflows: z.number().int().min(1).default(3),
+        min_tools: positiveInt.default(2).meta(doc('Fewest distinct tools an extraction must define to be kept.', 3)),
+        min_steps: positiveInt.default(2).meta(doc('Fewest steps a workflow must have to be kept.', 3)),
+        max_workflows: positiveInt.default(3).meta(doc('Most workflows kept per segment; each becomes one trajectory.', 1)),
       })
       .strict()
-      .default({ min_tools: 2, min_steps: 2, max_workflows: 3 }),
-    refine: z.boolean().default(true),
-    judge: z.boolean().default(true),
-    judge_rubrics: z.array(z.enum(['R1', 'R2', 'R3', 'R4'])).default(['R1', 'R2', 'R3', 'R4']),
+      .prefault({})
+      .meta({ title: 'Extraction' }),
+    refine: z.boolean().default(true).meta(doc('Run complexity refinement (--no-refine skips it).', false)),
+    judge: z.boolean().default(true).meta(doc('Run the LLM judge after the rule checks (--no-judge skips it).', false)),
+    judge_rubrics: z
+      .array(z.enum(RUBRICS))
+      .default(() => [...RUBRICS])
+      .meta(
+        doc(
+          'Judge rubrics a trajectory must pass: R1 tool-call, R2 capability, R3 context hallucination, R4 system-prompt rules faithful to the source text (asked only when the source is known).',
+          ['R1', 'R2', 'R3'],
+        ),
+      ),
     validate: z
       .object({
-        min_distinct_tools: z.number().int().min(0).default(2),
-        min_tool_calls: z.number().int().min(0).default(3),
-        min_messages: z.number().int().min(0).default(8),
-        min_user_turns: z.number().int().min(0).default(2),
-        provenance: z.enum(['off', 'warn', 'reject']).default('warn'),
+        min_distinct_tools: z.number().int().min(0).default(2).meta(doc('Complexity: fewest distinct tool names a trajectory calls; 0 disables the minimum.', 3)),
+        min_tool_calls: z.number().int().min(0).default(3).meta(doc('Complexity: fewest tool calls in a trajectory (parallel calls count one each); 0 disables.', 5)),
+        min_messages: z.number().int().min(0).default(8).meta(doc('Complexity: fewest messages in a trajectory, system prompt included; 0 disables.', 12)),
+        min_user_turns: z.number().int().min(0).default(2).meta(doc('Complexity: fewest user messages in a trajectory; 0 disables.', 3)),
+        provenance: z
+          .enum(PROVENANCE_MODES)
+          .default('warn')
+          .meta(
+            doc(
+              'argument_provenance check (a tool-call argument value that appears nowhere earlier): warn records a warning, reject drops the trajectory, off skips the check.',
+              'reject',
+            ),
+          ),
       })
       .strict()
-      .default({ min_distinct_tools: 2, min_tool_calls: 3, min_messages: 8, min_user_turns: 2, provenance: 'warn' }),
-    quiet: z.boolean().default(false),
+      .prefault({})
+      .meta({ title: 'Validation of pipeline runs' }),
+    quiet: z.boolean().default(false).meta(doc('No progress output.', true)),
   })
   .strict();
 
 export type Config = z.infer<typeof ConfigSchema>;
 export type ConfigInput = z.input<typeof ConfigSchema>;
+
+/** `T` with every nested property and array read-only. */
+export type DeepReadonly<T> = T extends ReadonlyArray<infer E>
+  ? ReadonlyArray<DeepReadonly<E>>
+  : T extends object
+    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+    : T;
+
+function deepFreeze<T>(value: T): DeepReadonly<T> {
+  if (value !== null && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value as DeepReadonly<T>;
+}
+
+/**
+ * Every default, read from the schema: what a config with nothing set holds. Settings without
+ * a default (`model`, `rpm`, `cache`, …) are absent. Stages, the gateway and help text take
+ * their defaults from here rather than repeating them.
+ */
+export const CONFIG_DEFAULTS: DeepReadonly<Config> = deepFreeze(ConfigSchema.parse({}));
 
 /** A bad setting, with where it came from. Exit status 2. */
 export class ConfigError extends GemtrajError {

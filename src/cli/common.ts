@@ -4,7 +4,8 @@
  * a key passed as a flag would end up in shell history and process listings.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { ConfigError, loadConfig, STAGE_MODEL_KEYS, type Config } from '../config.js';
+import { ConfigError, loadConfig, STAGE_MODEL_KEYS, STRUCTURED_OUTPUT_MODES, type Config } from '../config.js';
+import { describeDefault } from '../config-docs.js';
 import { gatewayFromConfig } from '../llm/from-config.js';
 import type { Gateway } from '../llm/gateway.js';
 
@@ -38,17 +39,17 @@ export function addModelOptions(cmd: Command): Command {
     .option('--api-key-env <NAME>', 'environment variable that holds the API key', undefined)
     .option('--model <name>', 'model for every stage; else $GEMTRAJ_MODEL')
     .option('--stage-model <stage=model>', `per-stage model override (${STAGE_MODEL_KEYS.join(', ')}); repeatable`, collect)
-    .option('--concurrency <n>', 'requests in flight at once (default 16)', int('--concurrency', 1))
-    .option('--rpm <n>', 'requests per minute limit', int('--rpm', 1))
-    .option('--tpm <n>', 'tokens per minute limit', int('--tpm', 1))
-    .option('--timeout <seconds>', 'per-request timeout (default 120)', num('--timeout'))
-    .option('--max-retries <n>', 'retries on 429/5xx/timeouts (default 6)', int('--max-retries', 0))
+    .option('--concurrency <n>', `requests in flight at once ${describeDefault('concurrency')}`, int('--concurrency', 1))
+    .option('--rpm <n>', `requests per minute limit ${describeDefault('rpm')}`, int('--rpm', 1))
+    .option('--tpm <n>', `tokens per minute limit ${describeDefault('tpm')}`, int('--tpm', 1))
+    .option('--timeout <seconds>', `per-request timeout ${describeDefault('timeout_s')}`, num('--timeout'))
+    .option('--max-retries <n>', `retries on 429/5xx/timeouts ${describeDefault('max_retries')}`, int('--max-retries', 0))
     .addOption(
-      new Option('--structured-output <mode>', 'how JSON is requested (default json_schema)').choices(['json_schema', 'json_object', 'prompt']),
+      new Option('--structured-output <mode>', `how JSON is requested ${describeDefault('structured_output')}`).choices(STRUCTURED_OUTPUT_MODES),
     )
-    .option('--temperature <t>', 'sampling temperature of generation stages (default 0.7)', num('--temperature'))
-    .option('--max-tokens <n>', 'completion token cap per call', int('--max-tokens', 1))
-    .option('--cache <file>', 'response cache file (default <out>/cache.sqlite)')
+    .option('--temperature <t>', `sampling temperature of generation stages ${describeDefault('temperature')}`, num('--temperature'))
+    .option('--max-tokens <n>', `completion token cap per call ${describeDefault('max_tokens')}`, int('--max-tokens', 1))
+    .option('--cache <file>', `response cache file ${describeDefault('cache')}`)
     .option('--no-cache', 'do not cache responses (a rerun then repeats paid calls)')
     .option('--config <file>', 'config file (JSON or YAML); flags override it');
 }
@@ -56,8 +57,8 @@ export function addModelOptions(cmd: Command): Command {
 /** Flags of every command that reads an input corpus. */
 export function addInputOptions(cmd: Command): Command {
   return cmd
-    .option('--text-field <name>', 'JSONL field holding the text (default text)')
-    .option('--id-field <name>', 'JSONL field holding the id (default id)')
+    .option('--text-field <name>', `JSONL field holding the text ${describeDefault('text_field')}`)
+    .option('--id-field <name>', `JSONL field holding the id ${describeDefault('id_field')}`)
     .option('--max-docs <n>', 'process only the first N documents', int('--max-docs', 1))
     .option('--shard <i/n>', 'process only shard i of n (stable hash of the document id)')
     .option('--quiet', 'no progress output');

@@ -11,8 +11,8 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { evaluate, formatEvaluation, type Evaluation } from '../filter/evaluate.js';
 import { readLabelledExamples, type LabelledExample } from '../filter/labels.js';
-import { saveModel, scoreWithModel, trainModel, type TrainOptions } from '../filter/model.js';
-import { createScorer } from '../filter/scorer.js';
+import { saveModel, scoreWithModel, trainModel, TRAIN_DEFAULTS, type TrainOptions } from '../filter/model.js';
+import { createScorer, heuristicScorer } from '../filter/scorer.js';
 
 interface TrainFlags {
   labels: string;
@@ -61,7 +61,7 @@ function loadExamples(labels: string, input: string | undefined): LabelledExampl
 
 /** Seeded k-fold split by position (examples are shuffled deterministically first). */
 function crossValidate(examples: readonly LabelledExample[], k: number, options: TrainOptions): Evaluation {
-  let seed = (options.seed ?? 1) >>> 0;
+  let seed = (options.seed ?? TRAIN_DEFAULTS.seed) >>> 0;
   const order = examples.map((_, i) => i);
   for (let i = order.length - 1; i > 0; i--) {
     seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
@@ -91,10 +91,10 @@ export function registerFilter(program: Command): Command {
     .requiredOption('--labels <file>', 'JSONL labels: {text, label|procedural|keep}, {id, procedural} with --input, or a segments.jsonl')
     .requiredOption('--out <file>', 'where to write the model (JSON)')
     .option('--input <file>', 'JSONL texts {id, text} for label lines that only carry an id')
-    .option('--epochs <n>', 'passes over the data (default 20)', intArg(1))
-    .option('--l2 <x>', 'L2 penalty per step (default 1e-4)', numberArg(0, 1))
-    .option('--seed <n>', 'shuffle seed (default 1)', intArg(0))
-    .option('--hash-bits <n>', 'feature space 2^n (default 18)', intArg(10))
+    .option('--epochs <n>', `passes over the data (default ${TRAIN_DEFAULTS.epochs})`, intArg(1))
+    .option('--l2 <x>', `L2 penalty per step (default ${TRAIN_DEFAULTS.l2})`, numberArg(0, 1))
+    .option('--seed <n>', `shuffle seed (default ${TRAIN_DEFAULTS.seed})`, intArg(0))
+    .option('--hash-bits <n>', `feature space 2^n (default ${TRAIN_DEFAULTS.hashBits})`, intArg(10))
     .option('--cv <k>', 'also report k-fold cross-validated figures (k >= 2)', intArg(2))
     .option('--json', 'print figures as JSON')
     .action((flags: TrainFlags) => {
@@ -120,7 +120,7 @@ export function registerFilter(program: Command): Command {
     .requiredOption('--labels <file>', 'JSONL labels: {text, label|procedural|keep}, {id, procedural} with --input, or a segments.jsonl')
     .option('--input <file>', 'JSONL texts {id, text} for label lines that only carry an id')
     .option('--scorer <scorer>', 'heuristic or model:FILE', 'heuristic')
-    .option('--threshold <x>', "decision threshold (default: the scorer's own, 0.5)", numberArg(0, 1))
+    .option('--threshold <x>', `decision threshold (default: the scorer's own; ${heuristicScorer().threshold} for heuristic)`, numberArg(0, 1))
     .option('--json', 'print figures as JSON')
     .action((flags: EvalFlags) => {
       const examples = loadExamples(flags.labels, flags.input);

@@ -1,6 +1,6 @@
 /** `gemtraj report <dir>` → `<dir>/report.html`, a self-contained page (no script, no external asset). */
 import { Command, InvalidArgumentError } from 'commander';
-import { writeReport } from '../report/html.js';
+import { DEFAULT_REPORT_SAMPLES, writeReport } from '../report/html.js';
 
 interface ReportFlags {
   out?: string;
@@ -19,7 +19,7 @@ export function registerReport(program: Command): void {
     .description('write <dir>/report.html: funnel, rejections, shape histograms, usage and cost, sample trajectories')
     .argument('<dir>', 'run directory')
     .option('--out <file>', 'write the page here instead of <dir>/report.html')
-    .option('--samples <n>', 'sample trajectories to show (default 3)', count)
+    .option('--samples <n>', `sample trajectories to show (default ${DEFAULT_REPORT_SAMPLES})`, count)
     .action(async (dir: string, flags: ReportFlags) => {
       const { path } = await writeReport(dir, { out: flags.out, samples: flags.samples });
       process.stdout.write(`${path}\n`);

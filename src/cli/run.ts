@@ -3,7 +3,8 @@
  * One function serves the three; they differ in the steps they build.
  */
 import { Command, Option } from 'commander';
-import { ConfigError } from '../config.js';
+import { ConfigError, FILTER_MODES } from '../config.js';
+import { describeDefault } from '../config-docs.js';
 import { EXIT_ENDPOINT, EXIT_INTERRUPTED } from '../errors.js';
 import { registerFilter } from './filter.js';
 import { formatFunnel } from '../pipeline/counts.js';
@@ -33,7 +34,7 @@ export function registerRun(program: Command): void {
     .option('--no-refine', 'skip complexity refinement')
     .option('--no-judge', 'skip the LLM judge (rule checks still run)')
     .option('--estimate', 'print the calls and tokens the run would take, without calling a model')
-    .addOption(new Option('--filter <mode>', 'relevance filter (default cascade)').choices(['local', 'llm', 'cascade']))
+    .addOption(new Option('--filter <mode>', `relevance filter ${describeDefault('filter.mode')}`).choices([...FILTER_MODES]))
     .option('--scorer <scorer>', 'local scorer: heuristic or model:FILE')
     .option('--allow-config-change', 'resume a run directory made with other settings (outputs will be mixed)');
   addModelOptions(addInputOptions(run)).action(async (input: string, flags: RunFlags) => {
@@ -46,7 +47,7 @@ export function registerRun(program: Command): void {
     .argument('<input>', 'JSONL file, .txt/.md/.html file, or a folder of them')
     .requiredOption('--out <dir>', 'run directory (rerun the same command to resume)')
     .option('--no-judge', 'skip the LLM judge (rule checks still run)')
-    .addOption(new Option('--filter <mode>', 'relevance filter (default cascade)').choices(['local', 'llm', 'cascade']))
+    .addOption(new Option('--filter <mode>', `relevance filter ${describeDefault('filter.mode')}`).choices([...FILTER_MODES]))
     .option('--scorer <scorer>', 'local scorer: heuristic or model:FILE')
     .option('--allow-config-change', 'resume a run directory made with other settings (outputs will be mixed)');
   addModelOptions(addInputOptions(synth)).action(async (input: string, flags: RunFlags) => {
@@ -57,7 +58,7 @@ export function registerRun(program: Command): void {
   const filter = registerFilter(program)
     .argument('[input]', 'JSONL file, .txt/.md/.html file, or a folder of them')
     .option('--out <dir>', 'run directory: writes <dir>/segments.jsonl')
-    .addOption(new Option('--filter <mode>', 'local (no model call), llm, or cascade (default)').choices(['local', 'llm', 'cascade']))
+    .addOption(new Option('--filter <mode>', `local (no model call), llm, or cascade ${describeDefault('filter.mode')}`).choices([...FILTER_MODES]))
     .option('--scorer <scorer>', 'local scorer: heuristic or model:FILE');
   addModelOptions(addInputOptions(filter)).action(async (input: string | undefined, flags: RunFlags) => {
     if (input === undefined || flags.out === undefined) {

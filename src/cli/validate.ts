@@ -9,7 +9,8 @@ import { existsSync } from 'node:fs';
 import { loadSegmentTexts } from '../io/segment-texts.js';
 import { dirname, join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { ConfigError, loadConfig } from '../config.js';
+import { ConfigError, loadConfig, PROVENANCE_MODES } from '../config.js';
+import { describeDefault } from '../config-docs.js';
 import { FORMAT_NAMES } from '../formats/detect.js';
 import type { FormatName } from '../formats/types.js';
 import type { Gateway } from '../llm/gateway.js';
@@ -80,7 +81,7 @@ export function registerValidate(program: Command): void {
     .addOption(new Option('--from <format>', 'input format').choices(['auto', ...FORMAT_NAMES]).default('auto'))
     .option('--no-judge', 'rule checks only (no model needed)')
     .option('--json', 'print the summary as JSON')
-    .addOption(new Option('--provenance <mode>', 'argument_provenance: warn (default), reject or off').choices(['off', 'warn', 'reject']))
+    .addOption(new Option('--provenance <mode>', `argument_provenance: warn, reject or off ${describeDefault('validate.provenance')}`).choices([...PROVENANCE_MODES]))
     .option('--min-distinct-tools <n>', 'complexity: fewest distinct tools called (default 0, or validate.min_distinct_tools of --config)', count('--min-distinct-tools'))
     .option('--min-tool-calls <n>', 'complexity: fewest tool calls (default 0)', count('--min-tool-calls'))
     .option('--min-messages <n>', 'complexity: fewest messages (default 0)', count('--min-messages'))

@@ -33,6 +33,9 @@ export interface TrainOptions {
   pruneBelow?: number | undefined;
 }
 
+/** Defaults of the {@link TrainOptions} that `gemtraj filter train` exposes as flags (help text reads them). */
+export const TRAIN_DEFAULTS = { hashBits: 18, epochs: 20, l2: 1e-4, seed: 1 } as const;
+
 export interface LabelledText {
   text: string;
   label: boolean;
@@ -229,15 +232,15 @@ function clampInt(value: number | undefined, fallback: number, min: number, max:
 /** Fits a model on `examples`. Deterministic for the same examples (in order) and options. */
 export function trainModel(examples: readonly LabelledText[], options: TrainOptions = {}): FilterModel {
   if (examples.length === 0) throw new Error('trainModel: no examples');
-  const hashBits = clampInt(options.hashBits, 18, 10, 24);
-  const epochs = clampInt(options.epochs, 20, 1, 10_000);
+  const hashBits = clampInt(options.hashBits, TRAIN_DEFAULTS.hashBits, 10, 24);
+  const epochs = clampInt(options.epochs, TRAIN_DEFAULTS.epochs, 1, 10_000);
   const lr0 = options.learningRate ?? 0.5;
   if (!(lr0 > 0)) throw new Error('trainModel: learningRate must be > 0');
-  const l2 = Math.max(0, options.l2 ?? 1e-4);
+  const l2 = Math.max(0, options.l2 ?? TRAIN_DEFAULTS.l2);
   const charNgrams: [number, number] = options.charNgrams
     ? [clampInt(options.charNgrams[0], 3, 0, 8), clampInt(options.charNgrams[1], 5, 0, 8)]
     : [3, 5];
-  const random = prng(options.seed ?? 1);
+  const random = prng(options.seed ?? TRAIN_DEFAULTS.seed);
   const vectors = examples.map((e) => featurize(e.text, hashBits, charNgrams));
   const labels = examples.map((e) => (e.label ? 1 : 0));
   const positives = labels.reduce<number>((s, l) => s + l, 0);

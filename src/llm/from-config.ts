@@ -5,10 +5,10 @@
  */
 import { join } from 'node:path';
 import { ConfigError, type Config } from '../config.js';
-import type { StageName } from '../records.js';
 import type { ModelBackend } from './backend.js';
 import { DEFAULT_CACHE_FILE } from './cache.js';
 import { registerSecret } from './errors.js';
+import { gatewayOptionsFromConfig } from './options.js';
 import { createGateway, type Gateway } from './gateway.js';
 
 export const OPENAI_BASE_URL = 'https://api.openai.com/v1';
@@ -76,24 +76,11 @@ export interface GatewayFromConfigOptions {
 /** The gateway a config describes. Throws {@link ConfigError} when no usable endpoint or model is configured. */
 export function gatewayFromConfig(config: Config, options: GatewayFromConfigOptions = {}): Gateway {
   const { outDir, backend } = options;
-  const models: Partial<Record<StageName, string>> = {};
-  for (const [stage, model] of Object.entries(config.models)) if (typeof model === 'string') models[stage as StageName] = model;
   const cachePath = config.cache === false ? undefined : config.cache ?? (outDir !== undefined ? join(outDir, DEFAULT_CACHE_FILE) : undefined);
   return createGateway({
     ...(backend === undefined ? resolveEndpoint(config, options.env) : { backend, model: backendModel(config) }),
-    models,
-    concurrency: config.concurrency,
-    rpm: config.rpm,
-    tpm: config.tpm,
-    timeoutMs: Math.round(config.timeout_s * 1000),
-    maxRetries: config.max_retries,
-    backoffBaseMs: config.backoff_base_ms,
-    backoffMaxMs: config.backoff_max_ms,
-    structuredOutput: config.structured_output,
+    ...gatewayOptionsFromConfig(config),
     cachePath,
-    prices: config.prices,
-    maxErrorRate: config.max_error_rate,
-    errorWindow: config.error_window,
   });
 }
 

@@ -1,7 +1,9 @@
 /**
- * Options of the model gateway, resolved from the config. Units and defaults are stated per
- * field; the config loader validates the ranges and gives a message per bad value.
+ * Options of the model gateway, resolved from the config. Units are stated per field; the
+ * defaults are the config's (CONFIG_DEFAULTS), mapped by {@link gatewayOptionsFromConfig}, and
+ * the config loader validates the ranges and gives a message per bad value.
  */
+import { CONFIG_DEFAULTS, type Config, type DeepReadonly } from '../config.js';
 import type { StageName } from '../records.js';
 import type { StructuredOutputMode } from './types.js';
 
@@ -28,22 +30,22 @@ export interface GatewayOptions {
   models: Partial<Record<StageName, string>>;
   /**
    * Upper bound on requests in flight at once (the adaptive limit never exceeds it).
-   * Minimum 1. @default 16
+   * Minimum 1. @default config `concurrency`
    */
   concurrency: number;
   /** Requests per minute across all replicas; `undefined` = no limit. Minimum 1. */
   rpm: number | undefined;
   /** Tokens (prompt + completion) per minute; `undefined` = no limit. Minimum 1. */
   tpm: number | undefined;
-  /** Per-request timeout in milliseconds (the SDK's own is ten minutes). Minimum 1000. @default 120000 */
+  /** Per-request timeout in milliseconds (the SDK's own is ten minutes). Minimum 1000. @default config `timeout_s` × 1000 */
   timeoutMs: number;
-  /** Retries after the first attempt on 429, 5xx, timeouts and resets. Minimum 0. @default 6 */
+  /** Retries after the first attempt on 429, 5xx, timeouts and resets. Minimum 0. @default config `max_retries` */
   maxRetries: number;
-  /** Base of the exponential backoff in milliseconds (doubled per retry, with full jitter). @default 1000 */
+  /** Base of the exponential backoff in milliseconds (doubled per retry, with full jitter). @default config `backoff_base_ms` */
   backoffBaseMs: number;
-  /** Cap of a single backoff wait in milliseconds, `Retry-After` included. @default 60000 */
+  /** Cap of a single backoff wait in milliseconds, `Retry-After` included. @default config `backoff_max_ms` */
   backoffMaxMs: number;
-  /** How calls that expect JSON ask for it. @default 'json_schema' */
+  /** How calls that expect JSON ask for it. @default config `structured_output` */
   structuredOutput: StructuredOutputMode;
   /** Path of the SQLite response cache; `undefined` disables caching. */
   cachePath: string | undefined;
@@ -51,25 +53,54 @@ export interface GatewayOptions {
   prices: Record<string, ModelPrice>;
   /**
    * Stop the run when more than this fraction of the last {@link errorWindow} requests failed
-   * after all retries. In (0, 1]. @default 0.5
+   * after all retries. In (0, 1]. @default config `max_error_rate`
    */
   maxErrorRate: number;
-  /** Number of recent requests the error rate is measured over. Minimum 1. @default 50 */
+  /** Number of recent requests the error rate is measured over. Minimum 1. @default config `error_window` */
   errorWindow: number;
 }
 
+/** The config settings the gateway reads (the endpoint and the cache path are resolved apart). */
+export type GatewaySettings = Pick<
+  DeepReadonly<Config>,
+  | 'models'
+  | 'concurrency'
+  | 'rpm'
+  | 'tpm'
+  | 'timeout_s'
+  | 'max_retries'
+  | 'backoff_base_ms'
+  | 'backoff_max_ms'
+  | 'structured_output'
+  | 'prices'
+  | 'max_error_rate'
+  | 'error_window'
+>;
+
+/** Gateway options from config settings: the one mapping of config keys onto gateway fields. */
+export function gatewayOptionsFromConfig(config: GatewaySettings): Omit<GatewayOptions, 'baseUrls' | 'apiKey' | 'model' | 'cachePath'> {
+  const models: Partial<Record<StageName, string>> = {};
+  for (const [stage, model] of Object.entries(config.models)) if (typeof model === 'string') models[stage as StageName] = model;
+  const prices: Record<string, ModelPrice> = {};
+  for (const [model, price] of Object.entries(config.prices)) prices[model] = { ...price };
+  return {
+    models,
+    concurrency: config.concurrency,
+    rpm: config.rpm,
+    tpm: config.tpm,
+    timeoutMs: Math.round(config.timeout_s * 1000),
+    maxRetries: config.max_retries,
+    backoffBaseMs: config.backoff_base_ms,
+    backoffMaxMs: config.backoff_max_ms,
+    structuredOutput: config.structured_output,
+    prices,
+    maxErrorRate: config.max_error_rate,
+    errorWindow: config.error_window,
+  };
+}
+
+/** Defaults of the gateway: the config defaults, mapped (so the two cannot disagree). */
 export const DEFAULT_GATEWAY_OPTIONS: Omit<GatewayOptions, 'baseUrls' | 'apiKey' | 'model'> = {
-  models: {},
-  concurrency: 16,
-  rpm: undefined,
-  tpm: undefined,
-  timeoutMs: 120_000,
-  maxRetries: 6,
-  backoffBaseMs: 1_000,
-  backoffMaxMs: 60_000,
-  structuredOutput: 'json_schema',
+  ...gatewayOptionsFromConfig(CONFIG_DEFAULTS),
   cachePath: undefined,
-  prices: {},
-  maxErrorRate: 0.5,
-  errorWindow: 50,
 };

@@ -245,10 +245,13 @@ ${samples.length === 0 ? '<p class="muted">no trajectories passed</p>' : samples
 `;
 }
 
+/** Sample trajectories a report shows when not told otherwise. */
+export const DEFAULT_REPORT_SAMPLES = 3;
+
 /** Analyses `dir` and writes `<dir>/report.html` atomically; returns its path. */
 export async function writeReport(dir: string, options: { samples?: number; out?: string } = {}): Promise<{ path: string; analysis: RunAnalysis }> {
   const analysis = await analyzeRun(dir);
-  const samples = await pickSamples(dir, analysis.stats.count, options.samples ?? 3);
+  const samples = await pickSamples(dir, analysis.stats.count, options.samples ?? DEFAULT_REPORT_SAMPLES);
   const html = renderReport(analysis, samples);
   const path = options.out ?? join(dir, REPORT_FILE);
   const tmp = `${path}.tmp`;

@@ -20,14 +20,17 @@ import { checkToolSpecs, specToTool, type ToolSpec } from './tool-spec.js';
 import { compileToolSchemas } from './schema-check.js';
 import { structuredFailure, type StageOutcome } from './types.js';
 
+/** Sampling temperature of extraction: it is analysis, not creative writing. */
+export const EXTRACT_TEMPERATURE = 0.2;
+
 export interface ExtractOptions {
-  /** Fewest distinct tools an extraction must define. Minimum 1. @default 2 */
+  /** Fewest distinct tools an extraction must define. Minimum 1 (config `extract.min_tools`). */
   minTools: number;
-  /** Fewest steps a workflow must have to be kept. Minimum 1. @default 2 */
+  /** Fewest steps a workflow must have to be kept. Minimum 1 (config `extract.min_steps`). */
   minSteps: number;
-  /** Most workflows kept per segment (each becomes one trajectory). Minimum 1. @default 3 */
+  /** Most workflows kept per segment (each becomes one trajectory). Minimum 1 (config `extract.max_workflows`). */
   maxWorkflows: number;
-  /** @default 0.2 — extraction is analysis, not creative writing. */
+  /** @default {@link EXTRACT_TEMPERATURE} */
   temperature?: number | undefined;
   maxTokens?: number | undefined;
 }
@@ -43,7 +46,7 @@ export async function extractSegment(segment: Segment, options: ExtractOptions, 
       summary: segment.labels?.summary,
       maxWorkflows: options.maxWorkflows,
     }),
-    temperature: options.temperature ?? 0.2,
+    temperature: options.temperature ?? EXTRACT_TEMPERATURE,
     max_tokens: options.maxTokens,
   });
   if (!result.ok) {

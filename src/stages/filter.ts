@@ -8,6 +8,7 @@
  * Endpoint failures (LlmError) propagate to the pipeline; a bad judge answer is returned as
  * `by: 'error'` with the reason.
  */
+import { CONFIG_DEFAULTS } from '../config.js';
 import type { LlmClient } from '../llm/types.js';
 import type { Segment, SegmentLabels, Usage } from '../records.js';
 import { buildFilterMessages, FILTER_PROMPT_VERSION, FILTER_SCHEMA_NAME, FilterAnswerSchema } from '../prompts/filter.js';
@@ -19,24 +20,27 @@ export { FILTER_PROMPT_VERSION };
 
 export type FilterMode = 'local' | 'llm' | 'cascade';
 
-/** Default of {@link FilterOptions.low}: on the dev set no positive scored below it. */
-export const DEFAULT_CASCADE_LOW = 0.2;
-/** Default of {@link FilterOptions.high}. */
-export const DEFAULT_CASCADE_HIGH = 0.8;
+/** Default of {@link FilterOptions.low} (config `filter.low`): on the dev set no positive scored below it. */
+export const DEFAULT_CASCADE_LOW = CONFIG_DEFAULTS.filter.low;
+/** Default of {@link FilterOptions.high} (config `filter.high`). */
+export const DEFAULT_CASCADE_HIGH = CONFIG_DEFAULTS.filter.high;
 
 export interface FilterOptions {
-  /** Who decides. @default 'cascade' */
+  /** Who decides. @default config `filter.mode` (cascade) */
   mode?: FilterMode | undefined;
-  /** Local scorer, or its spec (`heuristic`, `model:PATH`). @default 'heuristic' */
+  /** Local scorer, or its spec (`heuristic`, `model:PATH`). @default config `filter.scorer` (heuristic) */
   scorer?: Scorer | string | undefined;
   /**
    * Cascade: local scores strictly below this are dropped without a call. In [0, 1], at most
-   * `high`. @default 0.2
+   * `high`. @default {@link DEFAULT_CASCADE_LOW}
    */
   low?: number | undefined;
-  /** Cascade: local scores at or above this are kept without a call. In [0, 1]. @default 0.8 */
+  /** Cascade: local scores at or above this are kept without a call. In [0, 1]. @default {@link DEFAULT_CASCADE_HIGH} */
   high?: number | undefined;
-  /** `local` mode: scores at or above this are kept. In [0, 1]. @default the scorer's own (0.5) */
+  /**
+   * `local` mode: scores at or above this are kept. In [0, 1]. Unset: the scorer's own (0.5 for
+   * the heuristic, the stored one for a model file); the pipeline passes config `filter.threshold`.
+   */
   threshold?: number | undefined;
   /** Counters to update (see {@link createFilterCounters}). */
   counters?: FilterCounters | undefined;
@@ -135,7 +139,7 @@ export async function judgeSegment(text: string, llm: LlmClient, signal?: AbortS
 }
 
 function resolveScorer(scorer: Scorer | string | undefined): Scorer {
-  if (scorer === undefined) return createScorer('heuristic');
+  if (scorer === undefined) return createScorer(CONFIG_DEFAULTS.filter.scorer);
   return typeof scorer === 'string' ? createScorer(scorer) : scorer;
 }
 
@@ -153,7 +157,7 @@ export async function filterSegment(
   options: FilterOptions = {},
   llm?: LlmClient,
 ): Promise<FilterDecision> {
-  const mode = options.mode ?? 'cascade';
+  const mode = options.mode ?? CONFIG_DEFAULTS.filter.mode;
   const scorer = resolveScorer(options.scorer);
   const counters = options.counters;
   const local = scorer.score(segment.text);
@@ -262,7 +266,7 @@ export function filterStats(c: FilterCounters): Record<string, number> {
 export function createSegmentFilter(options: FilterOptions = {}, llm?: LlmClient): SegmentFilter {
   const scorer = resolveScorer(options.scorer);
   const counters = options.counters ?? createFilterCounters();
-  const mode = options.mode ?? 'cascade';
+  const mode = options.mode ?? CONFIG_DEFAULTS.filter.mode;
   if (mode !== 'local' && llm === undefined) throw new Error(`filter: mode "${mode}" needs an LLM client`);
   return {
     counters,

@@ -14,8 +14,8 @@ import { assembleMessages } from './conversation.js';
 import { structuredFailure, type StageOutcome } from './types.js';
 
 export interface GenerateOptions {
-  /** Sampling temperature of the teacher. @default 0.7 */
-  temperature?: number | undefined;
+  /** Sampling temperature of the teacher, 0–2 (config `temperature`). */
+  temperature: number;
   maxTokens?: number | undefined;
 }
 
@@ -41,7 +41,7 @@ export async function generateTrajectory(
       workflow,
       tools: extraction.tools,
     }),
-    temperature: options.temperature ?? 0.7,
+    temperature: options.temperature,
     max_tokens: options.maxTokens,
   });
   if (!result.ok) {

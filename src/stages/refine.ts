@@ -12,8 +12,8 @@ import { checkToolSpecs, specToTool } from './tool-spec.js';
 import { addUsage, structuredFailure, type StageOutcome } from './types.js';
 
 export interface RefineOptions {
-  /** @default 0.7 */
-  temperature?: number | undefined;
+  /** Sampling temperature of the rewrite, 0–2 (config `temperature`). */
+  temperature: number;
   maxTokens?: number | undefined;
 }
 
@@ -28,7 +28,7 @@ export async function refineTrajectory(
     schema: RefinedTrajectorySchema,
     schemaName: REFINE_SCHEMA_NAME,
     messages: buildRefineMessages({ sourceText, tools: trajectory.tools, messages: trajectory.messages }),
-    temperature: options.temperature ?? 0.7,
+    temperature: options.temperature,
     max_tokens: options.maxTokens,
   });
   if (!result.ok) {

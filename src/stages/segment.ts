@@ -11,6 +11,7 @@
  * cut, but sections are packed together up to `maxChars`: a rules section stays with the steps
  * it governs, which is what extraction needs. Everything is deterministic.
  */
+import { CONFIG_DEFAULTS } from '../config.js';
 
 /** A document as the segmenter needs it. */
 export interface SegmentInput {
@@ -58,10 +59,10 @@ export interface SegmentOptions {
   format?: SegmentFormat | undefined;
 }
 
-/** Default of {@link SegmentOptions.maxChars}. */
-export const DEFAULT_MAX_CHARS = 6000;
-/** Default of {@link SegmentOptions.minChars}. */
-export const DEFAULT_MIN_CHARS = 200;
+/** Default of {@link SegmentOptions.maxChars}: config `segment.max_chars`. */
+export const DEFAULT_MAX_CHARS = CONFIG_DEFAULTS.segment.max_chars;
+/** Default of {@link SegmentOptions.minChars}: config `segment.min_chars`. */
+export const DEFAULT_MIN_CHARS = CONFIG_DEFAULTS.segment.min_chars;
 
 // Break costs (lower = better place to end a segment). Chosen so that the packer prefers, in
 // order: a heading, a blank-line block boundary, the gap between a lead-in "...:" and its list,

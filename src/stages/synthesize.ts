@@ -17,8 +17,8 @@ import { looksLikeRefusal } from './types.js';
 export const SYNTHESIZE_PROMPT_VERSION = 'synthesize-v1';
 
 export interface SynthesizeOptions {
-  /** @default 0.7 */
-  temperature?: number | undefined;
+  /** Sampling temperature of the synthesizer, 0–2 (config `temperature`). */
+  temperature: number;
   /** Completion cap; a trajectory of 46 messages needs about 10k tokens. */
   maxTokens?: number | undefined;
   /** Instruction the synthesizer was trained with. @default SYNTHESIZER_INSTRUCTION */
@@ -29,7 +29,7 @@ export async function synthesizeTrajectory(segment: Segment, options: Synthesize
   const result = await llm.complete({
     stage: 'synthesize',
     messages: [{ role: 'user', content: `${options.instruction ?? SYNTHESIZER_INSTRUCTION}\n\n${segment.text}` }],
-    temperature: options.temperature ?? 0.7,
+    temperature: options.temperature,
     max_tokens: options.maxTokens,
   });
   const parsed = parseSynthesizerOutput(result.text);
