@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { ExtractionSchema, ToolSchema, type Reason, type Workflow } from '../src/records.js';
 import { ExtractionAnswerSchema, type ExtractionAnswer } from '../src/prompts/extract.js';
 import { checkExtraction, executionGraph } from '../src/stages/extract.js';
-import { checkToolSpecs, PARAM_TYPES, specToTool, type ToolParamSpec, type ToolSpec } from '../src/stages/tool-spec.js';
+import { PARAM_TYPES, type ToolParamSpec, type ToolSpec } from '../src/prompts/tool-spec.js';
+import { checkToolSpecs, specToTool } from '../src/stages/tool-spec.js';
 import { compileToolSchemas } from '../src/stages/schema-check.js';
 import { SchemaCache } from '../src/validate/schema-cache.js';
 

@@ -14,7 +14,7 @@
 import type { Document, Extraction, Reason, Rejection, Segment, Trajectory } from '../records.js';
 import { FatalEndpointError, RequestRejectedError, TransientEndpointError } from '../llm/errors.js';
 import type { InputItem } from '../io/documents.js';
-import { trajectoryId } from '../stages/generate.js';
+import { trajectoryId } from '../records.js';
 import { chooseRefined } from '../stages/refine.js';
 import type { StageOutcome } from '../stages/types.js';
 import { BoundedRunner, Semaphore, settleAll, shardOf } from './pool.js';

@@ -2,8 +2,7 @@
  * Stage 3: one multi-turn trajectory per workflow, in a single teacher call.
  * The teacher answers in the simple turn schema; ids and links are assigned in code.
  */
-import { createHash } from 'node:crypto';
-import type { Extraction, Trajectory } from '../records.js';
+import { trajectoryId, type Extraction, type Trajectory } from '../records.js';
 import type { LlmClient } from '../llm/types.js';
 import {
   buildGenerateMessages,
@@ -18,11 +17,6 @@ export interface GenerateOptions {
   /** Sampling temperature of the teacher. @default 0.7 */
   temperature?: number | undefined;
   maxTokens?: number | undefined;
-}
-
-/** Stable trajectory id for (segment, workflow): the same on every rerun. */
-export function trajectoryId(segmentId: string, workflowIndex: number): string {
-  return `traj_${createHash('sha256').update(`${segmentId}\u0000${workflowIndex}`).digest('hex').slice(0, 20)}`;
 }
 
 export async function generateTrajectory(

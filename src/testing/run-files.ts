@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RUN_FILES } from '../pipeline/run-dir.js';
-import { trajectoryId } from '../stages/generate.js';
+import { trajectoryId } from '../records.js';
 
 export type RunRecord = Record<string, any>;
 
