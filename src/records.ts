@@ -143,6 +143,9 @@ export const SegmentSchema = z.object({
 });
 export type Segment = z.infer<typeof SegmentSchema>;
 
+/** A segment before the filter has scored it: what the segmenter produces. */
+export type SegmentDraft = Omit<Segment, 'score' | 'keep' | 'by' | 'labels' | 'reason'>;
+
 // ---------------------------------------------------------------------------------------------
 // Extraction (one line of extractions.jsonl)
 

@@ -11,29 +11,7 @@
  * cut, but sections are packed together up to `maxChars`: a rules section stays with the steps
  * it governs, which is what extraction needs. Everything is deterministic.
  */
-
-/** A document as the segmenter needs it. */
-export interface SegmentInput {
-  id: string;
-  text: string;
-}
-
-/** One passage of a document; the first fields of a `segments.jsonl` record. */
-export interface TextSegment {
-  /** `<doc_id>#<index>`. */
-  id: `${string}#${number}`;
-  doc_id: string;
-  /** 0-based position in the document. */
-  index: number;
-  /** Reduced text: markup stripped, list markers and numbering kept. */
-  text: string;
-  /** Offset of the first character of the segment in the original document text. */
-  start: number;
-  /** Offset just past the last character of the segment in the original text (exclusive). */
-  end: number;
-  /** Nearest heading at or above the segment start, when the document has headings. */
-  heading?: string;
-}
+import type { Document, SegmentDraft } from '../records.js';
 
 export type SegmentFormat = 'auto' | 'markdown' | 'html';
 
@@ -98,7 +76,7 @@ interface Piece {
 }
 
 /** Cuts `doc` into segments. Pure and deterministic: same text and options, same segments. */
-export function segmentDocument(doc: SegmentInput, options: SegmentOptions = {}): TextSegment[] {
+export function segmentDocument(doc: Pick<Document, 'id' | 'text'>, options: SegmentOptions = {}): SegmentDraft[] {
   const maxChars = Math.max(200, Math.floor(options.maxChars ?? DEFAULT_MAX_CHARS));
   const minChars = Math.min(
     Math.max(0, Math.floor(options.minChars ?? DEFAULT_MIN_CHARS)),
@@ -112,7 +90,7 @@ export function segmentDocument(doc: SegmentInput, options: SegmentOptions = {})
   return groups.map((group, index) => {
     const first = group[0] as Piece;
     const last = group[group.length - 1] as Piece;
-    const segment: TextSegment = {
+    const segment: SegmentDraft = {
       id: `${doc.id}#${index}`,
       doc_id: doc.id,
       index,
