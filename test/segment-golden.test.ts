@@ -11,8 +11,9 @@ import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { reduceMarkup, segmentDocument, type SegmentOptions } from '../src/stages/segment.js';
+import { SHARED_DATA } from './helpers/shared-data.js';
 
-const TEXT = join(process.cwd(), '..', 'shared', 'data', 'text');
+const TEXT = join(SHARED_DATA, 'text');
 const GOLDEN = join(process.cwd(), 'test', 'fixtures', 'segment-golden.json');
 
 interface Doc {

@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { SegmentDraft } from '../src/records.js';
 import { reduceMarkup, segmentDocument } from '../src/stages/segment.js';
+import { SHARED_DATA } from './helpers/shared-data.js';
 
-const SOURCES = '/work/shared/data/text/sources';
+const SOURCES = join(SHARED_DATA, 'text', 'sources');
 const POLICIES = ['tau2-airline-policy.md', 'tau2-retail-policy.md', 'tau2-telecom-tech-support-workflow.md'];
 
 /** Spans [start, end) of numbered lists in markdown: items, their nested lines, blank lines inside. */
