@@ -14,8 +14,6 @@ import { buildFilterMessages, FILTER_PROMPT_VERSION, FILTER_SCHEMA_NAME, FilterA
 import { createScorer, type Scorer } from '../filter/scorer.js';
 import { looksLikeRefusal } from './types.js';
 
-export { FILTER_PROMPT_VERSION };
-
 export type FilterMode = 'local' | 'llm' | 'cascade';
 
 /** Default of {@link FilterOptions.low}: on the dev set no positive scored below it. */
