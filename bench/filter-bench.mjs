@@ -2,6 +2,7 @@
 // and the hashed model scorer. Run after `npm run build`:
 //   node bench/filter-bench.mjs [--mb 40] [--model model.json]
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { heuristicScore } from '../dist/filter/heuristic.js';
 import { segmentDocument } from '../dist/stages/segment.js';
@@ -13,7 +14,8 @@ const arg = (name, fallback) => {
   return i === -1 ? fallback : args[i + 1];
 };
 const targetMb = Number(arg('--mb', '40'));
-const DATA = '/work/shared/data/text';
+// The shared data folder next to the repository root.
+const DATA = fileURLToPath(new URL('../../shared/data/text', import.meta.url));
 
 // Real texts: the passages and the banking articles, cycled up to the target size.
 const texts = [

@@ -202,7 +202,8 @@ async function memory() {
 function micro() {
   if (!MICRO) return;
   console.log('\n== filter bench (bench/filter-bench.mjs --mb 10)');
-  if (!existsSync('/work/shared/data/text/passages.jsonl')) console.log('   skipped: /work/shared/data/text is not available');
+  const passages = join(ROOT, '..', 'shared', 'data', 'text', 'passages.jsonl');
+  if (!existsSync(passages)) console.log(`   skipped: ${passages} is not available`);
   else {
     const r = spawnSync(process.execPath, [join(ROOT, 'bench', 'filter-bench.mjs'), '--mb', '10'], { encoding: 'utf8' });
     process.stdout.write((r.stdout + r.stderr).replace(/^/gm, '   '));

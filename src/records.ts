@@ -40,8 +40,11 @@ export type Document = z.infer<typeof DocumentSchema>;
 export const JsonSchemaObjectSchema = z.record(z.string(), z.unknown());
 export type JsonSchemaObject = z.infer<typeof JsonSchemaObjectSchema>;
 
+/** OpenAI's rule for function names (checked by the validator and the extract post-check). */
+export const TOOL_NAME_PATTERN = /^[a-zA-Z0-9_-]{1,64}$/;
+
 export const ToolFunctionSchema = z.object({
-  /** Function name; OpenAI requires `^[a-zA-Z0-9_-]{1,64}$` (checked by the validator). */
+  /** Function name; OpenAI requires {@link TOOL_NAME_PATTERN} (checked by the validator). */
   name: z.string().min(1),
   description: z.string().optional(),
   /** JSON Schema of the arguments object. Absent means "no arguments". */
@@ -234,11 +237,6 @@ export const TrajectorySchema = z.object({
 });
 export type Trajectory = z.infer<typeof TrajectorySchema>;
 
-/** Stable trajectory id for (segment, workflow): the same on every rerun. */
-export function trajectoryId(segmentId: string, workflowIndex: number): string {
-  return `traj_${createHash('sha256').update(`${segmentId}\u0000${workflowIndex}`).digest('hex').slice(0, 20)}`;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Rejection (one line of rejected.jsonl)
 
@@ -272,6 +270,23 @@ export const RejectionSchema = z.object({
   retryable: z.boolean().optional(),
 });
 export type Rejection = z.infer<typeof RejectionSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Ids
+
+/** Stable trajectory id for (segment, workflow): the same on every rerun. */
+export function trajectoryId(segmentId: string, workflowIndex: number): string {
+  return `traj_${createHash('sha256').update(`${segmentId}\u0000${workflowIndex}`).digest('hex').slice(0, 20)}`;
+}
+
+/** Sequential call ids `call_1`, `call_2`, … for formats that carry none. */
+export class CallIds {
+  private n = 0;
+  next(): string {
+    this.n += 1;
+    return `call_${this.n}`;
+  }
+}
 
 // ---------------------------------------------------------------------------------------------
 // Parsing foreign input with a precise location

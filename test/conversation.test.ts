@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MessageSchema, type AssistantMessage, type Message, type ToolMessage } from '../src/records.js';
-import { assembleMessages, messagesToTurns, normalizeArguments, TurnSchema, type Turn } from '../src/stages/conversation.js';
+import { TurnSchema, type Turn } from '../src/prompts/conversation.js';
+import { assembleMessages, messagesToTurns, normalizeArguments } from '../src/stages/conversation.js';
 
 const user = (content: string): Turn => ({ role: 'user', content, tool_calls: [] });
 const say = (content: string): Turn => ({ role: 'assistant', content, tool_calls: [] });

@@ -1,11 +1,14 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ExtractionSchema, ToolSchema, type Reason, type Workflow } from '../src/records.js';
 import { ExtractionAnswerSchema, type ExtractionAnswer } from '../src/prompts/extract.js';
 import { checkExtraction, executionGraph } from '../src/stages/extract.js';
-import { checkToolSpecs, PARAM_TYPES, specToTool, type ToolParamSpec, type ToolSpec } from '../src/stages/tool-spec.js';
+import { PARAM_TYPES, type ToolParamSpec, type ToolSpec } from '../src/prompts/tool-spec.js';
+import { checkToolSpecs, specToTool } from '../src/stages/tool-spec.js';
 import { compileToolSchemas } from '../src/stages/schema-check.js';
 import { SchemaCache } from '../src/validate/schema-cache.js';
+import { SHARED_DATA } from './helpers/shared-data.js';
 
 const OPTIONS = { minTools: 2, minSteps: 2, maxWorkflows: 3 };
 
@@ -259,7 +262,7 @@ interface Tau2Tool {
 }
 type Tau2File = Record<'airline' | 'retail' | 'telecom' | 'mock', { description: string; tools: Tau2Tool[] }>;
 
-const TAU2 = JSON.parse(readFileSync('/work/shared/data/tool-use/tau2-tools.json', 'utf8')) as Tau2File;
+const TAU2 = JSON.parse(readFileSync(join(SHARED_DATA, 'tool-use', 'tau2-tools.json'), 'utf8')) as Tau2File;
 
 /**
  * tau2 parameter types → our PARAM_TYPES. Every tau2 array is a list of objects (flights,

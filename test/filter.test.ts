@@ -10,7 +10,8 @@ import { readLabelledExamples } from '../src/filter/labels.js';
 import { loadModel, saveModel, scoreWithModel, trainModel } from '../src/filter/model.js';
 import { createScorer, type Scorer } from '../src/filter/scorer.js';
 import { buildFilterMessages, FILTER_PROMPT_VERSION, FilterAnswerSchema, type FilterAnswer } from '../src/prompts/filter.js';
-import { createFilterCounters, createSegmentFilter, filterSegment, judgeSegment } from '../src/stages/filter.js';
+import { createSegmentFilter, filterSegment, judgeSegment } from '../src/stages/filter.js';
+import { countFilterOutcomes } from './helpers/filter-counters.js';
 import { DOMAINS, PLATFORMS, TASK_CATEGORIES } from '../src/taxonomy.js';
 
 const PROCEDURE = `How to reset your router password
@@ -167,8 +168,7 @@ describe('judge', () => {
 describe('cascade routing', () => {
   it('decides clear cases locally and judges the band, counting calls', async () => {
     const llm = new FakeLlm();
-    const counters = createFilterCounters();
-    const opts = { mode: 'cascade' as const, scorer: 'heuristic', low: 0.2, high: 0.8, counters };
+    const opts = { mode: 'cascade' as const, scorer: 'heuristic', low: 0.2, high: 0.8 };
     const clearKeep = await filterSegment({ text: PROCEDURE }, opts, llm);
     expect(clearKeep).toMatchObject({ keep: true, by: 'cascade-high' });
     const clearDrop = await filterSegment({ text: PLAY }, opts, llm);
@@ -178,6 +178,7 @@ describe('cascade routing', () => {
     expect(band).toMatchObject({ keep: true, by: 'llm', labels: { platform: 'computer' }, local_score: 0.5 });
     expect(band.score).toBeCloseTo(0.9);
     expect(llm.calls).toHaveLength(1);
+    const counters = countFilterOutcomes([clearKeep, clearDrop, band]);
     expect(counters).toMatchObject({ segments: 3, kept: 2, dropped: 1, cascadeHigh: 1, cascadeLow: 1, llmCalls: 1, llmKept: 1, llmSaved: 2 });
     expect(counters.usage).toEqual({ prompt_tokens: 100, completion_tokens: 20 });
   });
@@ -197,17 +198,15 @@ describe('cascade routing', () => {
     expect((await filterSegment({ text: PLAY }, { mode: 'local', threshold: 0.5 })).keep).toBe(false);
     expect(llm.calls).toHaveLength(0);
     const f = createSegmentFilter({ mode: 'llm' }, llm);
-    await f.filter({ text: PROCEDURE });
-    await f.filter({ text: PLAY });
+    const outcomes = [await f.filter({ text: PROCEDURE }), await f.filter({ text: PLAY })];
     expect(llm.calls).toHaveLength(2);
-    expect(f.stats()).toMatchObject({ llm_calls: 2, llm_calls_saved: 0, segments: 2 });
+    expect(countFilterOutcomes(outcomes)).toMatchObject({ llmCalls: 2, llmSaved: 0, segments: 2 });
   });
 
   it('marks unusable judge answers as errors and needs a client for the band', async () => {
-    const counters = createFilterCounters();
-    const d = await filterSegment({ text: 'x' }, { scorer: fixedScorer(0.5), counters }, new FakeLlm('bad'));
+    const d = await filterSegment({ text: 'x' }, { scorer: fixedScorer(0.5) }, new FakeLlm('bad'));
     expect(d).toMatchObject({ by: 'error', keep: false });
-    expect(counters.llmErrors).toBe(1);
+    expect(countFilterOutcomes([d]).llmErrors).toBe(1);
     await expect(filterSegment({ text: 'x' }, { scorer: fixedScorer(0.5) })).rejects.toThrow(/LLM client/);
     await expect(filterSegment({ text: 'x' }, { low: 0.9, high: 0.1 })).rejects.toThrow(/low/);
   });

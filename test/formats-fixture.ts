@@ -1,7 +1,8 @@
 // Shared fixtures for the format tests (not a test file itself).
 import type { Trajectory } from '../src/records.js';
+import { SHARED_DATA } from './helpers/shared-data.js';
 
-export const DATA = '../shared/data';
+export const DATA = SHARED_DATA;
 
 /** A refined-style trajectory: system, several user turns, parallel calls, text beside a call. */
 export function richTrajectory(): Trajectory {

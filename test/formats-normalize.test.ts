@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { normalizeSchema, normalizeTool } from '../src/formats/normalize-schema.js';
+import { normalizeSchema, normalizeTool } from '../src/parse/tool-schema.js';
 import { DATA } from './formats-fixture.js';
 
 function types(node: unknown, out: string[] = []): string[] {

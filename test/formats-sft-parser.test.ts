@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalCallIds } from '../src/formats/common.js';
-import { formatSynthesizerOutput, parseSynthesizerOutput, type SynthesizerOutput } from '../src/formats/sft-pairs.js';
+import { formatSynthesizerOutput } from '../src/formats/sft-pairs.js';
+import { parseSynthesizerOutput, type SynthesizerOutput } from '../src/prompts/synthesize.js';
 import { richTrajectory } from './formats-fixture.js';
 
 const x = canonicalCallIds(richTrajectory());

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FatalEndpointError, TransientEndpointError } from '../src/llm/errors.js';
 import { createGateway, type Gateway, type GatewayInit } from '../src/llm/gateway.js';
 import { AdaptiveLimiter, CircuitBreaker, TokenBucket } from '../src/llm/limiter.js';
@@ -20,12 +20,45 @@ async function mock(handler: MockHandler, latencyMs = 0): Promise<MockServer> {
   return server;
 }
 
+/**
+ * Holds the first `total` requests in groups of `size`: a group is answered once it is full
+ * (or once all `total` have arrived), so the server sees `size` requests in flight together
+ * however slowly a loaded machine sends them. Later requests pass straight through. A group
+ * that never fills is let go after 10 s: the test then fails on its assertion, not a hang.
+ */
+function inGroups(size: number, total: number, then: MockHandler): MockHandler {
+  let arrived = 0;
+  let group: { waiting: number; open: () => void; opened: Promise<void> } | undefined;
+  const newGroup = () => {
+    let open!: () => void;
+    const opened = new Promise<void>((resolve) => (open = resolve));
+    const timer = setTimeout(open, 10_000);
+    void opened.then(() => clearTimeout(timer));
+    return { waiting: 0, open, opened };
+  };
+  return async (request, index) => {
+    if (arrived < total) {
+      arrived++;
+      group ??= newGroup();
+      const mine = group;
+      mine.waiting++;
+      if (mine.waiting === size || arrived === total) {
+        group = undefined;
+        mine.open();
+      }
+      await mine.opened;
+    }
+    return then(request, index);
+  };
+}
+
 function gateway(baseUrls: string[], init: Partial<GatewayInit> = {}): Gateway {
   const g = createGateway({
     baseUrls,
     apiKey: 'sk-test-SECRET-123456789',
     model: 'mock-model',
-    timeoutMs: 1000,
+    // Far above any answer time on a loaded machine: these tests are not about timeouts.
+    timeoutMs: 10_000,
     backoffBaseMs: 5,
     backoffMaxMs: 20,
     maxRetries: 3,
@@ -98,11 +131,20 @@ describe('AdaptiveLimiter', () => {
 
 describe('TokenBucket', () => {
   it('starts full, then paces at the per-minute rate', async () => {
-    const bucket = new TokenBucket(600); // 10 per second
-    for (let i = 0; i < 600; i++) await bucket.take(1);
-    const started = Date.now();
-    await bucket.take(2);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(150);
+    vi.useFakeTimers();
+    try {
+      const bucket = new TokenBucket(600); // 10 per second
+      for (let i = 0; i < 600; i++) await bucket.take(1);
+      let done = false;
+      const taken = bucket.take(2).then(() => (done = true));
+      await vi.advanceTimersByTimeAsync(199);
+      expect(done).toBe(false);
+      await vi.advanceTimersByTimeAsync(1);
+      await taken;
+      expect(done).toBe(true);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('goes into debt when real usage exceeds the estimate', () => {
@@ -126,18 +168,20 @@ describe('CircuitBreaker', () => {
 });
 
 describe('gateway flow control', () => {
-  it('reaches the configured concurrency against a slow server', async () => {
-    const server = await mock(() => textReply('ok'), 30);
+  it('reaches the configured concurrency and never more', async () => {
+    // Groups of 8 held together: 8 in flight at once is certain; a ninth would show.
+    const server = await mock(inGroups(8, 40, () => textReply('ok')));
     const g = gateway([server.url], { concurrency: 8 });
     await Promise.all(Array.from({ length: 40 }, () => g.complete({ ...req, sampleIndex: Math.random() })));
+    expect(server.count).toBe(40);
     expect(server.maxInFlight).toBe(8);
   });
 
   it('AIMD: a 429 storm shrinks the limit, then successes bring it back', async () => {
     let storm = true;
+    // The first wave is held until all 16 arrived: they are in flight together when refused.
     const server = await mock(
-      () => (storm ? errorReply(429, 'Rate limit', { headers: { 'retry-after-ms': '10' } }) : textReply('ok')),
-      10,
+      inGroups(16, 16, () => (storm ? errorReply(429, 'Rate limit', { headers: { 'retry-after-ms': '10' } }) : textReply('ok'))),
     );
     const g = gateway([server.url], { concurrency: 16, maxRetries: 2, adaptiveIncreaseEvery: 1 });
     const results = await Promise.allSettled(Array.from({ length: 16 }, () => g.complete(req)));
@@ -166,8 +210,15 @@ describe('gateway flow control', () => {
   });
 
   it('spreads load over replicas and skips a dead one', async () => {
-    const a = await mock(() => textReply('a'), 5);
-    const b = await mock(() => textReply('b'), 5);
+    // Requests held in groups of 8 (over both servers): the least-loaded pick then alternates
+    // between them whatever the machine's speed, instead of whichever answered first.
+    const group = inGroups(8, 60, () => textReply('x'));
+    const replica = (name: string): MockHandler => async (r, i) => {
+      await group(r, i);
+      return textReply(name);
+    };
+    const a = await mock(replica('a'));
+    const b = await mock(replica('b'));
     const dead = `http://127.0.0.1:${await deadPort()}/v1`;
     const g = gateway([a.url, dead, b.url], { concurrency: 8, replicaCooldownMs: 60_000 });
     const results = await Promise.all(Array.from({ length: 60 }, (_, i) => g.complete({ ...req, sampleIndex: i })));
@@ -213,7 +264,8 @@ describe('gateway flow control', () => {
       () => jsonReply({ items: ['a', 'b', 'c'] }),
     );
     const server = await mock(handler);
-    const g = gateway([server.url], { concurrency: 16, timeoutMs: 300, maxRetries: 8, maxErrorRate: 1 });
+    // The timeout only has to catch the injected hangs; 1 s leaves answers room on a loaded machine.
+    const g = gateway([server.url], { concurrency: 16, timeoutMs: 1000, maxRetries: 8, maxErrorRate: 1 });
     const schema = z.object({ items: z.array(z.string()) });
     const results = await Promise.all(
       Array.from({ length: 100 }, (_, i) => g.structured({ ...req, sampleIndex: i, schema, schemaName: 'items', maxRepairs: 4 })),

@@ -1,8 +1,11 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { reduceMarkup, segmentDocument, type TextSegment } from '../src/stages/segment.js';
+import type { SegmentDraft } from '../src/records.js';
+import { reduceMarkup, segmentDocument } from '../src/stages/segment.js';
+import { SHARED_DATA } from './helpers/shared-data.js';
 
-const SOURCES = '/work/shared/data/text/sources';
+const SOURCES = join(SHARED_DATA, 'text', 'sources');
 const POLICIES = ['tau2-airline-policy.md', 'tau2-retail-policy.md', 'tau2-telecom-tech-support-workflow.md'];
 
 /** Spans [start, end) of numbered lists in markdown: items, their nested lines, blank lines inside. */
@@ -50,7 +53,7 @@ function numberedLists(text: string): Array<[number, number]> {
 
 const alnum = (s: string): string => s.replace(/[^A-Za-z0-9]/g, '');
 
-function checkOffsets(text: string, segments: TextSegment[], maxChars: number): void {
+function checkOffsets(text: string, segments: SegmentDraft[], maxChars: number): void {
   let prevEnd = 0;
   segments.forEach((s, index) => {
     expect(s.index).toBe(index);
@@ -68,7 +71,7 @@ function checkOffsets(text: string, segments: TextSegment[], maxChars: number): 
   });
 }
 
-function checkListsWhole(text: string, segments: TextSegment[], maxChars: number): number {
+function checkListsWhole(text: string, segments: SegmentDraft[], maxChars: number): number {
   let checked = 0;
   for (const [start, end] of numberedLists(text)) {
     if (end - start > maxChars) continue; // a list longer than maxChars may be cut between items

@@ -1,16 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ToolSchema, type Tool } from '../src/records.js';
-import {
-  PARAM_TYPES,
-  STRING_FORMATS,
-  TOOL_NAME_PATTERN,
-  ToolSpecSchema,
-  checkToolSpecs,
-  specToTool,
-  toolToSpec,
-  type ToolParamSpec,
-  type ToolSpec,
-} from '../src/stages/tool-spec.js';
+import { TOOL_NAME_PATTERN, ToolSchema, type Tool } from '../src/records.js';
+import { PARAM_TYPES, STRING_FORMATS, ToolSpecSchema, type ToolParamSpec, type ToolSpec } from '../src/prompts/tool-spec.js';
+import { checkToolSpecs, specToTool, toolToSpec } from '../src/stages/tool-spec.js';
 import { compileToolSchemas } from '../src/stages/schema-check.js';
 
 function param(name: string, type: ToolParamSpec['type'], extra: Partial<ToolParamSpec> = {}): ToolParamSpec {

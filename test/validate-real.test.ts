@@ -6,11 +6,13 @@
  * rule that misreads the format.
  */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Message, Reason, Tool, Trajectory } from '../src/records.js';
 import { validateTrajectory, type ValidateOptions } from '../src/validate/index.js';
+import { SHARED_DATA } from './helpers/shared-data.js';
 
-const FILE = '/work/shared/data/tool-use/taubench-airline-gpt4o.json';
+const FILE = join(SHARED_DATA, 'tool-use', 'taubench-airline-gpt4o.json');
 
 interface TauRun {
   task_id: number;

@@ -6,10 +6,12 @@
 import { open, readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { readJsonl } from '../io/jsonl.js';
-import { finishImport, isObject } from './common.js';
+import { finishImport } from './common.js';
+import { isObject } from '../parse/json.js';
 import { fromHermes } from './hermes.js';
 import { fromOpenAI } from './openai.js';
-import { SYNTHESIZER_INSTRUCTION, fromSftPair } from './sft-pairs.js';
+import { fromSftPair } from './sft-pairs.js';
+import { SYNTHESIZER_INSTRUCTION } from '../prompts/synthesize.js';
 import { fromShareGPT } from './sharegpt.js';
 import { fromTauBench } from './taubench.js';
 import type { FormatName, ImportOptions, ImportResult, ImportedRecord } from './types.js';

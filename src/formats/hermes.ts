@@ -9,20 +9,11 @@
  * Lossy: call ids (regenerated as `call_<n>` on import), tool-message `name`,
  * `reasoning_content`, and whitespace at the end of a text that precedes tool calls or tools.
  */
-import type { Message, Reason, Tool, ToolCall, Trajectory } from '../records.js';
-import {
-  CallIds,
-  argumentsObject,
-  argumentsString,
-  finishImport,
-  importMeta,
-  isObject,
-  parseJsonLoose,
-  pyJson,
-  stableId,
-  type JsonObject,
-} from './common.js';
-import { normalizeTools } from './normalize-schema.js';
+import { CallIds, type Message, type Reason, type Tool, type ToolCall, type Trajectory } from '../records.js';
+import { finishImport, importMeta, pyJson, stableId } from './common.js';
+import { argumentsObject, argumentsString, isObject, parseJsonLoose, type JsonObject } from '../parse/json.js';
+import { extractBlocks, parseToolCallJson } from '../parse/tagged.js';
+import { normalizeTools } from '../parse/tool-schema.js';
 import { ExportError, type ExportOutcome, type ImportOptions, type ImportResult } from './types.js';
 
 export interface HermesMessage {
@@ -100,32 +91,6 @@ export function toHermes(trajectory: Trajectory, options: HermesExportOptions = 
   return toHermesWithNotes(trajectory, options).record;
 }
 
-/** Blocks `<tag>…</tag>` in text; a block left open at the very end is taken to the end. */
-export function extractBlocks(text: string, tag: string): { blocks: string[]; rest: string } {
-  const open = new RegExp(`<\\s*${tag}\\s*>`, 'gi');
-  const close = new RegExp(`<\\s*/\\s*${tag}\\s*>`, 'i');
-  const blocks: string[] = [];
-  let rest = '';
-  let pos = 0;
-  for (;;) {
-    open.lastIndex = pos;
-    const o = open.exec(text);
-    if (o === null) break;
-    rest += text.slice(pos, o.index);
-    const after = text.slice(o.index + o[0].length);
-    const c = close.exec(after);
-    if (c === null) {
-      blocks.push(after);
-      pos = text.length;
-      break;
-    }
-    blocks.push(after.slice(0, c.index));
-    pos = o.index + o[0].length + c.index + c[0].length;
-  }
-  rest += text.slice(pos);
-  return { blocks, rest };
-}
-
 /** Splits a system prompt into its own text and the tools listed in `<tools>`. */
 function splitSystem(content: string): { text: string; rawTools: unknown[] | undefined; error?: string } {
   // The first non-empty <tools> block: the header itself mentions "<tools></tools> XML tags".
@@ -165,17 +130,6 @@ function splitSystem(content: string): { text: string; rawTools: unknown[] | und
     ? ''
     : `${content.slice(0, cutFrom)}${content.slice(cutTo)}`.trimEnd();
   return { text, rawTools };
-}
-
-/** Parses the JSON of one `<tool_call>` block into a name and wire arguments. */
-export function parseToolCallJson(inner: string): { ok: true; name: string; arguments: string } | { ok: false; error: string } {
-  const parsed = parseJsonLoose(inner.trim());
-  if (!parsed.ok) return parsed;
-  const v = parsed.value;
-  if (!isObject(v)) return { ok: false, error: 'tool call is not a JSON object' };
-  const fn = isObject(v.function) ? v.function : v;
-  if (typeof fn.name !== 'string') return { ok: false, error: 'tool call has no name' };
-  return { ok: true, name: fn.name, arguments: argumentsString(fn.arguments ?? fn.parameters) };
 }
 
 /**

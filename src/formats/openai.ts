@@ -5,9 +5,10 @@
  * arguments as objects, missing call ids, legacy `function_call`/`functions`) and also a
  * gemtraj trajectory line, which is taken as is.
  */
-import { TrajectorySchema, type Message, type Reason, type Tool, type ToolCall, type Trajectory } from '../records.js';
-import { CallIds, argumentsString, contentText, finishImport, importMeta, isObject, stableId, type JsonObject } from './common.js';
-import { normalizeTools } from './normalize-schema.js';
+import { CallIds, TrajectorySchema, type Message, type Reason, type Tool, type ToolCall, type Trajectory } from '../records.js';
+import { contentText, finishImport, importMeta, stableId } from './common.js';
+import { argumentsString, isObject, type JsonObject } from '../parse/json.js';
+import { normalizeTools } from '../parse/tool-schema.js';
 import type { ImportOptions, ImportResult } from './types.js';
 
 /** One line of an OpenAI fine-tuning file. */

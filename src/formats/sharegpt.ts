@@ -18,19 +18,10 @@
  * - refuses (ExportError) a conversation that starts with the assistant, has a second system
  *   message, or a tool result without a preceding call.
  */
-import type { Message, Reason, ToolCall, Trajectory } from '../records.js';
-import {
-  CallIds,
-  argumentsObject,
-  argumentsString,
-  finishImport,
-  importMeta,
-  isObject,
-  parseJsonLoose,
-  stableId,
-  type JsonObject,
-} from './common.js';
-import { normalizeTools } from './normalize-schema.js';
+import { CallIds, type Message, type Reason, type ToolCall, type Trajectory } from '../records.js';
+import { finishImport, importMeta, stableId } from './common.js';
+import { argumentsObject, argumentsString, isObject, parseJsonLoose, type JsonObject } from '../parse/json.js';
+import { normalizeTools } from '../parse/tool-schema.js';
 import { ExportError, type ExportOutcome, type ImportOptions, type ImportResult } from './types.js';
 
 export type ShareGPTRole = 'human' | 'gpt' | 'function_call' | 'observation' | 'system';

@@ -6,7 +6,8 @@
  * and marks `meta.tools_inferred: true`.
  */
 import type { JsonSchemaObject, Message, Reason, Tool, Trajectory } from '../records.js';
-import { finishImport, importMeta, isObject, stableId, type JsonObject } from './common.js';
+import { finishImport, importMeta, stableId } from './common.js';
+import { isObject, type JsonObject } from '../parse/json.js';
 import { normalizeOpenAIMessages } from './openai.js';
 import type { ImportOptions, ImportResult } from './types.js';
 

@@ -33,7 +33,8 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { Environment, Interpreter, Template } from '@huggingface/jinja';
 import type { Message, Trajectory } from '../records.js';
-import { callNames, isObject, pyJson, type JsonObject } from './common.js';
+import { callNames, pyJson } from './common.js';
+import { isObject, type JsonObject } from '../parse/json.js';
 
 export interface ChatTemplate {
   name: string;

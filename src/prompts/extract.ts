@@ -9,7 +9,7 @@
 import { z } from 'zod';
 import type { Message } from '../records.js';
 import { TOOL_SPEC_GUIDE } from './shared.js';
-import { ToolSpecSchema } from '../stages/tool-spec.js';
+import { ToolSpecSchema } from './tool-spec.js';
 import { DOMAINS, PLATFORMS, TASK_CATEGORIES } from '../taxonomy.js';
 
 export const EXTRACT_PROMPT_VERSION = 'extract-v1';

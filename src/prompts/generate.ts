@@ -10,7 +10,7 @@
  */
 import { z } from 'zod';
 import type { Message, Tool, Workflow } from '../records.js';
-import { TurnSchema } from '../stages/conversation.js';
+import { TurnSchema } from './conversation.js';
 import { renderTools } from './shared.js';
 
 export const GENERATE_PROMPT_VERSION = 'generate-v1';

@@ -4,7 +4,7 @@ import { FILTER_PROMPT_VERSION } from './filter.js';
 import { GENERATE_PROMPT_VERSION } from './generate.js';
 import { JUDGE_PROMPT_VERSION } from './judge.js';
 import { REFINE_PROMPT_VERSION } from './refine.js';
-import { SYNTHESIZE_PROMPT_VERSION } from '../stages/synthesize.js';
+import { SYNTHESIZE_PROMPT_VERSION } from './synthesize.js';
 
 export const PROMPT_VERSIONS: Record<string, string> = {
   filter: FILTER_PROMPT_VERSION,

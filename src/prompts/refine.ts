@@ -5,8 +5,8 @@
  */
 import { z } from 'zod';
 import type { Message, Tool } from '../records.js';
-import { TurnSchema } from '../stages/conversation.js';
-import { ToolSpecSchema } from '../stages/tool-spec.js';
+import { TurnSchema } from './conversation.js';
+import { ToolSpecSchema } from './tool-spec.js';
 import { CONVERSATION_RULES, INTERACTION_PATTERNS } from './generate.js';
 import { renderConversation, renderTools, TOOL_SPEC_GUIDE } from './shared.js';
 

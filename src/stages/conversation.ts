@@ -2,29 +2,13 @@
  * Conversations as the teacher writes them, and their assembly into the OpenAI wire format.
  *
  * The model answers in a deliberately simple shape (role, content, calls with a name and a
- * JSON arguments string). Everything that links turns together is assigned here, in code:
+ * JSON arguments string; src/prompts/conversation.ts). Everything that links turns together is assigned here, in code:
  * call ids, `arguments` re-encoded canonically, `tool_call_id` and `name` on results. A model
  * never gets to invent an id that the validator would then have to trust.
  */
 import { jsonrepair } from 'jsonrepair';
-import { z } from 'zod';
 import type { Message, ToolCall } from '../records.js';
-
-export const TurnCallSchema = z
-  .object({
-    name: z.string().describe('exact name of a tool from the tool list'),
-    arguments: z.string().describe('the arguments as a JSON object encoded in a string, e.g. "{\\"order_id\\": \\"W2378156\\"}"'),
-  })
-  .strict();
-
-export const TurnSchema = z
-  .object({
-    role: z.enum(['user', 'assistant', 'tool']),
-    content: z.string().describe('user text; assistant text ("" when the turn only calls tools); or the tool result as JSON'),
-    tool_calls: z.array(TurnCallSchema).describe('assistant tool calls; [] for every other turn'),
-  })
-  .strict();
-export type Turn = z.infer<typeof TurnSchema>;
+import type { Turn } from '../prompts/conversation.js';
 
 /** Canonical JSON of an arguments string when it parses (after repair) to an object. */
 export function normalizeArguments(raw: string): string {

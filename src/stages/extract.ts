@@ -16,7 +16,8 @@ import {
   ExtractionAnswerSchema,
   type ExtractionAnswer,
 } from '../prompts/extract.js';
-import { checkToolSpecs, specToTool, type ToolSpec } from './tool-spec.js';
+import type { ToolSpec } from '../prompts/tool-spec.js';
+import { checkToolSpecs, specToTool } from './tool-spec.js';
 import { compileToolSchemas } from './schema-check.js';
 import { structuredFailure, type StageOutcome } from './types.js';
 

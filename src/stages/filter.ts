@@ -10,13 +10,10 @@
  */
 import { CONFIG_DEFAULTS } from '../config.js';
 import type { LlmClient } from '../llm/types.js';
-import type { Segment, SegmentLabels, Usage } from '../records.js';
+import type { Segment, SegmentDraft, SegmentLabels, Usage } from '../records.js';
 import { buildFilterMessages, FILTER_PROMPT_VERSION, FILTER_SCHEMA_NAME, FilterAnswerSchema } from '../prompts/filter.js';
 import { createScorer, type Scorer } from '../filter/scorer.js';
-import type { TextSegment } from './segment.js';
-import { addUsage, looksLikeRefusal } from './types.js';
-
-export { FILTER_PROMPT_VERSION };
+import { looksLikeRefusal } from './types.js';
 
 export type FilterMode = 'local' | 'llm' | 'cascade';
 
@@ -42,22 +39,21 @@ export interface FilterOptions {
    * the heuristic, the stored one for a model file); the pipeline passes config `filter.threshold`.
    */
   threshold?: number | undefined;
-  /** Counters to update (see {@link createFilterCounters}). */
-  counters?: FilterCounters | undefined;
   /** Aborts the judge call. */
   signal?: AbortSignal | undefined;
 }
 
-/** The filter's verdict on one segment: the last fields of a `segments.jsonl` record. */
-export interface FilterDecision {
-  /** Local score; the judge's confidence in its verdict (as P(keep)) when the judge decided. */
-  score: number;
+/** What the filter decided for one segment: the last fields of a `segments.jsonl` record. */
+export type FilterDecision = Pick<Segment, 'score' | 'keep' | 'by'> & Partial<Pick<Segment, 'labels' | 'reason'>>;
+
+/**
+ * A decision with how it was reached: the local score, and the judge call when one was made.
+ * `score` is the local score, or the judge's confidence in its verdict (as P(keep)) when the
+ * judge decided; {@link toSegmentRecord} clamps it into [0, 1].
+ */
+export interface FilterOutcome extends FilterDecision {
   /** The local scorer's score, always present (also when the judge decided). */
   local_score: number;
-  keep: boolean;
-  by: Segment['by'];
-  labels?: SegmentLabels;
-  reason?: string;
   /** Tokens the judge spent on this segment (absent when no call was made). */
   usage?: Usage;
   /** Model that judged, when one did. */
@@ -67,35 +63,8 @@ export interface FilterDecision {
   raw?: string;
 }
 
-/** Running totals, for `run.json` and the end-of-run summary. */
-export interface FilterCounters {
-  segments: number;
-  kept: number;
-  dropped: number;
-  /** Decided by the local scorer in `local` mode. */
-  local: number;
-  /** Dropped by the cascade below `low` without a call. */
-  cascadeLow: number;
-  /** Kept by the cascade at or above `high` without a call. */
-  cascadeHigh: number;
-  /** Judge calls made (one per judged segment, repairs included in usage only). */
-  llmCalls: number;
-  llmKept: number;
-  /** Judge answers that could not be used after repairs. */
-  llmErrors: number;
-  /** Calls a judge-everything run would have made but this run did not. */
-  llmSaved: number;
-  usage: Usage;
-}
-
-export function createFilterCounters(): FilterCounters {
-  return {
-    segments: 0, kept: 0, dropped: 0, local: 0, cascadeLow: 0, cascadeHigh: 0, llmCalls: 0,
-    llmKept: 0, llmErrors: 0, llmSaved: 0, usage: { prompt_tokens: 0, completion_tokens: 0 },
-  };
-}
-
-export type JudgeResult =
+/** The relevance judge's answer on one segment (`ok: false` when it was unusable). */
+export type SegmentJudgement =
   | {
       ok: true;
       keep: boolean;
@@ -112,7 +81,7 @@ export type JudgeResult =
  * Asks the LLM judge whether `text` describes a multi-step operation with a system, and for
  * the paper's labels. A bad answer is `ok: false`; endpoint failures throw.
  */
-export async function judgeSegment(text: string, llm: LlmClient, signal?: AbortSignal): Promise<JudgeResult> {
+export async function judgeSegment(text: string, llm: LlmClient, signal?: AbortSignal): Promise<SegmentJudgement> {
   const result = await llm.structured({
     stage: 'filter',
     schema: FilterAnswerSchema,
@@ -153,60 +122,37 @@ function checkUnit(name: string, value: number): number {
  * whenever a score falls in the band [low, high).
  */
 export async function filterSegment(
-  segment: Pick<TextSegment, 'text'>,
+  segment: Pick<SegmentDraft, 'text'>,
   options: FilterOptions = {},
   llm?: LlmClient,
-): Promise<FilterDecision> {
+): Promise<FilterOutcome> {
   const mode = options.mode ?? CONFIG_DEFAULTS.filter.mode;
   const scorer = resolveScorer(options.scorer);
-  const counters = options.counters;
   const local = scorer.score(segment.text);
-  const finish = (d: FilterDecision): FilterDecision => {
-    if (counters !== undefined) {
-      counters.segments++;
-      d.keep ? counters.kept++ : counters.dropped++;
-    }
-    return d;
-  };
 
   if (mode === 'local') {
     const threshold = checkUnit('threshold', options.threshold ?? scorer.threshold);
-    if (counters !== undefined) {
-      counters.local++;
-      counters.llmSaved++;
-    }
     const keep = local >= threshold;
-    return finish({ score: local, local_score: local, keep, by: scorer.kind, reason: scorer.explain(segment.text) });
+    return { score: local, local_score: local, keep, by: scorer.kind, reason: scorer.explain(segment.text) };
   }
   if (mode === 'cascade') {
     const low = checkUnit('low', options.low ?? DEFAULT_CASCADE_LOW);
     const high = checkUnit('high', options.high ?? DEFAULT_CASCADE_HIGH);
     if (low > high) throw new Error(`filter: low (${low}) must not exceed high (${high})`);
     if (local < low) {
-      if (counters !== undefined) {
-        counters.cascadeLow++;
-        counters.llmSaved++;
-      }
-      return finish({ score: local, local_score: local, keep: false, by: 'cascade-low', reason: scorer.explain(segment.text) });
+      return { score: local, local_score: local, keep: false, by: 'cascade-low', reason: scorer.explain(segment.text) };
     }
     if (local >= high) {
-      if (counters !== undefined) {
-        counters.cascadeHigh++;
-        counters.llmSaved++;
-      }
-      return finish({ score: local, local_score: local, keep: true, by: 'cascade-high', reason: scorer.explain(segment.text) });
+      return { score: local, local_score: local, keep: true, by: 'cascade-high', reason: scorer.explain(segment.text) };
     }
   } else if (mode !== 'llm') {
     throw new Error(`filter: unknown mode "${String(mode)}": use local, llm or cascade`);
   }
   if (llm === undefined) throw new Error(`filter: mode "${mode}" needs an LLM client for score ${local.toFixed(3)}`);
 
-  if (counters !== undefined) counters.llmCalls++;
   const judged = await judgeSegment(segment.text, llm, options.signal);
-  if (counters !== undefined) counters.usage = addUsage(counters.usage, judged.usage);
   if (!judged.ok) {
-    if (counters !== undefined) counters.llmErrors++;
-    return finish({
+    return {
       score: local,
       local_score: local,
       keep: false,
@@ -216,10 +162,9 @@ export async function filterSegment(
       model: judged.model,
       prompt_version: FILTER_PROMPT_VERSION,
       raw: judged.raw.slice(0, 20_000),
-    });
+    };
   }
-  if (counters !== undefined && judged.keep) counters.llmKept++;
-  return finish({
+  return {
     // Score as P(keep) by the judge: confidence in "keep" or in "drop".
     score: judged.keep ? judged.confidence : 1 - judged.confidence,
     local_score: local,
@@ -230,54 +175,27 @@ export async function filterSegment(
     usage: judged.usage,
     model: judged.model,
     prompt_version: FILTER_PROMPT_VERSION,
-  });
-}
-
-/**
- * A filter bound to its options and counters: what the pipeline uses. The scorer is resolved
- * (and a model file loaded) once.
- */
-export interface SegmentFilter {
-  readonly counters: FilterCounters;
-  readonly scorer: Scorer;
-  filter(segment: Pick<TextSegment, 'text'>, signal?: AbortSignal): Promise<FilterDecision>;
-  /** The counters as flat snake_case numbers for `run.json` (`llm_calls_saved` included). */
-  stats(): Record<string, number>;
-}
-
-/** Flat snake_case view of the counters, for `run.json`. */
-export function filterStats(c: FilterCounters): Record<string, number> {
-  return {
-    segments: c.segments,
-    kept: c.kept,
-    dropped: c.dropped,
-    local: c.local,
-    cascade_low: c.cascadeLow,
-    cascade_high: c.cascadeHigh,
-    llm_calls: c.llmCalls,
-    llm_kept: c.llmKept,
-    llm_errors: c.llmErrors,
-    llm_calls_saved: c.llmSaved,
-    prompt_tokens: c.usage.prompt_tokens,
-    completion_tokens: c.usage.completion_tokens,
   };
+}
+
+/** A filter bound to its options: what the pipeline uses. The scorer is resolved (and a model file loaded) once. */
+export interface SegmentFilter {
+  readonly scorer: Scorer;
+  filter(segment: Pick<SegmentDraft, 'text'>, signal?: AbortSignal): Promise<FilterOutcome>;
 }
 
 export function createSegmentFilter(options: FilterOptions = {}, llm?: LlmClient): SegmentFilter {
   const scorer = resolveScorer(options.scorer);
-  const counters = options.counters ?? createFilterCounters();
   const mode = options.mode ?? CONFIG_DEFAULTS.filter.mode;
   if (mode !== 'local' && llm === undefined) throw new Error(`filter: mode "${mode}" needs an LLM client`);
   return {
-    counters,
     scorer,
-    filter: (segment, signal) => filterSegment(segment, { ...options, scorer, counters, signal: signal ?? options.signal }, llm),
-    stats: () => filterStats(counters),
+    filter: (segment, signal) => filterSegment(segment, { ...options, scorer, signal: signal ?? options.signal }, llm),
   };
 }
 
 /** A full `segments.jsonl` record from a segment and its decision. */
-export function toSegmentRecord(segment: TextSegment, decision: FilterDecision): Segment {
+export function toSegmentRecord(segment: SegmentDraft, decision: FilterDecision): Segment {
   const record: Segment = {
     id: segment.id,
     doc_id: segment.doc_id,

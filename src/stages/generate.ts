@@ -19,7 +19,6 @@ export interface GenerateOptions {
   maxTokens?: number | undefined;
 }
 
-
 export async function generateTrajectory(
   input: { extraction: Extraction; workflowIndex: number; sourceText: string },
   options: GenerateOptions,

@@ -21,8 +21,6 @@ import {
 } from '../prompts/judge.js';
 import { looksLikeRefusal, structuredFailure } from './types.js';
 
-export { JUDGE_PROMPT_VERSION, JUDGE_RUBRICS, type JudgeRubric } from '../prompts/judge.js';
-
 /** 1 = pass, 0 = fail, per rubric the judge was asked about (R4 only with a source text). */
 export type JudgeVerdict = Partial<Record<JudgeRubric, 0 | 1>>;
 

@@ -1,20 +1,17 @@
 /**
  * Synthesize mode: one call to a fine-tuned Trajectory Synthesizer turns a segment into tools
  * plus a multi-turn trajectory (the paper's distilled Qwen3-8B). The model was trained on
- * `gemtraj export --format sft-pairs`, so its answer is in that text format; the parser
- * tolerates the usual slips (fences, think blocks, prose around, a missing final close tag).
+ * `gemtraj export --format sft-pairs`, so its answer is in that text format (defined with its
+ * tolerant parser in src/prompts/synthesize.ts).
  *
  * Call ids and links are re-assigned in code, exactly as for the teacher pipeline.
  */
-import type { Segment, Trajectory } from '../records.js';
+import { trajectoryId, type Segment, type Trajectory } from '../records.js';
 import type { LlmClient } from '../llm/types.js';
-import { parseSynthesizerOutput, SYNTHESIZER_INSTRUCTION } from '../formats/sft-pairs.js';
+import { buildSynthesizePrompt, parseSynthesizerOutput, SYNTHESIZE_PROMPT_VERSION } from '../prompts/synthesize.js';
 import { assembleMessages, messagesToTurns } from './conversation.js';
-import { trajectoryId } from '../records.js';
 import type { StageOutcome } from './types.js';
 import { looksLikeRefusal } from './types.js';
-
-export const SYNTHESIZE_PROMPT_VERSION = 'synthesize-v1';
 
 export interface SynthesizeOptions {
   /** Sampling temperature of the synthesizer, 0–2 (config `temperature`). */
@@ -28,7 +25,7 @@ export interface SynthesizeOptions {
 export async function synthesizeTrajectory(segment: Segment, options: SynthesizeOptions, llm: LlmClient): Promise<StageOutcome<Trajectory>> {
   const result = await llm.complete({
     stage: 'synthesize',
-    messages: [{ role: 'user', content: `${options.instruction ?? SYNTHESIZER_INSTRUCTION}\n\n${segment.text}` }],
+    messages: [{ role: 'user', content: buildSynthesizePrompt(segment.text, options.instruction) }],
     temperature: options.temperature,
     max_tokens: options.maxTokens,
   });

@@ -1,50 +1,11 @@
 /**
- * Tools as the model writes them, and their conversion to OpenAI function schemas.
- *
- * Strict `json_schema` structured output cannot carry a free-form JSON Schema (every object
- * needs fixed properties), so models describe tools as typed parameter lists and gemtraj
- * builds the JSON Schema in code. That also lets us enforce the paper's tool rules
- * (snake_case names, typed and described parameters, enums, required lists) in one place.
+ * Tools as the model writes them (src/prompts/tool-spec.ts) converted to OpenAI function
+ * schemas, and back. Building the JSON Schema in code also lets us enforce the paper's tool
+ * rules (snake_case names, typed and described parameters, enums, required lists) in one place.
  */
-import { z } from 'zod';
-import type { Reason, Tool } from '../records.js';
+import { TOOL_NAME_PATTERN, type Reason, type Tool } from '../records.js';
+import { STRING_FORMATS, type ToolParamSpec, type ToolSpec } from '../prompts/tool-spec.js';
 
-export const PARAM_TYPES = [
-  'string',
-  'integer',
-  'number',
-  'boolean',
-  'string_array',
-  'integer_array',
-  'number_array',
-  'object_array',
-] as const;
-
-export const STRING_FORMATS = ['none', 'date', 'date-time', 'email', 'uri'] as const;
-
-export const ToolParamSpecSchema = z
-  .object({
-    name: z.string().describe('snake_case parameter name that explains itself (order_id, not id)'),
-    type: z.enum(PARAM_TYPES),
-    description: z.string().describe('what the value is, its unit or format, and where the caller gets it'),
-    required: z.boolean(),
-    enum: z.array(z.string()).describe('allowed values when the text lists options; [] otherwise'),
-    format: z.enum(STRING_FORMATS).describe('string format; none when not a date, time, email or URL'),
-  })
-  .strict();
-export type ToolParamSpec = z.infer<typeof ToolParamSpecSchema>;
-
-export const ToolSpecSchema = z
-  .object({
-    name: z.string().describe('short reusable snake_case verb_object name, e.g. get_order_details'),
-    description: z.string().describe('one capability: what it does, what it returns, when it fails'),
-    access: z.enum(['read', 'write']).describe('read = looks up state; write = changes state'),
-    parameters: z.array(ToolParamSpecSchema),
-  })
-  .strict();
-export type ToolSpec = z.infer<typeof ToolSpecSchema>;
-
-export const TOOL_NAME_PATTERN = /^[a-zA-Z0-9_-]{1,64}$/;
 const PARAM_NAME_PATTERN = /^[a-zA-Z_][a-zA-Z0-9_]{0,63}$/;
 
 function paramSchema(p: ToolParamSpec): Record<string, unknown> {

@@ -22,8 +22,10 @@
  * `json_object` and `prompt` modes.
  */
 import { formatSynthesizerOutput } from '../formats/sft-pairs.js';
-import { assembleMessages, type Turn } from '../stages/conversation.js';
-import { specToTool, type ToolSpec } from '../stages/tool-spec.js';
+import type { Turn } from '../prompts/conversation.js';
+import type { ToolSpec } from '../prompts/tool-spec.js';
+import { assembleMessages } from '../stages/conversation.js';
+import { specToTool } from '../stages/tool-spec.js';
 import type { MockHandler, MockReply, MockRequest } from './mock-server.js';
 
 type Stage = 'filter' | 'extract' | 'generate' | 'refine' | 'judge' | 'synthesize' | 'unknown';

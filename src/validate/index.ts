@@ -47,7 +47,7 @@ export {
   checkRoleOrder,
 } from './checks/flow.js';
 export { checkArgumentProvenance, containsToken, normalizeForGrounding } from './checks/provenance.js';
-export { TOOL_NAME_PATTERN, checkDuplicateTool, checkRecordShape, checkToolName, checkToolSchema } from './checks/tools.js';
+export { checkDuplicateTool, checkRecordShape, checkToolName, checkToolSchema } from './checks/tools.js';
 
 /** A rule check: reads the context, returns what it finds (every reason has `check === id`). */
 export type Check = (ctx: ValidateContext) => Reason[];

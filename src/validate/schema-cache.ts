@@ -8,6 +8,7 @@
 import { hash } from 'node:crypto';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
+import type { Tool } from '../records.js';
 
 /** A compiled schema, or why it does not compile. */
 export type CompiledSchema =
@@ -87,6 +88,20 @@ let shared: SchemaCache | undefined;
 export function defaultSchemaCache(): SchemaCache {
   shared ??= new SchemaCache(1024);
   return shared;
+}
+
+/**
+ * The validator of a tool's `parameters`: `null` when the tool declares none, `{ok:false}` when
+ * they are not a compilable JSON Schema of type object. The one tool-schema check, used by the
+ * extract/refine post-check and by the validator's `tool_schema` and `arguments_schema`.
+ */
+export function compileToolParameters(tool: Tool, cache: SchemaCache = defaultSchemaCache()): CompiledSchema | null {
+  const parameters = tool.function.parameters;
+  if (parameters === undefined) return null;
+  if (parameters['type'] !== 'object') {
+    return { ok: false, error: `parameters must be a JSON Schema with "type": "object", got type ${JSON.stringify(parameters['type'] ?? null)}` };
+  }
+  return cache.get(parameters);
 }
 
 /** `/items/0/sku` → `items[0].sku`; `''` → `(root)`. */

@@ -34,7 +34,7 @@ export function filterStep(options: StepOptions['filter'], llm: LlmClient | unde
     keyOf: (draft) => draft.id,
     sourceOf: (draft) => ({ doc_id: draft.doc_id, segment_id: draft.id }),
     async run(draft, context) {
-      return { kind: 'out', records: [toSegmentRecord(draft as Parameters<typeof toSegmentRecord>[0], await filter().filter(draft, context.signal))] };
+      return { kind: 'out', records: [toSegmentRecord(draft, await filter().filter(draft, context.signal))] };
     },
     onRefused: (draft, reason) => ({ kind: 'out', records: [{ ...draft, score: 0, keep: false, by: 'error', reason: reason.message }] }),
     tally: (segment) => [segment.keep ? 'kept' : 'dropped', `by:${segment.by}`],

@@ -1,10 +1,7 @@
 /** Checks on the record's shape and on the tool list. */
-import type { Reason, Tool } from '../../records.js';
+import { TOOL_NAME_PATTERN, type Reason, type Tool } from '../../records.js';
 import type { ValidateContext } from '../context.js';
-import type { CompiledSchema } from '../schema-cache.js';
-
-/** OpenAI's rule for function names. */
-export const TOOL_NAME_PATTERN = /^[a-zA-Z0-9_-]{1,64}$/;
+import { compileToolParameters, type CompiledSchema } from '../schema-cache.js';
 
 /** `record_shape`: the record matches the Trajectory schema (records.ts). */
 export function checkRecordShape(ctx: ValidateContext): Reason[] {
@@ -56,15 +53,7 @@ const compiledByTool = new WeakMap<Tool, CompiledSchema | null>();
 export function toolValidator(ctx: ValidateContext, tool: Tool): CompiledSchema | null {
   const memo = compiledByTool.get(tool);
   if (memo !== undefined) return memo;
-  const parameters = tool.function.parameters;
-  let compiled: CompiledSchema | null;
-  if (parameters === undefined) compiled = null;
-  else if (parameters['type'] !== 'object') {
-    compiled = {
-      ok: false,
-      error: `parameters must be a JSON Schema with "type": "object", got type ${JSON.stringify(parameters['type'] ?? null)}`,
-    };
-  } else compiled = ctx.options.schemaCache.get(parameters);
+  const compiled = compileToolParameters(tool, ctx.options.schemaCache);
   compiledByTool.set(tool, compiled);
   return compiled;
 }

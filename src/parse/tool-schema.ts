@@ -5,6 +5,7 @@
  * so an import can say what it altered.
  */
 import type { JsonSchemaObject, Tool } from '../records.js';
+import { isObject } from './json.js';
 
 /** One change made while normalising, with the JSON path of the schema node. */
 export interface SchemaNote {
@@ -42,16 +43,12 @@ const SCHEMA_SINGLE = ['additionalProperties', 'items', 'not', 'contains', 'prop
 /** Keywords whose value is a list of schemas. */
 const SCHEMA_LISTS = ['anyOf', 'oneOf', 'allOf', 'prefixItems'];
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function mapType(raw: string): string | null | undefined {
   return TYPE_ALIASES[raw.toLowerCase()];
 }
 
 function normalizeNode(node: unknown, path: string, notes: SchemaNote[]): unknown {
-  if (!isRecord(node)) return node;
+  if (!isObject(node)) return node;
   const out: Record<string, unknown> = { ...node };
 
   if ('type' in out) {
@@ -89,7 +86,7 @@ function normalizeNode(node: unknown, path: string, notes: SchemaNote[]): unknow
 
   for (const key of SCHEMA_MAPS) {
     const map = out[key];
-    if (!isRecord(map)) continue;
+    if (!isObject(map)) continue;
     const next: Record<string, unknown> = {};
     // Property names are data, not keywords: a property called "type" is a schema, not a type.
     for (const [name, sub] of Object.entries(map)) next[name] = normalizeNode(sub, `${path}.${key}.${name}`, notes);
@@ -115,7 +112,7 @@ function normalizeNode(node: unknown, path: string, notes: SchemaNote[]): unknow
       delete out.required;
       notes.push({ path: `${path}.required`, message: 'non-list "required" removed' });
     } else {
-      const props = isRecord(out.properties) ? out.properties : {};
+      const props = isObject(out.properties) ? out.properties : {};
       const kept: string[] = [];
       for (const name of required) {
         if (typeof name !== 'string' || !(name in props)) {
@@ -137,12 +134,12 @@ function normalizeNode(node: unknown, path: string, notes: SchemaNote[]): unknow
  */
 export function normalizeSchema(schema: unknown, path = 'parameters'): { schema: JsonSchemaObject; notes: SchemaNote[] } {
   const notes: SchemaNote[] = [];
-  if (!isRecord(schema)) {
+  if (!isObject(schema)) {
     notes.push({ path, message: 'not an object: replaced by an empty object schema' });
     return { schema: { type: 'object', properties: {} }, notes };
   }
   const out = normalizeNode(schema, path, notes) as Record<string, unknown>;
-  if (out.type === undefined && isRecord(out.properties)) {
+  if (out.type === undefined && isObject(out.properties)) {
     out.type = 'object';
     notes.push({ path, message: 'root type "object" added' });
   }
@@ -155,9 +152,9 @@ export function normalizeSchema(schema: unknown, path = 'parameters'): { schema:
  * OpenAI form with normalised parameters. Extra keys (BFCL `response`) are dropped.
  */
 export function normalizeTool(raw: unknown, path = 'tools[0]'): { tool: Tool; notes: SchemaNote[] } | { error: string } {
-  if (!isRecord(raw)) return { error: `${path}: tool is not an object` };
-  const fn = isRecord(raw.function) ? raw.function : raw;
-  const fnPath = isRecord(raw.function) ? `${path}.function` : path;
+  if (!isObject(raw)) return { error: `${path}: tool is not an object` };
+  const fn = isObject(raw.function) ? raw.function : raw;
+  const fnPath = isObject(raw.function) ? `${path}.function` : path;
   if (typeof fn.name !== 'string' || fn.name === '') return { error: `${fnPath}.name: missing tool name` };
   const notes: SchemaNote[] = [];
   const tool: Tool = { type: 'function', function: { name: fn.name } };

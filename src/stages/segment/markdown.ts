@@ -1,0 +1,306 @@
+/**
+ * The markdown reader (also plain text, and reStructuredText titles). Each line is first
+ * classified on its own ({@link classifyLine}); a small state carried from line to line
+ * ({@link MarkdownReader}) then decides what it means in context: a line inside a fenced code
+ * block, an item or continuation of the open list, a setext title, a new paragraph.
+ */
+import { decodeEntities } from './entities.js';
+import {
+  COST_BLOCK,
+  COST_HEADING,
+  COST_LINE,
+  COST_LINE_AFTER_SENTENCE,
+  COST_LIST_ITEM,
+  COST_NESTED_ITEM,
+  isSpace,
+  pushRange,
+  type Piece,
+} from './piece.js';
+
+const ATX_HEADING = /^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$/;
+const UNDERLINE = /^ {0,3}([=\-~^*+#"'`_:.])\1{2,}[ \t]*$/;
+const FENCE = /^([ \t]*)(`{3,}|~{3,})/;
+const LIST_ITEM = /^([ \t]*)(?:[-*+•]|\d{1,3}[.)]|[a-z][.)]|#\.|[Ss]tep\s+\d{1,3}[a-z]?[:.)])(?:[ \t]+|$)/;
+const LINK_DEFINITION = /^ {0,3}\[[^\]]+\]:[ \t]+\S+/;
+const SENTENCE_FINAL = /[.!?:;]["')\]”’*_]*$/;
+
+/** What a line outside a code block is, on its own. */
+type LineClass =
+  | { kind: 'blank' }
+  | { kind: 'fence'; fence: string; indented: boolean }
+  /** `===`, `---`, `~~~`…: a setext/RST title underline, a thematic break or an RST overline. */
+  | { kind: 'underline' }
+  /** ATX heading; `hashes` is the length of the `#` run. */
+  | { kind: 'heading'; title: string; hashes: number }
+  | { kind: 'link-definition' }
+  | { kind: 'item'; indent: number }
+  | { kind: 'text'; indent: number };
+
+function classifyLine(line: string): LineClass {
+  if (line.trim() === '') return { kind: 'blank' };
+  const fence = FENCE.exec(line);
+  if (fence !== null) return { kind: 'fence', fence: fence[2] as string, indented: (fence[1] as string).length > 0 };
+  if (UNDERLINE.test(line)) return { kind: 'underline' };
+  const atx = ATX_HEADING.exec(line);
+  if (atx !== null) return { kind: 'heading', title: atx[2] ?? '', hashes: (atx[1] as string).length };
+  if (LINK_DEFINITION.test(line)) return { kind: 'link-definition' };
+  const indent = indentWidth(line);
+  return LIST_ITEM.test(line) ? { kind: 'item', indent } : { kind: 'text', indent };
+}
+
+/** An open fenced code block. */
+interface CodeBlock {
+  /** The opening fence; a line of at least this fence closes the block. */
+  fence: string;
+  /** Indented inside an open list: the code belongs to the item, not after the list. */
+  inList: boolean;
+  /** No line of the block was read yet (its first line is the place for a block break). */
+  first: boolean;
+}
+
+/** Kind of the last content line. */
+type LineKind = 'none' | 'para' | 'item' | 'code' | 'heading';
+
+/** Reads a document line by line into pieces. */
+class MarkdownReader {
+  readonly out: Piece[] = [];
+  /** The open fenced code block, if any: every line goes to it until its fence closes. */
+  private code: CodeBlock | null = null;
+  /** The open list, with the indentation of its first item. */
+  private list: { indent: number } | null = null;
+  /** A blank line (or a block boundary) came after the last content line. */
+  private blankBefore = true;
+  private prev: LineKind = 'none';
+  /** Lines of the current paragraph (1 = a candidate setext/RST title). */
+  private paraLines = 0;
+
+  constructor(
+    private readonly text: string,
+    private readonly maxChars: number,
+  ) {}
+
+  /** Reads the line [lineStart, lineEnd) (without its line break). */
+  read(lineStart: number, lineEnd: number): void {
+    const line = this.text.slice(lineStart, lineEnd);
+    if (this.code !== null) {
+      this.codeLine(this.code, line, lineStart, lineEnd);
+      return;
+    }
+    const c = classifyLine(line);
+    switch (c.kind) {
+      case 'blank':
+        this.blankBefore = true;
+        return;
+      case 'fence': {
+        const inList = this.list !== null && c.indented;
+        if (!inList) this.list = null;
+        this.code = { fence: c.fence, inList, first: true };
+        this.blankBefore = false;
+        return;
+      }
+      case 'underline':
+        this.underline();
+        return;
+      case 'heading':
+        this.heading(c.title, c.hashes, line, lineStart, lineEnd);
+        return;
+      case 'link-definition':
+        this.blankBefore = false;
+        return;
+      case 'item':
+        if (this.isWrappedParagraphLine(line)) this.textLine(c.indent, lineStart, lineEnd);
+        else this.item(c.indent, lineStart, lineEnd);
+        return;
+      case 'text':
+        this.textLine(c.indent, lineStart, lineEnd);
+        return;
+    }
+  }
+
+  private codeLine(code: CodeBlock, line: string, lineStart: number, lineEnd: number): void {
+    const close = FENCE.exec(line);
+    if (close !== null && (close[2] as string).startsWith(code.fence) && line.trim() === close[2]) {
+      this.code = null;
+      this.blankBefore = false;
+      return;
+    }
+    if (line.trim() === '') return;
+    const cost = code.first ? (code.inList ? COST_LINE : COST_BLOCK) : COST_LINE;
+    // Code keeps its indentation and characters: no inline reduction.
+    const before = this.out.length;
+    pushCodeLine(this.out, this.text, lineStart, lineEnd, code.first && !code.inList ? '\n\n' : '\n', cost, this.maxChars, code.first);
+    if (code.inList) markInList(this.out, before);
+    code.first = false;
+    this.prev = 'code';
+  }
+
+  private underline(): void {
+    const last = this.out[this.out.length - 1];
+    if (!this.blankBefore && this.prev === 'para' && this.paraLines === 1 && last !== undefined) {
+      // Setext / RST title: the single line above is a heading.
+      last.isHeading = true;
+      this.prev = 'heading';
+    }
+    // Otherwise a thematic break or an RST overline: a block boundary.
+    this.blankBefore = true;
+    this.list = null;
+  }
+
+  private heading(title: string, hashes: number, line: string, lineStart: number, lineEnd: number): void {
+    const offset = title === '' ? lineEnd : lineStart + line.indexOf(title, hashes);
+    pushRange(this.out, this.text, offset, offset + title.length, '\n\n', COST_HEADING, true, this.maxChars, reduceInlineMarkdown);
+    this.list = null;
+    this.prev = 'heading';
+    this.blankBefore = false;
+    this.paraLines = 0;
+  }
+
+  /** A wrapped paragraph line that happens to start with "a) " or "step 2:" is not a list. */
+  private isWrappedParagraphLine(line: string): boolean {
+    return (
+      this.prev === 'para' && !this.blankBefore && this.list === null && /^[a-z]/.test(line.trimStart()) &&
+      !/:\s*$/.test(this.out[this.out.length - 1]?.text ?? '')
+    );
+  }
+
+  /** Separator before a line that starts a block. */
+  private blockSep(): string {
+    return this.blankBefore || this.prev === 'heading' ? '\n\n' : '\n';
+  }
+
+  private item(indent: number, lineStart: number, lineEnd: number): void {
+    let cost: number;
+    let sep: string;
+    const leadIn = this.list === null;
+    if (this.list !== null) {
+      cost = indent <= this.list.indent + 1 ? COST_LIST_ITEM : COST_NESTED_ITEM;
+      sep = '\n';
+    } else {
+      this.list = { indent };
+      cost = COST_BLOCK;
+      sep = this.blockSep();
+    }
+    const before = this.out.length;
+    pushRange(this.out, this.text, lineStart, lineEnd, sep, cost, false, this.maxChars, reduceInlineMarkdown, leadIn);
+    // Nesting is signal (sub-steps): keep the item's indentation in the reduced text.
+    const pushed = this.out[before];
+    if (pushed !== undefined && indent > 0) pushed.text = ' '.repeat(Math.min(indent, 12)) + pushed.text;
+    if (!leadIn) markInList(this.out, before);
+    this.prev = 'item';
+    this.paraLines = 0;
+    this.blankBefore = false;
+  }
+
+  /** Paragraph text, or the continuation of a list item. */
+  private textLine(indent: number, lineStart: number, lineEnd: number): void {
+    const prevText = this.out[this.out.length - 1]?.text ?? '';
+    const lineCost = SENTENCE_FINAL.test(prevText) ? COST_LINE_AFTER_SENTENCE : COST_LINE;
+    if (this.list !== null && (!this.blankBefore || indent >= 2)) {
+      const before = this.out.length;
+      pushRange(this.out, this.text, lineStart, lineEnd, '\n', lineCost, false, this.maxChars, reduceInlineMarkdown);
+      markInList(this.out, before);
+      this.prev = 'item';
+    } else {
+      this.list = null;
+      const newPara = this.blankBefore || this.prev !== 'para';
+      pushRange(this.out, this.text, lineStart, lineEnd, newPara ? this.blockSep() : '\n', newPara ? COST_BLOCK : lineCost, false, this.maxChars, reduceInlineMarkdown);
+      this.paraLines = newPara ? 1 : this.paraLines + 1;
+      this.prev = 'para';
+    }
+    this.blankBefore = false;
+  }
+}
+
+/** Pieces of a markdown (or plain text) document. */
+export function markdownPieces(text: string, maxChars: number): Piece[] {
+  const reader = new MarkdownReader(text, maxChars);
+  const n = text.length;
+  let pos = 0;
+  while (pos <= n) {
+    let eol = text.indexOf('\n', pos);
+    if (eol === -1) eol = n;
+    let lineEnd = eol;
+    if (lineEnd > pos && text.charCodeAt(lineEnd - 1) === 13) lineEnd--;
+    reader.read(pos, lineEnd);
+    pos = eol + 1;
+  }
+  return reader.out;
+}
+
+function markInList(out: Piece[], from: number): void {
+  for (let k = from; k < out.length; k++) (out[k] as Piece).inList = true;
+}
+
+function pushCodeLine(
+  out: Piece[],
+  text: string,
+  start: number,
+  end: number,
+  sep: string,
+  cost: number,
+  maxChars: number,
+  leadIn: boolean,
+): void {
+  // Keep the indentation of code in the reduced text: trim only the right side for offsets.
+  while (end > start && isSpace(text.charCodeAt(end - 1))) end--;
+  let s = start;
+  while (s < end && isSpace(text.charCodeAt(s))) s++;
+  if (s >= end) return;
+  if (end - start <= maxChars) {
+    out.push({ start: s, end, text: text.slice(start, end), sep, cost, isHeading: false, heading: undefined, leadIn });
+    return;
+  }
+  pushRange(out, text, s, end, sep, cost, false, maxChars, (x) => x, leadIn);
+}
+
+function indentWidth(line: string): number {
+  let w = 0;
+  for (let i = 0; i < line.length; i++) {
+    const c = line.charCodeAt(i);
+    if (c === 32) w += 1;
+    else if (c === 9) w += 4;
+    else break;
+  }
+  return w;
+}
+
+const CODE_SPAN = /(`+)([\s\S]*?[^`])\1(?!`)/g;
+
+/**
+ * Strips inline markdown from one line: links and images keep their text, emphasis and code
+ * span markers go, inline HTML tags go, entities are decoded. Leading list markers and
+ * indentation stay (they are not touched by any rule here).
+ */
+export function reduceInlineMarkdown(line: string): string {
+  let out = '';
+  let last = 0;
+  CODE_SPAN.lastIndex = 0;
+  for (let m = CODE_SPAN.exec(line); m !== null; m = CODE_SPAN.exec(line)) {
+    out += reduceInlineText(line.slice(last, m.index));
+    // Code span content is literal: only the backticks go.
+    out += (m[2] as string).replace(/^ (.*) $/s, '$1');
+    last = m.index + m[0].length;
+  }
+  out += reduceInlineText(line.slice(last));
+  return out.replace(/[ \t]+$/, '');
+}
+
+function reduceInlineText(s: string): string {
+  if (s === '') return s;
+  return decodeEntities(
+    s
+      .replace(/<!--[\s\S]*?-->/g, '')
+      .replace(/!\[([^\]]*)\]\([^)]*\)/g, '$1')
+      .replace(/\[([^\]]+)\]\((?:[^()\s]+|\([^)]*\))*(?:\s+(?:"[^"]*"|'[^']*'))?\)/g, '$1')
+      .replace(/\[([^\]]+)\]\[[^\]]*\]/g, '$1')
+      .replace(/<((?:https?|ftp|mailto):[^>\s]+)>/g, '$1')
+      .replace(/<\/?[a-zA-Z][a-zA-Z0-9-]*(?:\s[^<>]*)?\/?>/g, '')
+      .replace(/\*\*(?=\S)([\s\S]*?\S)\*\*/g, '$1')
+      // `__x__` and `_x_` only as whole words: identifiers (__init__.py, snake_case) stay.
+      .replace(/(^|[^\w\\])__(?=\S)([^_\n]*?\S)__(?!\w|\.\w)/g, '$1$2')
+      .replace(/(^|[^\w*\\])\*(?=\S)([^*\n]*?\S)\*(?![\w*])/g, '$1$2')
+      .replace(/(^|[^\w\\])_(?=\S)([^_\n]*?\S)_(?!\w|\.\w)/g, '$1$2')
+      .replace(/~~(?=\S)([^~\n]*?\S)~~/g, '$1')
+      .replace(/\\([\\`*_{}[\]()#+\-.!|>~<])/g, '$1'),
+  );
+}
