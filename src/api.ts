@@ -21,9 +21,10 @@ export interface RunOptions {
    * `{ base_urls: ['http://127.0.0.1:8000/v1'], model: 'm', concurrency: 8, filter: { mode: 'local' } }`.
    * They take precedence over the environment (`OPENAI_BASE_URL`, `GEMTRAJ_MODEL`, …). The API
    * key is never a setting: it is read from the variable `api_key_env` names
-   * (default `OPENAI_API_KEY`).
+   * (default `OPENAI_API_KEY`). Typed, so a misspelt key fails to compile (and throws a
+   * `ConfigError` when the settings come from untyped data).
    */
-  config?: ConfigInput | Record<string, unknown> | undefined;
+  config?: ConfigInput | undefined;
   /** Which pipeline. @default 'run' */
   mode?: CorpusMode | undefined;
   /** A model backend of your own instead of HTTP to `base_urls` (needs `config.model`). */

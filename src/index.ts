@@ -51,6 +51,8 @@ export {
   type GatewayInit,
   type GatewayFromConfigOptions,
   type ModelBackend,
+  type SendOptions,
+  type ReplicaStats,
   type ChatRequest,
   type ChatResponse,
   type ChatMessage,
