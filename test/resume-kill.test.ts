@@ -182,12 +182,10 @@ describe.skipIf(!HAVE_DIST)('kill -9 and resume', () => {
           inFlight: mine.filter((e) => e.answeredAt === undefined || e.answeredAt > at).length,
           unsettled: mine.filter((e) => !settledBefore(e, mine, at)).length,
         });
-        // Exact: whatever the cache holds will be served from it.
+        // Exact: whatever the cache holds will be served from it. (An answer the server sent but
+        // the killed process had not yet stored may be asked again: on a loaded machine no
+        // server-side window tells the two apart, so only the cache settles a request.)
         for (const key of cachedKeys(out)) if (!settled.has(key)) settled.set(key, `${attempt}`);
-        // Server side: answered to this run well before the kill → never asked again.
-        for (const e of mine) {
-          if (!settled.has(e.key) && settledBefore(e, mine, at)) settled.set(e.key, `${attempt} (server)`);
-        }
       } else {
         expect(result.stderr).toBe('');
         expect(result.code).toBe(0);
