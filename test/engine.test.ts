@@ -233,6 +233,34 @@ describe('runSteps', () => {
     await expect(runOnce([{ id: 'd1', parts: ['alpha'] }], [split, scoreStep([]), boom] as Step[])).rejects.toThrow('step bug');
   });
 
+  it('many records in flight may all listen to the stop signal without a listener-leak warning', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w.name);
+    process.on('warning', onWarning);
+    const abort = new AbortController();
+    const waiting: Step = {
+      ...finishStep([]),
+      accepts: undefined,
+      async run(s: Segment, context) {
+        // What a model call does: listen for the stop signal while the request is out.
+        const onAbort = (): void => undefined;
+        context.signal?.addEventListener('abort', onAbort);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        context.signal?.removeEventListener('abort', onAbort);
+        return { kind: 'out', records: [{ id: `t-${s.id}`, text: s.text }] };
+      },
+    } as Step;
+    const rd = new RunDirectory(dir);
+    await rd.open();
+    const docs = Array.from({ length: 30 }, (_, i) => ({ id: `d${i}`, parts: ['alpha'] }));
+    await runSteps(source(docs), [split, scoreStep([]), waiting] as Step[], rd, { mode: 'test', itemConcurrency: 30, signal: abort.signal });
+    rd.close();
+    await new Promise((resolve) => setImmediate(resolve));
+    process.off('warning', onWarning);
+    expect(warnings).not.toContain('MaxListenersExceededWarning');
+    expect(lines(join(dir, 'trajectories.jsonl'))).toHaveLength(30);
+  });
+
   it('a step with a store that makes several records is a programming error', async () => {
     const many = { ...scoreStep([]), run: (s: { id: string; doc_id: string }) => ({ kind: 'out' as const, records: [s, s] }) } as unknown as Step;
     await expect(runOnce([{ id: 'd1', parts: ['alpha'] }], [split, many] as Step[])).rejects.toThrow('has a store and made 2 records');

@@ -13,6 +13,7 @@
  * - a `FatalEndpointError` (bad key, no quota, error storm) stops feeding work, lets what is in
  *   flight settle and is returned, so the caller writes run.json and says why in one message.
  */
+import { setMaxListeners } from 'node:events';
 import type { Reason, Rejection } from '../records.js';
 import { FatalEndpointError, RequestRejectedError, TransientEndpointError } from '../llm/errors.js';
 import { BoundedRunner, Semaphore, settleAll, shardOf } from './pool.js';
@@ -85,6 +86,8 @@ export async function runSteps(
 ): Promise<EngineResult> {
   checkChain(steps);
   if (steps.length === 0) throw new TypeError('pipeline: no steps');
+  // Every request in flight listens to the stop signal: more than Node's default ten is normal.
+  if (options.signal !== undefined) setMaxListeners(0, options.signal);
   const state = dir.state;
   const itemConcurrency = options.itemConcurrency ?? 8;
   const runner = new BoundedRunner(itemConcurrency);
