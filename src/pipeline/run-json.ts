@@ -116,6 +116,7 @@ export function runFingerprint(mode: string, config: Config, prompts: Record<str
     judge: config.judge,
     judge_rubrics: config.judge_rubrics,
     validate: config.validate,
+    synthesize: config.synthesize,
     prompts,
   };
 }
