@@ -51,11 +51,12 @@ const MARKERS: readonly SynthMarker[] = [...Object.keys(CALL_SLIPS), ...Object.k
 /** Mock handler: synthesizer requests answered by marker (`[[cut-call]]`), the rest by the scripted teacher. */
 export function synthesizerHandler(): MockHandler {
   const teacher = scriptedTeacher();
-  return (request): MockReply => {
-    if (stageOf(request) !== 'synthesize') return teacher(request);
+  return (request, index) => {
+    if (stageOf(request) !== 'synthesize') return teacher(request, index);
     const prompt = String(request.body.messages?.[0]?.content ?? '');
     const marker = MARKERS.find((m) => prompt.includes(`[[${m}]]`)) ?? 'clean';
     const answer = synthesizerAnswer(marker);
-    return { kind: 'text', content: answer.text, finishReason: answer.finishReason };
+    const reply: MockReply = { kind: 'text', content: answer.text, finishReason: answer.finishReason };
+    return reply;
   };
 }
