@@ -102,6 +102,11 @@ describe('parseSynthesizerOutput: every repair is a warning with its place', () 
       ['synthesizer_tags', 'messages[3]', '<tool> without an open call'],
     ]);
   });
+  it('text between blocks is a format warning, not silently dropped', () => {
+    const r = parsed('<tools>[]</tools>\n<user>hi</user> (the user is polite)\n<assistant>hello</assistant>');
+    expect(r.messages).toEqual([{ role: 'user', content: 'hi' }, { role: 'assistant', content: 'hello' }]);
+    expect(r.warnings).toEqual([{ check: 'synthesizer_format', path: 'messages[1]', message: 'text before this block ignored' }]);
+  });
   it('tool schemas normalised on the way in are warnings too', () => {
     const r = parsed('<tools>[{"name":"f","description":"d","parameters":{"type":"dict","properties":{"n":{"type":"int"}}}}]</tools><user>hi</user><assistant>ok</assistant>');
     expect(r.warnings.every((w) => w.check === 'schema_normalized' && w.path?.startsWith('tools[0]'))).toBe(true);

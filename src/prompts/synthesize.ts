@@ -49,7 +49,7 @@ export function buildSynthesizePrompt(segmentText: string, instruction: string =
 
 /** Check ids of the parser's warnings (kept in `meta.warnings`, counted by `gemtraj stats`). */
 export const SYNTHESIZER_CHECKS = {
-  /** Text around the answer ignored: prose, `<think>` blocks; or no `<tools>` block at all. */
+  /** Text around the answer ignored: prose before, after or between blocks, `<think>` blocks; or no `<tools>` block. */
   format: 'synthesizer_format',
   /** Tag structure repaired: a missing close tag, a `<tool>` result without an open call. */
   tags: 'synthesizer_tags',
@@ -167,6 +167,7 @@ export function parseSynthesizerOutput(text: string): SynthesizerOutput | { erro
     OPEN_ANY.lastIndex = pos;
     const open = OPEN_ANY.exec(src);
     if (open === null) break;
+    if (src.slice(pos, open.index).trim() !== '') warn(SYNTHESIZER_CHECKS.format, 'text before this block ignored', `messages[${messages.length}]`);
     const role = (open[1] as string).toLowerCase() as Role;
     const innerFrom = open.index + open[0].length;
     let close = findClose(src, role, innerFrom);
