@@ -22,6 +22,8 @@ export const STRUCTURED_OUTPUT_MODES = ['json_schema', 'json_object', 'prompt'] 
 export const FILTER_MODES = ['local', 'llm', 'cascade'] as const;
 /** Values of `validate.provenance`, for flags' `choices`. */
 export const PROVENANCE_MODES = ['off', 'warn', 'reject'] as const;
+/** Values of `synthesize.repaired_calls`, for flags' `choices`. */
+export const REPAIRED_CALLS_MODES = ['warn', 'reject'] as const;
 
 export const STAGE_MODEL_KEYS = ['filter', 'extract', 'generate', 'refine', 'judge', 'synthesize'] as const;
 export type ModelStage = (typeof STAGE_MODEL_KEYS)[number];
@@ -261,6 +263,21 @@ export const ConfigSchema = z
       .strict()
       .prefault({})
       .meta({ title: 'Validation of pipeline runs' }),
+    synthesize: z
+      .object({
+        repaired_calls: z
+          .enum(REPAIRED_CALLS_MODES)
+          .default('warn')
+          .meta(
+            doc(
+              'Synthesize mode: a tool call whose JSON the parser had to repair (unquoted value, single quotes, missing bracket, unescaped quote): warn keeps the trajectory with a synthesizer_call_repaired warning, reject drops it (check synthesize_repaired_call).',
+              'reject',
+            ),
+          ),
+      })
+      .strict()
+      .prefault({})
+      .meta({ title: 'Trajectory Synthesizer' }),
     quiet: z.boolean().default(false).meta(doc('No progress output.', true)),
   })
   .strict();

@@ -3,7 +3,7 @@
  * One function serves the three; they differ in the steps they build.
  */
 import { Command, Option } from 'commander';
-import { ConfigError, FILTER_MODES } from '../config.js';
+import { ConfigError, FILTER_MODES, REPAIRED_CALLS_MODES } from '../config.js';
 import { describeDefault } from '../config-docs.js';
 import { EXIT_ENDPOINT, EXIT_INTERRUPTED } from '../errors.js';
 import { registerFilter } from './filter.js';
@@ -22,6 +22,7 @@ export interface RunFlags extends CommonFlags {
   scorer?: string;
   maxWorkflows?: number;
   allowConfigChange?: boolean;
+  repairedCalls?: string;
 }
 
 
@@ -49,6 +50,9 @@ export function registerRun(program: Command): void {
     .option('--no-judge', 'skip the LLM judge (rule checks still run)')
     .addOption(new Option('--filter <mode>', `relevance filter ${describeDefault('filter.mode')}`).choices([...FILTER_MODES]))
     .option('--scorer <scorer>', 'local scorer: heuristic or model:FILE')
+    .addOption(
+      new Option('--repaired-calls <mode>', `a tool call whose JSON had to be repaired: warn or reject ${describeDefault('synthesize.repaired_calls')}`).choices([...REPAIRED_CALLS_MODES]),
+    )
     .option('--allow-config-change', 'resume a run directory made with other settings (outputs will be mixed)');
   addModelOptions(addInputOptions(synth)).action(async (input: string, flags: RunFlags) => {
     process.exitCode = await executeRun('synthesize', input, flags);
@@ -77,6 +81,7 @@ function runConfigFlags(flags: RunFlags): Record<string, unknown> {
     refine: flags.refine === false ? false : undefined,
     judge: flags.judge === false ? false : undefined,
     filter: Object.keys(filter).length > 0 ? filter : undefined,
+    synthesize: flags.repairedCalls !== undefined ? { repaired_calls: flags.repairedCalls } : undefined,
   };
 }
 

@@ -36,7 +36,7 @@ function runText(a: RunAnalysis): string {
     `${a.dir} (${a.command})`,
     formatFunnel(a.funnel),
     '',
-    formatStats(a.stats, a.rawStats, { judge: false }),
+    formatStats(a.stats, a.rawStats, { judge: false, refine: a.funnel.steps.some((s) => s.step === 'refine') }),
     formatJudge(a.judge),
     '',
     formatUsage(a.usage, a.duration_s),

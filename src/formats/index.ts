@@ -44,7 +44,7 @@ export { fromShareGPT, toShareGPT, toShareGPTWithNotes, datasetInfoEntry, type S
 export { fromHermes, toHermes, toHermesWithNotes, type HermesRecord, type HermesExportOptions } from './hermes.js';
 export { fromTauBench, toTauBench, inferTools } from './taubench.js';
 export { fromSftPair, toSftPair, formatSynthesizerOutput } from './sft-pairs.js';
-export { parseSynthesizerOutput, SYNTHESIZER_INSTRUCTION } from '../prompts/synthesize.js';
+export { parseSynthesizerOutput, SYNTHESIZER_CHECKS, SYNTHESIZER_INSTRUCTION, type SynthesizerOutput } from '../prompts/synthesize.js';
 export { normalizeSchema, normalizeTool, normalizeTools } from '../parse/tool-schema.js';
 export { detectFormat, readForeign, importRecord, FORMAT_NAMES } from './detect.js';
 export { writeParquetRecords, readParquetRecords } from './parquet.js';

@@ -4,7 +4,7 @@
  * generation, written in the tagged text format that src/prompts/synthesize.ts defines (and
  * whose parser, `parseSynthesizerOutput`, `gemtraj synthesize` uses on the model's output).
  */
-import type { Message, Reason, Tool, Trajectory } from '../records.js';
+import type { Message, Tool, Trajectory } from '../records.js';
 import { finishImport, importMeta, stableId } from './common.js';
 import { argumentsObject, isObject, type JsonObject } from '../parse/json.js';
 import { buildSynthesizePrompt, parseSynthesizerOutput, SYNTHESIZER_INSTRUCTION } from '../prompts/synthesize.js';
@@ -63,14 +63,13 @@ export function fromSftPair(record: unknown, options: ImportOptions = {}): Impor
   if (!isObject(target) || typeof target.content !== 'string') return { ok: false, error: 'messages: no assistant message' };
   const parsed = parseSynthesizerOutput(target.content);
   if ('error' in parsed) return { ok: false, error: `messages[1].content: ${parsed.error}` };
-  const warnings: Reason[] = parsed.warnings.map((message) => ({ check: 'synthesizer_format', message }));
   const id = stableId('sftpair', record);
   const draft: JsonObject = {
     id,
     source: { doc_id: options.docId ?? id },
     tools: parsed.tools,
     messages: parsed.messages,
-    meta: importMeta('sft-pairs', warnings),
+    meta: importMeta('sft-pairs', parsed.warnings),
   };
   return finishImport(draft);
 }

@@ -116,14 +116,24 @@ export function runFingerprint(mode: string, config: Config, prompts: Record<str
     judge: config.judge,
     judge_rubrics: config.judge_rubrics,
     validate: config.validate,
+    synthesize: config.synthesize,
     prompts,
   };
 }
 
-/** Keys whose values differ between two fingerprints (deep comparison through JSON). */
-export function fingerprintDiff(previous: RunFingerprint, current: RunFingerprint): string[] {
+/**
+ * Keys whose values differ between two fingerprints (deep comparison through JSON). With
+ * `defaults` (the fingerprint of the default config), a key the previous fingerprint lacks —
+ * a setting added by a later version — matches when the current value is its default: the
+ * earlier run behaved as the default does.
+ */
+export function fingerprintDiff(previous: RunFingerprint, current: RunFingerprint, defaults?: RunFingerprint): string[] {
+  const same = (a: unknown, b: unknown): boolean => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
   const keys = new Set([...Object.keys(previous), ...Object.keys(current)]);
-  return [...keys].filter((k) => JSON.stringify(previous[k] ?? null) !== JSON.stringify(current[k] ?? null)).sort();
+  return [...keys]
+    .filter((k) => !same(previous[k], current[k]))
+    .filter((k) => !(defaults !== undefined && !(k in previous) && k in defaults && same(defaults[k], current[k])))
+    .sort();
 }
 
 /**

@@ -5,7 +5,7 @@
  * library's `run()` both call this; neither repeats any of it.
  */
 import type { Config } from '../config.js';
-import { ConfigError } from '../config.js';
+import { CONFIG_DEFAULTS, ConfigError } from '../config.js';
 import { countInputRecords } from '../io/documents.js';
 import type { Gateway } from '../llm/gateway.js';
 import { PROMPT_VERSIONS } from '../prompts/index.js';
@@ -51,7 +51,7 @@ export async function runCorpusSession(options: CorpusSessionOptions): Promise<C
   const previous = dir.readRunJson();
   const fingerprint = runFingerprint(mode, config, PROMPT_VERSIONS);
   if (previous?.fingerprint !== undefined && options.allowConfigChange !== true) {
-    const changed = fingerprintDiff(previous.fingerprint, fingerprint);
+    const changed = fingerprintDiff(previous.fingerprint, fingerprint, runFingerprint(mode, CONFIG_DEFAULTS as Config, PROMPT_VERSIONS));
     if (changed.length > 0) {
       throw new ConfigError(
         `${out} holds a run made with other settings (${changed.join(', ')} differ); resuming would mix their outputs.\n` +

@@ -180,9 +180,18 @@ export function renderReport(a: RunAnalysis, samples: ReportSample[], generatedA
     ['per trajectory', 'mean', 'median', 'p10', 'p90', 'max'],
     SHAPE_KEYS.map((k) => [SHAPE_LABELS[k], s.shape[k].mean, s.shape[k].median, s.shape[k].p10, s.shape[k].p90, s.shape[k].max]),
   );
+  // Refine figures only for a command that has a refine step (not synthesize mode).
+  const refine = f.steps.some((step) => step.step === 'refine');
   const paperTable = htmlTable(
-    ['', 'ours mean', 'ours median', 'paper mean', 'paper median', 'ours before refine', 'paper before refine'],
-    compareToPaper(s, a.rawStats).map((r) => [SHAPE_LABELS[r.figure], r.mean, r.median, r.paper_mean, r.paper_median ?? '-', r.before_mean ?? '-', r.paper_before_mean]),
+    ['', 'ours mean', 'ours median', 'paper mean', 'paper median', ...(refine ? ['ours before refine', 'paper before refine'] : [])],
+    compareToPaper(s, a.rawStats).map((r) => [
+      SHAPE_LABELS[r.figure],
+      r.mean,
+      r.median,
+      r.paper_mean,
+      r.paper_median ?? '-',
+      ...(refine ? [r.before_mean ?? '-', r.paper_before_mean] : []),
+    ]),
   );
   const histogram = (k: ShapeKey & keyof typeof PAPER_REFERENCE.refined): string =>
     svgHistogram(`${SHAPE_LABELS[k]} per trajectory`, s.histograms[k], [
@@ -229,7 +238,7 @@ ${htmlTable(
   [
     ['with any warning', s.warnings.with_any, `${(s.warnings.share * 100).toFixed(1)}%`],
     ['with provenance warnings', s.warnings.provenance, `${(s.warnings.provenance_share * 100).toFixed(1)}%`],
-    ['refine fell back to the original', s.refine_fallback.count, `${(s.refine_fallback.rate * 100).toFixed(1)}%`],
+    ...(refine ? [['refine fell back to the original', s.refine_fallback.count, `${(s.refine_fallback.rate * 100).toFixed(1)}%`]] : []),
     ...Object.entries(s.warnings.by_check).map(([c, n]): Array<string | number> => [`warning: ${c}`, n, s.count === 0 ? '-' : `${((n / s.count) * 100).toFixed(1)}%`]),
   ],
 )}

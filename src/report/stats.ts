@@ -333,12 +333,20 @@ function topCounts(map: Record<string, number>, total: number, limit = 12): stri
   return shown.join(', ');
 }
 
-/**
- * The figures as text; `before` adds the unrefined means next to the paper's. `judge: false`
- * leaves out the verdicts of these trajectories (a run directory prints rates over every
- * judged trajectory instead, rejections included).
- */
-export function formatStats(stats: TrajectoryStats, before?: TrajectoryStats, options: { judge?: boolean } = {}): string {
+export interface FormatStatsOptions {
+  /** false: leave out the verdicts of these trajectories (a run directory prints rates over every judged trajectory instead, rejections included). */
+  judge?: boolean | undefined;
+  /**
+   * Whether the data went through a refine step: false leaves out the before-refinement
+   * columns and the refine-fallback line (synthesize mode has no refine step). Unset: shown
+   * for trajectories that carry refine figures, or when `before` is given.
+   */
+  refine?: boolean | undefined;
+}
+
+/** The figures as text; `before` adds the unrefined means next to the paper's. */
+export function formatStats(stats: TrajectoryStats, before?: TrajectoryStats, options: FormatStatsOptions = {}): string {
+  const refine = options.refine ?? (before !== undefined || stats.refine_fallback.count > 0 || stats.stages.refined !== undefined);
   const lines: string[] = [];
   lines.push(`trajectories ${stats.count}${stats.invalid > 0 ? ` (${stats.invalid} unreadable line(s) skipped)` : ''}`);
   if (stats.count === 0) return lines.join('\n');
@@ -351,18 +359,17 @@ export function formatStats(stats: TrajectoryStats, before?: TrajectoryStats, op
       }),
     ]),
   );
-  lines.push('', 'against the paper (GEM refined; before refinement):');
+  lines.push('', refine ? 'against the paper (GEM refined; before refinement):' : 'against the paper (GEM refined):');
   lines.push(
     table([
-      ['', 'mean', 'median', 'paper mean', 'paper median', 'ours before', 'paper before'],
+      ['', 'mean', 'median', 'paper mean', 'paper median', ...(refine ? ['ours before', 'paper before'] : [])],
       ...compareToPaper(stats, before).map((r) => [
         SHAPE_LABELS[r.figure],
         fmt(r.mean),
         fmt(r.median, 1),
         fmt(r.paper_mean),
         fmt(r.paper_median),
-        fmt(r.before_mean),
-        fmt(r.paper_before_mean),
+        ...(refine ? [fmt(r.before_mean), fmt(r.paper_before_mean)] : []),
       ]),
     ]),
   );
@@ -381,6 +388,6 @@ export function formatStats(stats: TrajectoryStats, before?: TrajectoryStats, op
       ? 'judge: no verdicts'
       : `judge verdicts on these trajectories: ${stats.judge.judged} judged; pass rate ${rubrics.map(([r, v]) => `${r} ${pct(v.pass_rate)}`).join(', ')}`,
   );
-  lines.push(`refine fallback (original kept): ${stats.refine_fallback.count} (${pct(stats.refine_fallback.rate)})`);
+  if (refine) lines.push(`refine fallback (original kept): ${stats.refine_fallback.count} (${pct(stats.refine_fallback.rate)})`);
   return lines.join('\n');
 }

@@ -36,7 +36,7 @@ export function stepOptions(config: Config): StepOptions {
     extract: { minTools: config.extract.min_tools, minSteps: config.extract.min_steps, maxWorkflows: config.extract.max_workflows, maxTokens: config.max_tokens },
     generate: sampling,
     refine: sampling,
-    synthesize: sampling,
+    synthesize: { ...sampling, repairedCalls: config.synthesize.repaired_calls },
     validate: {
       complexity: {
         minDistinctTools: config.validate.min_distinct_tools,
