@@ -17,6 +17,8 @@ import { registerStats } from './stats.js';
 import { registerMerge } from './merge.js';
 import { registerReport } from './report.js';
 import { registerView } from './view.js';
+import { registerSplit } from './split.js';
+import { registerEval } from './eval.js';
 
 export function buildProgram(): Command {
   const program = new Command('gemtraj')
@@ -32,6 +34,8 @@ export function buildProgram(): Command {
   registerMerge(program);
   registerReport(program);
   registerView(program);
+  registerSplit(program);
+  registerEval(program);
   return program;
 }
 
