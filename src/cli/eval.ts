@@ -130,7 +130,7 @@ export async function executeEval(input: string | undefined, flags: EvalFlags): 
     await judge?.close();
   }
   const { summary, evalJson, files } = result;
-  print(summary, `${formatSummary(summary)}\n\n${formatUsage(evalJson.usage, undefined)}\nturns: ${files.turns}\nsummary: ${files.summary}`);
+  print(summary, `${formatSummary(summary)}\n\n${formatUsage(evalJson.usage, evalJson.duration_s)}\nturns: ${files.turns}\nsummary: ${files.summary}`);
   if (evalJson.status === 'stopped') {
     process.stderr.write(`gemtraj: stopped: ${evalJson.stop_reason ?? ''}\nScored turns are kept: fix the cause and rerun the same command to resume.\n`);
     return EXIT_ENDPOINT;

@@ -70,6 +70,8 @@ export interface EvalJson {
   status: 'finished' | 'stopped' | 'interrupted';
   stop_reason?: string | undefined;
   sessions: number;
+  /** Wall time of all sessions, in seconds. */
+  duration_s: number;
   usage: UsageReport | undefined;
   judge_usage?: UsageReport | undefined;
 }
@@ -149,8 +151,10 @@ export async function runEval(options: EvalOptions): Promise<EvalResult> {
   const perTrajectory = new Map<string, number>();
   const llmJudge: LlmClient | undefined = options.judge;
   const step = evalTurnStep({ temperature: settings.temperature, maxTokens: settings.max_tokens ?? undefined, strings: settings.strings, judge: llmJudge }, gateway);
+  const started = Date.now();
   const progress = new Progress({
     total: undefined,
+    unit: 'turns',
     quiet: options.quiet === true,
     snapshot: () => {
       const t = gateway.usage().totals;
@@ -196,6 +200,7 @@ export async function runEval(options: EvalOptions): Promise<EvalResult> {
     status,
     ...(stopReason !== undefined ? { stop_reason: stopReason } : {}),
     sessions: (previous?.sessions ?? 0) + 1,
+    duration_s: (previous?.duration_s ?? 0) + (Date.now() - started) / 1000,
     usage: mergeUsage(previous?.usage, gateway.usage()),
     ...(options.judge !== undefined ? { judge_usage: mergeUsage(previous?.judge_usage, options.judge.usage()) } : {}),
   };

@@ -159,26 +159,29 @@ const COLUMNS: ReadonlyArray<readonly [string, (f: Figures) => string]> = [
   ['ask', (f) => pct(f.ask_accuracy)],
 ];
 
-function table(title: string, rows: Record<string, Figures>): string[] {
+function table(title: string, rows: Record<string, Figures>, width: number): string[] {
   const labels = Object.keys(rows);
   if (labels.length === 0) return [];
-  const width = Math.max(title.length, ...labels.map((l) => l.length)) + 2;
   const head = `${title.padEnd(width)}${COLUMNS.map(([name]) => name.padStart(10)).join('')}`;
-  return [head, ...labels.map((l) => `${`  ${l}`.padEnd(width)}${COLUMNS.map(([, cell]) => cell(rows[l] as Figures).padStart(10)).join('')}`)];
+  return ['', head, ...labels.map((l) => `${`  ${l}`.padEnd(width)}${COLUMNS.map(([, cell]) => cell(rows[l] as Figures).padStart(10)).join('')}`)];
 }
 
 export function formatSummary(s: EvalSummary): string {
-  const lines = [
+  const lines: string[] = [
     `${s.model} on ${s.input}: ${s.turns_scored}/${s.turns_total} turn(s) scored` +
       `${s.turns_pending > 0 ? `, ${s.turns_pending} pending (endpoint failures: rerun to retry)` : ''}` +
       `${s.turns_refused > 0 ? `, ${s.turns_refused} refused by the endpoint (scored wrong)` : ''}`,
     `trajectories with every turn right: ${s.trajectories.all_right}/${s.trajectories.complete} (${pct(s.trajectories.all_right_share)})`,
     `decision errors: ${s.confusion.text_for_call} text where a call was due, ${s.confusion.call_for_text} call where text was due`,
-    '',
-    ...table('overall', { all: s.overall }),
-    ...table('turn kind', s.by_kind),
-    ...table('domain', s.by_domain),
-    ...table('pattern', s.by_pattern),
   ];
+  const groups: Array<[string, Record<string, Figures>]> = [
+    ['overall', { all: s.overall }],
+    ['turn kind', s.by_kind],
+    ['domain', s.by_domain],
+    ['pattern', s.by_pattern],
+  ];
+  // One label column for every table, so the figures line up down the page.
+  const width = Math.max(...groups.flatMap(([title, rows]) => [title.length, ...Object.keys(rows).map((l) => l.length + 2)])) + 2;
+  for (const [title, rows] of groups) lines.push(...table(title, rows, width));
   return lines.join('\n');
 }
