@@ -14,6 +14,7 @@ import type { TurnScore } from '../src/eval/score.js';
 import type { Message, Tool, Trajectory } from '../src/records.js';
 import { errorReply, startMockServer, type MockReply, type MockRequest, type MockServer } from '../src/testing/mock-server.js';
 import { readLines, runCli } from './helpers/cli.js';
+import { SHARED_DATA } from './helpers/shared-data.js';
 
 const fn = (name: string, properties: Record<string, unknown>, required: string[]): Tool => ({
   type: 'function',
@@ -315,5 +316,47 @@ describe('gemtraj eval --compare', () => {
   it('needs two directories', async () => {
     const r = await runCli(['eval', '--compare', join(work, 'a')]);
     expect(r.code).toBe(2);
+  });
+});
+
+describe('gemtraj eval on foreign references', () => {
+  it('reads tau-bench logs: a model that never calls gets every call turn wrong and every answer turn right', async () => {
+    const file = join(SHARED_DATA, 'tool-use/taubench-airline-gpt4o.json');
+    const out = join(work, 'tau');
+    server.setHandler(() => ({ kind: 'text', content: 'Sure.' }));
+    try {
+      const r = await runCli(['eval', file, '--from', 'taubench', '--out', out, '--base-url', server.url, '--model', 'm', '--quiet', '--json', '--max-trajectories', '3']);
+      expect(r.code).toBe(0);
+      const s = JSON.parse(r.stdout) as EvalSummary;
+      expect(s.trajectories.total).toBe(3);
+      expect(s.turns_scored).toBe(s.turns_total);
+      expect(s.overall.call_turns).toBeGreaterThan(0);
+      expect(s.overall.call_ok).toBe(0);
+      expect(s.by_kind.answer?.correct).toBe(s.by_kind.answer?.turns);
+      expect(s.overall.decision_ok).toBe(s.overall.turns - s.overall.call_turns);
+    } finally {
+      server.setHandler(answerFor);
+    }
+  });
+});
+
+describe('gemtraj eval --judge-model', () => {
+  it('asks the judge, on its own endpoint, about ask turns only', async () => {
+    const judge = await startMockServer({ handler: () => ({ kind: 'text', content: JSON.stringify({ reason: 'asks for something else', asks: false }) }) });
+    try {
+      const out = join(work, 'judged');
+      const r = await runCli([...model(out), '--json', '--judge-model', 'j', '--judge-base-url', judge.url]);
+      expect(r.code).toBe(0);
+      const s = JSON.parse(r.stdout) as EvalSummary;
+      // Only t1#2 and t5#6 answered in text on ask turns; the judge says neither asks for the right thing.
+      expect(judge.count).toBe(2);
+      expect(s.overall.ask_ok).toBe(0);
+      expect(judge.requests.every((q) => q.body.model === 'j')).toBe(true);
+      const evalJson = JSON.parse(readFileSync(join(out, 'eval.json'), 'utf8')) as { judge_usage: { totals: { calls: number } }; settings: { judge_model: string } };
+      expect(evalJson.judge_usage.totals.calls).toBe(2);
+      expect(evalJson.settings.judge_model).toBe('j');
+    } finally {
+      await judge.close();
+    }
   });
 });
