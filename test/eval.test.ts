@@ -274,12 +274,12 @@ describe('gemtraj eval on planted answers', () => {
 describe('gemtraj eval: endpoint failures and refusals', () => {
   it('leaves failed turns pending and scores them on the rerun; a refused turn is scored wrong', async () => {
     const out = join(work, 'b');
-    server.setHandler((request, index) => {
+    server.setHandler((request) => {
       const messages = request.body.messages ?? [];
       const id = /^\[(\w+)\]/.exec(String(messages[0]?.content ?? ''))?.[1];
       if (id === 't2' && messages.length === 2) return errorReply(503, 'overloaded', { type: 'server_error' });
       if (id === 't4' && messages.length === 2) return errorReply(400, "This model's maximum context length is 8 tokens.", { code: 'context_length_exceeded' });
-      return answerFor(request, index);
+      return answerFor(request);
     });
     const first = await runCli([...model(out), '--json']);
     const s1 = JSON.parse(first.stdout) as EvalSummary;
