@@ -36,6 +36,11 @@ describe('readModelTurn', () => {
     expect(t.problems).toHaveLength(1);
   });
 
+  it('reads a reply that is only a JSON call (Llama 3.1 style), and leaves other JSON as text', () => {
+    expect(readModelTurn('{"name": "f", "parameters": {"x": 1}}', undefined)).toMatchObject({ calls: [{ name: 'f', arguments: { x: 1 } }], via: 'json' });
+    expect(readModelTurn('{"status": "ok"}', undefined)).toMatchObject({ calls: [], via: 'none' });
+  });
+
   it('reads plain text as text', () => {
     expect(readModelTurn('<think>x</think>Hello!', [])).toEqual({ calls: [], text: 'Hello!', via: 'none', problems: [] });
   });

@@ -57,7 +57,11 @@ export function registerEval(program: Command): void {
     .option('--compare <dirs...>', 'two evaluation directories side by side (no model needed)')
     .option('--json', 'print the summary as JSON')
     .option('--quiet', 'no progress output');
-  addModelOptions(cmd).action(async (input: string | undefined, flags: EvalFlags) => {
+  addModelOptions(cmd);
+  // Replay is a measurement: greedy by default, unlike the generation stages the shared flag describes.
+  const temperature = cmd.options.find((o) => o.long === '--temperature');
+  if (temperature !== undefined) temperature.description = 'sampling temperature of the evaluated model (default 0: greedy)';
+  cmd.action(async (input: string | undefined, flags: EvalFlags) => {
     process.exitCode = await executeEval(input, flags);
   });
 }

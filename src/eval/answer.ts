@@ -1,8 +1,9 @@
 /**
  * A model's turn as the scorer reads it: the calls it made and its text. Calls come from the
  * native `tool_calls` of the answer or, when the server's tool parser is off, from Hermes
- * `<tool_call>{"name": …, "arguments": …}</tool_call>` blocks in the text. Reasoning blocks
- * are dropped. A call whose JSON cannot be read still counts as a call (the model decided to
+ * `<tool_call>{"name": …, "arguments": …}</tool_call>` blocks in the text, or a reply that is
+ * nothing but such a JSON object (Llama 3.1's JSON tool format, `parameters` for `arguments`).
+ * Reasoning blocks are dropped. A call whose JSON cannot be read still counts as a call (the model decided to
  * call) but matches nothing.
  */
 import { stripThinking } from '../llm/structured.js';
@@ -16,7 +17,7 @@ export interface ModelTurn {
   /** Text of the turn without reasoning and call blocks. */
   text: string;
   /** Where the calls were read from. */
-  via: 'native' | 'hermes' | 'none';
+  via: 'native' | 'hermes' | 'json' | 'none';
   /** Calls or arguments that could not be read, one message each. */
   problems: string[];
 }
@@ -38,7 +39,10 @@ export function readModelTurn(text: string, toolCalls: readonly ToolCall[] | und
     return { calls: parseWireCalls(toolCalls, problems), text: visible, via: 'native', problems };
   }
   const { blocks, rest } = extractBlocks(visible, 'tool_call');
-  if (blocks.length === 0) return { calls: [], text: visible, via: 'none', problems };
+  if (blocks.length === 0) {
+    const bare = bareJsonCall(visible);
+    return bare === undefined ? { calls: [], text: visible, via: 'none', problems } : { calls: [bare], text: '', via: 'json', problems };
+  }
   const calls = blocks.map((block): ParsedCall => {
     const parsed = parseToolCallJson(block);
     if (!parsed.ok) {
@@ -53,4 +57,15 @@ export function readModelTurn(text: string, toolCalls: readonly ToolCall[] | und
     return { name: parsed.name, arguments: args.value };
   });
   return { calls, text: rest.trim(), via: 'hermes', problems };
+}
+
+/** A reply that is only `{"name": …, "arguments"|"parameters": {…}}`, read as one call. */
+function bareJsonCall(text: string): ParsedCall | undefined {
+  if (!text.startsWith('{') || !text.endsWith('}')) return undefined;
+  const parsed = parseJsonLoose(text);
+  if (!parsed.ok || !isObject(parsed.value)) return undefined;
+  const { name } = parsed.value;
+  const args = parsed.value.arguments ?? parsed.value.parameters;
+  if (typeof name !== 'string' || !isObject(args)) return undefined;
+  return { name, arguments: args };
 }
