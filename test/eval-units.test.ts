@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { readModelTurn } from '../src/eval/answer.js';
 import { asksUser } from '../src/eval/ask.js';
+import { mcnemarP } from '../src/eval/compare.js';
 import { replayTurn } from '../src/eval/replay.js';
 import { turnsOf } from '../src/eval/turns.js';
 import type { CompletionRequest, CompletionResult, LlmClient, StructuredRequest, StructuredResult } from '../src/llm/types.js';
@@ -136,5 +137,20 @@ describe('replayTurn with a judge', () => {
     const score = await replayTurn(ask, client('<tool_call>{"name": "f", "arguments": {}}</tool_call>'), { judge });
     expect(score).toMatchObject({ decision_ok: false, correct: false });
     expect(judge.stages).toEqual([]);
+  });
+});
+
+describe('mcnemarP', () => {
+  it('is the exact two-sided binomial test on the discordant turns', () => {
+    expect(mcnemarP(0, 0)).toBeNull();
+    expect(mcnemarP(1, 0)).toBe(1);
+    // 0 of 10 discordant for A: 2 * 0.5^10
+    expect(mcnemarP(0, 10)).toBeCloseTo(2 / 1024, 10);
+    // 2 vs 8: 2 * (1 + 10 + 45) / 1024 (R: binom.test(2, 10)$p.value = 0.109375)
+    expect(mcnemarP(8, 2)).toBeCloseTo(0.109375, 10);
+    // large n stays finite and symmetric
+    expect(mcnemarP(1000, 1100)).toBeCloseTo(mcnemarP(1100, 1000) as number, 12);
+    expect(mcnemarP(1000, 1100)).toBeGreaterThan(0.01);
+    expect(mcnemarP(1000, 1100)).toBeLessThan(0.05);
   });
 });

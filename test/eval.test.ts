@@ -307,7 +307,7 @@ describe('gemtraj eval --compare', () => {
     const r = await runCli(['eval', '--compare', a, b, '--json']);
     expect(r.code).toBe(0);
     const c = JSON.parse(r.stdout) as { paired: Record<string, number> };
-    expect(c.paired).toEqual({ common: 15, both_right: 9, only_a: 1, only_b: 0, both_wrong: 5 });
+    expect(c.paired).toEqual({ common: 15, both_right: 9, only_a: 1, only_b: 0, both_wrong: 5, mcnemar_p: 1 });
     const text = await runCli(['eval', '--compare', a, b]);
     expect(text.stdout).toContain('only A right 1');
     expect(text.stdout).toMatch(/turn accuracy\s+66\.7%\s+60\.0%\s+-6\.7/);

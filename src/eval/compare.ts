@@ -16,6 +16,27 @@ export interface PairedTurns {
   only_a: number;
   only_b: number;
   both_wrong: number;
+  /**
+   * Exact two-sided McNemar p-value on the turns only one got right: how likely a split this
+   * uneven is if A and B were equally good. Turns of one trajectory are not independent, so
+   * read it as a guide, not a guarantee. `null` when no turn differs.
+   */
+  mcnemar_p: number | null;
+}
+
+/** Two-sided exact binomial test of `k` successes in `n` at p = 1/2 (McNemar's exact test). */
+export function mcnemarP(onlyA: number, onlyB: number): number | null {
+  const n = onlyA + onlyB;
+  if (n === 0) return null;
+  const k = Math.min(onlyA, onlyB);
+  // Sum C(n, i) / 2^n for i ≤ k in log space: n can be thousands of turns.
+  let logC = 0;
+  let tail = 0;
+  for (let i = 0; i <= k; i++) {
+    if (i > 0) logC += Math.log(n - i + 1) - Math.log(i);
+    tail += Math.exp(logC - n * Math.LN2);
+  }
+  return Math.min(1, 2 * tail);
 }
 
 export interface EvalComparison {
@@ -34,7 +55,7 @@ export async function compareEvals(dirA: string, dirB: string): Promise<EvalComp
   const a = readSummary(dirA);
   const b = readSummary(dirB);
   const right = new Map((await readTurnScores(join(dirA, EVAL_FILES.turns))).map((s) => [s.id, s.correct]));
-  const paired: PairedTurns = { common: 0, both_right: 0, only_a: 0, only_b: 0, both_wrong: 0 };
+  const paired: PairedTurns = { common: 0, both_right: 0, only_a: 0, only_b: 0, both_wrong: 0, mcnemar_p: null };
   for (const s of await readTurnScores(join(dirB, EVAL_FILES.turns))) {
     const ra = right.get(s.id);
     if (ra === undefined) continue;
@@ -44,6 +65,7 @@ export async function compareEvals(dirA: string, dirB: string): Promise<EvalComp
     else if (s.correct) paired.only_b++;
     else paired.both_wrong++;
   }
+  paired.mcnemar_p = mcnemarP(paired.only_a, paired.only_b);
   return { a: { dir: dirA, summary: a }, b: { dir: dirB, summary: b }, paired };
 }
 
@@ -91,7 +113,8 @@ export function formatComparison(c: EvalComparison): string {
   }
   const p = c.paired;
   lines.push(
-    `turns scored in both: ${p.common}: both right ${p.both_right}, only A right ${p.only_a}, only B right ${p.only_b}, both wrong ${p.both_wrong}`,
+    `turns scored in both: ${p.common}: both right ${p.both_right}, only A right ${p.only_a}, only B right ${p.only_b}, both wrong ${p.both_wrong}` +
+      `${p.mcnemar_p === null ? '' : ` (McNemar exact p = ${p.mcnemar_p < 0.001 ? p.mcnemar_p.toExponential(1) : p.mcnemar_p.toFixed(3)})`}`,
   );
   if (a.summary.input !== b.summary.input) lines.push(`note: the two evaluations read different inputs (${a.summary.input} vs ${b.summary.input})`);
   return lines.join('\n');
