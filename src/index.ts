@@ -68,3 +68,12 @@ export {
 export { validateTrajectory, VALIDATE_CHECK_IDS, type ValidateOptions, type ValidationResult, type CheckId } from './validate/index.js';
 export { exportTrajectory, EXPORT_FORMATS, type ExportFormat, type ExportContext } from './formats/index.js';
 export { importRecord, readForeign, FORMAT_NAMES } from './formats/detect.js';
+
+// Held-out split and replay evaluation
+export { splitTrajectories, type SplitOptions, type SplitSummary } from './eval/split.js';
+export { runEval, type EvalOptions, type EvalResult, type EvalSettings } from './eval/session.js';
+export { compareEvals, type EvalComparison } from './eval/compare.js';
+export { summarize, type EvalSummary, type Figures } from './eval/summary.js';
+export { scoreTurn, type TurnScore } from './eval/score.js';
+export { callsMatch, callMatches, valuesMatch, type ParsedCall, type MatchResult } from './eval/ast-match.js';
+export { turnsOf, type EvalTurn, type TurnKind } from './eval/turns.js';

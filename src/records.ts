@@ -251,6 +251,9 @@ export const StageNameSchema = z.enum([
   'judge',
   'synthesize',
   'import',
+  /** `gemtraj eval`: the evaluated model's turns, and the optional judge of its questions. */
+  'eval',
+  'eval_judge',
 ]);
 export type StageName = z.infer<typeof StageNameSchema>;
 

@@ -17,6 +17,8 @@ import { registerStats } from './stats.js';
 import { registerMerge } from './merge.js';
 import { registerReport } from './report.js';
 import { registerView } from './view.js';
+import { registerSplit } from './split.js';
+import { registerEval } from './eval.js';
 
 export function buildProgram(): Command {
   const program = new Command('gemtraj')
@@ -32,6 +34,8 @@ export function buildProgram(): Command {
   registerMerge(program);
   registerReport(program);
   registerView(program);
+  registerSplit(program);
+  registerEval(program);
   return program;
 }
 
@@ -41,7 +45,13 @@ export function buildProgram(): Command {
  */
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
-  program.exitOverride();
+  // On every command: subcommands registered before this call do not inherit it, and a bad
+  // flag of theirs would otherwise exit the process with status 1 instead of returning 2.
+  const override = (cmd: Command): void => {
+    cmd.exitOverride();
+    cmd.commands.forEach(override);
+  };
+  override(program);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

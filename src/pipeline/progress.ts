@@ -20,6 +20,8 @@ export interface ProgressOptions {
   intervalMs?: number | undefined;
   /** Live figures from the gateway. */
   snapshot: () => ProgressSnapshot;
+  /** What the engine's items are, in the first line. @default 'documents' */
+  unit?: string | undefined;
 }
 
 export class Progress {
@@ -75,7 +77,7 @@ export class Progress {
     const eta = total !== undefined && rate > 0 && docs < total ? formatSeconds((total - docs) / rate) : '-';
     const snap = this.options.snapshot();
     const out = [
-      `documents ${docs}${total !== undefined ? `/${total}` : ''}  ${rate.toFixed(2)}/s  ETA ${eta}  elapsed ${formatSeconds(elapsed)}`,
+      `${this.options.unit ?? 'documents'} ${docs}${total !== undefined ? `/${total}` : ''}  ${rate.toFixed(2)}/s  ETA ${eta}  elapsed ${formatSeconds(elapsed)}`,
     ];
     const stages = [...this.counts.entries()].filter(([k]) => k !== 'documents');
     if (stages.length > 0) out.push(stages.map(([k, v]) => `${k} ${v}`).join('  '));

@@ -13,7 +13,7 @@ import type { Reason, Rejection } from '../records.js';
 import type { RunState } from './run-dir.js';
 
 /** What flows between steps. A step's `output` kind must be the next step's `input` kind. */
-export type RecordKind = 'document' | 'segment_draft' | 'segment' | 'extraction' | 'workflow' | 'trajectory';
+export type RecordKind = 'document' | 'segment_draft' | 'segment' | 'extraction' | 'workflow' | 'trajectory' | 'eval_turn' | 'turn_score';
 
 /** Files of the run directory a step's outputs can be stored in (resume reads them back). */
 export type StoreName = Exclude<keyof RunState, 'rejected' | 'progress'>;
