@@ -13,9 +13,13 @@ export type Compression = 'none' | 'gzip' | 'zstd';
 /** The path that stands for standard input. */
 export const STDIN = '-';
 
+// Names of this process's standard input. Opened by name they fail when stdin is a socket
+// (ENXIO: how Node and some job runners connect a child), so they are read as `-` is.
+const STDIN_NAMES = new Set([STDIN, '/dev/stdin', '/dev/fd/0', '/proc/self/fd/0']);
+
 /** Raw bytes of a path (`-` is standard input). */
 export function rawBytes(path: string): AsyncIterable<Buffer> {
-  if (path === STDIN) return process.stdin as AsyncIterable<Buffer>;
+  if (STDIN_NAMES.has(path)) return process.stdin as AsyncIterable<Buffer>;
   return createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>;
 }
 
