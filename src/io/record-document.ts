@@ -31,12 +31,17 @@ export function contentId(text: string): string {
   return `doc_${createHash('sha256').update(text).digest('hex').slice(0, 16)}`;
 }
 
+// Characters that may mean binary data: C0 controls other than tab, LF, CR; U+FFFD (undecodable bytes).
+const SUSPECT = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffd]/;
+
 /** Why a text is not usable, or undefined when it is. */
 export function textProblem(text: string): Reason | undefined {
-  if (text.trim() === '') return { check: 'input_empty', message: 'text is empty' };
+  if (!/\S/.test(text)) return { check: 'input_empty', message: 'text is empty' };
   // NUL bytes or a high share of control characters mean binary data, not prose.
-  let control = 0;
   const sample = text.length > 20_000 ? text.slice(0, 20_000) : text;
+  // Most texts have none: one native regex scan instead of a character loop (Parquet reading speed).
+  if (!SUSPECT.test(sample)) return undefined;
+  let control = 0;
   for (let i = 0; i < sample.length; i++) {
     const c = sample.charCodeAt(i);
     if (c === 0) return { check: 'input_not_text', message: 'text contains NUL bytes (binary data?)' };
