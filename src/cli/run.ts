@@ -11,7 +11,7 @@ import { formatFunnel } from '../pipeline/counts.js';
 import { estimateRun, formatEstimate } from '../pipeline/estimate.js';
 import type { CorpusMode } from '../pipeline/pipelines.js';
 import { runCorpusSession } from '../pipeline/session.js';
-import { addInputOptions, addModelOptions, configFromFlags, openGateway, type CommonFlags } from './common.js';
+import { addInputOptions, addModelOptions, configFromFlags, INPUT_ARGUMENT_HELP, openGateway, type CommonFlags } from './common.js';
 
 export interface RunFlags extends CommonFlags {
   out: string;
@@ -29,7 +29,7 @@ export function registerRun(program: Command): void {
   const run = program
     .command('run')
     .description('all stages: segment, filter, extract, generate, refine, validate → <out>/trajectories.jsonl')
-    .argument('<input>', 'JSONL file, .txt/.md/.html file, or a folder of them')
+    .argument('<input>', INPUT_ARGUMENT_HELP)
     .requiredOption('--out <dir>', 'run directory (rerun the same command to resume)')
     .option('--no-refine', 'skip complexity refinement')
     .option('--no-judge', 'skip the LLM judge (rule checks still run)')
@@ -44,7 +44,7 @@ export function registerRun(program: Command): void {
   const synth = program
     .command('synthesize')
     .description('segment, filter, then one call per kept segment to a fine-tuned Trajectory Synthesizer; validate')
-    .argument('<input>', 'JSONL file, .txt/.md/.html file, or a folder of them')
+    .argument('<input>', INPUT_ARGUMENT_HELP)
     .requiredOption('--out <dir>', 'run directory (rerun the same command to resume)')
     .option('--no-judge', 'skip the LLM judge (rule checks still run)')
     .addOption(new Option('--filter <mode>', `relevance filter ${describeDefault('filter.mode')}`).choices([...FILTER_MODES]))
@@ -56,7 +56,7 @@ export function registerRun(program: Command): void {
 
   // `gemtraj filter <input> --out <dir>` shares its command with `filter train|eval`.
   const filter = registerFilter(program)
-    .argument('[input]', 'JSONL file, .txt/.md/.html file, or a folder of them')
+    .argument('[input]', INPUT_ARGUMENT_HELP)
     .option('--out <dir>', 'run directory: writes <dir>/segments.jsonl')
     .addOption(new Option('--filter <mode>', `local (no model call), llm, or cascade ${describeDefault('filter.mode')}`).choices([...FILTER_MODES]))
     .option('--scorer <scorer>', 'local scorer: heuristic or model:FILE');
