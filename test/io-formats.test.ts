@@ -391,3 +391,13 @@ describe('the CLI: stdin, pipes, --shard, --max-docs and resume on any format', 
     expect(await countInputRecords(write('n.csv', csv(',')))).toBe(FORMAT_CORPUS.length);
   });
 });
+
+describe('a .json file holding one pretty-printed object', () => {
+  it('is one record (row 1), not a rejection per line', async () => {
+    const file = write('one.json', JSON.stringify({ id: 'solo', text: 'Open the app.\nThen sign in.' }, null, 2));
+    expect(await all(readDocuments(file, OPTS))).toEqual([{ kind: 'document', document: { id: 'solo', text: 'Open the app.\nThen sign in.', origin: { file, row: 1 } } }]);
+    const wrapped = write('wrapped.json', JSON.stringify({ data: [{ text: 'x' }] }, null, 2));
+    const [rej] = rejections(await all(readDocuments(wrapped, OPTS)));
+    expect(rej?.reasons[0]?.message).toBe(`${wrapped}: row 1: no string field "text" (fields: data); choose one with --text-field`);
+  });
+});

@@ -101,15 +101,16 @@ async function* readKnown(file: InputFile, options: ReadOptions): AsyncGenerator
   }
   const { head, chunks } = await openBytes(file.path, kind.compression);
   let format: InputFormat = kind.format === 'sniff' ? sniffFormat(head) : kind.format;
-  // `.json` holds an array or, as often, one object per line.
-  if (format === 'json' && sniffFormat(head) !== 'json') format = 'jsonl';
+  // `.json` holds an array, one object per line (as often), or one pretty-printed object.
+  const objectJson = format === 'json' && sniffFormat(head) !== 'json';
+  if (objectJson) format = 'jsonl';
   switch (format) {
     case 'parquet':
       if (file.stream) throw new Error(PIPED_PARQUET);
       yield* readParquetDocuments(file, options);
       return;
     case 'jsonl':
-      yield* readJsonlDocuments(file, chunks, options);
+      yield* readJsonlDocuments(file, chunks, options, objectJson);
       return;
     case 'json':
       yield* readArrayDocuments(file, chunks, options);
@@ -138,9 +139,22 @@ async function* readTextDocument(file: InputFile, chunks: AsyncIterable<Buffer>)
   yield item;
 }
 
-async function* readJsonlDocuments(file: InputFile, chunks: AsyncIterable<Buffer>, options: ReadOptions): AsyncGenerator<InputItem> {
-  for await (const { line, text } of splitLines(chunks)) {
+/**
+ * JSON Lines. With `whole` (a `.json` file starting with `{`): when the first line is not JSON
+ * by itself, the file is one pretty-printed object, read as a single record.
+ */
+async function* readJsonlDocuments(file: InputFile, chunks: AsyncIterable<Buffer>, options: ReadOptions, whole = false): AsyncGenerator<InputItem> {
+  let first = true;
+  const lines = splitLines(chunks);
+  for await (const { line, text } of lines) {
     if (text.trim() === '') continue;
+    if (first && whole) {
+      first = false;
+      if (!parses(text)) {
+        yield wholeObject(file, [text, ...(await collect(lines))].join('\n'), options);
+        return;
+      }
+    }
     // Ids of rejected lines use the path relative to the input, not as the user spelled it,
     // so that a rerun (`./corpus.jsonl` vs `corpus.jsonl`) finds them again.
     const place = { key: `${file.label}:${line}`, where: `${file.path}:${line}`, origin: { file: file.path, line } };
@@ -152,6 +166,30 @@ async function* readJsonlDocuments(file: InputFile, chunks: AsyncIterable<Buffer
       continue;
     }
     yield documentFromRecord(value, place, options, 'line');
+  }
+}
+
+function parses(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function collect(lines: AsyncIterable<{ text: string }>): Promise<string[]> {
+  const out: string[] = [];
+  for await (const { text } of lines) out.push(text);
+  return out;
+}
+
+function wholeObject(file: InputFile, text: string, options: ReadOptions): InputItem {
+  const place = rowPlace(file, 1);
+  try {
+    return documentFromRecord(JSON.parse(text) as unknown, place, options, 'file');
+  } catch (error) {
+    return { kind: 'rejection', id: place.key, reasons: [{ check: 'input_json', message: `${file.path}: invalid JSON: ${(error as Error).message}` }] };
   }
 }
 
