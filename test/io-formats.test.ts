@@ -5,7 +5,7 @@
  * a folder mixing them reads every file or names the one it cannot read.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -132,6 +132,8 @@ describe('the same documents in every format', () => {
     ['TSV', () => write('c.tsv', csv('\t'))],
     ['Parquet, FineWeb shape (text, id, url, one row group per 2 rows)', () => writeTextParquet('train-00000-of-00001.parquet', 2)],
     ['a Common Crawl WET file, gzip (.warc.wet.gz)', () => write('CC-MAIN-x.warc.wet.gz', gzipSync(wet()))],
+    // Common Crawl compresses each record as its own gzip member.
+    ['a WET file of one gzip member per record', () => write('members.warc.wet.gz', Buffer.concat(wet().split(/(?=WARC\/1\.0\r\n)/).map((r) => gzipSync(r))))],
     ['a gzip file named by compression only (layout sniffed)', () => write('dump.gz', gzipSync(corpusJsonl()))],
     ['JSON Lines without an extension (sniffed)', () => write('corpus', corpusJsonl())],
   ];
@@ -400,4 +402,19 @@ describe('a .json file holding one pretty-printed object', () => {
     const [rej] = rejections(await all(readDocuments(wrapped, OPTS)));
     expect(rej?.reasons[0]?.message).toBe(`${wrapped}: row 1: no string field "text" (fields: data); choose one with --text-field`);
   });
+});
+
+describe('a file that cannot be opened', () => {
+  it('a dangling link named .jsonl.gz in a folder is named with the reason (the open error is not lost in the gunzip)', async () => {
+    const root = path('links');
+    write('links/a.jsonl', `${JSON.stringify(FORMAT_CORPUS[0])}\n`);
+    symlinkSync(join(dir, 'nowhere.jsonl.gz'), join(root, 'b.jsonl.gz'));
+    symlinkSync(join(dir, 'nowhere.jsonl.zst'), join(root, 'c.jsonl.zst'));
+    const items = await all(readDocuments(root, OPTS));
+    expect(docs(items).map((d) => d.id)).toEqual(['guide-001']);
+    expect(rejections(items).map((r) => [r.id, r.reasons[0]?.check, r.reasons[0]?.message.includes('ENOENT')])).toEqual([
+      ['b.jsonl.gz', 'input_unreadable', true],
+      ['c.jsonl.zst', 'input_unreadable', true],
+    ]);
+  }, 10_000);
 });

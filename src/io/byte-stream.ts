@@ -5,7 +5,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { createGunzip } from 'node:zlib';
-import { Readable } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 import { zstdDecompress } from './zstd-stream.js';
 
 export type Compression = 'none' | 'gzip' | 'zstd';
@@ -32,7 +32,13 @@ export function sniffCompression(head: Uint8Array): Compression {
 
 /** Decompressed bytes. gzip: Node's zlib, which also reads multi-member files (Common Crawl's .warc.wet.gz). */
 export function decompress(chunks: AsyncIterable<Buffer>, compression: Compression): AsyncIterable<Buffer> {
-  if (compression === 'gzip') return Readable.from(chunks).pipe(createGunzip()) as AsyncIterable<Buffer>;
+  if (compression === 'gzip') {
+    // pipeline, not pipe: an error of the source (a file that cannot be opened) must reach the
+    // reader instead of leaving it waiting for bytes that never come.
+    const gunzip = createGunzip();
+    pipeline(Readable.from(chunks), gunzip, () => undefined);
+    return gunzip as AsyncIterable<Buffer>;
+  }
   if (compression === 'zstd') return zstdDecompress(chunks);
   return chunks;
 }
