@@ -11,7 +11,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { parquetWriteFile } from 'hyparquet-writer';
+import { spawnSync } from 'node:child_process';
 import { readDocuments } from '../dist/io/documents.js';
+
+// The live heap (after a full GC) is the memory figure: heapUsed alone also counts garbage.
+if (typeof global.gc !== 'function') {
+  const r = spawnSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
+  process.exit(r.status ?? 1);
+}
 
 const args = process.argv.slice(2);
 const arg = (name, fallback) => {
@@ -54,21 +61,32 @@ function writeFile(file, mb) {
 }
 
 async function measure(file) {
-  global.gc?.();
+  global.gc();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   let docs = 0;
   let bytes = 0;
   let heapMax = 0;
+  let gcCpu = 0;
+  let gcWall = 0;
   for await (const item of readDocuments(file, { textField: 'text', idField: 'id' })) {
     if (item.kind !== 'document') throw new Error(`unexpected rejection: ${JSON.stringify(item)}`);
     docs++;
     bytes += Buffer.byteLength(item.document.text, 'utf8');
-    if (docs % 2000 === 0) heapMax = Math.max(heapMax, process.memoryUsage().heapUsed);
+    if (docs % rowGroupSize === rowGroupSize / 2) {
+      // Mid row group: the group's rows are in memory; the GC's time is left out of the rate.
+      const g0 = process.cpuUsage();
+      const w0 = performance.now();
+      global.gc();
+      heapMax = Math.max(heapMax, process.memoryUsage().heapUsed);
+      const g = process.cpuUsage(g0);
+      gcCpu += (g.user + g.system) / 1e6;
+      gcWall += (performance.now() - w0) / 1000;
+    }
   }
-  const wall = (performance.now() - t0) / 1000;
+  const wall = (performance.now() - t0) / 1000 - gcWall;
   const cpu = process.cpuUsage(cpu0);
-  return { docs, bytes, wall, cpu: (cpu.user + cpu.system) / 1e6, heapMaxMb: heapMax / 1e6 };
+  return { docs, bytes, wall, cpu: (cpu.user + cpu.system) / 1e6 - gcCpu, heapMaxMb: heapMax / 1e6 };
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'gemtraj-parquet-bench-'));
@@ -84,10 +102,11 @@ try {
     console.log(
       `  ${(w.textBytes / 1e6).toFixed(0).padStart(4)} MB of text, ${w.rows} rows, file ${size.toFixed(1)} MB: ` +
         `${mbps.toFixed(1)} MB/s of text (wall), ${cpuMbps.toFixed(1)} MB/s per CPU second, ` +
-        `largest heap in use ${r.heapMaxMb.toFixed(0)} MB  ${cpuMbps >= 50 ? '(goal >= 50 MB/s met)' : '(goal >= 50 MB/s NOT met)'}`,
+        `live heap ${r.heapMaxMb.toFixed(0)} MB  ${cpuMbps >= 50 ? '(goal >= 50 MB/s met)' : '(goal >= 50 MB/s NOT met)'}`,
     );
   }
-  console.log('  memory follows the row group (text of one row group at a time), not the file: compare the heap of the two sizes');
+  console.log('  live heap: after a full GC in the middle of a row group; it follows the row group, not the file (compare the two sizes)');
+  console.log('  wall time counts other processes on a shared machine; CPU seconds are the one-core figure');
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
