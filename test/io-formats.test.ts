@@ -386,6 +386,14 @@ describe('the CLI: stdin, pipes, --shard, --max-docs and resume on any format', 
     expect(runJson.sessions.at(-1)?.documents_skipped).toBe(2);
   });
 
+  it('a glob the shell expanded (several inputs) is refused with the hint to quote it', async () => {
+    const a = write('data/train-0.jsonl', corpusJsonl());
+    const b = write('data/train-1.jsonl', corpusJsonl());
+    const r = await runMain(['filter', a, b, '--out', path('o'), '--filter', 'local', '--quiet']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`filter reads one input but got 2 (${a} ${b}). If the shell expanded a glob, quote it`);
+  });
+
   it('countInputRecords does not read a pipe (stdin is read once)', async () => {
     expect(await countInputRecords('-')).toBeUndefined();
     expect(await countInputRecords(ZST_FIXTURE)).toBeUndefined();

@@ -71,9 +71,23 @@ Input:
   - /dev/stdin <(zcat …)  a pipe: its first bytes tell the format (not Parquet: give its path)
 Every file of a folder is read or reported by name in rejected.jsonl with the reason.`;
 
+/**
+ * Operands after `<input>` are most often a glob the shell expanded (`data/train-*.parquet`
+ * unquoted): say so instead of commander's bare "too many arguments".
+ */
+export function checkOneInput(cmd: Command): void {
+  const extra = cmd.args.length;
+  if (extra <= 1) return;
+  const shown = cmd.args.slice(0, 3).join(' ') + (extra > 3 ? ' …' : '');
+  throw new ConfigError(
+    `${cmd.name()} reads one input but got ${extra} (${shown}). If the shell expanded a glob, quote it ('data/train-*.parquet') so that gemtraj expands it, or give the folder`,
+  );
+}
+
 /** Flags of every command that reads an input corpus. */
 export function addInputOptions(cmd: Command): Command {
   return cmd
+    .allowExcessArguments()
     .addHelpText('after', INPUT_HELP)
     .option('--text-field <name>', `field (JSON key, CSV or Parquet column) holding the text ${describeDefault('text_field')}`)
     .option('--id-field <name>', `field (JSON key, CSV or Parquet column) holding the id ${describeDefault('id_field')}`)

@@ -11,7 +11,7 @@ import { formatFunnel } from '../pipeline/counts.js';
 import { estimateRun, formatEstimate } from '../pipeline/estimate.js';
 import type { CorpusMode } from '../pipeline/pipelines.js';
 import { runCorpusSession } from '../pipeline/session.js';
-import { addInputOptions, addModelOptions, configFromFlags, INPUT_ARGUMENT_HELP, openGateway, type CommonFlags } from './common.js';
+import { addInputOptions, addModelOptions, checkOneInput, configFromFlags, INPUT_ARGUMENT_HELP, openGateway, type CommonFlags } from './common.js';
 
 export interface RunFlags extends CommonFlags {
   out: string;
@@ -37,7 +37,8 @@ export function registerRun(program: Command): void {
     .addOption(new Option('--filter <mode>', `relevance filter ${describeDefault('filter.mode')}`).choices([...FILTER_MODES]))
     .option('--scorer <scorer>', 'local scorer: heuristic or model:FILE')
     .option('--allow-config-change', 'resume a run directory made with other settings (outputs will be mixed)');
-  addModelOptions(addInputOptions(run)).action(async (input: string, flags: RunFlags) => {
+  addModelOptions(addInputOptions(run)).action(async (input: string, flags: RunFlags, cmd: Command) => {
+    checkOneInput(cmd);
     process.exitCode = await executeRun('run', input, flags);
   });
 
@@ -50,7 +51,8 @@ export function registerRun(program: Command): void {
     .addOption(new Option('--filter <mode>', `relevance filter ${describeDefault('filter.mode')}`).choices([...FILTER_MODES]))
     .option('--scorer <scorer>', 'local scorer: heuristic or model:FILE')
     .option('--allow-config-change', 'resume a run directory made with other settings (outputs will be mixed)');
-  addModelOptions(addInputOptions(synth)).action(async (input: string, flags: RunFlags) => {
+  addModelOptions(addInputOptions(synth)).action(async (input: string, flags: RunFlags, cmd: Command) => {
+    checkOneInput(cmd);
     process.exitCode = await executeRun('synthesize', input, flags);
   });
 
@@ -60,7 +62,8 @@ export function registerRun(program: Command): void {
     .option('--out <dir>', 'run directory: writes <dir>/segments.jsonl')
     .addOption(new Option('--filter <mode>', `local (no model call), llm, or cascade ${describeDefault('filter.mode')}`).choices([...FILTER_MODES]))
     .option('--scorer <scorer>', 'local scorer: heuristic or model:FILE');
-  addModelOptions(addInputOptions(filter)).action(async (input: string | undefined, flags: RunFlags) => {
+  addModelOptions(addInputOptions(filter)).action(async (input: string | undefined, flags: RunFlags, cmd: Command) => {
+    checkOneInput(cmd);
     if (input === undefined || flags.out === undefined) {
       throw new ConfigError('usage: gemtraj filter <input> --out <dir> [--filter local|llm|cascade]   (or: gemtraj filter train|eval --labels FILE)');
     }
