@@ -54,10 +54,15 @@ export async function* readCsv(chunks: AsyncIterable<Buffer>, delimiter: ',' | '
     for (let i = 0; i < s.length; i++) {
       const c = s.charCodeAt(i);
       if (state === 'quoted') {
-        if (c === QUOTE) {
+        // Jump to the closing quote, counting the newlines on the way.
+        let q = s.indexOf('"', i);
+        if (q === -1) q = s.length;
+        for (let nl = s.indexOf('\n', i); nl !== -1 && nl < q; nl = s.indexOf('\n', nl + 1)) line++;
+        i = q;
+        if (q < s.length) {
           field.push(s.slice(from, i));
           state = 'quote';
-        } else if (c === LF) line++;
+        }
         continue;
       }
       if (state === 'quote') {

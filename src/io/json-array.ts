@@ -20,6 +20,8 @@ const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const COMMA = 0x2c;
 
+const STRING_STOP = /["\\]/g;
+
 function isSpace(c: number): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09 || c === 0xfeff;
 }
@@ -50,9 +52,20 @@ export async function* readJsonArray(chunks: AsyncIterable<Buffer>): AsyncGenera
       const c = s.charCodeAt(i);
       if (state === 'element') {
         if (inString) {
-          if (escaped) escaped = false;
-          else if (c === BACKSLASH) escaped = true;
-          else if (c === QUOTE) inString = false;
+          if (escaped) {
+            escaped = false;
+            continue;
+          }
+          // Jump to the next quote or backslash: most of an element is string content.
+          STRING_STOP.lastIndex = i;
+          const stop = STRING_STOP.exec(s);
+          if (stop === null) {
+            i = s.length;
+            continue;
+          }
+          i = stop.index;
+          if (s.charCodeAt(i) === BACKSLASH) escaped = true;
+          else inString = false;
           continue;
         }
         if (c === QUOTE) inString = true;
