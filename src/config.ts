@@ -147,12 +147,16 @@ export const ConfigSchema = z
       ),
 
     // Input
-    text_field: z.string().min(1).default('text').meta(doc('Field of a JSONL input record that holds the text.', 'content')),
+    text_field: z
+      .string()
+      .min(1)
+      .default('text')
+      .meta(doc('Field of an input record that holds the text: a JSON key, a CSV/TSV header name or a Parquet column (FineWeb: text; Ultra-FineWeb: content).', 'content')),
     id_field: z
       .string()
       .min(1)
       .default('id')
-      .meta(doc('Field of a JSONL input record that holds the document id; a record without one gets doc_ + a hash of its text.', 'url')),
+      .meta(doc('Field of an input record (JSON key, CSV/TSV header name, Parquet column) that holds the document id; a record without one gets doc_ + a hash of its text.', 'url')),
     max_docs: positiveInt.optional().meta(doc('Process only the first N documents.', 100, { unset: 'all documents' })),
     shard: z
       .string()

@@ -28,8 +28,20 @@ export type Source = z.infer<typeof SourceSchema>;
 export const DocumentSchema = z.object({
   id: z.string().min(1),
   text: z.string(),
-  /** Where the document was read from (file and 1-based line for JSONL), for error messages. */
-  origin: z.object({ file: z.string(), line: z.number().int().positive().optional() }).optional(),
+  /** Page address when the input has one (a WET record's WARC-Target-URI, a `url` field or column). */
+  url: z.string().optional(),
+  /**
+   * Where the document was read from, for error messages: the file (`-` for stdin) and the
+   * 1-based line (JSONL, CSV), row (Parquet, CSV, JSON array) or byte offset (WET record).
+   */
+  origin: z
+    .object({
+      file: z.string(),
+      line: z.number().int().positive().optional(),
+      row: z.number().int().positive().optional(),
+      offset: z.number().int().nonnegative().optional(),
+    })
+    .optional(),
 });
 export type Document = z.infer<typeof DocumentSchema>;
 

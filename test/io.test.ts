@@ -414,13 +414,17 @@ describe('readDocuments: text files and folders', () => {
     file('corpus/.hidden.md', 'ignored');
     file('corpus/.git/HEAD.md', 'ignored');
     const items = await all(readDocuments(root, OPTS));
-    expect(rejections(items)).toEqual([]);
+    // A file of a type gemtraj does not read is reported by name, never skipped in silence.
+    expect(rejections(items)).toEqual([
+      { kind: 'rejection', id: 'notes.pdf', reasons: [{ check: 'input_unsupported', message: expect.stringContaining(`${join(root, 'notes.pdf')}: not a file type gemtraj reads`) }] },
+    ]);
     expect(docs(items).map((d) => d.id)).toEqual(['a.txt', 'b.md', 'sub/c.md', 'sub/deeper/d.txt', 'zz']);
     expect(docs(items).map((d) => d.text)).toEqual(['First.', '# B\n\nSecond.', 'Third.', 'Fourth.', 'Fifth.']);
     expect(docs(items)[2]?.origin).toEqual({ file: join(root, 'sub', 'c.md') });
     expect(listInputFiles(root)).toEqual([
       join(root, 'a.txt'),
       join(root, 'b.md'),
+      join(root, 'notes.pdf'),
       join(root, 'sub', 'c.md'),
       join(root, 'sub', 'deeper', 'd.txt'),
       join(root, 'z.jsonl'),
@@ -456,11 +460,9 @@ describe('readDocuments: text files and folders', () => {
   });
 
   it('an unsupported extension is an InputError naming the file and the types allowed', () => {
-    const path = file('data.csv', 'a,b\n');
+    const path = file('data.docx', 'PK');
     expect(() => listInputFiles(path)).toThrow(InputError);
-    expect(() => listInputFiles(path)).toThrow(`${path}: unsupported input type ".csv"`);
-    const noExt = file('README', PROSE);
-    expect(() => listInputFiles(noExt)).toThrow('"(none)"');
+    expect(() => listInputFiles(path)).toThrow(`${path}: unsupported input type ".docx"`);
   });
 
   it('readDocuments throws the InputError on first use', async () => {
@@ -472,9 +474,8 @@ describe('readDocuments: text files and folders', () => {
     const missing = join(dir, 'nowhere');
     expect(() => listInputFiles(missing)).toThrow(new InputError(`${missing}: no such file or folder`));
     const root = join(dir, 'useless');
-    file('useless/a.pdf', 'x');
     file('useless/.b.md', 'hidden');
-    expect(() => listInputFiles(root)).toThrow(/folder holds no \.jsonl, \.txt, \.md or \.html files/);
+    expect(() => listInputFiles(root)).toThrow(/the folder holds no files/);
     const error = (() => {
       try {
         listInputFiles(root);
@@ -500,8 +501,10 @@ describe('countInputRecords', () => {
     file('count/a.jsonl', '{"text":"a"}\n\n{"text":"b"}\nnot json\n   \n{"text":"c"}');
     file('count/b.md', 'B');
     file('count/sub/c.txt', 'C');
-    file('count/ignored.csv', 'x\ny\n');
-    expect(await countInputRecords(root)).toBe(6);
+    file('count/one-row.csv', 'x\ny\n');
+    file('count/unsupported.pdf', 'x');
+    // 4 JSONL lines, 2 text files, 1 CSV row, 1 unsupported file (one rejection)
+    expect(await countInputRecords(root)).toBe(8);
     expect(await countInputRecords(join(root, 'a.jsonl'))).toBe(4);
     expect(await countInputRecords(join(root, 'b.md'))).toBe(1);
   });

@@ -54,11 +54,43 @@ export function addModelOptions(cmd: Command): Command {
     .option('--config <file>', 'config file (JSON or YAML); flags override it');
 }
 
+/** What a corpus command's `<input>` may be (argument help). */
+export const INPUT_ARGUMENT_HELP =
+  'corpus: a file, a folder (formats may mix), a quoted glob (\'data/train-*.parquet\') or - for stdin; see "Input" below';
+
+/** The formats a corpus command reads, printed after its options. */
+export const INPUT_HELP = `
+Input:
+  .jsonl/.ndjson          one JSON object per line (--text-field, --id-field)
+  .json                   a JSON array of objects, or one object per line
+  .csv/.tsv               a header row naming the columns; quoted fields may hold newlines
+  .parquet                row group by row group (FineWeb: text; Ultra-FineWeb: --text-field content)
+  .warc.wet               Common Crawl WET: conversion records; id = WARC-Record-ID, URL kept
+  .txt/.md/.html          one document per file (id = path relative to the folder)
+  .gz/.zst                any of these compressed (gzip, zstd); pipes are sniffed
+  - /dev/stdin <(zcat …)  a pipe: its first bytes tell the format (not Parquet: give its path)
+Every file of a folder is read or reported by name in rejected.jsonl with the reason.`;
+
+/**
+ * Operands after `<input>` are most often a glob the shell expanded (`data/train-*.parquet`
+ * unquoted): say so instead of commander's bare "too many arguments".
+ */
+export function checkOneInput(cmd: Command): void {
+  const extra = cmd.args.length;
+  if (extra <= 1) return;
+  const shown = cmd.args.slice(0, 3).join(' ') + (extra > 3 ? ' …' : '');
+  throw new ConfigError(
+    `${cmd.name()} reads one input but got ${extra} (${shown}). If the shell expanded a glob, quote it ('data/train-*.parquet') so that gemtraj expands it, or give the folder`,
+  );
+}
+
 /** Flags of every command that reads an input corpus. */
 export function addInputOptions(cmd: Command): Command {
   return cmd
-    .option('--text-field <name>', `JSONL field holding the text ${describeDefault('text_field')}`)
-    .option('--id-field <name>', `JSONL field holding the id ${describeDefault('id_field')}`)
+    .allowExcessArguments()
+    .addHelpText('after', INPUT_HELP)
+    .option('--text-field <name>', `field (JSON key, CSV or Parquet column) holding the text ${describeDefault('text_field')}`)
+    .option('--id-field <name>', `field (JSON key, CSV or Parquet column) holding the id ${describeDefault('id_field')}`)
     .option('--max-docs <n>', 'process only the first N documents', int('--max-docs', 1))
     .option('--shard <i/n>', 'process only shard i of n (stable hash of the document id)')
     .option('--quiet', 'no progress output');

@@ -11,7 +11,7 @@ import { formatFunnel } from '../pipeline/counts.js';
 import { estimateRun, formatEstimate } from '../pipeline/estimate.js';
 import type { CorpusMode } from '../pipeline/pipelines.js';
 import { runCorpusSession } from '../pipeline/session.js';
-import { addInputOptions, addModelOptions, configFromFlags, openGateway, type CommonFlags } from './common.js';
+import { addInputOptions, addModelOptions, checkOneInput, configFromFlags, INPUT_ARGUMENT_HELP, openGateway, type CommonFlags } from './common.js';
 
 export interface RunFlags extends CommonFlags {
   out: string;
@@ -30,7 +30,7 @@ export function registerRun(program: Command): void {
   const run = program
     .command('run')
     .description('all stages: segment, filter, extract, generate, refine, validate → <out>/trajectories.jsonl')
-    .argument('<input>', 'JSONL file, .txt/.md/.html file, or a folder of them')
+    .argument('<input>', INPUT_ARGUMENT_HELP)
     .requiredOption('--out <dir>', 'run directory (rerun the same command to resume)')
     .option('--no-refine', 'skip complexity refinement')
     .option('--no-judge', 'skip the LLM judge (rule checks still run)')
@@ -38,14 +38,15 @@ export function registerRun(program: Command): void {
     .addOption(new Option('--filter <mode>', `relevance filter ${describeDefault('filter.mode')}`).choices([...FILTER_MODES]))
     .option('--scorer <scorer>', 'local scorer: heuristic or model:FILE')
     .option('--allow-config-change', 'resume a run directory made with other settings (outputs will be mixed)');
-  addModelOptions(addInputOptions(run)).action(async (input: string, flags: RunFlags) => {
+  addModelOptions(addInputOptions(run)).action(async (input: string, flags: RunFlags, cmd: Command) => {
+    checkOneInput(cmd);
     process.exitCode = await executeRun('run', input, flags);
   });
 
   const synth = program
     .command('synthesize')
     .description('segment, filter, then one call per kept segment to a fine-tuned Trajectory Synthesizer; validate')
-    .argument('<input>', 'JSONL file, .txt/.md/.html file, or a folder of them')
+    .argument('<input>', INPUT_ARGUMENT_HELP)
     .requiredOption('--out <dir>', 'run directory (rerun the same command to resume)')
     .option('--no-judge', 'skip the LLM judge (rule checks still run)')
     .addOption(new Option('--filter <mode>', `relevance filter ${describeDefault('filter.mode')}`).choices([...FILTER_MODES]))
@@ -54,17 +55,19 @@ export function registerRun(program: Command): void {
       new Option('--repaired-calls <mode>', `a tool call whose JSON had to be repaired: warn or reject ${describeDefault('synthesize.repaired_calls')}`).choices([...REPAIRED_CALLS_MODES]),
     )
     .option('--allow-config-change', 'resume a run directory made with other settings (outputs will be mixed)');
-  addModelOptions(addInputOptions(synth)).action(async (input: string, flags: RunFlags) => {
+  addModelOptions(addInputOptions(synth)).action(async (input: string, flags: RunFlags, cmd: Command) => {
+    checkOneInput(cmd);
     process.exitCode = await executeRun('synthesize', input, flags);
   });
 
   // `gemtraj filter <input> --out <dir>` shares its command with `filter train|eval`.
   const filter = registerFilter(program)
-    .argument('[input]', 'JSONL file, .txt/.md/.html file, or a folder of them')
+    .argument('[input]', INPUT_ARGUMENT_HELP)
     .option('--out <dir>', 'run directory: writes <dir>/segments.jsonl')
     .addOption(new Option('--filter <mode>', `local (no model call), llm, or cascade ${describeDefault('filter.mode')}`).choices([...FILTER_MODES]))
     .option('--scorer <scorer>', 'local scorer: heuristic or model:FILE');
-  addModelOptions(addInputOptions(filter)).action(async (input: string | undefined, flags: RunFlags) => {
+  addModelOptions(addInputOptions(filter)).action(async (input: string | undefined, flags: RunFlags, cmd: Command) => {
+    checkOneInput(cmd);
     if (input === undefined || flags.out === undefined) {
       throw new ConfigError('usage: gemtraj filter <input> --out <dir> [--filter local|llm|cascade]   (or: gemtraj filter train|eval --labels FILE)');
     }

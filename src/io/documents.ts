@@ -1,110 +1,46 @@
 /**
- * Input readers: a JSONL file, a `.txt` / `.md` / `.html` file, or a folder of them
- * (recursively, in sorted order so that runs are reproducible). Everything streams: a
- * JSONL corpus larger than memory is read one line at a time.
+ * Input documents from whatever a corpus comes as: JSON Lines, a JSON array, CSV/TSV with a
+ * header, Parquet (row group by row group), Common Crawl WET, plain text/Markdown/HTML files,
+ * each optionally gzip or zstd compressed; a file, a folder mixing them, a glob, or a pipe
+ * (`-` for stdin). Everything streams: memory follows one record (one Parquet row group),
+ * never the file.
  *
- * A record that cannot become a document (bad JSON, no text field, empty or binary text,
- * a repeated id) is yielded as a rejection naming file and line, never thrown: every input
- * record ends in the dataset or in `rejected.jsonl`.
+ * A record that cannot become a document (bad JSON, no text field, empty or binary text, a
+ * repeated id) is yielded as a rejection naming the file and where in it (line, row, byte
+ * offset), never thrown; so is a file of a folder that cannot be read at all, with the
+ * reason. Every input record ends in the dataset or in `rejected.jsonl`.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream, readdirSync, readFileSync, statSync } from 'node:fs';
-import { basename, extname, join, relative } from 'node:path';
-import { createInterface } from 'node:readline';
-import type { Document, Reason } from '../records.js';
-import { readJsonl } from './jsonl.js';
-import { EXIT_BAD_INPUT, GemtrajError } from '../errors.js';
+import { statSync } from 'node:fs';
+import type { Document } from '../records.js';
+import { openBytes, STDIN } from './byte-stream.js';
+import { readCsv } from './csv.js';
+import { sniffFormat, SUPPORTED_TYPES, type InputFormat } from './input-format.js';
+import { InputError, resolveInputs, type InputFile } from './input-files.js';
+import { readJsonArray } from './json-array.js';
+import { splitLines } from './lines.js';
+import { parquetShape, readParquetRows } from './parquet-input.js';
+import { documentFromRecord, documentFromText, type InputItem, type ReadOptions } from './record-document.js';
+import { readWarc } from './warc.js';
 
-export interface ReadOptions {
-  /** Field holding the text in JSONL input. @default 'text' */
-  textField: string;
-  /** Field holding the id in JSONL input; absent → `doc_` + a hash of the text. @default 'id' */
-  idField: string;
-}
+export { contentId, textProblem, type InputItem, type ReadOptions } from './record-document.js';
+export { InputError } from './input-files.js';
 
-export type InputItem =
-  | { kind: 'document'; document: Document }
-  | { kind: 'rejection'; id: string; reasons: Reason[] };
-
-const TEXT_EXTENSIONS = new Set(['.txt', '.md', '.markdown', '.html', '.htm', '.rst']);
-const JSONL_EXTENSIONS = new Set(['.jsonl', '.ndjson']);
-
-/** Thrown for input that cannot be read at all (missing path, unsupported file type). Exit status 2. */
-export class InputError extends GemtrajError {
-  constructor(message: string) {
-    super(message, EXIT_BAD_INPUT);
-    this.name = 'InputError';
-  }
-}
-
-/** A stable id for a text without one: `doc_` + 16 hex chars of its SHA-256. */
-export function contentId(text: string): string {
-  return `doc_${createHash('sha256').update(text).digest('hex').slice(0, 16)}`;
-}
-
-/** Files an input path stands for, in a stable order. Throws {@link InputError}. */
+/** Files an input path stands for, in a stable order (unreadable types included: they are reported). Throws {@link InputError}. */
 export function listInputFiles(input: string): string[] {
-  let stat;
-  try {
-    stat = statSync(input);
-  } catch {
-    throw new InputError(`${input}: no such file or folder`);
-  }
-  if (stat.isFile()) {
-    const ext = extname(input).toLowerCase();
-    if (!TEXT_EXTENSIONS.has(ext) && !JSONL_EXTENSIONS.has(ext) && ext !== '.json') {
-      throw new InputError(`${input}: unsupported input type "${ext || '(none)'}": use .jsonl, .txt, .md, .html or a folder of them`);
-    }
-    return [input];
-  }
-  const files: string[] = [];
-  const walk = (dir: string): void => {
-    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-      if (entry.name.startsWith('.')) continue;
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) walk(path);
-      else if (entry.isFile()) {
-        const ext = extname(entry.name).toLowerCase();
-        if (TEXT_EXTENSIONS.has(ext) || JSONL_EXTENSIONS.has(ext)) files.push(path);
-      }
-    }
-  };
-  walk(input);
-  if (files.length === 0) throw new InputError(`${input}: folder holds no .jsonl, .txt, .md or .html files`);
-  return files;
-}
-
-/** Why a text is not usable, or undefined when it is. */
-export function textProblem(text: string): Reason | undefined {
-  if (text.trim() === '') return { check: 'input_empty', message: 'text is empty' };
-  // NUL bytes or a high share of control characters mean binary data, not prose.
-  let control = 0;
-  const sample = text.length > 20_000 ? text.slice(0, 20_000) : text;
-  for (let i = 0; i < sample.length; i++) {
-    const c = sample.charCodeAt(i);
-    if (c === 0) return { check: 'input_not_text', message: 'text contains NUL bytes (binary data?)' };
-    if (c < 32 && c !== 9 && c !== 10 && c !== 13) control++;
-    else if (c === 0xfffd) control++;
-  }
-  if (control / sample.length > 0.1) return { check: 'input_not_text', message: 'text is mostly control or undecodable characters (binary data?)' };
-  return undefined;
+  return resolveInputs(input).map((f) => f.path);
 }
 
 /**
  * Streams the documents of an input path. Ids repeated within the input are rejected
- * (`duplicate_id`) so that resume and provenance stay unambiguous.
+ * (`duplicate_id`) so that resume and provenance stay unambiguous. A single file (or pipe)
+ * that cannot be read at all throws {@link InputError}; in a folder or glob it is a rejection.
  */
 export async function* readDocuments(input: string, options: ReadOptions): AsyncGenerator<InputItem> {
   const seen = new Set<string>();
-  const files = listInputFiles(input);
-  const base = statSync(input).isDirectory() ? input : undefined;
+  const files = resolveInputs(input);
+  const single = files.length === 1 && !statIsDirectory(input);
   for (const file of files) {
-    const ext = extname(file).toLowerCase();
-    // Ids of rejected lines use the path relative to the input, not as the user spelled it,
-    // so that a rerun (`./corpus.jsonl` vs `corpus.jsonl`) finds them again.
-    const label = base === undefined ? basename(file) : relative(base, file).split('\\').join('/');
-    const source = JSONL_EXTENSIONS.has(ext) || ext === '.json' ? readJsonlDocuments(file, label, options) : readTextDocument(file, base);
-    for await (const item of source) {
+    for await (const item of readFile(file, options, single)) {
       if (item.kind === 'document') {
         if (seen.has(item.document.id)) {
           yield {
@@ -121,75 +57,252 @@ export async function* readDocuments(input: string, options: ReadOptions): Async
   }
 }
 
-function describe(doc: Document): string {
-  if (doc.origin === undefined) return doc.id;
-  return doc.origin.line === undefined ? doc.origin.file : `${doc.origin.file}:${doc.origin.line}`;
+function statIsDirectory(input: string): boolean {
+  return input !== STDIN && statSync(input, { throwIfNoEntry: false })?.isDirectory() === true;
 }
 
-async function* readTextDocument(file: string, base: string | undefined): AsyncGenerator<InputItem> {
-  const buffer = readFileSync(file);
-  const text = buffer.toString('utf8').replace(/^\uFEFF/, '');
-  const id = base === undefined ? file.split(/[\\/]/).pop() ?? file : relative(base, file).split('\\').join('/');
-  const problem = textProblem(text);
-  if (problem !== undefined) {
-    yield { kind: 'rejection', id, reasons: [{ ...problem, message: `${file}: ${problem.message}` }] };
+function describe(doc: Document): string {
+  const o = doc.origin;
+  if (o === undefined) return doc.id;
+  if (o.line !== undefined) return `${o.file}:${o.line}`;
+  if (o.row !== undefined) return `${o.file}: row ${o.row}`;
+  if (o.offset !== undefined) return `${o.file}: record at byte ${o.offset}`;
+  return o.file;
+}
+
+/** One file's items; a failure to read it becomes a rejection naming the file (or an InputError for a lone file). */
+async function* readFile(file: InputFile, options: ReadOptions, single: boolean): AsyncGenerator<InputItem> {
+  if (file.kind === undefined) {
+    yield { kind: 'rejection', id: file.label, reasons: [{ check: 'input_unsupported', message: `${file.path}: not a file type gemtraj reads (${SUPPORTED_TYPES})` }] };
     return;
   }
-  yield { kind: 'document', document: { id, text, origin: { file } } };
+  let read = 0;
+  try {
+    for await (const item of readKnown(file, options)) {
+      read++;
+      yield item;
+    }
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    if (single && read === 0) throw new InputError(`${file.path}: ${reason}`);
+    const rest = read > 0 ? ` (after ${read} record(s); the rest of the file is not read)` : '';
+    yield { kind: 'rejection', id: read > 0 ? `${file.label}@${read}` : file.label, reasons: [{ check: 'input_unreadable', message: `${file.path}: ${reason}${rest}` }] };
+  }
 }
 
-async function* readJsonlDocuments(file: string, label: string, options: ReadOptions): AsyncGenerator<InputItem> {
-  for await (const entry of readJsonl(file)) {
-    const where = `${file}:${entry.line}`;
-    const key = `${label}:${entry.line}`;
-    if (entry.error !== undefined) {
-      yield { kind: 'rejection', id: key, reasons: [{ check: 'input_json', message: `${where}: ${entry.error}` }] };
+const PIPED_PARQUET = 'Parquet needs random access (its index is at the end of the file): give the file path, not a pipe';
+
+async function* readKnown(file: InputFile, options: ReadOptions): AsyncGenerator<InputItem> {
+  const kind = file.kind as NonNullable<InputFile['kind']>;
+  if (kind.format === 'parquet') {
+    if (file.stream) throw new Error(PIPED_PARQUET);
+    yield* readParquetDocuments(file, options);
+    return;
+  }
+  const { head, chunks } = await openBytes(file.path, kind.compression);
+  let format: InputFormat = kind.format === 'sniff' ? sniffFormat(head) : kind.format;
+  // `.json` holds an array, one object per line (as often), or one pretty-printed object.
+  const objectJson = format === 'json' && sniffFormat(head) !== 'json';
+  if (objectJson) format = 'jsonl';
+  switch (format) {
+    case 'parquet':
+      if (file.stream) throw new Error(PIPED_PARQUET);
+      yield* readParquetDocuments(file, options);
+      return;
+    case 'jsonl':
+      yield* readJsonlDocuments(file, chunks, options, objectJson);
+      return;
+    case 'json':
+      yield* readArrayDocuments(file, chunks, options);
+      return;
+    case 'csv':
+    case 'tsv':
+      yield* readCsvDocuments(file, chunks, format === 'csv' ? ',' : '\t', options);
+      return;
+    case 'wet':
+      yield* readWetDocuments(file, chunks);
+      return;
+    case 'text':
+      yield* readTextDocument(file, chunks);
+      return;
+  }
+}
+
+async function* readTextDocument(file: InputFile, chunks: AsyncIterable<Buffer>): AsyncGenerator<InputItem> {
+  const parts: Buffer[] = [];
+  for await (const chunk of chunks) parts.push(chunk);
+  const text = Buffer.concat(parts).toString('utf8').replace(/^\uFEFF/, '');
+  // A file is named by its path; piped text by its content, so that a rerun finds it again.
+  const id = file.stream ? undefined : file.label;
+  const item = documentFromText(text, id, { key: file.label, where: file.path, origin: { file: file.path } });
+  if (item.kind === 'rejection' && id !== undefined) item.id = id;
+  yield item;
+}
+
+/**
+ * JSON Lines. With `whole` (a `.json` file starting with `{`): when the first line is not JSON
+ * by itself, the file is one pretty-printed object, read as a single record.
+ */
+async function* readJsonlDocuments(file: InputFile, chunks: AsyncIterable<Buffer>, options: ReadOptions, whole = false): AsyncGenerator<InputItem> {
+  let first = true;
+  const lines = splitLines(chunks);
+  for await (const { line, text } of lines) {
+    if (text.trim() === '') continue;
+    if (first && whole) {
+      first = false;
+      if (!parses(text)) {
+        yield wholeObject(file, [text, ...(await collect(lines))].join('\n'), options);
+        return;
+      }
+    }
+    // Ids of rejected lines use the path relative to the input, not as the user spelled it,
+    // so that a rerun (`./corpus.jsonl` vs `corpus.jsonl`) finds them again.
+    const place = { key: `${file.label}:${line}`, where: `${file.path}:${line}`, origin: { file: file.path, line } };
+    let value: unknown;
+    try {
+      value = JSON.parse(text) as unknown;
+    } catch (error) {
+      yield { kind: 'rejection', id: place.key, reasons: [{ check: 'input_json', message: `${place.where}: invalid JSON: ${(error as Error).message}` }] };
       continue;
     }
-    const value = entry.value;
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-      yield { kind: 'rejection', id: key, reasons: [{ check: 'input_shape', message: `${where}: expected a JSON object per line` }] };
+    yield documentFromRecord(value, place, options, 'line');
+  }
+}
+
+function parses(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function collect(lines: AsyncIterable<{ text: string }>): Promise<string[]> {
+  const out: string[] = [];
+  for await (const { text } of lines) out.push(text);
+  return out;
+}
+
+function wholeObject(file: InputFile, text: string, options: ReadOptions): InputItem {
+  const place = rowPlace(file, 1);
+  try {
+    return documentFromRecord(JSON.parse(text) as unknown, place, options, 'file');
+  } catch (error) {
+    return { kind: 'rejection', id: place.key, reasons: [{ check: 'input_json', message: `${file.path}: invalid JSON: ${(error as Error).message}` }] };
+  }
+}
+
+function rowPlace(file: InputFile, row: number, line?: number): { key: string; where: string; origin: NonNullable<Document['origin']> } {
+  return {
+    key: `${file.label}:row ${row}`,
+    where: `${file.path}: row ${row}${line === undefined ? '' : ` (line ${line})`}`,
+    origin: { file: file.path, row, ...(line === undefined ? {} : { line }) },
+  };
+}
+
+async function* readArrayDocuments(file: InputFile, chunks: AsyncIterable<Buffer>, options: ReadOptions): AsyncGenerator<InputItem> {
+  for await (const element of readJsonArray(chunks)) {
+    const place = rowPlace(file, element.index);
+    if (element.error !== undefined) {
+      yield { kind: 'rejection', id: place.key, reasons: [{ check: 'input_json', message: `${place.where}: ${element.error}` }] };
       continue;
     }
-    const record = value as Record<string, unknown>;
-    const text = record[options.textField];
-    const rawId = record[options.idField];
-    const id = typeof rawId === 'string' && rawId !== '' ? rawId : typeof rawId === 'number' ? String(rawId) : undefined;
-    if (typeof text !== 'string') {
-      const fields = Object.keys(record).slice(0, 8).join(', ');
+    yield documentFromRecord(element.value, place, options, 'array element');
+  }
+}
+
+async function* readCsvDocuments(file: InputFile, chunks: AsyncIterable<Buffer>, delimiter: ',' | '\t', options: ReadOptions): AsyncGenerator<InputItem> {
+  let header: string[] | undefined;
+  for await (const rec of readCsv(chunks, delimiter)) {
+    if (header === undefined) {
+      header = rec.fields.map((f) => f.trim());
+      if (!header.includes(options.textField)) {
+        throw new Error(`no column "${options.textField}" in the header row (columns: ${header.slice(0, 12).join(', ')}); choose one with --text-field`);
+      }
+      continue;
+    }
+    // Row numbers count data rows (the header is not one), as a spreadsheet's row labels minus one.
+    const place = rowPlace(file, rec.record - 1, rec.line);
+    if (rec.fields.length !== header.length) {
       yield {
         kind: 'rejection',
-        id: id !== undefined ? `${id}@${key}` : key,
-        reasons: [
-          {
-            check: 'input_text_missing',
-            path: options.textField,
-            message: `${where}: no string field "${options.textField}" (fields: ${fields || 'none'}); choose one with --text-field`,
-          },
-        ],
+        id: place.key,
+        reasons: [{ check: 'input_shape', message: `${place.where}: ${rec.fields.length} field(s) but the header has ${header.length} (an unquoted delimiter or newline?)` }],
       };
       continue;
     }
-    const problem = textProblem(text);
-    if (problem !== undefined) {
-      yield { kind: 'rejection', id: id !== undefined ? `${id}@${key}` : key, reasons: [{ ...problem, path: options.textField, message: `${where}: ${problem.message}` }] };
-      continue;
-    }
-    yield { kind: 'document', document: { id: id ?? contentId(text), text, origin: { file, line: entry.line } } };
+    const record: Record<string, unknown> = {};
+    header.forEach((name, i) => {
+      record[name] = rec.fields[i];
+    });
+    yield documentFromRecord(record, place, options, 'row');
+  }
+  if (header === undefined) throw new Error('empty file: expected a header row naming the columns');
+}
+
+async function* readParquetDocuments(file: InputFile, options: ReadOptions): AsyncGenerator<InputItem> {
+  for await (const { row, record } of readParquetRows(file.path, options.textField, options.idField)) {
+    const text = record[options.textField];
+    if (text instanceof Uint8Array) record[options.textField] = Buffer.from(text).toString('utf8');
+    yield documentFromRecord(record, rowPlace(file, row), options, 'row');
   }
 }
 
-/** Counts the records an input holds, cheaply (lines of JSONL, one per text file), for progress. */
-export async function countInputRecords(input: string): Promise<number> {
+async function* readWetDocuments(file: InputFile, chunks: AsyncIterable<Buffer>): AsyncGenerator<InputItem> {
+  let conversions = 0;
+  const others = new Map<string, number>();
+  for await (const rec of readWarc(chunks)) {
+    const type = rec.headers.get('warc-type') ?? '(none)';
+    if (type !== 'conversion') {
+      others.set(type, (others.get(type) ?? 0) + 1);
+      continue;
+    }
+    conversions++;
+    const rawId = rec.headers.get('warc-record-id');
+    const id = rawId === undefined || rawId === '' ? undefined : rawId.replace(/^<(.*)>$/, '$1');
+    const url = rec.headers.get('warc-target-uri');
+    const place = { key: `${file.label}:offset ${rec.offset}`, where: `${file.path}: record at byte ${rec.offset}`, origin: { file: file.path, offset: rec.offset } };
+    yield documentFromText(rec.body.toString('utf8'), id, place, { url: url === '' ? undefined : url });
+  }
+  if (conversions === 0) {
+    const seen = [...others].map(([t, n]) => `${n} ${t}`).join(', ') || 'no records';
+    throw new Error(`no WARC conversion records (${seen}): gemtraj reads the extracted text of WET files, not WARC responses`);
+  }
+}
+
+/**
+ * Counts the records an input holds, for the progress total, without reading any input
+ * twice that cannot be read twice: `undefined` (no total) when it includes a pipe or a file
+ * that only a full decode could count (compressed, JSON array, WET).
+ */
+export async function countInputRecords(input: string): Promise<number | undefined> {
   let total = 0;
-  for (const file of listInputFiles(input)) {
-    const ext = extname(file).toLowerCase();
-    if (!JSONL_EXTENSIONS.has(ext) && ext !== '.json') {
+  for (const file of resolveInputs(input)) {
+    const kind = file.kind;
+    if (kind === undefined) {
       total += 1;
       continue;
     }
-    const lines = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
-    for await (const line of lines) if (line.trim() !== '') total += 1;
+    if (file.stream || kind.compression === 'gzip' || kind.compression === 'zstd') return undefined;
+    if (kind.format === 'parquet') {
+      total += (await parquetShape(file.path)).rows;
+      continue;
+    }
+    if (kind.format === 'text') {
+      total += 1;
+      continue;
+    }
+    if (kind.format !== 'jsonl' && kind.format !== 'json' && kind.format !== 'csv' && kind.format !== 'tsv') return undefined;
+    const { head, chunks } = await openBytes(file.path, 'sniff');
+    if (kind.format === 'json' && sniffFormat(head) === 'json') return undefined;
+    if (kind.format === 'csv' || kind.format === 'tsv') {
+      let n = -1; // the header
+      for await (const _ of readCsv(chunks, kind.format === 'csv' ? ',' : '\t')) n++;
+      total += Math.max(0, n);
+      continue;
+    }
+    for await (const { text } of splitLines(chunks)) if (text.trim() !== '') total += 1;
   }
   return total;
 }

@@ -21,7 +21,7 @@ import { documentSource } from './sources.js';
 
 export interface CorpusSessionOptions {
   mode: CorpusMode;
-  /** Corpus path (JSONL, text files, a folder). */
+  /** Corpus: any input `readDocuments` reads (a file of any supported format, a folder, a glob, `-` for stdin). */
   input: string;
   /** Run directory; rerunning on the same one resumes. */
   out: string;

@@ -10,7 +10,7 @@ import { firstIssue, type Trajectory } from '../records.js';
 import type { z } from 'zod';
 import type { SourceItem } from './engine.js';
 
-/** A corpus (JSONL, text files, folders): documents, each its own unit of resume. */
+/** A corpus (any format of `readDocuments`: JSONL, JSON, CSV, Parquet, WET, text; a folder, a glob, stdin): documents, each its own unit of resume. */
 export async function* documentSource(input: string, options: ReadOptions): AsyncGenerator<SourceItem> {
   for await (const item of readDocuments(input, options)) {
     if (item.kind === 'document') yield { kind: 'record', id: item.document.id, record: item.document };
