@@ -7,6 +7,8 @@ import { ConfigError, FILTER_MODES } from '../config.js';
 import { describeDefault } from '../config-docs.js';
 import { EXIT_ENDPOINT, EXIT_INTERRUPTED } from '../errors.js';
 import { registerFilter } from './filter.js';
+import { batchModeConfig } from '../llm/batch-from-config.js';
+import { formatCost } from '../llm/usage.js';
 import { formatFunnel } from '../pipeline/counts.js';
 import { estimateRun, formatEstimate } from '../pipeline/estimate.js';
 import type { CorpusMode } from '../pipeline/pipelines.js';
@@ -18,6 +20,7 @@ export interface RunFlags extends CommonFlags {
   refine?: boolean;
   judge?: boolean;
   estimate?: boolean;
+  batch?: boolean;
   filter?: string;
   scorer?: string;
   maxWorkflows?: number;
@@ -34,6 +37,7 @@ export function registerRun(program: Command): void {
     .option('--no-refine', 'skip complexity refinement')
     .option('--no-judge', 'skip the LLM judge (rule checks still run)')
     .option('--estimate', 'print the calls and tokens the run would take, without calling a model')
+    .option('--batch', 'send requests through the Batch API (about half price, answers within 24 h); rerun to resume polling')
     .addOption(new Option('--filter <mode>', `relevance filter ${describeDefault('filter.mode')}`).choices([...FILTER_MODES]))
     .option('--scorer <scorer>', 'local scorer: heuristic or model:FILE')
     .option('--allow-config-change', 'resume a run directory made with other settings (outputs will be mixed)');
@@ -47,6 +51,7 @@ export function registerRun(program: Command): void {
     .argument('<input>', 'JSONL file, .txt/.md/.html file, or a folder of them')
     .requiredOption('--out <dir>', 'run directory (rerun the same command to resume)')
     .option('--no-judge', 'skip the LLM judge (rule checks still run)')
+    .option('--batch', 'send requests through the Batch API (about half price, answers within 24 h); rerun to resume polling')
     .addOption(new Option('--filter <mode>', `relevance filter ${describeDefault('filter.mode')}`).choices([...FILTER_MODES]))
     .option('--scorer <scorer>', 'local scorer: heuristic or model:FILE')
     .option('--allow-config-change', 'resume a run directory made with other settings (outputs will be mixed)');
@@ -77,12 +82,14 @@ function runConfigFlags(flags: RunFlags): Record<string, unknown> {
     refine: flags.refine === false ? false : undefined,
     judge: flags.judge === false ? false : undefined,
     filter: Object.keys(filter).length > 0 ? filter : undefined,
+    batch: flags.batch === true ? { enabled: true } : undefined,
   };
 }
 
 /** Runs a pipeline command; returns the exit code. */
 export async function executeRun(mode: CorpusMode, input: string, flags: RunFlags): Promise<number> {
-  const config = configFromFlags(flags, runConfigFlags(flags));
+  // Batch mode keeps a whole wave pending: it replaces `concurrency` for the engine too.
+  const config = batchModeConfig(configFromFlags(flags, runConfigFlags(flags)));
   if (flags.estimate === true) {
     const estimate = await estimateRun(input, config, mode);
     process.stdout.write(`${formatEstimate(estimate)}\n`);
@@ -122,7 +129,7 @@ export async function executeRun(mode: CorpusMode, input: string, flags: RunFlag
     const usage = runJson.usage?.totals;
     if (usage !== undefined) {
       process.stderr.write(
-        `calls ${usage.calls} paid + ${usage.cached_calls} cached, tokens ${usage.prompt_tokens} prompt + ${usage.completion_tokens} completion, cost $${usage.cost_usd.toFixed(4)}\n`,
+        `calls ${usage.calls} paid + ${usage.cached_calls} cached, tokens ${usage.prompt_tokens} prompt + ${usage.completion_tokens} completion, cost ${formatCost(usage)}\n`,
       );
     }
     const saved = runJson.filter?.llm_calls_saved;
