@@ -17,6 +17,7 @@ import { registerStats } from './stats.js';
 import { registerMerge } from './merge.js';
 import { registerReport } from './report.js';
 import { registerView } from './view.js';
+import { registerBatch } from './batch.js';
 
 export function buildProgram(): Command {
   const program = new Command('gemtraj')
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   registerMerge(program);
   registerReport(program);
   registerView(program);
+  registerBatch(program);
   return program;
 }
 

@@ -74,7 +74,7 @@ export function registerRun(program: Command): void {
 }
 
 /** Config keys a run's own flags set. */
-function runConfigFlags(flags: RunFlags): Record<string, unknown> {
+export function runConfigFlags(flags: RunFlags): Record<string, unknown> {
   const filter: Record<string, unknown> = {};
   if (flags.filter !== undefined) filter.mode = flags.filter;
   if (flags.scorer !== undefined) filter.scorer = flags.scorer;

@@ -94,6 +94,39 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
   });
 }
 
+/** One output line for a request: the handler's answer as a 200 line, or its error status as a failed one. */
+async function answerLine(customId: string, id: string, body: MockChatBody, handler: MockHandler, index: number): Promise<{ ok: boolean; line: string }> {
+  const request: MockRequest = { method: 'POST', path: '/v1/chat/completions', headers: {}, body, receivedAt: Date.now() };
+  let reply: MockReply;
+  try {
+    reply = await handler(request, index);
+  } catch (error) {
+    reply = { kind: 'status', status: 500, body: { error: { message: `mock handler threw: ${String(error)}`, type: 'server_error' } } };
+  }
+  if (reply.kind === 'text') {
+    const response = { status_code: 200, request_id: `req_${id}`, body: JSON.parse(completionBody(request, reply)) as unknown };
+    return { ok: true, line: JSON.stringify({ id, custom_id: customId, response, error: null }) };
+  }
+  const status = reply.kind === 'status' ? reply.status : 500;
+  const errorBody = reply.kind === 'status' ? reply.body : { error: { message: 'The server had an error processing the request.', type: 'server_error' } };
+  return { ok: false, line: JSON.stringify({ id, custom_id: customId, response: { status_code: status, request_id: `req_${id}`, body: errorBody }, error: null }) };
+}
+
+/**
+ * What `vllm run-batch -i input -o output` does, offline: every line of a Batch API input file
+ * answered by `handler`, failed ones included, into one output file's text.
+ */
+export async function runBatchFile(input: string, handler: MockHandler): Promise<string> {
+  const out: string[] = [];
+  let n = 0;
+  for (const text of input.split('\n')) {
+    if (text.trim() === '') continue;
+    const line = JSON.parse(text) as { custom_id: string; body: unknown };
+    out.push((await answerLine(line.custom_id, `vllm-${n}`, parseBody(JSON.stringify(line.body)), handler, n++)).line);
+  }
+  return out.map((l) => `${l}\n`).join('');
+}
+
 /** Starts the mock Batches API. Always `close()` it. */
 export async function startMockBatchServer(options: MockBatchServerOptions = {}): Promise<MockBatchServer> {
   let handler: MockHandler = options.handler ?? (() => ({ kind: 'text', content: '{"ok":true}' }));
@@ -197,27 +230,12 @@ export async function startMockBatchServer(options: MockBatchServerOptions = {})
         batch.request_counts.failed++;
         continue;
       }
-      const request: MockRequest = { method: 'POST', path: '/v1/chat/completions', headers: {}, body: bodies[i] as MockChatBody, receivedAt: Date.now() };
-      let reply: MockReply;
-      try {
-        reply = await handler(request, lineIndex++);
-      } catch (error) {
-        reply = { kind: 'status', status: 500, body: { error: { message: `mock handler threw: ${String(error)}`, type: 'server_error' } } };
-      }
-      if (reply.kind === 'text') {
-        out.push(
-          JSON.stringify({
-            id,
-            custom_id: customId,
-            response: { status_code: 200, request_id: `req_${seq}`, body: JSON.parse(completionBody(request, reply)) as unknown },
-            error: null,
-          }),
-        );
+      const answered = await answerLine(customId, id, bodies[i] as MockChatBody, handler, lineIndex++);
+      if (answered.ok) {
+        out.push(answered.line);
         batch.request_counts.completed++;
       } else {
-        const status = reply.kind === 'status' ? reply.status : 500;
-        const body = reply.kind === 'status' ? reply.body : { error: { message: 'The server had an error processing the request.', type: 'server_error' } };
-        err.push(JSON.stringify({ id, custom_id: customId, response: { status_code: status, request_id: `req_${seq}`, body }, error: null }));
+        err.push(answered.line);
         batch.request_counts.failed++;
       }
     }
