@@ -2,7 +2,7 @@
  * `gemtraj run`, `gemtraj synthesize` and `gemtraj filter <input>`: flags → config → pipeline.
  * One function serves the three; they differ in the steps they build.
  */
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, FILTER_MODES } from '../config.js';
 import { describeDefault } from '../config-docs.js';
 import { EXIT_ENDPOINT, EXIT_INTERRUPTED } from '../errors.js';
@@ -12,6 +12,7 @@ import { formatCost } from '../llm/usage.js';
 import { formatFunnel } from '../pipeline/counts.js';
 import { estimateRun, formatEstimate } from '../pipeline/estimate.js';
 import type { CorpusMode } from '../pipeline/pipelines.js';
+import { formatPilotEstimate, pilotEstimate } from '../pipeline/pilot.js';
 import { runCorpusSession } from '../pipeline/session.js';
 import { addInputOptions, addModelOptions, configFromFlags, openGateway, type CommonFlags } from './common.js';
 
@@ -21,6 +22,7 @@ export interface RunFlags extends CommonFlags {
   judge?: boolean;
   estimate?: boolean;
   batch?: boolean;
+  pilot?: number;
   filter?: string;
   scorer?: string;
   maxWorkflows?: number;
@@ -38,6 +40,7 @@ export function registerRun(program: Command): void {
     .option('--no-judge', 'skip the LLM judge (rule checks still run)')
     .option('--estimate', 'print the calls and tokens the run would take, without calling a model')
     .option('--batch', 'send requests through the Batch API (about half price, answers within 24 h); rerun to resume polling')
+    .option('--pilot <n>', 'with --estimate: run the first N documents for real (cached) and extrapolate from them', pilotCount)
     .addOption(new Option('--filter <mode>', `relevance filter ${describeDefault('filter.mode')}`).choices([...FILTER_MODES]))
     .option('--scorer <scorer>', 'local scorer: heuristic or model:FILE')
     .option('--allow-config-change', 'resume a run directory made with other settings (outputs will be mixed)');
@@ -73,6 +76,12 @@ export function registerRun(program: Command): void {
   });
 }
 
+function pilotCount(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('--pilot must be an integer ≥ 1');
+  return n;
+}
+
 /** Config keys a run's own flags set. */
 export function runConfigFlags(flags: RunFlags): Record<string, unknown> {
   const filter: Record<string, unknown> = {};
@@ -90,6 +99,17 @@ export function runConfigFlags(flags: RunFlags): Record<string, unknown> {
 export async function executeRun(mode: CorpusMode, input: string, flags: RunFlags): Promise<number> {
   // Batch mode keeps a whole wave pending: it replaces `concurrency` for the engine too.
   const config = batchModeConfig(configFromFlags(flags, runConfigFlags(flags)));
+  if (flags.estimate === true && flags.pilot !== undefined) {
+    const gateway = openGateway(config, flags.out);
+    try {
+      const estimate = await pilotEstimate({ mode, input, out: flags.out, config, gateway, pilot: flags.pilot, allowConfigChange: flags.allowConfigChange === true });
+      process.stdout.write(`${formatPilotEstimate(estimate)}\n`);
+    } finally {
+      await gateway.close();
+    }
+    return 0;
+  }
+  if (flags.pilot !== undefined) throw new ConfigError('--pilot goes with --estimate: gemtraj run <input> --out <dir> --estimate --pilot 20');
   if (flags.estimate === true) {
     const estimate = await estimateRun(input, config, mode);
     process.stdout.write(`${formatEstimate(estimate)}\n`);
