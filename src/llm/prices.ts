@@ -4,8 +4,14 @@
  * matched by the base URL's provider and the model name, so a local server's model is never
  * priced as some provider's. A model found nowhere is *unpriced*: its cost is unknown, not $0.
  * Batch calls cost `factor` of the live price.
+ *
+ * The table is loaded on the first lookup that needs it (about 2 MB of JavaScript, ~0.3 s) and
+ * never for a local or private base URL, which no provider matches; each model's rate is looked
+ * up once (a lookup costs about 1 ms of CPU) and priced per call by arithmetic. Rates are taken
+ * at a 1,000-token prompt: tiers for very long prompts (some providers charge more above 200k
+ * tokens) are not applied.
  */
-import { calcPrice } from '@pydantic/genai-prices';
+import { createRequire } from 'node:module';
 import type { Usage } from '../records.js';
 import type { ModelPrice } from './options.js';
 
@@ -32,21 +38,48 @@ export function costAt(usage: Usage, price: ModelPrice): number {
 export function priceBook(options: PriceBookOptions): PriceOf {
   const factor = options.factor ?? 1;
   const { baseUrl } = options;
-  const useTable = options.table !== false && baseUrl !== undefined;
+  const useTable = options.table !== false && baseUrl !== undefined && !isLocalUrl(baseUrl);
+  const rates = new Map<string, ModelPrice | undefined>();
   return (model, usage) => {
-    const own = options.prices[model];
-    if (own !== undefined) return costAt(usage, own) * factor;
-    if (!useTable) return undefined;
-    const found = tablePrice(model, usage, baseUrl);
-    return found === undefined ? undefined : found * factor;
+    let price = options.prices[model];
+    if (price === undefined && useTable) {
+      if (!rates.has(model)) rates.set(model, tableRate(model, baseUrl));
+      price = rates.get(model);
+    }
+    return price === undefined ? undefined : costAt(usage, price) * factor;
   };
 }
 
-/** The table's price of `usage` for `model` at `baseUrl`; `undefined` when the table has none. */
-export function tablePrice(model: string, usage: Usage, baseUrl: string): number | undefined {
+/** Loopback and private-network URLs: a server of your own, which the table cannot price. */
+export function isLocalUrl(url: string): boolean {
+  let host: string;
   try {
-    const result = calcPrice({ input_tokens: usage.prompt_tokens, output_tokens: usage.completion_tokens }, model, { providerApiUrl: baseUrl });
-    return result === null ? undefined : result.total_price;
+    host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+  } catch {
+    return true;
+  }
+  return (
+    host === 'localhost' ||
+    host.endsWith('.local') ||
+    host === '::1' ||
+    /^127\./.test(host) ||
+    /^10\./.test(host) ||
+    /^192\.168\./.test(host) ||
+    /^172\.(1[6-9]|2\d|3[01])\./.test(host) ||
+    /^0\.0\.0\.0$/.test(host)
+  );
+}
+
+type CalcPrice = (usage: Record<string, number>, model: string, options: { providerApiUrl: string }) => { input_price: number; output_price: number } | null;
+let calcPrice: CalcPrice | undefined;
+
+/** The table's price of `model` at `baseUrl`, per million tokens (at a 1,000-token prompt); `undefined` when it has none. */
+export function tableRate(model: string, baseUrl: string): ModelPrice | undefined {
+  try {
+    // Synchronous and lazy: cost accounting is synchronous, and most runs never need the table.
+    calcPrice ??= (createRequire(import.meta.url)('@pydantic/genai-prices') as { calcPrice: CalcPrice }).calcPrice;
+    const result = calcPrice({ input_tokens: 1000, output_tokens: 1000 }, model, { providerApiUrl: baseUrl });
+    return result === null ? undefined : { prompt_per_million: result.input_price * 1000, completion_per_million: result.output_price * 1000 };
   } catch {
     return undefined; // a table entry the library cannot evaluate is as good as none
   }
@@ -54,8 +87,8 @@ export function tablePrice(model: string, usage: Usage, baseUrl: string): number
 
 /** Live price per million prompt and completion tokens of `model` (for estimates); `undefined` when unknown. */
 export function pricePerMillion(options: PriceBookOptions, model: string): ModelPrice | undefined {
-  const book = priceBook({ ...options, factor: 1 });
-  const prompt = book(model, { prompt_tokens: 1e6, completion_tokens: 0 });
-  const completion = book(model, { prompt_tokens: 0, completion_tokens: 1e6 });
-  return prompt === undefined || completion === undefined ? undefined : { prompt_per_million: prompt, completion_per_million: completion };
+  const own = options.prices[model];
+  if (own !== undefined) return own;
+  if (options.table === false || options.baseUrl === undefined || isLocalUrl(options.baseUrl)) return undefined;
+  return tableRate(model, options.baseUrl);
 }

@@ -150,7 +150,7 @@ export function renderReport(a: RunAnalysis, samples: ReportSample[], generatedA
     ['trajectories passed', num(f.passed)],
     ['passed / generated', passedShare],
     ['cost', totals === undefined ? '-' : formatCost(totals)],
-    ['cost / trajectory', totals === undefined || f.passed === 0 || formatCost(totals) === 'unpriced' ? '-' : `$${(totals.cost_usd / f.passed).toFixed(5)}`],
+    ['cost / trajectory', totals === undefined || f.passed === 0 || (totals.unpriced_calls ?? 0) > 0 ? '-' : `$${(totals.cost_usd / f.passed).toFixed(5)}`],
     ['calls (paid + cached)', totals === undefined ? '-' : `${num(totals.calls)} + ${num(totals.cached_calls)}`],
     ['wall time', a.duration_s === undefined ? '-' : formatDuration(a.duration_s)],
   ]
