@@ -134,6 +134,51 @@ describe('batch backend', () => {
     await gateway.close();
   });
 
+  it('rides out 5xx and 429 answers of the Files and Batches API itself', async () => {
+    const faults: string[] = [];
+    const s = await server({
+      apiFault: (method, path, n) => {
+        // The first upload is refused for the rate, and every other poll fails.
+        if (method === 'POST' && path === '/v1/files' && !faults.includes('upload')) {
+          faults.push('upload');
+          return errorReply(429, 'Rate limit reached for requests', { code: 'rate_limit_exceeded', type: 'requests' });
+        }
+        if (method === 'GET' && path.startsWith('/v1/batches/') && n % 2 === 0) {
+          faults.push('poll');
+          return errorReply(500, 'The server had an error while processing your request.', { type: 'server_error' });
+        }
+        return undefined;
+      },
+    });
+    const { gateway } = batchGateway(s, 'api-faults');
+    const results = await Promise.all(texts(5).map((t) => ask(gateway, t)));
+    expect(results.map((r) => r.text)).toEqual(texts(5).map((t) => `answer to ${t}`));
+    expect(faults).toContain('upload');
+    expect(faults).toContain('poll');
+    expect(s.batches).toHaveLength(1);
+    expect(s.uploads).toBe(1);
+    await gateway.close();
+  });
+
+  it('stops with one clear message when the endpoint has no Batches API', async () => {
+    const live = await startMockServer();
+    open.push(live);
+    const out = join(dir, 'no-batches');
+    const backend = new BatchBackend({
+      api: new BatchApi({ baseUrl: live.url, apiKey: undefined, timeoutMs: 10_000 }),
+      journal: new BatchJournal(join(out, 'batches.sqlite')),
+      maxRequests: 100,
+      maxBytes: 1e6,
+      collectMs: 10,
+      pollMinMs: 5,
+      pollMaxMs: 10,
+      where: live.url,
+    });
+    const gateway = createGateway({ backend, model: 'teacher', cachePath: join(out, 'cache.sqlite') });
+    await expect(ask(gateway, 'hello')).rejects.toThrow(/HTTP 404 for the Files and Batches API.*without --batch/);
+    await gateway.close();
+  });
+
   it('resumes polling after a crash: no request is submitted twice', async () => {
     const s = await server();
     s.hold = true;

@@ -6,6 +6,7 @@
  */
 import OpenAI, { APIError, toFile } from 'openai';
 import type { BackendFailure } from './backend.js';
+import { FatalEndpointError } from './errors.js';
 import { classifyError } from './http-errors.js';
 
 /** Status of a batch as the provider reports it. */
@@ -74,7 +75,7 @@ export class BatchApi {
   }
 
   retrieve(id: string, model: string): Promise<RemoteBatch> {
-    return this.call(model, async () => toRemote(await this.client.batches.retrieve(id)));
+    return this.call(model, async () => toRemote(await this.client.batches.retrieve(id)), `batch ${id}`);
   }
 
   /** The batch whose metadata has `key` = `value`, among the newest `scan` batches. */
@@ -91,13 +92,20 @@ export class BatchApi {
 
   /** Text of a file (an output or error file of a batch). */
   content(fileId: string, model: string): Promise<string> {
-    return this.call(model, async () => (await this.client.files.content(fileId)).text());
+    return this.call(model, async () => (await this.client.files.content(fileId)).text(), `file ${fileId}`);
   }
 
-  private async call<T>(model: string, run: () => Promise<T>): Promise<T> {
+  private async call<T>(model: string, run: () => Promise<T>, what = 'the Files and Batches API'): Promise<T> {
     try {
       return await run();
     } catch (error) {
+      // A 404 here is about the API or the batch, not the model (a plain vLLM server has no Batches API).
+      if (error instanceof APIError && error.status === 404) {
+        const message =
+          `${this.options.baseUrl} answered HTTP 404 for ${what}: ${error.message}. ` +
+          'Without a Batches API, run without --batch, or use gemtraj batch export and vllm run-batch.';
+        throw new BatchApiError({ action: 'fatal', error: new FatalEndpointError(message, 404, 'not_found') }, message, { cause: error });
+      }
       const failure = classifyError(error, { model, baseUrl: this.options.baseUrl, hasResponseFormat: false });
       const message = failure.action === 'retry' ? failure.reason : failure.error.message;
       throw new BatchApiError(failure, message, { cause: error });
