@@ -8,6 +8,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BatchApi } from '../src/llm/batch-api.js';
 import { BatchBackend, type BatchBackendOptions } from '../src/llm/batch-backend.js';
@@ -280,9 +281,14 @@ describe('gemtraj run --batch', () => {
     expect(s.batches.length).toBeLessThan(live.count / 3);
     expect([...s.submissions.values()].every((n) => n === 1)).toBe(true);
 
+    // Answers the cache holds are not kept twice: the rerun drops them from the journal.
     const uploads = s.uploads;
     const c = await runMain(['run', corpus, '--out', batchOut, '--base-url', s.url, '--model', 'teacher', '--batch', '--config', config, '--quiet']);
     expect(c.code).toBe(0);
     expect(s.uploads).toBe(uploads);
+    const journal = new Database(join(batchOut, 'batches.sqlite'), { readonly: true });
+    expect((journal.prepare('SELECT COUNT(*) AS n FROM lines WHERE response IS NOT NULL').get() as { n: number }).n).toBe(0);
+    expect((journal.prepare("SELECT COUNT(*) AS n FROM lines WHERE state = 'answered'").get() as { n: number }).n).toBeGreaterThan(0);
+    journal.close();
   });
 });

@@ -115,6 +115,9 @@ export class BatchJournal {
       | { key: string; batch: string; state: LineState; response: string | null }
       | undefined;
     if (row === undefined) return undefined;
+    // An answer dropped by `compact` is in the response cache, which the gateway reads first;
+    // should that cache be gone, the request is asked again.
+    if (row.state === 'answered' && row.response === null) return { key: row.key, batch: row.batch, state: 'failed', response: undefined };
     return { key: row.key, batch: row.batch, state: row.state, response: row.response === null ? undefined : (JSON.parse(row.response) as ChatResponse) };
   }
 
@@ -128,6 +131,25 @@ export class BatchJournal {
   /** Keys of a batch still `submitted`. */
   submittedKeys(local: string): string[] {
     return (this.db.prepare("SELECT key FROM lines WHERE batch = ? AND state = 'submitted'").all(local) as Array<{ key: string }>).map((r) => r.key);
+  }
+
+  /**
+   * Drops the stored answers that `isCached` says the response cache holds (they were only kept
+   * against a crash before the cache write), so the journal does not grow into a second cache.
+   * Returns how many were dropped.
+   */
+  compact(isCached: (key: string) => boolean): number {
+    const rows = this.db.prepare("SELECT key FROM lines WHERE state = 'answered' AND response IS NOT NULL").all() as Array<{ key: string }>;
+    const drop = this.db.prepare('UPDATE lines SET response = NULL WHERE key = ?');
+    let dropped = 0;
+    this.db.transaction(() => {
+      for (const { key } of rows) {
+        if (!isCached(key)) continue;
+        drop.run(key);
+        dropped++;
+      }
+    })();
+    return dropped;
   }
 
   /** Totals for progress and tests. */

@@ -85,7 +85,7 @@ export function gatewayFromConfig(config: Config, options: GatewayFromConfigOpti
     if (journalDir === undefined) throw new ConfigError('batch mode keeps its batches in the run directory: give --out (or a cache file).');
     return createGateway({
       ...endpoint,
-      backend: batchBackendFromConfig(config, endpoint, join(journalDir, BATCH_JOURNAL_FILE)),
+      backend: batchBackendFromConfig(config, endpoint, join(journalDir, BATCH_JOURNAL_FILE), cachePath),
       ...gatewayOptionsFromConfig(batchModeConfig(config)),
       priceFactor: config.batch.price_factor,
       cachePath,
