@@ -146,6 +146,51 @@ export const ConfigSchema = z
         }, { allowed: 'model → { prompt_per_million, completion_per_million }, each ≥ 0' }),
       ),
 
+    price_table: z
+      .boolean()
+      .default(true)
+      .meta(
+        doc(
+          'Price models that `prices` does not name from the maintained table of hosted models (@pydantic/genai-prices, matched by model name and base URL). false: only `prices`; other models show as unpriced.',
+          false,
+        ),
+      ),
+    batch: z
+      .object({
+        enabled: z
+          .boolean()
+          .default(false)
+          .meta(doc('Send requests through the provider\'s Files + Batches API (--batch): about half price, answers within 24 hours; rerun the command to resume polling.', true)),
+        wave_size: positiveInt
+          .default(5000)
+          .meta(doc('Batch mode: most requests pending at once (replaces `concurrency`); one wave is what the pipeline asks for until it waits on answers.', 20_000)),
+        max_requests: positiveInt.default(50_000).meta(doc("Batch mode: most requests in one batch (the provider's limit; OpenAI: 50,000).", 10_000)),
+        max_bytes: z
+          .number()
+          .int()
+          .min(1024)
+          .default(200_000_000)
+          .meta(doc("Batch mode: largest input file of one batch, in bytes (the provider's limit; OpenAI: 200 MB).", 100_000_000)),
+        collect_ms: z
+          .number()
+          .int()
+          .min(0)
+          .default(2000)
+          .meta(doc('Batch mode: a wave is submitted once no new request arrived for this long, in milliseconds.', 5000)),
+        poll_min_ms: positiveInt.default(10_000).meta(doc('Batch mode: first wait between polls of a batch, in milliseconds; grows 1.5× per poll.', 30_000)),
+        poll_max_ms: positiveInt.default(300_000).meta(doc('Batch mode: longest wait between polls of a batch, in milliseconds.', 600_000)),
+        price_factor: z
+          .number()
+          .min(0)
+          .max(1)
+          .default(0.5)
+          .meta(doc('Batch mode: share of the live price that batch calls cost (OpenAI and Together: half).', 0.6)),
+      })
+      .strict()
+      .refine((b) => b.poll_min_ms <= b.poll_max_ms, 'batch.poll_min_ms must not exceed batch.poll_max_ms')
+      .prefault({})
+      .meta({ title: 'Batch API' }),
+
     // Input
     text_field: z
       .string()

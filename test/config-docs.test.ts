@@ -13,7 +13,7 @@ function leafKeys(value: Record<string, unknown>, sections: readonly string[]): 
   );
 }
 
-const SECTIONS = ['segment', 'filter', 'extract', 'validate', 'synthesize'];
+const SECTIONS = ['segment', 'filter', 'extract', 'validate', 'synthesize', 'batch'];
 
 function readme(): string {
   return readFileSync(join(process.cwd(), 'README.md'), 'utf8');

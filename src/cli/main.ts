@@ -19,6 +19,7 @@ import { registerReport } from './report.js';
 import { registerView } from './view.js';
 import { registerSplit } from './split.js';
 import { registerEval } from './eval.js';
+import { registerBatch } from './batch.js';
 
 export function buildProgram(): Command {
   const program = new Command('gemtraj')
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerView(program);
   registerSplit(program);
   registerEval(program);
+  registerBatch(program);
   return program;
 }
 

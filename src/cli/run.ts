@@ -2,14 +2,17 @@
  * `gemtraj run`, `gemtraj synthesize` and `gemtraj filter <input>`: flags → config → pipeline.
  * One function serves the three; they differ in the steps they build.
  */
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, FILTER_MODES, REPAIRED_CALLS_MODES } from '../config.js';
 import { describeDefault } from '../config-docs.js';
 import { EXIT_ENDPOINT, EXIT_INTERRUPTED } from '../errors.js';
 import { registerFilter } from './filter.js';
+import { batchModeConfig } from '../llm/batch-from-config.js';
+import { formatCost } from '../llm/usage.js';
 import { formatFunnel } from '../pipeline/counts.js';
 import { estimateRun, formatEstimate } from '../pipeline/estimate.js';
 import type { CorpusMode } from '../pipeline/pipelines.js';
+import { formatPilotEstimate, pilotEstimate } from '../pipeline/pilot.js';
 import { runCorpusSession } from '../pipeline/session.js';
 import { addInputOptions, addModelOptions, checkOneInput, configFromFlags, INPUT_ARGUMENT_HELP, openGateway, type CommonFlags } from './common.js';
 
@@ -18,6 +21,8 @@ export interface RunFlags extends CommonFlags {
   refine?: boolean;
   judge?: boolean;
   estimate?: boolean;
+  batch?: boolean;
+  pilot?: number;
   filter?: string;
   scorer?: string;
   maxWorkflows?: number;
@@ -35,6 +40,8 @@ export function registerRun(program: Command): void {
     .option('--no-refine', 'skip complexity refinement')
     .option('--no-judge', 'skip the LLM judge (rule checks still run)')
     .option('--estimate', 'print the calls and tokens the run would take, without calling a model')
+    .option('--batch', 'send requests through the Batch API (about half price, answers within 24 h); rerun to resume polling')
+    .option('--pilot <n>', 'with --estimate: run the first N documents for real (cached) and extrapolate from them', pilotCount)
     .addOption(new Option('--filter <mode>', `relevance filter ${describeDefault('filter.mode')}`).choices([...FILTER_MODES]))
     .option('--scorer <scorer>', 'local scorer: heuristic or model:FILE')
     .option('--allow-config-change', 'resume a run directory made with other settings (outputs will be mixed)');
@@ -49,6 +56,7 @@ export function registerRun(program: Command): void {
     .argument('<input>', INPUT_ARGUMENT_HELP)
     .requiredOption('--out <dir>', 'run directory (rerun the same command to resume)')
     .option('--no-judge', 'skip the LLM judge (rule checks still run)')
+    .option('--batch', 'send requests through the Batch API (about half price, answers within 24 h); rerun to resume polling')
     .addOption(new Option('--filter <mode>', `relevance filter ${describeDefault('filter.mode')}`).choices([...FILTER_MODES]))
     .option('--scorer <scorer>', 'local scorer: heuristic or model:FILE')
     .addOption(
@@ -75,8 +83,14 @@ export function registerRun(program: Command): void {
   });
 }
 
+function pilotCount(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('--pilot must be an integer ≥ 1');
+  return n;
+}
+
 /** Config keys a run's own flags set. */
-function runConfigFlags(flags: RunFlags): Record<string, unknown> {
+export function runConfigFlags(flags: RunFlags): Record<string, unknown> {
   const filter: Record<string, unknown> = {};
   if (flags.filter !== undefined) filter.mode = flags.filter;
   if (flags.scorer !== undefined) filter.scorer = flags.scorer;
@@ -85,12 +99,25 @@ function runConfigFlags(flags: RunFlags): Record<string, unknown> {
     judge: flags.judge === false ? false : undefined,
     filter: Object.keys(filter).length > 0 ? filter : undefined,
     synthesize: flags.repairedCalls !== undefined ? { repaired_calls: flags.repairedCalls } : undefined,
+    batch: flags.batch === true ? { enabled: true } : undefined,
   };
 }
 
 /** Runs a pipeline command; returns the exit code. */
 export async function executeRun(mode: CorpusMode, input: string, flags: RunFlags): Promise<number> {
-  const config = configFromFlags(flags, runConfigFlags(flags));
+  // Batch mode keeps a whole wave pending: it replaces `concurrency` for the engine too.
+  const config = batchModeConfig(configFromFlags(flags, runConfigFlags(flags)));
+  if (flags.estimate === true && flags.pilot !== undefined) {
+    const gateway = openGateway(config, flags.out);
+    try {
+      const estimate = await pilotEstimate({ mode, input, out: flags.out, config, gateway, pilot: flags.pilot, allowConfigChange: flags.allowConfigChange === true });
+      process.stdout.write(`${formatPilotEstimate(estimate)}\n`);
+    } finally {
+      await gateway.close();
+    }
+    return 0;
+  }
+  if (flags.pilot !== undefined) throw new ConfigError('--pilot goes with --estimate: gemtraj run <input> --out <dir> --estimate --pilot 20');
   if (flags.estimate === true) {
     const estimate = await estimateRun(input, config, mode);
     process.stdout.write(`${formatEstimate(estimate)}\n`);
@@ -130,7 +157,7 @@ export async function executeRun(mode: CorpusMode, input: string, flags: RunFlag
     const usage = runJson.usage?.totals;
     if (usage !== undefined) {
       process.stderr.write(
-        `calls ${usage.calls} paid + ${usage.cached_calls} cached, tokens ${usage.prompt_tokens} prompt + ${usage.completion_tokens} completion, cost $${usage.cost_usd.toFixed(4)}\n`,
+        `calls ${usage.calls} paid + ${usage.cached_calls} cached, tokens ${usage.prompt_tokens} prompt + ${usage.completion_tokens} completion, cost ${formatCost(usage)}\n`,
       );
     }
     const saved = runJson.filter?.llm_calls_saved;

@@ -83,6 +83,11 @@ export interface SendOptions {
    * {@link BackendError}), so the gateway neither retries nor counts it as a failure.
    */
   signal?: AbortSignal | undefined;
+  /**
+   * The request's response-cache key (sample index included), when the gateway caches. A
+   * backend that names requests (the Batch API's custom_id) uses it; the HTTP backend ignores it.
+   */
+  key?: string | undefined;
 }
 
 /** A failed attempt that may work when tried again. */

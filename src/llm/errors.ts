@@ -24,7 +24,7 @@ export class FatalEndpointError extends LlmError {
     message: string,
     readonly status: number | undefined,
     /** Machine-readable kind for tests and `run.json`. */
-    readonly kind: 'auth' | 'forbidden' | 'not_found' | 'quota' | 'bad_request' | 'circuit_open',
+    readonly kind: 'auth' | 'forbidden' | 'not_found' | 'quota' | 'bad_request' | 'circuit_open' | 'exported',
   ) {
     super(redact(message), EXIT_ENDPOINT);
     this.name = 'FatalEndpointError';

@@ -3,9 +3,11 @@
  * every limit. The API key is only ever read from the environment variable that
  * `api_key_env` names: a key passed as a flag would end up in shell history and process listings.
  */
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ConfigError, type Config } from '../config.js';
 import type { ModelBackend } from './backend.js';
+import { batchBackendFromConfig, batchModeConfig } from './batch-from-config.js';
+import { BATCH_JOURNAL_FILE } from './batch-journal.js';
 import { DEFAULT_CACHE_FILE } from './cache.js';
 import { registerSecret } from './errors.js';
 import { gatewayOptionsFromConfig } from './options.js';
@@ -77,6 +79,18 @@ export interface GatewayFromConfigOptions {
 export function gatewayFromConfig(config: Config, options: GatewayFromConfigOptions = {}): Gateway {
   const { outDir, backend } = options;
   const cachePath = config.cache === false ? undefined : config.cache ?? (outDir !== undefined ? join(outDir, DEFAULT_CACHE_FILE) : undefined);
+  if (backend === undefined && config.batch.enabled) {
+    const endpoint = resolveEndpoint(config, options.env);
+    const journalDir = outDir ?? (cachePath === undefined ? undefined : dirname(cachePath));
+    if (journalDir === undefined) throw new ConfigError('batch mode keeps its batches in the run directory: give --out (or a cache file).');
+    return createGateway({
+      ...endpoint,
+      backend: batchBackendFromConfig(config, endpoint, join(journalDir, BATCH_JOURNAL_FILE), cachePath),
+      ...gatewayOptionsFromConfig(batchModeConfig(config)),
+      priceFactor: config.batch.price_factor,
+      cachePath,
+    });
+  }
   return createGateway({
     ...(backend === undefined ? resolveEndpoint(config, options.env) : { backend, model: backendModel(config) }),
     ...gatewayOptionsFromConfig(config),

@@ -16,6 +16,7 @@ import { HttpBackend } from './http-backend.js';
 import { CircuitBreaker, type Permit } from './limiter.js';
 import { backoffDelay, sleep } from './retry.js';
 import { SingleFlight } from './single-flight.js';
+import { priceBook } from './prices.js';
 import { completeStructured } from './structured-call.js';
 import type { ResponseFormat } from './structured.js';
 import type { CompletionRequest, CompletionResult, LlmClient } from './types.js';
@@ -75,7 +76,9 @@ export function createGateway(init: GatewayInit): Gateway {
   const breaker = new CircuitBreaker({ maxErrorRate: options.maxErrorRate, window: options.errorWindow });
   const cache = options.cachePath === undefined ? undefined : new ResponseCache(options.cachePath);
   const singleFlight = new SingleFlight<CompletionResult>();
-  const accounting = new UsageAccounting(options.prices);
+  const accounting = new UsageAccounting(
+    priceBook({ prices: options.prices, table: options.priceTable, baseUrl: options.baseUrls[0], factor: options.priceFactor }),
+  );
   const events = new GatewayEvents();
   const counters = { retries: 0, rateLimited: 0, timeouts: 0, cacheErrors: 0 };
   let closed = false;
@@ -102,12 +105,12 @@ export function createGateway(init: GatewayInit): Gateway {
   }
 
   /** One backend attempt inside flow control. Backend failures are returned; aborts are thrown. */
-  function attempt(chat: ChatRequest, promptTokens: number, signal: AbortSignal | undefined): Promise<AttemptOutcome> {
+  function attempt(chat: ChatRequest, promptTokens: number, signal: AbortSignal | undefined, key: string | undefined): Promise<AttemptOutcome> {
     return flow.run(promptTokens, signal, async (permit): Promise<AttemptOutcome> => {
       // Queued while another request met a fatal answer: do not send.
       if (fatalSeen !== undefined) throw fatalSeen;
       try {
-        return { ok: true, response: await backend.send(chat, { signal }) };
+        return { ok: true, response: await backend.send(chat, { signal, key }) };
       } catch (error) {
         if (error instanceof BackendError) return { ok: false, error, permit };
         throw error; // the caller aborted, or a bug in the backend
@@ -169,7 +172,7 @@ export function createGateway(init: GatewayInit): Gateway {
       if (attemptNo > 1 && breaker.isOpen) checkUsable(stage, model);
       let outcome: AttemptOutcome;
       try {
-        outcome = await attempt(chat, promptEstimate, request.signal);
+        outcome = await attempt(chat, promptEstimate, request.signal, key);
       } catch (error) {
         if (error instanceof FatalEndpointError) throw fail(stage, model, error, true);
         throw error;

@@ -20,3 +20,10 @@ export { parseJsonAnswer, stripThinking, toJsonSchema, isStrictCompatible, valid
 export { ResponseCache, cacheKey, canonicalJson, type CacheKeyParts, type CachedCompletion } from './cache.js';
 export { costOf, emptyFigures, type UsageFigures, type UsageReport } from './usage.js';
 export { parseRetryAfter, backoffDelay } from './retry.js';
+export { BatchBackend, BATCH_METADATA_KEY, type BatchBackendOptions, type BatchBackendStats } from './batch-backend.js';
+export { BatchApi, type BatchApiOptions, type BatchStatus, type RemoteBatch } from './batch-api.js';
+export { BatchJournal, BATCH_JOURNAL_FILE } from './batch-journal.js';
+export { ExportBackend, type ExportBackendOptions } from './batch-export.js';
+export { importBatchOutput, type ImportSummary } from './batch-import.js';
+export { priceBook, pricePerMillion, type PriceOf, type PriceBookOptions } from './prices.js';
+export { formatCost } from './usage.js';

@@ -49,8 +49,15 @@ export interface GatewayOptions {
   structuredOutput: StructuredOutputMode;
   /** Path of the SQLite response cache; `undefined` disables caching. */
   cachePath: string | undefined;
-  /** Prices by model name, for the cost figures in `run.json`. */
+  /** Prices by model name, for the cost figures in `run.json`; they override the table. */
   prices: Record<string, ModelPrice>;
+  /**
+   * Price other models from the maintained table of hosted models, by the provider of
+   * `baseUrls[0]` and the model name. @default config `price_table`
+   */
+  priceTable: boolean;
+  /** Share of the price that calls cost (0.5 for the Batch API). In [0, 1]. @default 1 */
+  priceFactor: number;
   /**
    * Stop the run when more than this fraction of the last {@link errorWindow} requests failed
    * after all retries. In (0, 1]. @default config `max_error_rate`
@@ -73,6 +80,7 @@ export type GatewaySettings = Pick<
   | 'backoff_max_ms'
   | 'structured_output'
   | 'prices'
+  | 'price_table'
   | 'max_error_rate'
   | 'error_window'
 >;
@@ -94,6 +102,8 @@ export function gatewayOptionsFromConfig(config: GatewaySettings): Omit<GatewayO
     backoffMaxMs: config.backoff_max_ms,
     structuredOutput: config.structured_output,
     prices,
+    priceTable: config.price_table,
+    priceFactor: 1,
     maxErrorRate: config.max_error_rate,
     errorWindow: config.error_window,
   };

@@ -5,6 +5,7 @@
  */
 import type { StageName, Usage } from '../records.js';
 import type { ModelPrice } from './options.js';
+import { costAt, type PriceOf } from './prices.js';
 
 /** Figures of one stage × model pair (snake_case: it goes into `run.json` as is). */
 export interface UsageFigures {
@@ -18,8 +19,10 @@ export interface UsageFigures {
   retries: number;
   prompt_tokens: number;
   completion_tokens: number;
-  /** US dollars for the paid tokens; 0 for models without a price. */
+  /** US dollars for the paid tokens of priced calls (see `unpriced_calls`). */
   cost_usd: number;
+  /** Paid calls of models without a known price: their cost is not in `cost_usd`. */
+  unpriced_calls: number;
   /** Tokens that cache hits did not have to pay for. */
   saved_prompt_tokens: number;
   saved_completion_tokens: number;
@@ -33,7 +36,7 @@ export interface UsageReport {
   /** Model → figures summed over stages. */
   by_model: Record<string, UsageFigures>;
   totals: UsageFigures;
-  /** Models that were called but have no entry in `prices` (their cost counts as 0). */
+  /** Models that were called but have no known price (their cost is unknown, not in `cost_usd`). */
   unpriced_models: string[];
 }
 
@@ -46,6 +49,7 @@ export function emptyFigures(): UsageFigures {
     prompt_tokens: 0,
     completion_tokens: 0,
     cost_usd: 0,
+    unpriced_calls: 0,
     saved_prompt_tokens: 0,
     saved_completion_tokens: 0,
     saved_cost_usd: 0,
@@ -54,8 +58,15 @@ export function emptyFigures(): UsageFigures {
 
 /** Dollars for `usage` at `price`; 0 when there is no price. */
 export function costOf(usage: Usage, price: ModelPrice | undefined): number {
-  if (price === undefined) return 0;
-  return (usage.prompt_tokens * price.prompt_per_million + usage.completion_tokens * price.completion_per_million) / 1e6;
+  return price === undefined ? 0 : costAt(usage, price);
+}
+
+/** Cost for people: `$1.2345`, `unpriced` when no call had a price, `$1.2345 + 3 unpriced calls` when some had none. */
+export function formatCost(figures: Pick<UsageFigures, 'cost_usd' | 'unpriced_calls' | 'calls'>, digits = 4): string {
+  const unpriced = figures.unpriced_calls ?? 0;
+  if (unpriced > 0 && unpriced >= figures.calls) return 'unpriced';
+  const dollars = `$${figures.cost_usd.toFixed(digits)}`;
+  return unpriced > 0 ? `${dollars} + ${unpriced} unpriced call${unpriced === 1 ? '' : 's'}` : dollars;
 }
 
 function add(into: UsageFigures, from: UsageFigures): void {
@@ -66,7 +77,12 @@ export class UsageAccounting {
   private readonly figures = new Map<string, { stage: StageName; model: string; figures: UsageFigures }>();
   private readonly unpriced = new Set<string>();
 
-  constructor(private readonly prices: Record<string, ModelPrice>) {}
+  private readonly priceOf: PriceOf;
+
+  /** `prices`: a price function, or prices by model name. */
+  constructor(prices: PriceOf | Record<string, ModelPrice>) {
+    this.priceOf = typeof prices === 'function' ? prices : (model, usage) => (prices[model] === undefined ? undefined : costAt(usage, prices[model]));
+  }
 
   private bucket(stage: StageName, model: string): UsageFigures {
     const key = `${stage}\u0000${model}`;
@@ -78,18 +94,20 @@ export class UsageAccounting {
     return entry.figures;
   }
 
-  /** Price of `model`; remembers models without one for the report. */
-  price(model: string): ModelPrice | undefined {
-    const price = this.prices[model];
-    if (price === undefined) this.unpriced.add(model);
-    return price;
+  /** Cost of `usage` of `model`; remembers models without a price for the report. */
+  private cost(model: string, usage: Usage): number | undefined {
+    const cost = this.priceOf(model, usage);
+    if (cost === undefined) this.unpriced.add(model);
+    return cost;
   }
 
-  /** A paid call; returns its cost in dollars. */
+  /** A paid call; returns its cost in dollars (0 when unpriced: see `unpriced_calls`). */
   recordCall(stage: StageName, model: string, usage: Usage): number {
-    const cost = costOf(usage, this.price(model));
+    const priced = this.cost(model, usage);
+    const cost = priced ?? 0;
     const f = this.bucket(stage, model);
     f.calls++;
+    if (priced === undefined) f.unpriced_calls++;
     f.prompt_tokens += usage.prompt_tokens;
     f.completion_tokens += usage.completion_tokens;
     f.cost_usd += cost;
@@ -98,7 +116,7 @@ export class UsageAccounting {
 
   /** A cache hit; returns the dollars it saved. */
   recordCached(stage: StageName, model: string, usage: Usage): number {
-    const saved = costOf(usage, this.price(model));
+    const saved = this.cost(model, usage) ?? 0;
     const f = this.bucket(stage, model);
     f.cached_calls++;
     f.saved_prompt_tokens += usage.prompt_tokens;

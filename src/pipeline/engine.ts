@@ -16,6 +16,7 @@
 import { setMaxListeners } from 'node:events';
 import type { Reason, Rejection } from '../records.js';
 import { FatalEndpointError, RequestRejectedError, TransientEndpointError } from '../llm/errors.js';
+import { RESUMED_TICK } from './progress.js';
 import { BoundedRunner, Semaphore, settleAll, shardOf } from './pool.js';
 import type { RunDirectory } from './run-dir.js';
 import { checkChain, type Step, type StepContext, type StepOutcome } from './step.js';
@@ -194,6 +195,7 @@ export async function runSteps(
     if (markDone && state.progress.has(`${options.mode}:${item.id}`)) {
       skipped++;
       emit({ type: 'item', skipped: true });
+      tick(RESUMED_TICK); // done by an earlier run: not part of this run's rate
       tick('documents');
       continue;
     }

@@ -10,6 +10,8 @@
  * paper's trajectory sizes (46 messages ≈ 9–12k tokens refined).
  */
 import { parseShard, type Config } from '../config.js';
+import { OPENAI_BASE_URL } from '../llm/from-config.js';
+import { pricePerMillion } from '../llm/prices.js';
 import type { Document } from '../records.js';
 import { documentSource } from './sources.js';
 import { buildPipeline, type CorpusMode } from './pipelines.js';
@@ -83,7 +85,7 @@ export async function estimateRun(input: string, config: Config, mode: CorpusMod
     est.total.completion_tokens += s.completion_tokens;
     if (s.calls === 0) continue;
     const model = config.models[name as keyof Config['models']] ?? config.model;
-    const price = model === undefined ? undefined : config.prices[model];
+    const price = model === undefined ? undefined : pricePerMillion({ prices: config.prices, table: config.price_table, baseUrl: config.base_urls[0] ?? OPENAI_BASE_URL }, model);
     if (price === undefined) priced = false;
     else cost += (s.prompt_tokens * price.prompt_per_million + s.completion_tokens * price.completion_per_million) / 1e6;
   }
@@ -101,7 +103,11 @@ export function formatEstimate(e: RunEstimate): string {
     `  step          records     calls  prompt tokens  compl. tokens`,
     ...rows,
     `  ${'total'.padEnd(11)} ${pad('', 9)} ${pad(e.total.calls, 9)} ${pad(e.total.prompt_tokens, 14)} ${pad(e.total.completion_tokens, 14)}`,
-    e.cost_usd !== undefined ? `estimated cost: $${e.cost_usd.toFixed(2)}` : 'estimated cost: add `prices` for the models to the config file to see it',
-    'records after the first model step are expected figures; completion sizes are typical (see each step in src/pipeline/steps/); prompt sizes come from your text',
+    e.cost_usd !== undefined
+      ? `estimated cost: $${e.cost_usd.toFixed(2)} live (a model's price from \`prices\` or the price table)`
+      : 'estimated cost: unpriced — add `prices` for the models to the config file to see it',
+    'measured from your text: documents, segments, and the local filter\'s decisions; prompt sizes (4 characters a token)',
+    'assumed, not measured: extraction passes 85%, 1.5 workflows per extraction, 10% re-asks, the judge keeps half of the uncertain-band segments, typical completion sizes (src/pipeline/steps/)',
+    'for measured figures: --estimate --pilot N runs N documents for real (cached, so the run does not pay for them again)',
   ].join('\n');
 }

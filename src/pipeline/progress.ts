@@ -1,17 +1,48 @@
 /**
- * Progress display. On a TTY: a block of lines redrawn in place, one per stage (done / total,
- * rate, ETA) plus tokens and cost. Elsewhere (CI, `nohup`, a pipe): one plain log line every
- * `intervalMs`. `quiet` prints nothing. Writes to stderr so stdout stays for results.
+ * Progress display. On a TTY: a block redrawn in place — a bar with percent and ETA, requests
+ * and tokens per minute against the configured limits, requests in flight, retries, 429s and
+ * failures, passed and rejected, cost so far and projected. Elsewhere (CI, `nohup`, a pipe):
+ * the same figures as one plain log line every `intervalMs`. `quiet` prints nothing. Writes to
+ * stderr so stdout stays for results.
+ *
+ * The ETA comes from the rate measured since the first document finished (over the last
+ * minute once there is one): the pipeline takes a while to fill, and counting that time as if
+ * documents were slow made early ETAs several times too long. Documents skipped on resume are
+ * not part of the rate.
  */
+
+/** Live figures of the gateway (this session only). */
 export interface ProgressSnapshot {
   tokens: number;
+  /** Dollars of priced calls. */
   costUsd: number;
   calls: number;
   cachedCalls: number;
+  /** Paid calls of models without a price: their cost is unknown. @default 0 */
+  unpricedCalls?: number | undefined;
+  /** Requests that failed after all retries. @default 0 */
+  failedCalls?: number | undefined;
+  /** Extra attempts after failures. @default 0 */
+  retries?: number | undefined;
+  /** 429 answers. @default 0 */
+  rateLimited?: number | undefined;
+  /** Requests on the wire now. */
+  inFlight?: number | undefined;
+  /** Requests waiting for a slot. */
+  queued?: number | undefined;
+  /** Current adaptive concurrency limit. */
+  limit?: number | undefined;
+}
+
+/** Configured limits, shown next to the measured rates. */
+export interface ProgressLimits {
+  rpm?: number | undefined;
+  tpm?: number | undefined;
+  concurrency?: number | undefined;
 }
 
 export interface ProgressOptions {
-  /** Total documents when known (a cheap pre-count), for ETA. */
+  /** Total documents when known (a cheap pre-count), for percent and ETA. */
   total: number | undefined;
   quiet: boolean;
   /** Stream to draw on. @default process.stderr */
@@ -22,24 +53,53 @@ export interface ProgressOptions {
   snapshot: () => ProgressSnapshot;
   /** What the engine's items are, in the first line. @default 'documents' */
   unit?: string | undefined;
+  limits?: ProgressLimits | undefined;
+  /** Name of the last step: its outputs are the trajectories that passed. */
+  finalStep?: string | undefined;
+  /** Clock in milliseconds (tests). @default Date.now */
+  now?: (() => number) | undefined;
+  /** Width of the bar in characters. @default 24 */
+  barWidth?: number | undefined;
+}
+
+/** Tick label of documents skipped on resume (already done by an earlier run). */
+export const RESUMED_TICK = 'resumed';
+/** Rates are measured over this window, in milliseconds. */
+const WINDOW_MS = 60_000;
+
+interface Sample {
+  at: number;
+  docs: number;
+  calls: number;
+  tokens: number;
 }
 
 export class Progress {
   private readonly counts = new Map<string, number>();
-  private readonly started = Date.now();
+  private readonly now: () => number;
+  private readonly started: number;
   private timer: NodeJS.Timeout | undefined;
   private drawnLines = 0;
   private readonly stream: NodeJS.WriteStream;
   private readonly tty: boolean;
+  /** When the first document of this session finished, and the samples since, for rates. */
+  private firstDoneAt: number | undefined;
+  private samples: Sample[] = [];
 
   constructor(private readonly options: ProgressOptions) {
     this.stream = options.stream ?? process.stderr;
     this.tty = this.stream.isTTY === true;
+    this.now = options.now ?? Date.now;
+    this.started = this.now();
   }
 
-  /** Adds `n` to a stage's done count (`documents`, `segments`, `extract`, ...). */
+  /** Adds `n` to a label's count (`documents`, `resumed`, `rejected`, a step's name). */
   tick(stage: string, n = 1): void {
     this.counts.set(stage, (this.counts.get(stage) ?? 0) + n);
+    if (stage === 'documents' && this.firstDoneAt === undefined && this.fresh() > 0) {
+      this.firstDoneAt = this.now();
+      this.samples = [{ at: this.firstDoneAt, docs: this.fresh(), ...this.usage() }];
+    }
   }
 
   start(): void {
@@ -68,21 +128,86 @@ export class Progress {
     this.drawnLines = 0;
   }
 
-  /** The figures as lines; exported shape for tests. */
-  lines(): string[] {
-    const elapsed = (Date.now() - this.started) / 1000;
-    const docs = this.counts.get('documents') ?? 0;
-    const rate = elapsed > 0 ? docs / elapsed : 0;
-    const total = this.options.total;
-    const eta = total !== undefined && rate > 0 && docs < total ? formatSeconds((total - docs) / rate) : '-';
+  /** Documents finished in this session (not skipped on resume). */
+  private fresh(): number {
+    return (this.counts.get('documents') ?? 0) - (this.counts.get(RESUMED_TICK) ?? 0);
+  }
+
+  private usage(): { calls: number; tokens: number } {
     const snap = this.options.snapshot();
-    const out = [
-      `${this.options.unit ?? 'documents'} ${docs}${total !== undefined ? `/${total}` : ''}  ${rate.toFixed(2)}/s  ETA ${eta}  elapsed ${formatSeconds(elapsed)}`,
-    ];
-    const stages = [...this.counts.entries()].filter(([k]) => k !== 'documents');
-    if (stages.length > 0) out.push(stages.map(([k, v]) => `${k} ${v}`).join('  '));
-    out.push(`calls ${snap.calls} (cached ${snap.cachedCalls})  tokens ${snap.tokens}  cost $${snap.costUsd.toFixed(4)}`);
+    return { calls: snap.calls, tokens: snap.tokens };
+  }
+
+  /** Documents, calls and tokens per second over the last minute (since the first finished document). */
+  rates(): { docs: number; calls: number; tokens: number } | undefined {
+    const at = this.now();
+    const snap = this.options.snapshot();
+    const current: Sample = { at, docs: this.fresh(), calls: snap.calls, tokens: snap.tokens };
+    if (this.firstDoneAt === undefined) {
+      // No document done yet: calls and tokens since the start still say something.
+      const s = (at - this.started) / 1000;
+      return s > 0 ? { docs: 0, calls: snap.calls / s, tokens: snap.tokens / s } : undefined;
+    }
+    const last = this.samples.at(-1);
+    if (last === undefined || at - last.at >= 1000) this.samples.push(current);
+    while (this.samples.length > 2 && at - (this.samples[1] as Sample).at >= WINDOW_MS) this.samples.shift();
+    const base = this.samples[0] as Sample;
+    const s = (at - base.at) / 1000;
+    if (s <= 0) return undefined;
+    return { docs: (current.docs - base.docs) / s, calls: (current.calls - base.calls) / s, tokens: (current.tokens - base.tokens) / s };
+  }
+
+  /** Seconds left for the documents not done, from the measured rate; `undefined` when unknown. */
+  etaSeconds(): number | undefined {
+    const total = this.options.total;
+    const done = this.counts.get('documents') ?? 0;
+    const rate = this.rates()?.docs;
+    if (total === undefined || rate === undefined || rate <= 0) return undefined;
+    return Math.max(0, total - done) / rate;
+  }
+
+  /** The figures as lines (one block on a TTY, joined into one line elsewhere). */
+  lines(): string[] {
+    const elapsed = (this.now() - this.started) / 1000;
+    const done = this.counts.get('documents') ?? 0;
+    const total = this.options.total;
+    const snap = this.options.snapshot();
+    const rates = this.rates();
+    const eta = this.etaSeconds();
+    const limits = this.options.limits ?? {};
+    const head =
+      total !== undefined && total > 0
+        ? `${bar(done / total, this.options.barWidth ?? 24)} ${pct(done / total)}  ${done}/${total} ${this.options.unit ?? 'documents'}`
+        : `${done} ${this.options.unit ?? 'documents'}`;
+    const out = [`${head}  ETA ${done >= (total ?? Infinity) ? '0s' : eta === undefined ? '-' : formatSeconds(eta)}  elapsed ${formatSeconds(elapsed)}`];
+
+    const perMin = (x: number | undefined): number => (x ?? 0) * 60;
+    const limit = (n: number | undefined): string => (n === undefined ? '' : ` (limit ${compact(n)})`);
+    const inFlight = snap.inFlight === undefined ? '' : `  in flight ${snap.inFlight}${snap.limit !== undefined ? `/${snap.limit}` : ''}${snap.queued ? ` (${snap.queued} queued)` : ''}`;
+    out.push(`requests ${compact(perMin(rates?.calls))}/min${limit(limits.rpm)}  tokens ${compact(perMin(rates?.tokens))}/min${limit(limits.tpm)}${inFlight}`);
+    out.push(
+      `calls ${snap.calls} paid + ${snap.cachedCalls} cached  retries ${snap.retries ?? 0}  429s ${snap.rateLimited ?? 0}  failed ${snap.failedCalls ?? 0}`,
+    );
+
+    const final = this.options.finalStep;
+    const steps = [...this.counts.entries()].filter(([k]) => k !== 'documents' && k !== 'rejected' && k !== RESUMED_TICK && k !== final);
+    const outcome = `passed ${final === undefined ? '-' : (this.counts.get(final) ?? 0)}  rejected ${this.counts.get('rejected') ?? 0}`;
+    out.push(steps.length > 0 ? `${outcome}  |  ${steps.map(([k, v]) => `${k} ${v}`).join('  ')}` : outcome);
+    out.push(this.costLine(snap, done, total));
     return out;
+  }
+
+  /** Cost so far, and projected to the whole input from the cost per document of this session. */
+  private costLine(snap: ProgressSnapshot, done: number, total: number | undefined): string {
+    const unpriced = snap.unpricedCalls ?? 0;
+    if (snap.calls > 0 && unpriced >= snap.calls) return 'cost unpriced (no price known for the model: set `prices` in the config)';
+    const note = unpriced > 0 ? ` + ${unpriced} unpriced calls` : '';
+    const fresh = this.fresh();
+    let projected = '';
+    if (total !== undefined && fresh > 0 && done < total) {
+      projected = `, ~$${(snap.costUsd + (snap.costUsd / fresh) * (total - done)).toFixed(2)} projected`;
+    }
+    return `cost $${snap.costUsd.toFixed(4)}${note} so far${projected}`;
   }
 
   private draw(): void {
@@ -95,6 +220,25 @@ export class Progress {
       this.stream.write(`[gemtraj] ${lines.join(' | ')}\n`);
     }
   }
+}
+
+/** `[██████░░░░]` for a fraction in [0, 1]. */
+export function bar(fraction: number, width: number): string {
+  const f = Math.min(1, Math.max(0, Number.isFinite(fraction) ? fraction : 0));
+  const full = Math.round(f * width);
+  return `[${'█'.repeat(full)}${'░'.repeat(width - full)}]`;
+}
+
+function pct(fraction: number): string {
+  return `${Math.floor(Math.min(1, Math.max(0, fraction)) * 100)}%`;
+}
+
+/** 1234 → `1.2k`, 2500000 → `2.5M`. */
+export function compact(n: number): string {
+  if (n >= 1e6) return `${(n / 1e6).toFixed(1)}M`;
+  if (n >= 1e4) return `${Math.round(n / 1e3)}k`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)}k`;
+  return String(Math.round(n));
 }
 
 export function formatSeconds(s: number): string {

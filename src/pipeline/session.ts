@@ -73,13 +73,23 @@ export async function runCorpusSession(options: CorpusSessionOptions): Promise<C
   const progress = new Progress({
     total,
     quiet: config.quiet,
+    finalStep: steps.at(-1)?.name,
+    limits: { rpm: config.rpm, tpm: config.tpm, concurrency: config.concurrency },
     snapshot: () => {
       const t = gateway?.usage().totals;
+      const stats = gateway?.stats();
       return {
         calls: t?.calls ?? 0,
         cachedCalls: t?.cached_calls ?? 0,
         tokens: (t?.prompt_tokens ?? 0) + (t?.completion_tokens ?? 0),
         costUsd: t?.cost_usd ?? 0,
+        unpricedCalls: t?.unpriced_calls ?? 0,
+        failedCalls: t?.failed_calls ?? 0,
+        retries: stats?.retries ?? 0,
+        rateLimited: stats?.rateLimited ?? 0,
+        inFlight: stats?.inFlight,
+        queued: stats?.queued,
+        limit: stats?.limit,
       };
     },
   });

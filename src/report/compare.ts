@@ -44,7 +44,8 @@ const FIGURES: Array<[key: string, label: string, format: CompareFormat, figure:
   ['cached_calls_per_trajectory', 'cached calls / trajectory', 'number', (r) => perPassed(r.usage?.totals.cached_calls, r.funnel.passed)],
   ['prompt_tokens_per_trajectory', 'prompt tokens / trajectory', 'number', (r) => perPassed(r.usage?.totals.prompt_tokens, r.funnel.passed)],
   ['completion_tokens_per_trajectory', 'completion tokens / trajectory', 'number', (r) => perPassed(r.usage?.totals.completion_tokens, r.funnel.passed)],
-  ['cost_per_trajectory', 'cost / trajectory', 'usd', (r) => perPassed(r.usage?.totals.cost_usd, r.funnel.passed)],
+  // Unknown (not $0) when some calls had no price.
+  ['cost_per_trajectory', 'cost / trajectory', 'usd', (r) => ((r.usage?.totals.unpriced_calls ?? 0) > 0 ? null : perPassed(r.usage?.totals.cost_usd, r.funnel.passed))],
   ['wall_time_per_trajectory', 'wall time / trajectory', 'seconds', (r) => perPassed(r.duration_s, r.funnel.passed)],
   ['pass_rate_generated', 'passed / generated', 'rate', (r) => rate(r.funnel.passed, r.funnel.generated)],
   ['pass_rate_kept', 'passed / kept segments', 'rate', (r) => rate(r.funnel.passed, r.funnel.kept)],

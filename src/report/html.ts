@@ -7,7 +7,7 @@
 import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readJsonl } from '../io/jsonl.js';
-import type { UsageFigures } from '../llm/usage.js';
+import { formatCost, type UsageFigures } from '../llm/usage.js';
 import { RUN_FILES } from '../pipeline/run-dir.js';
 import type { Message, Segment, Trajectory } from '../records.js';
 import { VERSION } from '../version.js';
@@ -129,7 +129,7 @@ function usageRows(a: RunAnalysis): Array<Array<string | number>> {
     f.retries,
     f.prompt_tokens,
     f.completion_tokens,
-    `$${f.cost_usd.toFixed(4)}`,
+    formatCost(f),
     `$${f.saved_cost_usd.toFixed(4)}`,
   ];
   const usage = a.usage;
@@ -149,8 +149,8 @@ export function renderReport(a: RunAnalysis, samples: ReportSample[], generatedA
   const cards = [
     ['trajectories passed', num(f.passed)],
     ['passed / generated', passedShare],
-    ['cost', totals === undefined ? '-' : `$${totals.cost_usd.toFixed(4)}`],
-    ['cost / trajectory', totals === undefined || f.passed === 0 ? '-' : `$${(totals.cost_usd / f.passed).toFixed(5)}`],
+    ['cost', totals === undefined ? '-' : formatCost(totals)],
+    ['cost / trajectory', totals === undefined || f.passed === 0 || (totals.unpriced_calls ?? 0) > 0 ? '-' : `$${(totals.cost_usd / f.passed).toFixed(5)}`],
     ['calls (paid + cached)', totals === undefined ? '-' : `${num(totals.calls)} + ${num(totals.cached_calls)}`],
     ['wall time', a.duration_s === undefined ? '-' : formatDuration(a.duration_s)],
   ]
@@ -246,7 +246,7 @@ ${a.judge.judged === 0 ? '<p class="muted">judge: no verdicts</p>' : `<p>judge: 
 
 <h2>Usage and cost</h2>
 ${a.usage === undefined ? '<p class="muted">no usage recorded in run.json</p>' : htmlTable(['stage', 'model', 'calls', 'cached', 'failed', 'retries', 'prompt tokens', 'completion tokens', 'cost', 'cache saved'], usageRows(a))}
-${a.usage !== undefined && a.usage.unpriced_models.length > 0 ? `<p class="muted">no price for ${esc(a.usage.unpriced_models.join(', '))}: their cost counts as 0</p>` : ''}
+${a.usage !== undefined && a.usage.unpriced_models.length > 0 ? `<p class="muted">no price for ${esc(a.usage.unpriced_models.join(', '))}: their cost is unknown and not in the figures</p>` : ''}
 
 <h2>Sample trajectories</h2>
 ${samples.length === 0 ? '<p class="muted">no trajectories passed</p>' : samples.map((x) => renderTrajectory(x.trajectory, x.segment)).join('\n')}

@@ -8,7 +8,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError } from '../io/documents.js';
 import { readJsonl } from '../io/jsonl.js';
-import type { UsageFigures, UsageReport } from '../llm/usage.js';
+import { formatCost, type UsageFigures, type UsageReport } from '../llm/usage.js';
 import { computeFunnel, type Funnel, type FunnelMode } from '../pipeline/counts.js';
 import { RUN_FILES } from '../pipeline/run-dir.js';
 import { readRunJson, type RunJsonOnDisk } from '../pipeline/run-json.js';
@@ -146,17 +146,17 @@ export function formatUsage(usage: UsageReport | undefined, duration: number | u
   if (usage === undefined) return `usage: not recorded (no run.json usage)${duration !== undefined ? `; wall time ${formatDuration(duration)}` : ''}`;
   const t = usage.totals;
   const lines = [
-    `calls ${t.calls} paid + ${t.cached_calls} cached (${t.failed_calls} failed, ${t.retries} retries); tokens ${t.prompt_tokens} prompt + ${t.completion_tokens} completion; cost $${t.cost_usd.toFixed(4)} (cache saved $${t.saved_cost_usd.toFixed(4)}); wall time ${duration !== undefined ? formatDuration(duration) : '-'}`,
+    `calls ${t.calls} paid + ${t.cached_calls} cached (${t.failed_calls} failed, ${t.retries} retries); tokens ${t.prompt_tokens} prompt + ${t.completion_tokens} completion; cost ${formatCost(t)} (cache saved $${t.saved_cost_usd.toFixed(4)}); wall time ${duration !== undefined ? formatDuration(duration) : '-'}`,
   ];
   for (const [stage, models] of Object.entries(usage.by_stage)) {
     for (const [model, f] of Object.entries(models ?? {})) lines.push(`  ${stage} ${model}: ${figuresLine(f)}`);
   }
-  if (usage.unpriced_models.length > 0) lines.push(`  no price for ${usage.unpriced_models.join(', ')} (cost counted as 0)`);
+  if (usage.unpriced_models.length > 0) lines.push(`  no price for ${usage.unpriced_models.join(', ')} (their cost is unknown)`);
   return lines.join('\n');
 }
 
 function figuresLine(f: UsageFigures): string {
-  return `${f.calls} calls + ${f.cached_calls} cached, ${f.prompt_tokens} + ${f.completion_tokens} tokens, $${f.cost_usd.toFixed(4)}`;
+  return `${f.calls} calls + ${f.cached_calls} cached, ${f.prompt_tokens} + ${f.completion_tokens} tokens, ${formatCost(f)}`;
 }
 
 export function formatDuration(s: number): string {

@@ -48,6 +48,7 @@ function figures(calls: number, cached: number, prompt: number, completion: numb
     retries: 0,
     prompt_tokens: prompt,
     completion_tokens: completion,
+    unpriced_calls: 0,
     cost_usd: cost,
     saved_prompt_tokens: 0,
     saved_completion_tokens: 0,

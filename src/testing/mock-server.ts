@@ -297,7 +297,8 @@ function promptChars(body: MockChatBody): number {
 
 let completionCounter = 0;
 
-function completionBody(request: MockRequest, reply: Extract<MockReply, { kind: 'text' }>): string {
+/** The JSON body of a chat completion for a `text` reply (also the body of a Batch API output line). */
+export function completionBody(request: MockRequest, reply: Extract<MockReply, { kind: 'text' }>): string {
   const content = reply.content;
   const usage = reply.usage ?? {
     prompt_tokens: roughTokens(promptChars(request.body)),
@@ -351,7 +352,8 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
-function parseBody(text: string): MockChatBody {
+/** A request body as JSON; `{}` when empty or not an object. */
+export function parseBody(text: string): MockChatBody {
   if (text === '') return {};
   try {
     const value: unknown = JSON.parse(text);

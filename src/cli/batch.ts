@@ -1,0 +1,131 @@
+/**
+ * `gemtraj batch export` and `gemtraj batch import`: offline batches for a GPU machine that runs
+ * `vllm run-batch` (or any tool that reads and writes Batch API files). Export runs the pipeline
+ * until it waits on model answers and writes that wave of requests; import loads the answers
+ * into the response cache; export again goes on from the cache to the next wave, until the run
+ * is complete.
+ */
+import { join } from 'node:path';
+import { Command, Option } from 'commander';
+import { ConfigError, FILTER_MODES } from '../config.js';
+import { describeDefault } from '../config-docs.js';
+import { ExportBackend } from '../llm/batch-export.js';
+import { importBatchOutput } from '../llm/batch-import.js';
+import { DEFAULT_CACHE_FILE, ResponseCache } from '../llm/cache.js';
+import { gatewayFromConfig } from '../llm/from-config.js';
+import { formatFunnel } from '../pipeline/counts.js';
+import type { CorpusMode } from '../pipeline/pipelines.js';
+import { runCorpusSession } from '../pipeline/session.js';
+import { addInputOptions, addModelOptions, configFromFlags, type CommonFlags } from './common.js';
+import { runConfigFlags, type RunFlags } from './run.js';
+
+/** Default name of the exported requests inside the run directory. */
+export const BATCH_REQUESTS_FILE = 'batch-requests.jsonl';
+
+interface ExportFlags extends RunFlags {
+  file?: string;
+  pipeline: CorpusMode;
+}
+
+interface ImportFlags extends CommonFlags {
+  out?: string;
+}
+
+export function registerBatch(program: Command): void {
+  const batch = program.command('batch').description('offline batches: export requests as a Batch API file (vllm run-batch), import the answers');
+  const exp = batch
+    .command('export')
+    .description('run until the pipeline waits on answers; write that wave of requests as Batch API JSONL')
+    .argument('<input>', 'JSONL file, .txt/.md/.html file, or a folder of them')
+    .requiredOption('--out <dir>', 'run directory (the same for every export and import)')
+    .option('--file <path>', `where to write the requests (default <out>/${BATCH_REQUESTS_FILE})`)
+    .addOption(new Option('--pipeline <command>', 'which pipeline the requests are for').choices(['run', 'synthesize']).default('run'))
+    .option('--no-refine', 'skip complexity refinement')
+    .option('--no-judge', 'skip the LLM judge (rule checks still run)')
+    .addOption(new Option('--filter <mode>', `relevance filter ${describeDefault('filter.mode')}`).choices([...FILTER_MODES]))
+    .option('--scorer <scorer>', 'local scorer: heuristic or model:FILE')
+    .option('--allow-config-change', 'resume a run directory made with other settings (outputs will be mixed)');
+  addModelOptions(addInputOptions(exp)).action(async (input: string, flags: ExportFlags) => {
+    process.exitCode = await executeExport(input, flags);
+  });
+
+  const imp = batch
+    .command('import')
+    .description('load the answers of a Batch API output file into the response cache of a run directory')
+    .argument('<output>', 'output JSONL of vllm run-batch or a provider\'s batch')
+    .option('--out <dir>', 'run directory whose cache receives the answers')
+    .option('--model <name>', 'model to record for answers that name none')
+    .option('--cache <file>', `response cache file ${describeDefault('cache')}`)
+    .option('--config <file>', 'config file (JSON or YAML)')
+    .option('--quiet', 'no summary');
+  imp.action((output: string, flags: ImportFlags) => {
+    process.exitCode = executeImport(output, flags);
+  });
+}
+
+async function executeExport(input: string, flags: ExportFlags): Promise<number> {
+  const loaded = configFromFlags(flags, runConfigFlags(flags));
+  // A whole wave is collected, as in batch mode.
+  const config = { ...loaded, concurrency: loaded.batch.wave_size };
+  const file = flags.file ?? join(flags.out, BATCH_REQUESTS_FILE);
+  const backend = new ExportBackend({ file, collectMs: config.batch.collect_ms });
+  const gateway = gatewayFromConfig(config, { outDir: flags.out, backend });
+  const say = (message: string): void => {
+    if (!config.quiet) process.stderr.write(`${message}\n`);
+  };
+  let result;
+  try {
+    result = await runCorpusSession({
+      mode: flags.pipeline,
+      input,
+      out: flags.out,
+      config,
+      gateway,
+      allowConfigChange: flags.allowConfigChange === true,
+      log: say,
+    });
+  } finally {
+    await gateway.close();
+  }
+  const exported = backend.exported;
+  if (exported !== undefined) {
+    const model = config.model ?? '<model>';
+    process.stdout.write(`${file}\n`);
+    say(
+      `${exported} requests written to ${file}. On the GPU machine:\n` +
+        `  vllm run-batch -i ${file} -o results.jsonl --model ${model}\n` +
+        `then: gemtraj batch import results.jsonl --out ${flags.out}\n` +
+        'and run this export command again for the next wave (it says when the run is complete).',
+    );
+    return 0;
+  }
+  const funnel = result.runJson.counts;
+  if (funnel !== undefined) say(formatFunnel(funnel));
+  if (result.runJson.status === 'stopped') {
+    process.stderr.write(`gemtraj: stopped: ${result.runJson.stop_reason ?? ''}\n`);
+    return 3;
+  }
+  say(`nothing left to export: the run is complete. dataset: ${result.files.final}`);
+  return 0;
+}
+
+function executeImport(output: string, flags: ImportFlags): number {
+  const config = configFromFlags(flags);
+  const cachePath = config.cache === false ? undefined : config.cache ?? (flags.out !== undefined ? join(flags.out, DEFAULT_CACHE_FILE) : undefined);
+  if (cachePath === undefined) throw new ConfigError('batch import needs the run directory (--out) or the cache file (--cache) to load the answers into.');
+  const cache = new ResponseCache(cachePath);
+  try {
+    const summary = importBatchOutput(output, cache, config.model ?? 'unknown');
+    if (!config.quiet) {
+      process.stderr.write(
+        `imported ${summary.answered} answers into ${cachePath}` +
+          (summary.failed > 0 ? `; ${summary.failed} failed lines (the next export asks for them again): ${summary.errors.join('; ')}` : '') +
+          (summary.unreadable > 0 ? `; ${summary.unreadable} unreadable lines skipped` : '') +
+          '\n',
+      );
+    }
+    return summary.answered === 0 && summary.failed === 0 ? 1 : 0;
+  } finally {
+    cache.close();
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * The Files + Batches API of an OpenAI-compatible provider, through the official SDK: upload a
+ * JSONL input file, create a batch (completion window 24h), poll it, find it again by its
+ * metadata, download output and error files. Failures come back classified the way chat calls
+ * are (http-errors.ts), so the batch backend can tell a poll to retry from a key to fix.
+ */
+import OpenAI, { APIError, toFile } from 'openai';
+import type { BackendFailure } from './backend.js';
+import { FatalEndpointError } from './errors.js';
+import { classifyError } from './http-errors.js';
+
+/** Status of a batch as the provider reports it. */
+export type BatchStatus = 'validating' | 'failed' | 'in_progress' | 'finalizing' | 'completed' | 'expired' | 'cancelling' | 'cancelled';
+
+/** The members of a provider's batch object that gemtraj reads. */
+export interface RemoteBatch {
+  id: string;
+  status: BatchStatus;
+  output_file_id: string | null;
+  error_file_id: string | null;
+  /** Validation errors of a `failed` batch, joined; `''` when none. */
+  errors: string;
+  metadata: Record<string, string>;
+}
+
+export interface BatchApiOptions {
+  /** Base URL of the provider, e.g. `https://api.openai.com/v1`. */
+  baseUrl: string;
+  apiKey: string | undefined;
+  /** Timeout of one API call (an upload of 200 MB included), in milliseconds. */
+  timeoutMs: number;
+}
+
+/** Thrown by {@link BatchApi} calls: the SDK error classified for a chat request to `model`. */
+export class BatchApiError extends Error {
+  constructor(
+    readonly failure: BackendFailure,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = 'BatchApiError';
+  }
+}
+
+/** Terminal states: nothing more will change. */
+export function isFinished(status: BatchStatus): boolean {
+  return status === 'completed' || status === 'failed' || status === 'expired' || status === 'cancelled';
+}
+
+export class BatchApi {
+  private readonly client: OpenAI;
+
+  constructor(readonly options: BatchApiOptions) {
+    this.client = new OpenAI({
+      baseURL: options.baseUrl,
+      apiKey: options.apiKey ?? 'none',
+      timeout: options.timeoutMs,
+      maxRetries: 0,
+      organization: null,
+      project: null,
+    });
+  }
+
+  /** Uploads `jsonl` with purpose `batch`; returns the file id. */
+  upload(jsonl: string, filename: string, model: string): Promise<string> {
+    return this.call(model, async () => (await this.client.files.create({ file: await toFile(Buffer.from(jsonl, 'utf8'), filename), purpose: 'batch' })).id);
+  }
+
+  /** Creates a batch of chat completions over an uploaded file. */
+  create(inputFileId: string, metadata: Record<string, string>, model: string): Promise<RemoteBatch> {
+    return this.call(model, async () =>
+      toRemote(await this.client.batches.create({ input_file_id: inputFileId, endpoint: '/v1/chat/completions', completion_window: '24h', metadata })),
+    );
+  }
+
+  retrieve(id: string, model: string): Promise<RemoteBatch> {
+    return this.call(model, async () => toRemote(await this.client.batches.retrieve(id)), `batch ${id}`);
+  }
+
+  /** The batch whose metadata has `key` = `value`, among the newest `scan` batches. */
+  findByMetadata(key: string, value: string, model: string, scan = 1000): Promise<RemoteBatch | undefined> {
+    return this.call(model, async () => {
+      let seen = 0;
+      for await (const batch of this.client.batches.list({ limit: 100 })) {
+        if (batch.metadata?.[key] === value) return toRemote(batch);
+        if (++seen >= scan) break;
+      }
+      return undefined;
+    });
+  }
+
+  /** Text of a file (an output or error file of a batch). */
+  content(fileId: string, model: string): Promise<string> {
+    return this.call(model, async () => (await this.client.files.content(fileId)).text(), `file ${fileId}`);
+  }
+
+  private async call<T>(model: string, run: () => Promise<T>, what = 'the Files and Batches API'): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      // A 404 here is about the API or the batch, not the model (a plain vLLM server has no Batches API).
+      if (error instanceof APIError && error.status === 404) {
+        const message =
+          `${this.options.baseUrl} answered HTTP 404 for ${what}: ${error.message}. ` +
+          'Without a Batches API, run without --batch, or use gemtraj batch export and vllm run-batch.';
+        throw new BatchApiError({ action: 'fatal', error: new FatalEndpointError(message, 404, 'not_found') }, message, { cause: error });
+      }
+      const failure = classifyError(error, { model, baseUrl: this.options.baseUrl, hasResponseFormat: false });
+      const message = failure.action === 'retry' ? failure.reason : failure.error.message;
+      throw new BatchApiError(failure, message, { cause: error });
+    }
+  }
+}
+
+/** A failed line's provider error as the SDK error a live call would have thrown. */
+export function lineError(status: number, body: unknown): APIError {
+  const error = typeof body === 'object' && body !== null ? (body as { error?: { message?: unknown } }).error : undefined;
+  const message = typeof error?.message === 'string' ? error.message : `HTTP ${status}`;
+  return APIError.generate(status, body as object, message, new Headers());
+}
+
+function toRemote(batch: OpenAI.Batches.Batch): RemoteBatch {
+  return {
+    id: batch.id,
+    status: batch.status,
+    output_file_id: batch.output_file_id ?? null,
+    error_file_id: batch.error_file_id ?? null,
+    errors: (batch.errors?.data ?? []).map((e) => `${e.code ?? 'error'}: ${e.message ?? ''}${e.line != null ? ` (line ${e.line})` : ''}`).join('; '),
+    metadata: (batch.metadata ?? {}) as Record<string, string>,
+  };
+}

@@ -1,0 +1,83 @@
+/**
+ * A real `node dist/cli/main.js run --batch` killed with SIGKILL while it polls, then rerun:
+ * the rerun polls the batches the first process created instead of submitting their requests
+ * again, every request is submitted once in all, and the dataset equals that of a live run.
+ * Also killed at the second wave, when the first wave's answers are already in the cache.
+ *
+ * Needs the build (`npm test` builds first); skipped with a message when dist/ is missing.
+ */
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { builtCli, runMain, spawnCli } from '../src/testing/cli-harness.js';
+import { corpusLines, type CorpusOptions } from '../src/testing/corpus.js';
+import { startMockBatchServer, type MockBatchServer } from '../src/testing/mock-batch-server.js';
+import { startMockServer } from '../src/testing/mock-server.js';
+import { contentById, readRunFiles } from '../src/testing/run-files.js';
+import { scriptedTeacher } from '../src/testing/scripted-teacher.js';
+
+const HAVE_DIST = existsSync(builtCli());
+if (!HAVE_DIST) console.warn(`batch-kill.test.ts skipped: ${builtCli()} is missing — run \`npm run build\` first (npm test does).`);
+
+const CORPUS: CorpusOptions = { count: 12, seed: 17, narrative: 0.1, markers: { '[[judge-fail]]': 0.15, '[[bad-args]]': 0.1 } };
+const env = { OPENAI_API_KEY: undefined, OPENAI_BASE_URL: undefined, GEMTRAJ_MODEL: undefined };
+
+const until = async (check: () => boolean, what: string): Promise<void> => {
+  for (let i = 0; i < 3000 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
+  if (!check()) throw new Error(`timed out waiting for ${what}`);
+};
+
+describe.skipIf(!HAVE_DIST)('kill -9 during batch polling, and rerun', () => {
+  let dir: string;
+  let corpus: string;
+  let config: string;
+  let server: MockBatchServer;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'gemtraj-batch-kill-'));
+    corpus = join(dir, 'corpus.jsonl');
+    writeFileSync(corpus, `${corpusLines(CORPUS).join('\n')}\n`);
+    config = join(dir, 'fast.json');
+    writeFileSync(config, JSON.stringify({ batch: { collect_ms: 40, poll_min_ms: 10, poll_max_ms: 40 } }));
+    server = await startMockBatchServer({ handler: scriptedTeacher() });
+  });
+  afterAll(async () => {
+    await server?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('submits no request twice and ends with the dataset of a live run', async () => {
+    for (const k of Object.keys(env)) delete process.env[k];
+    const live = await startMockServer({ handler: scriptedTeacher() });
+    const liveOut = join(dir, 'live');
+    expect((await runMain(['run', corpus, '--out', liveOut, '--base-url', live.url, '--model', 'teacher', '--quiet'])).code).toBe(0);
+    await live.close();
+
+    const out = join(dir, 'batched');
+    const args = ['run', corpus, '--out', out, '--base-url', server.url, '--model', 'teacher', '--batch', '--config', config, '--quiet'];
+    // Killed while the first wave is in progress, then while the second one is.
+    for (const wave of [1, 2]) {
+      server.hold = wave === 1;
+      const run = spawnCli(args, env);
+      if (wave === 2) {
+        await until(() => server.batches.length >= 2, 'the second wave');
+        server.hold = true;
+      }
+      await until(() => server.batches.at(-1)?.status === 'in_progress', `wave ${wave} in progress`);
+      run.child.kill('SIGKILL');
+      expect((await run.done).signal).toBe('SIGKILL');
+    }
+    const batchesBefore = server.batches.length;
+    server.hold = false;
+    const last = await spawnCli(args, env).done;
+    expect(last.stderr).toBe('');
+    expect(last.code).toBe(0);
+    expect(server.batches.length).toBeGreaterThan(batchesBefore);
+    expect([...server.submissions.entries()].filter(([, n]) => n > 1)).toEqual([]);
+    const batched = readRunFiles(out);
+    const reference = readRunFiles(liveOut);
+    expect(contentById(batched.final)).toEqual(contentById(reference.final));
+    expect(contentById(batched.rejected)).toEqual(contentById(reference.rejected));
+  });
+});

@@ -1,0 +1,53 @@
+/**
+ * `--estimate --pilot N` on a mock run: the first N documents run for real, and the
+ * extrapolated call count lands within 15% of what the whole run really takes; the pilot's
+ * answers are cached, so the run that follows does not pay for them again.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runMain } from '../src/testing/cli-harness.js';
+import { corpusLines, type CorpusOptions } from '../src/testing/corpus.js';
+import { startMockServer } from '../src/testing/mock-server.js';
+import { scriptedTeacher } from '../src/testing/scripted-teacher.js';
+
+const CORPUS: CorpusOptions = { count: 40, seed: 3, narrative: 0.1, markers: { '[[judge-fail]]': 0.1, '[[bad-args]]': 0.08, '[[malformed]]': 0.05 } };
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'gemtraj-pilot-'));
+  for (const k of ['OPENAI_API_KEY', 'OPENAI_BASE_URL', 'GEMTRAJ_MODEL']) delete process.env[k];
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('--estimate --pilot', () => {
+  it('lands within 15% of the real call count, and the pilot is not paid twice', async () => {
+    const corpus = join(dir, 'corpus.jsonl');
+    writeFileSync(corpus, `${corpusLines(CORPUS).join('\n')}\n`);
+    const real = await startMockServer({ handler: scriptedTeacher() });
+    const full = await runMain(['run', corpus, '--out', join(dir, 'real'), '--base-url', real.url, '--model', 'teacher', '--quiet']);
+    expect(full.code).toBe(0);
+    const realCalls = real.count;
+    await real.close();
+
+    const server = await startMockServer({ handler: scriptedTeacher() });
+    const out = join(dir, 'piloted');
+    const est = await runMain(['run', corpus, '--out', out, '--base-url', server.url, '--model', 'teacher', '--estimate', '--pilot', '10', '--quiet']);
+    expect(est.code).toBe(0);
+    const calls = Number(/^calls (\d+)/m.exec(est.stdout)?.[1]);
+    expect(est.stdout).toMatch(/pilot: 10 of 40 documents/);
+    expect(est.stdout).toMatch(/cost: unpriced/);
+    expect(est.stdout).toMatch(/time at the configured concurrency/);
+    expect(Math.abs(calls - realCalls) / realCalls).toBeLessThanOrEqual(0.15);
+    const pilotCalls = server.count;
+    expect(pilotCalls).toBeGreaterThan(0);
+
+    // The run after the pilot pays only for the other 30 documents.
+    const rest = await runMain(['run', corpus, '--out', out, '--base-url', server.url, '--model', 'teacher', '--quiet']);
+    expect(rest.code).toBe(0);
+    expect(server.count).toBe(realCalls);
+    await server.close();
+    console.log(`pilot estimate ${calls} calls, real ${realCalls} (${(((calls - realCalls) / realCalls) * 100).toFixed(1)}%)`);
+  });
+});

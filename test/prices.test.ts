@@ -1,0 +1,43 @@
+/**
+ * Prices: the config's `prices` first, then the maintained table by provider URL and model,
+ * never for a local server; unknown is unpriced (undefined), not $0; the batch factor applies.
+ */
+import { describe, expect, it } from 'vitest';
+import { isLocalUrl, priceBook, pricePerMillion } from '../src/llm/prices.js';
+import { formatCost, UsageAccounting } from '../src/llm/usage.js';
+
+const usage = { prompt_tokens: 10_000, completion_tokens: 2_000 };
+
+describe('prices', () => {
+  it('takes hosted prices from the table by base URL and model', () => {
+    const rate = pricePerMillion({ prices: {}, baseUrl: 'https://api.openai.com/v1' }, 'gpt-4.1-mini');
+    expect(rate).toEqual({ prompt_per_million: 0.4, completion_per_million: 1.6 });
+    const book = priceBook({ prices: {}, baseUrl: 'https://api.openai.com/v1' });
+    expect(book('gpt-4.1-mini', usage)).toBeCloseTo((10_000 * 0.4 + 2_000 * 1.6) / 1e6, 12);
+  });
+
+  it('lets the config override the table, and applies the batch factor', () => {
+    const book = priceBook({ prices: { 'gpt-4.1-mini': { prompt_per_million: 1, completion_per_million: 1 } }, baseUrl: 'https://api.openai.com/v1', factor: 0.5 });
+    expect(book('gpt-4.1-mini', usage)).toBeCloseTo(0.006, 12);
+  });
+
+  it('never prices a model on a local server from the table, and unknown stays unpriced', () => {
+    expect(isLocalUrl('http://127.0.0.1:8000/v1')).toBe(true);
+    expect(isLocalUrl('http://10.0.0.5:8000/v1')).toBe(true);
+    expect(isLocalUrl('https://api.together.xyz/v1')).toBe(false);
+    expect(priceBook({ prices: {}, baseUrl: 'http://127.0.0.1:8000/v1' })('gpt-4.1-mini', usage)).toBeUndefined();
+    expect(priceBook({ prices: {}, baseUrl: 'https://api.openai.com/v1', table: false })('gpt-4.1-mini', usage)).toBeUndefined();
+    expect(priceBook({ prices: {}, baseUrl: 'https://api.openai.com/v1' })('no-such-model-xyz', usage)).toBeUndefined();
+  });
+
+  it('reports unpriced calls as unpriced, not $0', () => {
+    const accounting = new UsageAccounting(priceBook({ prices: { a: { prompt_per_million: 1, completion_per_million: 2 } } }));
+    accounting.recordCall('generate', 'local-model', usage);
+    expect(formatCost(accounting.report().totals)).toBe('unpriced');
+    accounting.recordCall('judge', 'a', usage);
+    const totals = accounting.report().totals;
+    expect(totals.unpriced_calls).toBe(1);
+    expect(formatCost(totals)).toBe('$0.0140 + 1 unpriced call');
+    expect(accounting.report().unpriced_models).toEqual(['local-model']);
+  });
+});

@@ -1,0 +1,78 @@
+/**
+ * The progress display with a fake clock: the ETA of a pipeline that takes a while to fill is
+ * right (it was several times too long when measured from the start), resumed documents do not
+ * count as speed, rates sit next to their limits, failures and 429s show, cost is projected,
+ * and an unpriced model says so instead of $0.
+ */
+import { describe, expect, it } from 'vitest';
+import { bar, Progress, RESUMED_TICK, type ProgressSnapshot } from '../src/pipeline/progress.js';
+
+function setup(total: number, snap: Partial<ProgressSnapshot> = {}) {
+  let now = 1_000_000;
+  const live: ProgressSnapshot = { tokens: 0, costUsd: 0, calls: 0, cachedCalls: 0, ...snap };
+  const progress = new Progress({ total, quiet: true, snapshot: () => live, now: () => now, finalStep: 'judge', limits: { rpm: 3000, tpm: 2_000_000 } });
+  return { progress, live, advance: (ms: number) => (now += ms) };
+}
+
+describe('progress', () => {
+  it('gives the right ETA for a pipeline that fills for 10 s and then finishes one document a second', () => {
+    const { progress, advance } = setup(100);
+    advance(10_000); // the first document takes the whole pipeline depth
+    progress.tick('documents');
+    for (let i = 0; i < 20; i++) {
+      advance(1000);
+      progress.rates(); // the display samples as it draws
+      progress.tick('documents');
+    }
+    // 21 done at t=30 s, 79 left at 1/s: 79 s. Measured from the start it would say 113 s.
+    expect(progress.etaSeconds()).toBeCloseTo(79, 0);
+    expect(progress.lines()[0]).toMatch(/21%\s+21\/100 documents\s+ETA 1m19s/);
+  });
+
+  it('does not count documents skipped on resume as speed', () => {
+    const { progress, advance } = setup(100);
+    for (let i = 0; i < 50; i++) {
+      progress.tick(RESUMED_TICK);
+      progress.tick('documents');
+    }
+    advance(5000);
+    progress.tick('documents');
+    for (let i = 0; i < 10; i++) {
+      advance(2000);
+      progress.rates();
+      progress.tick('documents');
+    }
+    // 61 done, 39 left at 0.5/s.
+    expect(progress.etaSeconds()).toBeCloseTo(78, 0);
+  });
+
+  it('shows rates against limits, retries, 429s, failures, passed and rejected, and projects the cost', () => {
+    const { progress, live, advance } = setup(10, { inFlight: 12, limit: 16, queued: 3 });
+    progress.tick('documents');
+    Object.assign(live, { calls: 0, tokens: 0 });
+    advance(1000);
+    progress.rates();
+    advance(59_000);
+    Object.assign(live, { calls: 600, tokens: 1_200_000, costUsd: 1.5, retries: 7, rateLimited: 2, failedCalls: 1 });
+    for (let i = 0; i < 4; i++) progress.tick('documents');
+    progress.tick('judge', 3);
+    progress.tick('rejected', 2);
+    progress.tick('extract', 5);
+    const lines = progress.lines();
+    expect(lines[1]).toMatch(/^requests 6\d\d\/min \(limit 3.0k\)\s+tokens 1\.2M\/min \(limit 2\.0M\)\s+in flight 12\/16 \(3 queued\)/);
+    expect(lines[2]).toBe('calls 600 paid + 0 cached  retries 7  429s 2  failed 1');
+    expect(lines[3]).toBe('passed 3  rejected 2  |  extract 5');
+    // $1.50 for 5 documents: 5 more cost about $1.50 again.
+    expect(lines[4]).toBe('cost $1.5000 so far, ~$3.00 projected');
+  });
+
+  it('says unpriced instead of $0 when no call had a price', () => {
+    const { progress } = setup(10, { calls: 4, unpricedCalls: 4 });
+    expect(progress.lines().at(-1)).toMatch(/^cost unpriced/);
+  });
+
+  it('draws a bar', () => {
+    expect(bar(0.5, 10)).toBe('[█████░░░░░]');
+    expect(bar(2, 4)).toBe('[████]');
+  });
+});
