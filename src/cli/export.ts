@@ -13,24 +13,31 @@ import { FORMAT_NAMES, readForeign } from '../formats/detect.js';
 import { EXPORT_FORMATS, exportTrajectory, type ExportFormat } from '../formats/index.js';
 import { writeParquetRecords } from '../formats/parquet.js';
 import { datasetInfoEntry } from '../formats/sharegpt.js';
-import { checkTemplate, loadChatTemplate, summarizeTemplateChecks, type TemplateCheckResult } from '../formats/template-check.js';
+import { readParquetRecords } from '../formats/parquet.js';
+import { exportTarget, TARGET_NAMES, type ExportTarget, type TargetName } from '../formats/targets/registry.js';
+import { checkRecords, loadChatTemplate, summarizeTemplateChecks, type TemplateCheckResult } from '../formats/template-check.js';
 import { ExportError, type FormatName } from '../formats/types.js';
 
 /** Options of {@link runExport} (the flags of `gemtraj export`). */
 export interface ExportOptions {
   /** Input file (JSONL or JSON array). */
   input: string;
-  format: ExportFormat;
+  /** Output format (one of `format` or `target` is required). */
+  format?: ExportFormat;
+  /** A model family or trainer the export is shaped for (see `gemtraj export --help`). */
+  target?: TargetName;
   /** Output file (JSONL, or Parquet with `parquet`). */
   out: string;
   /** Input format; `auto` detects per record (default). */
   from?: FormatName | 'auto';
   parquet?: boolean;
-  /** A `.jinja` chat template to render every conversation through. */
+  /** A `.jinja` chat template to render every written record through (Python Jinja2 when available). */
   checkTemplate?: string;
+  /** Renderer of the check: `auto` (Python Jinja2 when available, else @huggingface/jinja), `jinja2` or `js`. */
+  templateEngine?: 'auto' | 'jinja2' | 'js';
   /** segments.jsonl with source texts (sft-pairs); default: next to the input. */
   sources?: string;
-  /** Role of Hermes `<tool_response>` messages. */
+  /** Role of Hermes `<tool_response>` messages (default `user`, as the GEM paper trained). */
   hermesToolRole?: 'tool' | 'user';
   /** Where progress and problems are printed (default: process streams). */
   log?: (line: string) => void;
@@ -48,6 +55,8 @@ export interface ExportSummary {
   lossyRecords: number;
   lossNotes: number;
   problems: Array<{ line: number; stage: 'import' | 'export' | 'template'; message: string }>;
+  /** The template check, per written record (output line order). */
+  templateResults?: TemplateCheckResult[];
   template?: Record<TemplateCheckResult['status'], number>;
   datasetInfo?: string;
 }
@@ -57,7 +66,13 @@ export interface ExportSummary {
 export async function runExport(options: ExportOptions): Promise<ExportSummary> {
   const log = options.log ?? ((l: string) => process.stdout.write(`${l}\n`));
   const warn = options.warn ?? ((l: string) => process.stderr.write(`${l}\n`));
-  if (!EXPORT_FORMATS.includes(options.format)) throw new Error(`--format must be one of ${EXPORT_FORMATS.join(', ')}`);
+  const target: ExportTarget | undefined = options.target === undefined ? undefined : exportTarget(options.target);
+  if (options.target !== undefined && target === undefined) throw new Error(`--target must be one of ${TARGET_NAMES.join(', ')}`);
+  if ((options.format === undefined) === (target === undefined)) throw new Error('give one of --format or --target');
+  const format = options.format;
+  if (format !== undefined && !EXPORT_FORMATS.includes(format)) throw new Error(`--format must be one of ${EXPORT_FORMATS.join(', ')}`);
+  const label = target === undefined ? String(format) : `target ${target.name}`;
+  const shareGpt = format === 'sharegpt' || target?.name === 'llamafactory';
   if (!existsSync(options.input)) throw new Error(`${options.input}: no such file`);
   const summary: ExportSummary = { read: 0, imported: 0, exported: 0, importFailed: 0, exportFailed: 0, lossyRecords: 0, lossNotes: 0, problems: [] };
   const problem = (line: number, stage: 'import' | 'export' | 'template', message: string): void => {
@@ -66,13 +81,13 @@ export async function runExport(options: ExportOptions): Promise<ExportSummary> 
   };
 
   let sources: Map<string, string> | undefined;
-  if (options.format === 'sft-pairs') {
+  if (format === 'sft-pairs') {
     const file = options.sources ?? join(dirname(options.input), 'segments.jsonl');
     if (existsSync(file)) sources = await loadSegmentTexts(file);
     else warn(`${file}: not found; sft-pairs needs source texts (--sources segments.jsonl): every record will be reported`);
   }
   const template = options.checkTemplate === undefined ? undefined : loadChatTemplate(options.checkTemplate);
-  const checks: TemplateCheckResult[] = [];
+  const written: Array<{ id: string; line: number }> = [];
 
   mkdirSync(dirname(options.out) || '.', { recursive: true });
   const rows: Array<Record<string, unknown>> = [];
@@ -87,20 +102,15 @@ export async function runExport(options: ExportOptions): Promise<ExportSummary> 
       }
       summary.imported += 1;
       const t = rec.result.trajectory;
-      if (template !== undefined) {
-        const check = checkTemplate(t, template);
-        checks.push(check);
-        if (check.status === 'render_error' || check.status === 'missing') problem(rec.line, 'template', `${check.status}: ${check.problems.join('; ')}`);
-        else if (check.status === 'engine_difference' && check.emulatedOk !== true) {
-          problem(rec.line, 'template', `engine difference, and on the Jinja2-like re-render: ${check.problems.slice(1).join('; ')}`);
-        }
-      }
       try {
         const segmentId = t.source.segment_id;
-        const out = exportTrajectory(options.format, t, {
-          sourceText: segmentId === undefined ? undefined : sources?.get(segmentId),
-          hermes: { toolResultRole: options.hermesToolRole ?? 'tool' },
-        });
+        const out = target !== undefined
+          ? target.convert(t)
+          : exportTrajectory(format as ExportFormat, t, {
+              sourceText: segmentId === undefined ? undefined : sources?.get(segmentId),
+              hermes: { toolResultRole: options.hermesToolRole ?? 'user' },
+            });
+        written.push({ id: t.id, line: rec.line });
         // JSONL lines are exactly the target format (OpenAI's fine-tuning API rejects extra
         // keys); the Parquet table adds an `id` column so rows stay traceable.
         if (fd !== undefined) writeSync(fd, `${JSON.stringify(out.record)}\n`);
@@ -121,7 +131,26 @@ export async function runExport(options: ExportOptions): Promise<ExportSummary> 
   }
   if (options.parquet === true) writeParquetRecords(options.out, rows);
 
-  if (options.format === 'sharegpt') {
+  if (template !== undefined) {
+    // The check reads back the file just written: what a trainer loads, byte for byte.
+    const back: Array<Record<string, unknown>> = options.parquet === true
+      ? await readParquetRecords(options.out)
+      : readFileSync(options.out, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const results = checkRecords(
+      back.map((record, i) => ({ id: written[i]?.id ?? `line ${i + 1}`, record })),
+      template,
+      { engine: options.templateEngine ?? 'auto', textBesideCalls: target !== undefined && !target.rendersTextBesideCalls ? 'optional' : 'required' },
+    );
+    summary.templateResults = results;
+    results.forEach((r, i) => {
+      const line = written[i]?.line ?? i + 1;
+      if (r.status === 'failed' || r.status === 'render_error') problem(line, 'template', `${r.status}: ${r.problems.join('; ')}`);
+      else if (r.status === 'engine_difference' && r.emulatedOk !== true) problem(line, 'template', `engine difference, and on the Jinja2-like re-render: ${r.problems.slice(1).join('; ')}`);
+    });
+    summary.template = summarizeTemplateChecks(results);
+  }
+
+  if (shareGpt) {
     // LLaMA-Factory finds datasets through dataset_info.json in the dataset directory.
     const infoFile = join(dirname(options.out), 'dataset_info.json');
     let info: Record<string, unknown> = {};
@@ -139,14 +168,19 @@ export async function runExport(options: ExportOptions): Promise<ExportSummary> 
   }
 
   log(
-    `read ${summary.read}, imported ${summary.imported}, exported ${summary.exported} (${options.format}${options.parquet === true ? ', parquet' : ''}) → ${options.out}`,
+    `read ${summary.read}, imported ${summary.imported}, exported ${summary.exported} (${label}${options.parquet === true ? ', parquet' : ''}) → ${options.out}`,
   );
-  if (summary.importFailed + summary.exportFailed > 0) log(`not exported: ${summary.importFailed} unreadable, ${summary.exportFailed} not representable in ${options.format}`);
+  if (summary.importFailed + summary.exportFailed > 0) log(`not exported: ${summary.importFailed} unreadable, ${summary.exportFailed} not representable in ${label}`);
   if (summary.lossyRecords > 0) log(`lossy: ${summary.lossyRecords} records (${summary.lossNotes} dropped or merged parts)`);
-  if (template !== undefined) {
-    summary.template = summarizeTemplateChecks(checks);
+  if (template !== undefined && summary.template !== undefined) {
     const s = summary.template;
-    log(`template ${template.name}: ${s.ok} ok, ${s.missing} missing calls/results, ${s.render_error} render errors, ${s.engine_difference} JS-engine differences (Jinja2 would render)`);
+    const engine = summary.templateResults?.[0]?.engine ?? 'jinja2';
+    log(
+      `template ${template.name} (${engine === 'jinja2' ? 'Python Jinja2, as transformers' : '@huggingface/jinja: python3 with jinja2 not found'}), on the file written: ` +
+        `${s.ok} ok, ${s.failed} failed (missing, double-encoded or dropped), ${s.render_error} render errors` +
+        (engine === 'js' ? `, ${s.engine_difference} JS-engine differences` : '') +
+        (s.not_checkable > 0 ? `, ${s.not_checkable} not checkable (no messages list)` : ''),
+    );
   }
   if (summary.datasetInfo !== undefined) log(`dataset_info.json entry written: ${summary.datasetInfo}`);
   return summary;
@@ -156,25 +190,36 @@ export async function runExport(options: ExportOptions): Promise<ExportSummary> 
 export function registerExport(program: Command): void {
   program
     .command('export')
-    .description('export trajectories as OpenAI, ShareGPT (LLaMA-Factory), Hermes or synthesizer SFT pairs')
+    .description('export trajectories for a model family or trainer (--target), or as OpenAI, ShareGPT, Hermes or synthesizer SFT pairs (--format)')
     .argument('<trajectories>', 'trajectories.jsonl (or any importable JSONL / JSON array file)')
-    .addOption(new Option('--format <format>', 'output format').choices([...EXPORT_FORMATS]).makeOptionMandatory())
+    .addOption(new Option('--target <name>', 'shape the export for this model\'s chat template or this trainer (see README "Exports")').choices([...TARGET_NAMES]))
+    .addOption(new Option('--format <format>', 'output format (when no --target)').choices([...EXPORT_FORMATS]))
     .requiredOption('--out <file>', 'output file')
     .addOption(new Option('--from <format>', 'input format').choices(['auto', ...FORMAT_NAMES]).default('auto'))
-    .option('--parquet', 'write Parquet (nested columns as JSON strings) instead of JSONL')
-    .option('--check-template <file.jinja>', 'render every conversation through this chat template and report problems')
+    .option('--parquet', 'write Parquet instead of JSONL')
+    .option('--check-template <file.jinja>', 'render every record of the written file through this chat template (Python Jinja2, as transformers) and report problems')
+    .addOption(new Option('--template-engine <engine>', 'renderer of --check-template').choices(['auto', 'jinja2', 'js']).default('auto'))
     .option('--sources <segments.jsonl>', 'source texts for sft-pairs (default: segments.jsonl next to the input)')
-    .addOption(new Option('--hermes-tool-role <role>', 'role of <tool_response> messages in hermes output').choices(['tool', 'user']).default('tool'))
-    .action(async (input: string, flags: { format: ExportFormat; out: string; from: FormatName | 'auto'; parquet?: boolean; checkTemplate?: string; sources?: string; hermesToolRole: 'tool' | 'user' }) => {
-      try {
-        const opts: ExportOptions = { input, format: flags.format, out: flags.out, from: flags.from, hermesToolRole: flags.hermesToolRole };
-        if (flags.parquet === true) opts.parquet = true;
-        if (flags.checkTemplate !== undefined) opts.checkTemplate = flags.checkTemplate;
-        if (flags.sources !== undefined) opts.sources = flags.sources;
-        await runExport(opts);
-      } catch (error) {
-        process.stderr.write(`gemtraj export: ${(error as Error).message}\n`);
-        process.exitCode = 2;
-      }
-    });
+    .addOption(new Option('--hermes-tool-role <role>', 'role of <tool_response> messages in hermes output (user: as the GEM paper trained)').choices(['tool', 'user']).default('user'))
+    .action(
+      async (
+        input: string,
+        flags: { format?: ExportFormat; target?: TargetName; out: string; from: FormatName | 'auto'; parquet?: boolean; checkTemplate?: string; templateEngine: 'auto' | 'jinja2' | 'js'; sources?: string; hermesToolRole: 'tool' | 'user' },
+      ) => {
+        try {
+          const opts: ExportOptions = { input, out: flags.out, from: flags.from, hermesToolRole: flags.hermesToolRole, templateEngine: flags.templateEngine };
+          if (flags.format !== undefined) opts.format = flags.format;
+          if (flags.target !== undefined) opts.target = flags.target;
+          if (flags.parquet === true) opts.parquet = true;
+          if (flags.checkTemplate !== undefined) opts.checkTemplate = flags.checkTemplate;
+          if (flags.sources !== undefined) opts.sources = flags.sources;
+          const summary = await runExport(opts);
+          const t = summary.template;
+          if (t !== undefined && t.failed + t.render_error > 0) process.exitCode = 1;
+        } catch (error) {
+          process.stderr.write(`gemtraj export: ${(error as Error).message}\n`);
+          process.exitCode = 2;
+        }
+      },
+    );
 }

@@ -48,5 +48,5 @@ export { parseSynthesizerOutput, SYNTHESIZER_INSTRUCTION } from '../prompts/synt
 export { normalizeSchema, normalizeTool, normalizeTools } from '../parse/tool-schema.js';
 export { detectFormat, readForeign, importRecord, FORMAT_NAMES } from './detect.js';
 export { writeParquetRecords, readParquetRecords } from './parquet.js';
-export { loadChatTemplate, compileChatTemplate, checkTemplate, summarizeTemplateChecks } from './template-check.js';
+export { loadChatTemplate, compileChatTemplate, checkRecords, summarizeTemplateChecks, expectationsOf, type WrittenRecord, type TemplateCheckResult } from './template-check.js';
 export { canonicalCallIds } from './common.js';
