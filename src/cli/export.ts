@@ -136,7 +136,7 @@ export async function runExport(options: ExportOptions): Promise<ExportSummary> 
     const back: Array<Record<string, unknown>> = options.parquet === true
       ? await readParquetRecords(options.out)
       : readFileSync(options.out, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
-    const results = checkRecords(
+    const results = await checkRecords(
       back.map((record, i) => ({ id: written[i]?.id ?? `line ${i + 1}`, record })),
       template,
       { engine: options.templateEngine ?? 'auto', textBesideCalls: target !== undefined && !target.rendersTextBesideCalls ? 'optional' : 'required' },

@@ -11,7 +11,7 @@
  * one JSON list. When python3 or jinja2 is missing, {@link jinja2Available} says why and callers
  * fall back to @huggingface/jinja.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 
 /** The renderer (mirrors transformers.utils.chat_template_utils._compile_jinja_template). */
 export const JINJA2_RENDERER = String.raw`
@@ -86,13 +86,26 @@ export function jinja2Available(): { ok: true } | { ok: false; reason: string } 
 }
 
 /**
- * Renders every item through `template` with Python Jinja2 in one python3 process.
- * Throws when python3/jinja2 is unavailable or the template does not compile.
+ * Renders every item through `template` with Python Jinja2 in one python3 process (run
+ * asynchronously: a large file takes seconds and the event loop stays free).
+ * Rejects when python3/jinja2 is unavailable or the template does not compile.
  */
-export function renderWithJinja2(template: string, items: readonly RenderItem[]): RenderOutcome[] {
-  const run = runPython(JSON.stringify({ template, items }));
-  if (run.error !== undefined) throw new Error(`python3 jinja2 renderer: ${run.error}`);
-  const answer = JSON.parse(run.stdout) as { results?: RenderOutcome[]; unavailable?: string; compile_error?: string };
+export async function renderWithJinja2(template: string, items: readonly RenderItem[]): Promise<RenderOutcome[]> {
+  const stdout = await new Promise<string>((resolve, reject) => {
+    const child = spawn('python3', ['-c', JINJA2_RENDERER], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.on('error', (e) => reject(new Error(`python3 jinja2 renderer: ${e.message}`)));
+    child.on('close', (code) => {
+      if (code === 0) resolve(Buffer.concat(out).toString('utf8'));
+      else reject(new Error(`python3 jinja2 renderer exited ${String(code)}: ${Buffer.concat(err).toString('utf8').trim().split('\n').pop() ?? ''}`));
+    });
+    child.stdin.on('error', () => undefined); // a crash before reading stdin is reported by 'close'
+    child.stdin.end(JSON.stringify({ template, items }));
+  });
+  const answer = JSON.parse(stdout) as { results?: RenderOutcome[]; unavailable?: string; compile_error?: string };
   if (answer.unavailable !== undefined) throw new Error(`python3 jinja2 renderer: jinja2 not importable: ${answer.unavailable}`);
   if (answer.compile_error !== undefined) throw new Error(`chat template does not compile: ${answer.compile_error}`);
   return answer.results ?? [];

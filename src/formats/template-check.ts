@@ -287,7 +287,7 @@ export function verifyRendered(exp: Expectations, text: string, record: Record<s
  * Renders every written record through the template and checks it. Records without
  * `messages` (ShareGPT, ms-swift, sft-pairs) are `not_checkable`: their trainer converts them first.
  */
-export function checkRecords(records: readonly WrittenRecord[], chat: ChatTemplate, options: TemplateCheckOptions = {}): TemplateCheckResult[] {
+export async function checkRecords(records: readonly WrittenRecord[], chat: ChatTemplate, options: TemplateCheckOptions = {}): Promise<TemplateCheckResult[]> {
   const want = options.engine ?? 'auto';
   const py = want === 'js' ? { ok: false as const, reason: 'js engine asked for' } : jinja2Available();
   if (want === 'jinja2' && !py.ok) throw new Error(`--check-template needs python3 with jinja2: ${py.reason}`);
@@ -297,7 +297,7 @@ export function checkRecords(records: readonly WrittenRecord[], chat: ChatTempla
   const checkable = items.filter((x) => x.exp !== undefined);
   const rendered = new Map<WrittenRecord, RenderOutcome>();
   if (engine === 'jinja2') {
-    const outs = renderWithJinja2(chat.source, checkable.map((x) => ({ messages: x.r.record.messages, tools: x.r.record.tools })));
+    const outs = await renderWithJinja2(chat.source, checkable.map((x) => ({ messages: x.r.record.messages, tools: x.r.record.tools })));
     checkable.forEach((x, i) => rendered.set(x.r, outs[i] ?? { ok: false, error: 'no answer from the renderer' }));
   }
   return items.map(({ r, exp }): TemplateCheckResult => {

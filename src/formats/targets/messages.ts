@@ -26,6 +26,8 @@ export interface MessageShape {
   tools: 'list' | 'json-string';
   /** Keep call ids (`tool_calls[].id`, `tool_call_id`). */
   ids: boolean;
+  /** Give a tool without `parameters` an empty object schema (templates that read `tool.parameters.properties`). */
+  fillParameters?: boolean;
   /** When reasoning and text beside calls meet in one turn and the template refuses both (gpt-oss), which to keep. */
   callTextOrThinking?: 'both' | 'text';
 }
@@ -109,6 +111,9 @@ export function shapeMessages(trajectory: Trajectory, shape: MessageShape): Expo
     notes.push(`messages[${i}]: ${calls.length} parallel calls split into consecutive turns`);
     i = k - 1;
   }
-  const tools = trajectory.tools.map((t) => ({ ...t }) as JsonObject);
+  const tools = trajectory.tools.map((t): JsonObject => {
+    if (shape.fillParameters !== true || t.function.parameters !== undefined) return { ...t } as JsonObject;
+    return { ...t, function: { ...t.function, parameters: { type: 'object', properties: {} } } } as JsonObject;
+  });
   return { record: { messages: out, tools: shape.tools === 'list' ? tools : JSON.stringify(tools) }, notes };
 }

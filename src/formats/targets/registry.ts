@@ -152,13 +152,14 @@ const TARGETS: Record<TargetName, ExportTarget> = {
     name: 'hermes',
     kind: 'model',
     // vllm tool_chat_template_hermes.jinja L100 `arguments|tojson`; L110-111 raise without `name`
-    // on tool messages; L88 `tool_calls is not defined` selects the text form.
+    // on tool messages; L88 `tool_calls is not defined` selects the text form; L44 reads
+    // `tool.parameters.properties` (raises without parameters).
     summary: 'Hermes-style models through vLLM\'s Hermes template: arguments as objects, `name` on tool messages',
     template: 'vllm-tool_chat_template_hermes.jinja',
     lost: 'assistant text beside calls (L90-107 render only the calls); reasoning_content',
     rendersTextBesideCalls: false,
     chatMessages: true,
-    convert: shaped({ args: 'object', emptyCallContent: 'empty', parallel: 'keep', toolName: true, reasoning: 'drop', tools: 'list', ids: true }),
+    convert: shaped({ args: 'object', emptyCallContent: 'empty', parallel: 'keep', toolName: true, reasoning: 'drop', tools: 'list', ids: true, fillParameters: true }),
   },
   'openai-ft': {
     name: 'openai-ft',
