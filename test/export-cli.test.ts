@@ -44,6 +44,23 @@ describe('gemtraj export', () => {
     const info = JSON.parse(readFileSync(join(dir, 'lf', 'dataset_info.json'), 'utf8')) as Record<string, { file_name: string }>;
     expect(info.gem?.file_name).toBe('gem.jsonl');
   });
+  it('llamafactory --parquet: conversations as a nested list<struct> column that dataset_info.json points at', async () => {
+    const dir = runDir();
+    const out = join(dir, 'lf', 'gem.parquet');
+    const s = await runExport({ input: join(dir, 'trajectories.jsonl'), target: 'llamafactory', out, parquet: true, ...quiet });
+    expect(s.exported).toBe(3);
+    const info = JSON.parse(readFileSync(join(dir, 'lf', 'dataset_info.json'), 'utf8')) as Record<string, { file_name: string; columns: { messages: string } }>;
+    expect(info.gem).toMatchObject({ file_name: 'gem.parquet', columns: { messages: 'conversations' } });
+    // Not a JSON string: a list of {from, value} (no gemtraj.json_columns entry for it).
+    const { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } = await import('hyparquet');
+    const file = await asyncBufferFromFile(out);
+    const meta = await parquetMetadataAsync(file);
+    expect(meta.schema.map((e) => e.name)).toEqual(['root', 'id', 'conversations', 'list', 'element', 'from', 'value', 'system', 'tools']);
+    const rows = (await parquetReadObjects({ file })) as Array<{ conversations: Array<{ from: string; value: string }> }>;
+    expect(Array.isArray(rows[0]?.conversations)).toBe(true);
+    expect(rows[0]?.conversations[0]).toEqual({ from: 'human', value: 'Where are orders A17 and B2?' });
+    expect(rows[0]?.conversations.some((c) => c.from === 'function_call' && c.value.startsWith('Let me refund that.\n<tool_call>'))).toBe(true);
+  });
   it('sft-pairs: joins source texts from segments.jsonl next to the input; reports unknown ones', async () => {
     const dir = runDir();
     const s = await runExport({ input: join(dir, 'trajectories.jsonl'), format: 'sft-pairs', out: join(dir, 'pairs.parquet'), parquet: true, ...quiet });

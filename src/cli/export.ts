@@ -129,7 +129,8 @@ export async function runExport(options: ExportOptions): Promise<ExportSummary> 
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
-  if (options.parquet === true) writeParquetRecords(options.out, rows);
+  // ShareGPT conversations as a nested column: dataset_info.json points LLaMA-Factory at this file.
+  if (options.parquet === true) writeParquetRecords(options.out, rows, shareGpt ? { structLists: { conversations: ['from', 'value'] } } : {});
 
   if (template !== undefined) {
     // The check reads back the file just written: what a trainer loads, byte for byte.
