@@ -17,6 +17,8 @@ import { readParquetRecords } from '../formats/parquet.js';
 import { exportTarget, TARGET_NAMES, type ExportTarget, type TargetName } from '../formats/targets/registry.js';
 import { checkRecords, loadChatTemplate, summarizeTemplateChecks, type TemplateCheckResult } from '../formats/template-check.js';
 import { ExportError, type FormatName } from '../formats/types.js';
+import { writeHfDataset } from '../hub/dataset.js';
+import type { Trajectory } from '../records.js';
 
 /** Options of {@link runExport} (the flags of `gemtraj export`). */
 export interface ExportOptions {
@@ -26,8 +28,14 @@ export interface ExportOptions {
   format?: ExportFormat;
   /** A model family or trainer the export is shaped for (see `gemtraj export --help`). */
   target?: TargetName;
-  /** Output file (JSONL, or Parquet with `parquet`). */
-  out: string;
+  /** Output file (JSONL, or Parquet with `parquet`); optional with `hfDataset` alone. */
+  out?: string;
+  /** Also (or only) write a Hugging Face Hub dataset folder here: data/*.parquet and a README.md card. */
+  hfDataset?: string;
+  /** Fraction (0–1) of trajectories in the Hub dataset's test split, by id hash. @default 0 */
+  testSplit?: number;
+  /** License id in the dataset card. @default 'other' */
+  license?: string;
   /** Input format; `auto` detects per record (default). */
   from?: FormatName | 'auto';
   parquet?: boolean;
@@ -68,7 +76,9 @@ export async function runExport(options: ExportOptions): Promise<ExportSummary> 
   const warn = options.warn ?? ((l: string) => process.stderr.write(`${l}\n`));
   const target: ExportTarget | undefined = options.target === undefined ? undefined : exportTarget(options.target);
   if (options.target !== undefined && target === undefined) throw new Error(`--target must be one of ${TARGET_NAMES.join(', ')}`);
-  if ((options.format === undefined) === (target === undefined)) throw new Error('give one of --format or --target');
+  if (options.format !== undefined && target !== undefined) throw new Error('give one of --format or --target, not both');
+  if (options.format === undefined && target === undefined && options.hfDataset === undefined) throw new Error('give --format, --target or --hf-dataset');
+  if ((options.format !== undefined || target !== undefined) && options.out === undefined) throw new Error('--out is required with --format or --target');
   const format = options.format;
   if (format !== undefined && !EXPORT_FORMATS.includes(format)) throw new Error(`--format must be one of ${EXPORT_FORMATS.join(', ')}`);
   const label = target === undefined ? String(format) : `target ${target.name}`;
@@ -87,11 +97,14 @@ export async function runExport(options: ExportOptions): Promise<ExportSummary> 
     else warn(`${file}: not found; sft-pairs needs source texts (--sources segments.jsonl): every record will be reported`);
   }
   const template = options.checkTemplate === undefined ? undefined : loadChatTemplate(options.checkTemplate);
+  const convert = options.format !== undefined || target !== undefined;
+  const out = options.out ?? '';
+  const hubRows: Trajectory[] = [];
   const written: Array<{ id: string; line: number }> = [];
 
-  mkdirSync(dirname(options.out) || '.', { recursive: true });
+  if (convert) mkdirSync(dirname(out) || '.', { recursive: true });
   const rows: Array<Record<string, unknown>> = [];
-  const fd = options.parquet === true ? undefined : openSync(options.out, 'w');
+  const fd = !convert || options.parquet === true ? undefined : openSync(out, 'w');
   try {
     for await (const rec of readForeign(options.input, options.from ?? 'auto')) {
       summary.read += 1;
@@ -102,6 +115,8 @@ export async function runExport(options: ExportOptions): Promise<ExportSummary> 
       }
       summary.imported += 1;
       const t = rec.result.trajectory;
+      if (options.hfDataset !== undefined) hubRows.push(t);
+      if (!convert) continue;
       try {
         const segmentId = t.source.segment_id;
         const out = target !== undefined
@@ -130,13 +145,18 @@ export async function runExport(options: ExportOptions): Promise<ExportSummary> 
     if (fd !== undefined) closeSync(fd);
   }
   // ShareGPT conversations as a nested column: dataset_info.json points LLaMA-Factory at this file.
-  if (options.parquet === true) writeParquetRecords(options.out, rows, shareGpt ? { structLists: { conversations: ['from', 'value'] } } : {});
+  if (convert && options.parquet === true) writeParquetRecords(out, rows, shareGpt ? { structLists: { conversations: ['from', 'value'] } } : {});
+  if (options.hfDataset !== undefined) {
+    const hub = await writeHfDataset(options.hfDataset, hubRows, { testFraction: options.testSplit ?? 0, license: options.license ?? 'other', input: options.input });
+    log(`Hub dataset → ${options.hfDataset}: ${hub.files.join(', ')} (${Object.entries(hub.splits).map(([k, v]) => `${k} ${v}`).join(', ')}); upload with gemtraj push ${options.hfDataset} --repo org/name`);
+    if (!convert) return summary;
+  }
 
   if (template !== undefined) {
     // The check reads back the file just written: what a trainer loads, byte for byte.
     const back: Array<Record<string, unknown>> = options.parquet === true
-      ? await readParquetRecords(options.out)
-      : readFileSync(options.out, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
+      ? await readParquetRecords(out)
+      : readFileSync(out, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
     const results = await checkRecords(
       back.map((record, i) => ({ id: written[i]?.id ?? `line ${i + 1}`, record })),
       template,
@@ -153,7 +173,7 @@ export async function runExport(options: ExportOptions): Promise<ExportSummary> 
 
   if (shareGpt) {
     // LLaMA-Factory finds datasets through dataset_info.json in the dataset directory.
-    const infoFile = join(dirname(options.out), 'dataset_info.json');
+    const infoFile = join(dirname(out), 'dataset_info.json');
     let info: Record<string, unknown> = {};
     if (existsSync(infoFile)) {
       try {
@@ -162,14 +182,14 @@ export async function runExport(options: ExportOptions): Promise<ExportSummary> 
         warn(`${infoFile}: not JSON; rewritten`);
       }
     }
-    const name = basename(options.out, extname(options.out));
-    Object.assign(info, datasetInfoEntry(name, relative(dirname(options.out), options.out)));
+    const name = basename(out, extname(out));
+    Object.assign(info, datasetInfoEntry(name, relative(dirname(out), out)));
     writeFileSync(infoFile, `${JSON.stringify(info, null, 2)}\n`);
     summary.datasetInfo = infoFile;
   }
 
   log(
-    `read ${summary.read}, imported ${summary.imported}, exported ${summary.exported} (${label}${options.parquet === true ? ', parquet' : ''}) → ${options.out}`,
+    `read ${summary.read}, imported ${summary.imported}, exported ${summary.exported} (${label}${options.parquet === true ? ', parquet' : ''}) → ${out}`,
   );
   if (summary.importFailed + summary.exportFailed > 0) log(`not exported: ${summary.importFailed} unreadable, ${summary.exportFailed} not representable in ${label}`);
   if (summary.lossyRecords > 0) log(`lossy: ${summary.lossyRecords} records (${summary.lossNotes} dropped or merged parts)`);
@@ -195,7 +215,10 @@ export function registerExport(program: Command): void {
     .argument('<trajectories>', 'trajectories.jsonl (or any importable JSONL / JSON array file)')
     .addOption(new Option('--target <name>', 'shape the export for this model\'s chat template or this trainer (see README "Exports")').choices([...TARGET_NAMES]))
     .addOption(new Option('--format <format>', 'output format (when no --target)').choices([...EXPORT_FORMATS]))
-    .requiredOption('--out <file>', 'output file')
+    .option('--out <file>', 'output file (with --format or --target)')
+    .option('--hf-dataset <dir>', 'also write a Hugging Face Hub dataset folder (data/*.parquet + README.md card); upload with gemtraj push')
+    .option('--test-split <fraction>', 'fraction of trajectories in the Hub dataset\'s test split (by id hash)', (v: string) => Number(v))
+    .option('--license <id>', 'license id for the dataset card (e.g. apache-2.0)')
     .addOption(new Option('--from <format>', 'input format').choices(['auto', ...FORMAT_NAMES]).default('auto'))
     .option('--parquet', 'write Parquet instead of JSONL')
     .option('--check-template <file.jinja>', 'render every record of the written file through this chat template (Python Jinja2, as transformers) and report problems')
@@ -205,10 +228,14 @@ export function registerExport(program: Command): void {
     .action(
       async (
         input: string,
-        flags: { format?: ExportFormat; target?: TargetName; out: string; from: FormatName | 'auto'; parquet?: boolean; checkTemplate?: string; templateEngine: 'auto' | 'jinja2' | 'js'; sources?: string; hermesToolRole: 'tool' | 'user' },
+        flags: { format?: ExportFormat; target?: TargetName; out?: string; hfDataset?: string; testSplit?: number; license?: string; from: FormatName | 'auto'; parquet?: boolean; checkTemplate?: string; templateEngine: 'auto' | 'jinja2' | 'js'; sources?: string; hermesToolRole: 'tool' | 'user' },
       ) => {
         try {
-          const opts: ExportOptions = { input, out: flags.out, from: flags.from, hermesToolRole: flags.hermesToolRole, templateEngine: flags.templateEngine };
+          const opts: ExportOptions = { input, from: flags.from, hermesToolRole: flags.hermesToolRole, templateEngine: flags.templateEngine };
+          if (flags.out !== undefined) opts.out = flags.out;
+          if (flags.hfDataset !== undefined) opts.hfDataset = flags.hfDataset;
+          if (flags.testSplit !== undefined) opts.testSplit = flags.testSplit;
+          if (flags.license !== undefined) opts.license = flags.license;
           if (flags.format !== undefined) opts.format = flags.format;
           if (flags.target !== undefined) opts.target = flags.target;
           if (flags.parquet === true) opts.parquet = true;
