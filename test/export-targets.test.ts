@@ -69,7 +69,7 @@ beforeAll(async () => {
     { name: 'glaive', trajectories: (await imported(`${DATA}/tool-use/glaive-toolcall-en-demo.sharegpt.json`)).slice(0, 120) },
     { name: 'gemtraj', trajectories: [richTrajectory(), makeValidTrajectory(), ...fromTau2Tasks()] },
   ];
-});
+}, 120_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Exports, writes JSONL, reads the bytes back: what a trainer loads. */
@@ -80,7 +80,8 @@ function writtenRecords(target: string, trajectories: Trajectory[]): Array<{ id:
   return readFileSync(file, 'utf8').trim().split('\n').map((l, i) => ({ id: (trajectories[i] as Trajectory).id, record: JSON.parse(l) as Record<string, unknown> }));
 }
 
-describe('export targets through their real chat templates (Python Jinja2)', () => {
+// Rendering hundreds of conversations per template in python3 takes seconds, more on a loaded machine.
+describe('export targets through their real chat templates (Python Jinja2)', { timeout: 300_000 }, () => {
   it('has a gemtraj corpus with parallel calls, text beside calls and several user turns', () => {
     const g = corpus[2]?.trajectories ?? [];
     expect(g.length).toBeGreaterThan(50);
