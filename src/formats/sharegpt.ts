@@ -240,7 +240,10 @@ export function fromShareGPT(record: unknown, options: ImportOptions = {}): Impo
     } else if (from === 'gpt') {
       messages.push({ role: 'assistant', content: value });
     } else if (from === 'function_call') {
-      const parsed = parseJsonLoose(value);
+      // LLaMA-Factory ≥ 0.9.4 form: text, then the calls between its tool-call words.
+      const tagged = /<tool_call>(.*?)<\/tool_call>/s.exec(value);
+      const text = tagged === null ? '' : value.replace(tagged[0], '').trimEnd();
+      const parsed = parseJsonLoose(tagged === null ? value : (tagged[1] as string));
       if (!parsed.ok) return { ok: false, error: `${p}.value: ${parsed.error}` };
       const list = Array.isArray(parsed.value) ? parsed.value : [parsed.value];
       const calls: ToolCall[] = [];
@@ -249,12 +252,14 @@ export function fromShareGPT(record: unknown, options: ImportOptions = {}): Impo
         if (!isObject(c) || typeof c.name !== 'string') return { ok: false, error: `${p}.value[${j}]: no function name` };
         calls.push({ id: ids.next(), type: 'function', function: { name: c.name, arguments: argumentsString(c.arguments ?? c.parameters) } });
       }
-      messages.push({ role: 'assistant', content: null, tool_calls: calls });
+      messages.push({ role: 'assistant', content: text === '' ? null : text, tool_calls: calls });
       pending = [...calls];
     } else {
       // observation: one result per open call; a JSON list of the right length splits.
       let results: string[] = [value];
-      if (pending.length > 1) {
+      const blocks = value.split(LLAMAFACTORY_RESULT_SEPARATOR);
+      if (pending.length > 1 && blocks.length === pending.length) results = blocks;
+      else if (pending.length > 1) {
         const parsed = parseJsonLoose(value);
         if (parsed.ok && Array.isArray(parsed.value) && parsed.value.length === pending.length) {
           results = parsed.value.map((r) => (typeof r === 'string' ? r : JSON.stringify(r)));
