@@ -60,6 +60,9 @@ describe('gemtraj export', () => {
     expect(Array.isArray(rows[0]?.conversations)).toBe(true);
     expect(rows[0]?.conversations[0]).toEqual({ from: 'human', value: 'Where are orders A17 and B2?' });
     expect(rows[0]?.conversations.some((c) => c.from === 'function_call' && c.value.startsWith('Let me refund that.\n<tool_call>'))).toBe(true);
+    // The check reads the Parquet back as LLaMA-Factory reads it and renders it through Qwen3.
+    const checked = await runExport({ input: join(dir, 'trajectories.jsonl'), target: 'llamafactory', out, parquet: true, checkTemplate: `${DATA}/chat-templates/trl/qwen3.jinja`, ...quiet });
+    expect(checked.template).toMatchObject({ ok: 3, failed: 0, render_error: 0, not_checkable: 0 });
   });
   it('sft-pairs: joins source texts from segments.jsonl next to the input; reports unknown ones', async () => {
     const dir = runDir();

@@ -188,38 +188,9 @@ describe('llamafactory and ms-swift as their trainers read them', { timeout: 300
   });
 
   it.skipIf(!py.ok)('read the way LLaMA-Factory and ms-swift do, they render through Qwen3 as native Qwen3 data', async () => {
-    // LLaMA-Factory: function_call = thought text + calls (FunctionFormatter), observation = results
-    // joined by its separator (one <tool_response> each in its qwen template).
-    type Turn = { from: string; value: string };
-    const lf = (r: Record<string, unknown>): Record<string, unknown> => {
-      const messages: Array<Record<string, unknown>> = r.system === '' ? [] : [{ role: 'system', content: r.system }];
-      for (const t of r.conversations as Turn[]) {
-        if (t.from === 'human') messages.push({ role: 'user', content: t.value });
-        else if (t.from === 'gpt') messages.push({ role: 'assistant', content: t.value });
-        else if (t.from === 'function_call') {
-          const m = /<tool_call>(.*?)<\/tool_call>/s.exec(t.value);
-          const calls = JSON.parse(m === null ? t.value : (m[1] as string)) as unknown;
-          const list = (Array.isArray(calls) ? calls : [calls]) as Array<{ name: string; arguments: unknown }>;
-          messages.push({ role: 'assistant', content: m === null ? '' : t.value.replace(m[0], '').trimEnd(), tool_calls: list.map((c) => ({ type: 'function', function: c })) });
-        } else for (const part of t.value.split('\n</tool_response>\n<tool_response>\n')) messages.push({ role: 'tool', content: part });
-      }
-      return { messages, tools: r.tools === '' ? [] : (JSON.parse(r.tools as string) as unknown) };
-    };
-    // ms-swift: consecutive tool_call messages are one assistant turn, tool_response messages tool results.
-    const swift = (r: Record<string, unknown>): Record<string, unknown> => {
-      const messages: Array<Record<string, unknown>> = [];
-      for (const m of r.messages as Array<{ role: string; content: string }>) {
-        const last = messages[messages.length - 1];
-        if (m.role === 'tool_call') {
-          const call = { type: 'function', function: JSON.parse(m.content) as unknown };
-          if (last?.role === 'assistant' && (Array.isArray(last.tool_calls) || last.content !== undefined) && !messages.slice(-1).some((x) => x.role !== 'assistant')) {
-            last.tool_calls = [...((last.tool_calls as unknown[] | undefined) ?? []), call];
-          } else messages.push({ role: 'assistant', content: '', tool_calls: [call] });
-        } else if (m.role === 'tool_response') messages.push({ role: 'tool', content: m.content });
-        else messages.push({ role: m.role, content: m.content });
-      }
-      return { messages, tools: JSON.parse(r.tools as string) as unknown };
-    };
+    const { readLlamaFactory, readMsSwift } = await import('../src/formats/targets/trainer-readers.js');
+    const lf = (r: Record<string, unknown>) => readLlamaFactory(r) ?? {};
+    const swift = (r: Record<string, unknown>) => readMsSwift(r) ?? {};
     const qwen3 = loadChatTemplate(`${DATA}/chat-templates/trl/qwen3.jinja`);
     for (const { name, trajectories } of corpus) {
       for (const [target, read] of [['llamafactory', lf], ['ms-swift', swift]] as const) {

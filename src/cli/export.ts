@@ -15,6 +15,7 @@ import { writeParquetRecords } from '../formats/parquet.js';
 import { datasetInfoEntry } from '../formats/sharegpt.js';
 import { readParquetRecords } from '../formats/parquet.js';
 import { exportTarget, TARGET_NAMES, type ExportTarget, type TargetName } from '../formats/targets/registry.js';
+import { readLlamaFactory, readMsSwift } from '../formats/targets/trainer-readers.js';
 import { checkRecords, loadChatTemplate, summarizeTemplateChecks, type TemplateCheckResult } from '../formats/template-check.js';
 import { ExportError, type FormatName } from '../formats/types.js';
 import { writeHfDataset } from '../hub/dataset.js';
@@ -157,8 +158,12 @@ export async function runExport(options: ExportOptions): Promise<ExportSummary> 
     const back: Array<Record<string, unknown>> = options.parquet === true
       ? await readParquetRecords(out)
       : readFileSync(out, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
+    // ShareGPT and ms-swift files are turned into chat messages by their trainer first: the
+    // check does what that trainer does, and says so.
+    const reader = shareGpt ? readLlamaFactory : target?.name === 'ms-swift' ? readMsSwift : undefined;
+    if (reader !== undefined) log(`template check: records read as ${shareGpt ? 'LLaMA-Factory' : 'ms-swift'} reads them, then rendered`);
     const results = await checkRecords(
-      back.map((record, i) => ({ id: written[i]?.id ?? `line ${i + 1}`, record })),
+      back.map((record, i) => ({ id: written[i]?.id ?? `line ${i + 1}`, record: reader === undefined ? record : (reader(record) ?? record) })),
       template,
       { engine: options.templateEngine ?? 'auto', textBesideCalls: target !== undefined && !target.rendersTextBesideCalls ? 'optional' : 'required' },
     );
