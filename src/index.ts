@@ -76,6 +76,10 @@ export {
 export { validateTrajectory, VALIDATE_CHECK_IDS, type ValidateOptions, type ValidationResult, type CheckId } from './validate/index.js';
 export { exportTrajectory, EXPORT_FORMATS, type ExportFormat, type ExportContext } from './formats/index.js';
 export { importRecord, readForeign, FORMAT_NAMES } from './formats/detect.js';
+export { exportTarget, allTargets, TARGET_NAMES, type ExportTarget, type TargetName } from './formats/targets/registry.js';
+export { checkRecords, loadChatTemplate, type TemplateCheckResult } from './formats/template-check.js';
+export { writeHfDataset, type HfDatasetOptions } from './hub/dataset.js';
+export { pushDataset, type PushOptions, type PushResult } from './hub/push.js';
 
 // Held-out split and replay evaluation
 export { splitTrajectories, type SplitOptions, type SplitSummary } from './eval/split.js';

@@ -25,11 +25,15 @@ function runDir(): string {
 const quiet = { log: () => undefined, warn: () => undefined };
 
 describe('gemtraj export', () => {
-  it('openai: exports, reports the bad line, checks a template', async () => {
+  it('openai: exports, reports the bad line, and the template check reports what the file really renders to', async () => {
     const dir = runDir();
     const s = await runExport({ input: join(dir, 'trajectories.jsonl'), format: 'openai', out: join(dir, 'out', 'openai.jsonl'), checkTemplate: `${DATA}/chat-templates/vllm-tool_chat_template_llama3.1_json.jinja`, ...quiet });
-    expect(s).toMatchObject({ read: 4, imported: 3, exported: 3, importFailed: 1, exportFailed: 0, template: { ok: 3 } });
-    expect(s.problems).toEqual([{ line: 3, stage: 'import', message: expect.stringContaining('invalid JSON') }]);
+    // String arguments through Llama 3.1's `tojson` come out double-encoded; the parallel calls raise.
+    expect(s).toMatchObject({ read: 4, imported: 3, exported: 3, importFailed: 1, exportFailed: 0, template: { ok: 0, failed: 2, render_error: 1 } });
+    expect(s.problems[0]).toEqual({ line: 3, stage: 'import', message: expect.stringContaining('invalid JSON') });
+    expect(s.problems.filter((p) => p.stage === 'template').map((p) => p.line).sort()).toEqual([1, 2, 4]);
+    const t = await runExport({ input: join(dir, 'trajectories.jsonl'), target: 'llama3.1', out: join(dir, 'out', 'llama.jsonl'), checkTemplate: `${DATA}/chat-templates/vllm-tool_chat_template_llama3.1_json.jinja`, ...quiet });
+    expect(t.template).toMatchObject({ ok: 3, failed: 0, render_error: 0 });
     const lines = readFileSync(join(dir, 'out', 'openai.jsonl'), 'utf8').trim().split('\n');
     expect(Object.keys(JSON.parse(lines[0]!))).toEqual(['messages', 'tools']);
   });
@@ -39,6 +43,26 @@ describe('gemtraj export', () => {
     expect(s).toMatchObject({ exported: 3, lossyRecords: 1, lossNotes: 1 });
     const info = JSON.parse(readFileSync(join(dir, 'lf', 'dataset_info.json'), 'utf8')) as Record<string, { file_name: string }>;
     expect(info.gem?.file_name).toBe('gem.jsonl');
+  });
+  it('llamafactory --parquet: conversations as a nested list<struct> column that dataset_info.json points at', async () => {
+    const dir = runDir();
+    const out = join(dir, 'lf', 'gem.parquet');
+    const s = await runExport({ input: join(dir, 'trajectories.jsonl'), target: 'llamafactory', out, parquet: true, ...quiet });
+    expect(s.exported).toBe(3);
+    const info = JSON.parse(readFileSync(join(dir, 'lf', 'dataset_info.json'), 'utf8')) as Record<string, { file_name: string; columns: { messages: string } }>;
+    expect(info.gem).toMatchObject({ file_name: 'gem.parquet', columns: { messages: 'conversations' } });
+    // Not a JSON string: a list of {from, value} (no gemtraj.json_columns entry for it).
+    const { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } = await import('hyparquet');
+    const file = await asyncBufferFromFile(out);
+    const meta = await parquetMetadataAsync(file);
+    expect(meta.schema.map((e) => e.name)).toEqual(['root', 'id', 'conversations', 'list', 'element', 'from', 'value', 'system', 'tools']);
+    const rows = (await parquetReadObjects({ file })) as Array<{ conversations: Array<{ from: string; value: string }> }>;
+    expect(Array.isArray(rows[0]?.conversations)).toBe(true);
+    expect(rows[0]?.conversations[0]).toEqual({ from: 'human', value: 'Where are orders A17 and B2?' });
+    expect(rows[0]?.conversations.some((c) => c.from === 'function_call' && c.value.startsWith('Let me refund that.\n<tool_call>'))).toBe(true);
+    // The check reads the Parquet back as LLaMA-Factory reads it and renders it through Qwen3.
+    const checked = await runExport({ input: join(dir, 'trajectories.jsonl'), target: 'llamafactory', out, parquet: true, checkTemplate: `${DATA}/chat-templates/trl/qwen3.jinja`, ...quiet });
+    expect(checked.template).toMatchObject({ ok: 3, failed: 0, render_error: 0, not_checkable: 0 });
   });
   it('sft-pairs: joins source texts from segments.jsonl next to the input; reports unknown ones', async () => {
     const dir = runDir();

@@ -67,8 +67,9 @@ describe('hermes', () => {
     expect(h.messages[2]?.content).toBe(
       '<tool_call>\n{"name": "lookup_order", "arguments": {"order_id": "A17"}}\n</tool_call>\n<tool_call>\n{"name": "lookup_order", "arguments": {"order_id": "B2"}}\n</tool_call>',
     );
+    // Tool responses in the user role by default, as the GEM paper trained.
     expect(h.messages[3]).toEqual({
-      role: 'tool',
+      role: 'user',
       content: '<tool_response>\n{"status":"delivered","items":[1,2]}\n</tool_response>\n<tool_response>\n{"status":"shipped"}\n</tool_response>',
     });
   });

@@ -13,24 +13,40 @@ import { FORMAT_NAMES, readForeign } from '../formats/detect.js';
 import { EXPORT_FORMATS, exportTrajectory, type ExportFormat } from '../formats/index.js';
 import { writeParquetRecords } from '../formats/parquet.js';
 import { datasetInfoEntry } from '../formats/sharegpt.js';
-import { checkTemplate, loadChatTemplate, summarizeTemplateChecks, type TemplateCheckResult } from '../formats/template-check.js';
+import { readParquetRecords } from '../formats/parquet.js';
+import { exportTarget, TARGET_NAMES, type ExportTarget, type TargetName } from '../formats/targets/registry.js';
+import { readLlamaFactory, readMsSwift } from '../formats/targets/trainer-readers.js';
+import { checkRecords, loadChatTemplate, summarizeTemplateChecks, type TemplateCheckResult } from '../formats/template-check.js';
 import { ExportError, type FormatName } from '../formats/types.js';
+import { writeHfDataset } from '../hub/dataset.js';
+import type { Trajectory } from '../records.js';
 
 /** Options of {@link runExport} (the flags of `gemtraj export`). */
 export interface ExportOptions {
   /** Input file (JSONL or JSON array). */
   input: string;
-  format: ExportFormat;
-  /** Output file (JSONL, or Parquet with `parquet`). */
-  out: string;
+  /** Output format (one of `format` or `target` is required). */
+  format?: ExportFormat;
+  /** A model family or trainer the export is shaped for (see `gemtraj export --help`). */
+  target?: TargetName;
+  /** Output file (JSONL, or Parquet with `parquet`); optional with `hfDataset` alone. */
+  out?: string;
+  /** Also (or only) write a Hugging Face Hub dataset folder here: data/*.parquet and a README.md card. */
+  hfDataset?: string;
+  /** Fraction (0–1) of trajectories in the Hub dataset's test split, by id hash. @default 0 */
+  testSplit?: number;
+  /** License id in the dataset card. @default 'other' */
+  license?: string;
   /** Input format; `auto` detects per record (default). */
   from?: FormatName | 'auto';
   parquet?: boolean;
-  /** A `.jinja` chat template to render every conversation through. */
+  /** A `.jinja` chat template to render every written record through (Python Jinja2 when available). */
   checkTemplate?: string;
+  /** Renderer of the check: `auto` (Python Jinja2 when available, else @huggingface/jinja), `jinja2` or `js`. */
+  templateEngine?: 'auto' | 'jinja2' | 'js';
   /** segments.jsonl with source texts (sft-pairs); default: next to the input. */
   sources?: string;
-  /** Role of Hermes `<tool_response>` messages. */
+  /** Role of Hermes `<tool_response>` messages (default `user`, as the GEM paper trained). */
   hermesToolRole?: 'tool' | 'user';
   /** Where progress and problems are printed (default: process streams). */
   log?: (line: string) => void;
@@ -48,6 +64,8 @@ export interface ExportSummary {
   lossyRecords: number;
   lossNotes: number;
   problems: Array<{ line: number; stage: 'import' | 'export' | 'template'; message: string }>;
+  /** The template check, per written record (output line order). */
+  templateResults?: TemplateCheckResult[];
   template?: Record<TemplateCheckResult['status'], number>;
   datasetInfo?: string;
 }
@@ -57,7 +75,15 @@ export interface ExportSummary {
 export async function runExport(options: ExportOptions): Promise<ExportSummary> {
   const log = options.log ?? ((l: string) => process.stdout.write(`${l}\n`));
   const warn = options.warn ?? ((l: string) => process.stderr.write(`${l}\n`));
-  if (!EXPORT_FORMATS.includes(options.format)) throw new Error(`--format must be one of ${EXPORT_FORMATS.join(', ')}`);
+  const target: ExportTarget | undefined = options.target === undefined ? undefined : exportTarget(options.target);
+  if (options.target !== undefined && target === undefined) throw new Error(`--target must be one of ${TARGET_NAMES.join(', ')}`);
+  if (options.format !== undefined && target !== undefined) throw new Error('give one of --format or --target, not both');
+  if (options.format === undefined && target === undefined && options.hfDataset === undefined) throw new Error('give --format, --target or --hf-dataset');
+  if ((options.format !== undefined || target !== undefined) && options.out === undefined) throw new Error('--out is required with --format or --target');
+  const format = options.format;
+  if (format !== undefined && !EXPORT_FORMATS.includes(format)) throw new Error(`--format must be one of ${EXPORT_FORMATS.join(', ')}`);
+  const label = target === undefined ? String(format) : `target ${target.name}`;
+  const shareGpt = format === 'sharegpt' || target?.name === 'llamafactory';
   if (!existsSync(options.input)) throw new Error(`${options.input}: no such file`);
   const summary: ExportSummary = { read: 0, imported: 0, exported: 0, importFailed: 0, exportFailed: 0, lossyRecords: 0, lossNotes: 0, problems: [] };
   const problem = (line: number, stage: 'import' | 'export' | 'template', message: string): void => {
@@ -66,17 +92,20 @@ export async function runExport(options: ExportOptions): Promise<ExportSummary> 
   };
 
   let sources: Map<string, string> | undefined;
-  if (options.format === 'sft-pairs') {
+  if (format === 'sft-pairs') {
     const file = options.sources ?? join(dirname(options.input), 'segments.jsonl');
     if (existsSync(file)) sources = await loadSegmentTexts(file);
     else warn(`${file}: not found; sft-pairs needs source texts (--sources segments.jsonl): every record will be reported`);
   }
   const template = options.checkTemplate === undefined ? undefined : loadChatTemplate(options.checkTemplate);
-  const checks: TemplateCheckResult[] = [];
+  const convert = options.format !== undefined || target !== undefined;
+  const out = options.out ?? '';
+  const hubRows: Trajectory[] = [];
+  const written: Array<{ id: string; line: number }> = [];
 
-  mkdirSync(dirname(options.out) || '.', { recursive: true });
+  if (convert) mkdirSync(dirname(out) || '.', { recursive: true });
   const rows: Array<Record<string, unknown>> = [];
-  const fd = options.parquet === true ? undefined : openSync(options.out, 'w');
+  const fd = !convert || options.parquet === true ? undefined : openSync(out, 'w');
   try {
     for await (const rec of readForeign(options.input, options.from ?? 'auto')) {
       summary.read += 1;
@@ -87,20 +116,17 @@ export async function runExport(options: ExportOptions): Promise<ExportSummary> 
       }
       summary.imported += 1;
       const t = rec.result.trajectory;
-      if (template !== undefined) {
-        const check = checkTemplate(t, template);
-        checks.push(check);
-        if (check.status === 'render_error' || check.status === 'missing') problem(rec.line, 'template', `${check.status}: ${check.problems.join('; ')}`);
-        else if (check.status === 'engine_difference' && check.emulatedOk !== true) {
-          problem(rec.line, 'template', `engine difference, and on the Jinja2-like re-render: ${check.problems.slice(1).join('; ')}`);
-        }
-      }
+      if (options.hfDataset !== undefined) hubRows.push(t);
+      if (!convert) continue;
       try {
         const segmentId = t.source.segment_id;
-        const out = exportTrajectory(options.format, t, {
-          sourceText: segmentId === undefined ? undefined : sources?.get(segmentId),
-          hermes: { toolResultRole: options.hermesToolRole ?? 'tool' },
-        });
+        const out = target !== undefined
+          ? target.convert(t)
+          : exportTrajectory(format as ExportFormat, t, {
+              sourceText: segmentId === undefined ? undefined : sources?.get(segmentId),
+              hermes: { toolResultRole: options.hermesToolRole ?? 'user' },
+            });
+        written.push({ id: t.id, line: rec.line });
         // JSONL lines are exactly the target format (OpenAI's fine-tuning API rejects extra
         // keys); the Parquet table adds an `id` column so rows stay traceable.
         if (fd !== undefined) writeSync(fd, `${JSON.stringify(out.record)}\n`);
@@ -119,11 +145,40 @@ export async function runExport(options: ExportOptions): Promise<ExportSummary> 
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
-  if (options.parquet === true) writeParquetRecords(options.out, rows);
+  // ShareGPT conversations as a nested column: dataset_info.json points LLaMA-Factory at this file.
+  if (convert && options.parquet === true) writeParquetRecords(out, rows, shareGpt ? { structLists: { conversations: ['from', 'value'] } } : {});
+  if (options.hfDataset !== undefined) {
+    const hub = await writeHfDataset(options.hfDataset, hubRows, { testFraction: options.testSplit ?? 0, license: options.license ?? 'other', input: options.input });
+    log(`Hub dataset → ${options.hfDataset}: ${hub.files.join(', ')} (${Object.entries(hub.splits).map(([k, v]) => `${k} ${v}`).join(', ')}); upload with gemtraj push ${options.hfDataset} --repo org/name`);
+    if (!convert) return summary;
+  }
 
-  if (options.format === 'sharegpt') {
+  if (template !== undefined) {
+    // The check reads back the file just written: what a trainer loads, byte for byte.
+    const back: Array<Record<string, unknown>> = options.parquet === true
+      ? await readParquetRecords(out)
+      : readFileSync(out, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
+    // ShareGPT and ms-swift files are turned into chat messages by their trainer first: the
+    // check does what that trainer does, and says so.
+    const reader = shareGpt ? readLlamaFactory : target?.name === 'ms-swift' ? readMsSwift : undefined;
+    if (reader !== undefined) log(`template check: records read as ${shareGpt ? 'LLaMA-Factory' : 'ms-swift'} reads them, then rendered`);
+    const results = await checkRecords(
+      back.map((record, i) => ({ id: written[i]?.id ?? `line ${i + 1}`, record: reader === undefined ? record : (reader(record) ?? record) })),
+      template,
+      { engine: options.templateEngine ?? 'auto', textBesideCalls: target !== undefined && !target.rendersTextBesideCalls ? 'optional' : 'required' },
+    );
+    summary.templateResults = results;
+    results.forEach((r, i) => {
+      const line = written[i]?.line ?? i + 1;
+      if (r.status === 'failed' || r.status === 'render_error') problem(line, 'template', `${r.status}: ${r.problems.join('; ')}`);
+      else if (r.status === 'engine_difference' && r.emulatedOk !== true) problem(line, 'template', `engine difference, and on the Jinja2-like re-render: ${r.problems.slice(1).join('; ')}`);
+    });
+    summary.template = summarizeTemplateChecks(results);
+  }
+
+  if (shareGpt) {
     // LLaMA-Factory finds datasets through dataset_info.json in the dataset directory.
-    const infoFile = join(dirname(options.out), 'dataset_info.json');
+    const infoFile = join(dirname(out), 'dataset_info.json');
     let info: Record<string, unknown> = {};
     if (existsSync(infoFile)) {
       try {
@@ -132,21 +187,26 @@ export async function runExport(options: ExportOptions): Promise<ExportSummary> 
         warn(`${infoFile}: not JSON; rewritten`);
       }
     }
-    const name = basename(options.out, extname(options.out));
-    Object.assign(info, datasetInfoEntry(name, relative(dirname(options.out), options.out)));
+    const name = basename(out, extname(out));
+    Object.assign(info, datasetInfoEntry(name, relative(dirname(out), out)));
     writeFileSync(infoFile, `${JSON.stringify(info, null, 2)}\n`);
     summary.datasetInfo = infoFile;
   }
 
   log(
-    `read ${summary.read}, imported ${summary.imported}, exported ${summary.exported} (${options.format}${options.parquet === true ? ', parquet' : ''}) → ${options.out}`,
+    `read ${summary.read}, imported ${summary.imported}, exported ${summary.exported} (${label}${options.parquet === true ? ', parquet' : ''}) → ${out}`,
   );
-  if (summary.importFailed + summary.exportFailed > 0) log(`not exported: ${summary.importFailed} unreadable, ${summary.exportFailed} not representable in ${options.format}`);
+  if (summary.importFailed + summary.exportFailed > 0) log(`not exported: ${summary.importFailed} unreadable, ${summary.exportFailed} not representable in ${label}`);
   if (summary.lossyRecords > 0) log(`lossy: ${summary.lossyRecords} records (${summary.lossNotes} dropped or merged parts)`);
-  if (template !== undefined) {
-    summary.template = summarizeTemplateChecks(checks);
+  if (template !== undefined && summary.template !== undefined) {
     const s = summary.template;
-    log(`template ${template.name}: ${s.ok} ok, ${s.missing} missing calls/results, ${s.render_error} render errors, ${s.engine_difference} JS-engine differences (Jinja2 would render)`);
+    const engine = summary.templateResults?.[0]?.engine ?? 'jinja2';
+    log(
+      `template ${template.name} (${engine === 'jinja2' ? 'Python Jinja2, as transformers' : '@huggingface/jinja: python3 with jinja2 not found'}), on the file written: ` +
+        `${s.ok} ok, ${s.failed} failed (missing, double-encoded or dropped), ${s.render_error} render errors` +
+        (engine === 'js' ? `, ${s.engine_difference} JS-engine differences` : '') +
+        (s.not_checkable > 0 ? `, ${s.not_checkable} not checkable (no messages list)` : ''),
+    );
   }
   if (summary.datasetInfo !== undefined) log(`dataset_info.json entry written: ${summary.datasetInfo}`);
   return summary;
@@ -156,25 +216,43 @@ export async function runExport(options: ExportOptions): Promise<ExportSummary> 
 export function registerExport(program: Command): void {
   program
     .command('export')
-    .description('export trajectories as OpenAI, ShareGPT (LLaMA-Factory), Hermes or synthesizer SFT pairs')
+    .description('export trajectories for a model family or trainer (--target), or as OpenAI, ShareGPT, Hermes or synthesizer SFT pairs (--format)')
     .argument('<trajectories>', 'trajectories.jsonl (or any importable JSONL / JSON array file)')
-    .addOption(new Option('--format <format>', 'output format').choices([...EXPORT_FORMATS]).makeOptionMandatory())
-    .requiredOption('--out <file>', 'output file')
+    .addOption(new Option('--target <name>', 'shape the export for this model\'s chat template or this trainer (see README "Exports")').choices([...TARGET_NAMES]))
+    .addOption(new Option('--format <format>', 'output format (when no --target)').choices([...EXPORT_FORMATS]))
+    .option('--out <file>', 'output file (with --format or --target)')
+    .option('--hf-dataset <dir>', 'also write a Hugging Face Hub dataset folder (data/*.parquet + README.md card); upload with gemtraj push')
+    .option('--test-split <fraction>', 'fraction of trajectories in the Hub dataset\'s test split (by id hash)', (v: string) => Number(v))
+    .option('--license <id>', 'license id for the dataset card (e.g. apache-2.0)')
     .addOption(new Option('--from <format>', 'input format').choices(['auto', ...FORMAT_NAMES]).default('auto'))
-    .option('--parquet', 'write Parquet (nested columns as JSON strings) instead of JSONL')
-    .option('--check-template <file.jinja>', 'render every conversation through this chat template and report problems')
+    .option('--parquet', 'write Parquet instead of JSONL')
+    .option('--check-template <file.jinja>', 'render every record of the written file through this chat template (Python Jinja2, as transformers) and report problems')
+    .addOption(new Option('--template-engine <engine>', 'renderer of --check-template').choices(['auto', 'jinja2', 'js']).default('auto'))
     .option('--sources <segments.jsonl>', 'source texts for sft-pairs (default: segments.jsonl next to the input)')
-    .addOption(new Option('--hermes-tool-role <role>', 'role of <tool_response> messages in hermes output').choices(['tool', 'user']).default('tool'))
-    .action(async (input: string, flags: { format: ExportFormat; out: string; from: FormatName | 'auto'; parquet?: boolean; checkTemplate?: string; sources?: string; hermesToolRole: 'tool' | 'user' }) => {
-      try {
-        const opts: ExportOptions = { input, format: flags.format, out: flags.out, from: flags.from, hermesToolRole: flags.hermesToolRole };
-        if (flags.parquet === true) opts.parquet = true;
-        if (flags.checkTemplate !== undefined) opts.checkTemplate = flags.checkTemplate;
-        if (flags.sources !== undefined) opts.sources = flags.sources;
-        await runExport(opts);
-      } catch (error) {
-        process.stderr.write(`gemtraj export: ${(error as Error).message}\n`);
-        process.exitCode = 2;
-      }
-    });
+    .addOption(new Option('--hermes-tool-role <role>', 'role of <tool_response> messages in hermes output (user: as the GEM paper trained)').choices(['tool', 'user']).default('user'))
+    .action(
+      async (
+        input: string,
+        flags: { format?: ExportFormat; target?: TargetName; out?: string; hfDataset?: string; testSplit?: number; license?: string; from: FormatName | 'auto'; parquet?: boolean; checkTemplate?: string; templateEngine: 'auto' | 'jinja2' | 'js'; sources?: string; hermesToolRole: 'tool' | 'user' },
+      ) => {
+        try {
+          const opts: ExportOptions = { input, from: flags.from, hermesToolRole: flags.hermesToolRole, templateEngine: flags.templateEngine };
+          if (flags.out !== undefined) opts.out = flags.out;
+          if (flags.hfDataset !== undefined) opts.hfDataset = flags.hfDataset;
+          if (flags.testSplit !== undefined) opts.testSplit = flags.testSplit;
+          if (flags.license !== undefined) opts.license = flags.license;
+          if (flags.format !== undefined) opts.format = flags.format;
+          if (flags.target !== undefined) opts.target = flags.target;
+          if (flags.parquet === true) opts.parquet = true;
+          if (flags.checkTemplate !== undefined) opts.checkTemplate = flags.checkTemplate;
+          if (flags.sources !== undefined) opts.sources = flags.sources;
+          const summary = await runExport(opts);
+          const t = summary.template;
+          if (t !== undefined && t.failed + t.render_error > 0) process.exitCode = 1;
+        } catch (error) {
+          process.stderr.write(`gemtraj export: ${(error as Error).message}\n`);
+          process.exitCode = 2;
+        }
+      },
+    );
 }

@@ -12,6 +12,7 @@ import { VERSION } from '../version.js';
 import { registerRun } from './run.js';
 import { registerStages } from './stages.js';
 import { registerExport } from './export.js';
+import { registerPush } from './push.js';
 import { registerValidate } from './validate.js';
 import { registerStats } from './stats.js';
 import { registerMerge } from './merge.js';
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerStages(program);
   registerValidate(program);
   registerExport(program);
+  registerPush(program);
   registerStats(program);
   registerMerge(program);
   registerReport(program);

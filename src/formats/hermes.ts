@@ -5,7 +5,7 @@
  * - an assistant turn's calls are `<tool_call>\n{"name": …, "arguments": {…}}\n</tool_call>`
  *   blocks after its text;
  * - results are `<tool_response>\n…\n</tool_response>` blocks, consecutive results in one
- *   message whose role is `tool` (default) or `user` (the paper's final format).
+ *   message whose role is `user` (default: the paper's final format) or `tool`.
  * Lossy: call ids (regenerated as `call_<n>` on import), tool-message `name`,
  * `reasoning_content`, and whitespace at the end of a text that precedes tool calls or tools.
  */
@@ -26,7 +26,11 @@ export interface HermesRecord {
 }
 
 export interface HermesExportOptions {
-  /** Role of the message holding `<tool_response>` blocks: `tool` (default) or `user` (as the GEM paper trained). */
+  /**
+   * Role of the message holding `<tool_response>` blocks: `user` (default: the GEM paper's final
+   * format, and what Qwen's templates render unchanged) or `tool` (which Qwen3's template wraps in
+   * a second `<tool_response>`).
+   */
   toolResultRole?: 'tool' | 'user';
 }
 
@@ -54,7 +58,7 @@ export function hermesToolCall(call: ToolCall, path: string): string {
 
 /** Exports a trajectory as Hermes text messages, with notes on what was dropped. */
 export function toHermesWithNotes(trajectory: Trajectory, options: HermesExportOptions = {}): ExportOutcome<HermesRecord> {
-  const resultRole = options.toolResultRole ?? 'tool';
+  const resultRole = options.toolResultRole ?? 'user';
   const notes: string[] = [];
   const out: HermesMessage[] = [];
   const toolsBlock = hermesToolsBlock(trajectory.tools);

@@ -48,5 +48,7 @@ export { parseSynthesizerOutput, SYNTHESIZER_CHECKS, SYNTHESIZER_INSTRUCTION, ty
 export { normalizeSchema, normalizeTool, normalizeTools } from '../parse/tool-schema.js';
 export { detectFormat, readForeign, importRecord, FORMAT_NAMES } from './detect.js';
 export { writeParquetRecords, readParquetRecords } from './parquet.js';
-export { loadChatTemplate, compileChatTemplate, checkTemplate, summarizeTemplateChecks } from './template-check.js';
+export { loadChatTemplate, compileChatTemplate, checkRecords, summarizeTemplateChecks, expectationsOf, type WrittenRecord, type TemplateCheckResult } from './template-check.js';
 export { canonicalCallIds } from './common.js';
+export { exportTarget, allTargets, TARGET_NAMES, type ExportTarget, type TargetName } from './targets/registry.js';
+export { jinja2Available, renderWithJinja2 } from './jinja2-render.js';

@@ -85,8 +85,30 @@ function resultValue(content: string): unknown {
   }
 }
 
+/** Choices LLaMA-Factory versions and templates differ on (defaults: the historical `sharegpt` output). */
+export interface ShareGPTExportOptions {
+  /**
+   * Assistant text beside tool calls: `drop` it (noted), or `inline` it before the calls as
+   * `text\n<tool_call>[calls]</tool_call>` — the function_call value LLaMA-Factory ≥ 0.9.4's
+   * FunctionFormatter splits on its tool_call_words (older versions raise on it). @default 'drop'
+   */
+  textBesideCalls?: 'drop' | 'inline';
+  /**
+   * Results of parallel calls in their one observation turn: a `json-array` of the results, or
+   * `blocks` joined by `\n</tool_response>\n<tool_response>\n`, as LLaMA-Factory's own
+   * OpenAI converter joins consecutive tool messages (the qwen template then shows one
+   * `<tool_response>` per result, like native Qwen3). @default 'json-array'
+   */
+  parallelResults?: 'json-array' | 'blocks';
+  /** `tools` when the trajectory has none: `"[]"` or `""` (what LLaMA-Factory's data uses). @default '[]' */
+  emptyTools?: '[]' | '';
+}
+
+/** LLaMA-Factory's separator for the results of one parallel call turn (data/converter.py). */
+export const LLAMAFACTORY_RESULT_SEPARATOR = '\n</tool_response>\n<tool_response>\n';
+
 /** Exports a trajectory and lists what was lost. Throws {@link ExportError} when impossible. */
-export function toShareGPTWithNotes(trajectory: Trajectory): ExportOutcome<ShareGPTRecord> {
+export function toShareGPTWithNotes(trajectory: Trajectory, options: ShareGPTExportOptions = {}): ExportOutcome<ShareGPTRecord> {
   const notes: string[] = [];
   const turns: ShareGPTTurn[] = [];
   let system = '';
@@ -112,15 +134,18 @@ export function toShareGPTWithNotes(trajectory: Trajectory): ExportOutcome<Share
         push('gpt', m.content ?? '', i);
         continue;
       }
-      if (m.content !== undefined && m.content !== null && m.content.trim() !== '') {
-        notes.push(`messages[${i}]: assistant text alongside tool calls dropped`);
-      }
+      const text = m.content !== undefined && m.content !== null && m.content.trim() !== '' ? m.content : undefined;
+      if (text !== undefined && options.textBesideCalls !== 'inline') notes.push(`messages[${i}]: assistant text alongside tool calls dropped`);
       const items = calls.map((c, j) => {
         const args = argumentsObject(c.function.arguments);
         if (!args.ok) throw new ExportError(args.error, `messages[${i}].tool_calls[${j}].function.arguments`);
         return { name: c.function.name, arguments: args.value };
       });
-      turns.push({ from: 'function_call', value: JSON.stringify(items.length === 1 ? items[0] : items) });
+      const callJson = JSON.stringify(items.length === 1 ? items[0] : items);
+      turns.push({
+        from: 'function_call',
+        value: text !== undefined && options.textBesideCalls === 'inline' ? `${text.trimEnd()}\n<tool_call>${callJson}</tool_call>` : callJson,
+      });
       // The results: the tool messages that follow, put in call order.
       const results = new Map<string, string>();
       let k = i + 1;
@@ -139,7 +164,12 @@ export function toShareGPTWithNotes(trajectory: Trajectory): ExportOutcome<Share
         const ordered = calls.filter((c) => results.has(c.id)).map((c) => results.get(c.id) as string);
         turns.push({
           from: 'observation',
-          value: calls.length === 1 ? (ordered[0] as string) : JSON.stringify(ordered.map(resultValue)),
+          value:
+            calls.length === 1
+              ? (ordered[0] as string)
+              : options.parallelResults === 'blocks'
+                ? ordered.join(LLAMAFACTORY_RESULT_SEPARATOR)
+                : JSON.stringify(ordered.map(resultValue)),
         });
       }
       i = k - 1;
@@ -158,7 +188,8 @@ export function toShareGPTWithNotes(trajectory: Trajectory): ExportOutcome<Share
       throw new ExportError(`turn ${p + 1} is "${from}": LLaMA-Factory needs human/observation and gpt/function_call to alternate`);
     }
   }
-  return { record: { conversations: turns, system, tools: JSON.stringify(trajectory.tools) }, notes };
+  const tools = trajectory.tools.length === 0 && options.emptyTools === '' ? '' : JSON.stringify(trajectory.tools);
+  return { record: { conversations: turns, system, tools }, notes };
 }
 
 /** Exports a trajectory as a LLaMA-Factory ShareGPT record (see the module comment for losses). */
@@ -209,7 +240,10 @@ export function fromShareGPT(record: unknown, options: ImportOptions = {}): Impo
     } else if (from === 'gpt') {
       messages.push({ role: 'assistant', content: value });
     } else if (from === 'function_call') {
-      const parsed = parseJsonLoose(value);
+      // LLaMA-Factory ≥ 0.9.4 form: text, then the calls between its tool-call words.
+      const tagged = /<tool_call>(.*?)<\/tool_call>/s.exec(value);
+      const text = tagged === null ? '' : value.replace(tagged[0], '').trimEnd();
+      const parsed = parseJsonLoose(tagged === null ? value : (tagged[1] as string));
       if (!parsed.ok) return { ok: false, error: `${p}.value: ${parsed.error}` };
       const list = Array.isArray(parsed.value) ? parsed.value : [parsed.value];
       const calls: ToolCall[] = [];
@@ -218,12 +252,14 @@ export function fromShareGPT(record: unknown, options: ImportOptions = {}): Impo
         if (!isObject(c) || typeof c.name !== 'string') return { ok: false, error: `${p}.value[${j}]: no function name` };
         calls.push({ id: ids.next(), type: 'function', function: { name: c.name, arguments: argumentsString(c.arguments ?? c.parameters) } });
       }
-      messages.push({ role: 'assistant', content: null, tool_calls: calls });
+      messages.push({ role: 'assistant', content: text === '' ? null : text, tool_calls: calls });
       pending = [...calls];
     } else {
       // observation: one result per open call; a JSON list of the right length splits.
       let results: string[] = [value];
-      if (pending.length > 1) {
+      const blocks = value.split(LLAMAFACTORY_RESULT_SEPARATOR);
+      if (pending.length > 1 && blocks.length === pending.length) results = blocks;
+      else if (pending.length > 1) {
         const parsed = parseJsonLoose(value);
         if (parsed.ok && Array.isArray(parsed.value) && parsed.value.length === pending.length) {
           results = parsed.value.map((r) => (typeof r === 'string' ? r : JSON.stringify(r)));

@@ -1,40 +1,29 @@
 /**
- * Chat-template check: renders a trajectory through a real chat template (with
- * @huggingface/jinja, the JS port of the Jinja used by HF transformers' apply_chat_template)
- * and verifies that every tool call (name + arguments) and every tool result appears in the
- * rendered text, in conversation order — i.e. that a trainer fed this export would show the
- * model what we think it shows.
+ * Chat-template check of an export: renders the records AS WRITTEN (the bytes in the output
+ * file, parsed, with no conversion whatsoever) through a real chat template, the way a
+ * trainer's `apply_chat_template` would, and reports per conversation what a model trained on
+ * it would not see right:
+ * - a render error (the template raises on this data);
+ * - a call missing, out of order, or with its arguments double-encoded (a JSON string inside
+ *   the JSON, what `tojson` makes of string arguments) — calls are read from the record
+ *   (`tool_calls`, or `<tool_call>` blocks in Hermes text);
+ * - a result missing or out of order, or wrapped twice in `<tool_response>`;
+ * - a null content printed as `None`;
+ * - assistant text written beside calls that the rendering drops (a failure unless the caller
+ *   says the template is known to drop it: then it is listed in `unrendered`).
  *
- * What is fed to the template (the same adjustments an exporter to that model must make):
- * - tool-call `arguments` as objects (templates apply `| tojson` to them);
- * - `name` on tool messages, filled from the linked call when absent (the Hermes template
- *   raises without it);
- * - for single-call templates (Llama 3.1 JSON raises on `tool_calls|length > 1`) parallel calls
- *   are, by default, split into consecutive assistant turns each followed by its own result
- *   (`parallelCalls: 'split'`); `'report'` renders them unsplit so the template's error is reported.
- *   Splitting is what one-call-at-a-time models are trained on, and it keeps every call and result.
- *
- * Outcome per conversation:
- * - `ok`: rendered, and every call and result found in order;
- * - `missing`: rendered, but a call or result is absent or out of order;
- * - `render_error`: the template failed in a way HF's Jinja2 would also fail (the template's
- *   own raise_exception, `None + str`, iterating None, …) — a real defect of the conversation;
- * - `engine_difference`: the JS engine threw where Python Jinja2 renders an undefined value as
- *   empty (`undefined | trim` on a parameter without `description`) or answers an undefined
- *   subscript key with Undefined (`basic_type_map[json_spec.type]` on an `items` schema in the
- *   Hermes template). Not the data's fault: we re-render with the engine patched to behave
- *   like Jinja2 there and check calls and results on that text (`emulatedOk`).
- *   The opposite gap (JS lenient where Jinja2 raises, e.g. an attribute of an undefined value)
- *   is not detected.
- * Text the template silently drops (assistant text beside tool calls, reasoning) is listed in
- * `unrendered`, not counted as a failure.
+ * The reference renderer is Python Jinja2 as transformers sets it up ({@link renderWithJinja2});
+ * without python3/jinja2 the check falls back to @huggingface/jinja, whose JS-only strictness
+ * (`undefined | trim`, `map[undefined]`) is classified apart as `engine_difference` and
+ * re-rendered the Jinja2 way.
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { Environment, Interpreter, Template } from '@huggingface/jinja';
-import type { Message, Trajectory } from '../records.js';
-import { callNames, pyJson } from './common.js';
-import { isObject, type JsonObject } from '../parse/json.js';
+import { pyJson } from './common.js';
+import { jinja2Available, renderWithJinja2, type RenderOutcome } from './jinja2-render.js';
+import { isObject, parseJsonLoose, type JsonObject } from '../parse/json.js';
+import { extractBlocks, parseToolCallJson } from '../parse/tagged.js';
 
 export interface ChatTemplate {
   name: string;
@@ -45,104 +34,45 @@ export interface ChatTemplate {
 }
 
 export interface TemplateCheckOptions {
-  /** Parallel calls on a single-call template: split into consecutive turns (default) or render as is and report. */
-  parallelCalls?: 'split' | 'report';
+  /** `jinja2` (Python, as transformers), `js` (@huggingface/jinja), or `auto`: jinja2 when available. @default 'auto' */
+  engine?: 'auto' | 'jinja2' | 'js';
+  /** Whether dropped assistant text beside calls is a failure (`required`) or a known loss of the template (`optional`). @default 'required' */
+  textBesideCalls?: 'required' | 'optional';
   /** Keep the rendered text in the result (default false). */
   keepRendered?: boolean;
 }
 
-export type TemplateCheckStatus = 'ok' | 'missing' | 'render_error' | 'engine_difference';
+export type TemplateCheckStatus = 'ok' | 'failed' | 'render_error' | 'engine_difference' | 'not_checkable';
 
 export interface TemplateCheckResult {
   id: string;
   status: TemplateCheckStatus;
-  /** Render error, or what was missing/out of order. Empty when `ok`. */
+  /** Which renderer produced the verdict. */
+  engine: 'jinja2' | 'js';
+  /** Render error, or what is missing / wrong. Empty when `ok`. */
   problems: string[];
-  /** Changes made to feed the template (filled names, split calls). */
-  adjustments: string[];
-  /** Conversation text the template does not render (informational). */
+  /** Known losses of the template (text beside calls when optional, reasoning): informational. */
   unrendered: string[];
-  /** For `engine_difference`: whether calls and results were all found on the Jinja2-like re-render. */
+  /** For `engine_difference`: whether everything was found on the Jinja2-like re-render. */
   emulatedOk?: boolean;
   rendered?: string;
 }
 
+/** One record as written: an id (for the report) and the parsed line. */
+export interface WrittenRecord {
+  id: string;
+  record: Record<string, unknown>;
+}
+
 /** Compiles a chat template from its source. */
 export function compileChatTemplate(source: string, name = 'template'): ChatTemplate {
-  const singleCall = /tool_calls\s*\|\s*length\s*>\s*1[\s\S]{0,200}raise_exception/.test(source);
+  const singleCall = /tool_calls\s*\|\s*length\s*(?:>\s*1|==\s*1)[\s\S]{0,200}raise_exception/.test(source);
   return { name, source, singleCall, template: new Template(source) };
 }
 
 /** Reads and compiles a `.jinja` chat template file. */
 export function loadChatTemplate(file: string): ChatTemplate {
   return compileChatTemplate(readFileSync(file, 'utf8'), basename(file));
-}
-
-function parseArgs(args: string): unknown {
-  try {
-    return JSON.parse(args) as unknown;
-  } catch {
-    return args;
-  }
-}
-
-/** The messages and tools handed to the template, with what had to be adjusted. */
-export function prepareForTemplate(
-  trajectory: Trajectory,
-  chat: Pick<ChatTemplate, 'singleCall'>,
-  options: TemplateCheckOptions = {},
-): { messages: JsonObject[]; tools: JsonObject[] | undefined; adjustments: string[] } {
-  const adjustments: string[] = [];
-  const names = callNames(trajectory.messages);
-  const split = chat.singleCall && (options.parallelCalls ?? 'split') === 'split';
-  const toolMsg = (m: Extract<Message, { role: 'tool' }>, i: number): JsonObject => {
-    const name = m.name ?? names.get(m.tool_call_id);
-    if (m.name === undefined && name !== undefined) adjustments.push(`messages[${i}].name filled from its call`);
-    const out: JsonObject = { role: 'tool', tool_call_id: m.tool_call_id, content: m.content };
-    if (name !== undefined) out.name = name;
-    return out;
-  };
-  const messages: JsonObject[] = [];
-  const msgs = trajectory.messages;
-  for (let i = 0; i < msgs.length; i++) {
-    const m = msgs[i] as Message;
-    if (m.role !== 'assistant') {
-      messages.push(m.role === 'tool' ? toolMsg(m, i) : { role: m.role, content: m.content });
-      continue;
-    }
-    const calls = (m.tool_calls ?? []).map((c) => ({
-      id: c.id,
-      type: 'function',
-      function: { name: c.function.name, arguments: parseArgs(c.function.arguments) },
-    }));
-    const base: JsonObject = { role: 'assistant', content: m.content ?? null };
-    if (m.tool_calls === undefined) {
-      messages.push(base);
-      continue;
-    }
-    if (!split || calls.length <= 1) {
-      messages.push({ ...base, tool_calls: calls });
-      continue;
-    }
-    // Split: assistant(call k) → its result, for each call; results are the tool messages that follow.
-    let k = i + 1;
-    const results: Array<{ m: Extract<Message, { role: 'tool' }>; i: number }> = [];
-    while (k < msgs.length && (msgs[k] as Message).role === 'tool') {
-      results.push({ m: msgs[k] as Extract<Message, { role: 'tool' }>, i: k });
-      k++;
-    }
-    calls.forEach((c, j) => {
-      messages.push({ ...base, content: j === 0 ? base.content : null, tool_calls: [c] });
-      const r = results.findIndex((x) => x.m.tool_call_id === c.id);
-      const hit = r >= 0 ? results.splice(r, 1)[0] : undefined;
-      if (hit !== undefined) messages.push(toolMsg(hit.m, hit.i));
-    });
-    for (const r of results) messages.push(toolMsg(r.m, r.i));
-    adjustments.push(`messages[${i}]: ${calls.length} parallel calls split into consecutive turns`);
-    i = k - 1;
-  }
-  const tools = trajectory.tools.length > 0 ? trajectory.tools.map((t) => ({ ...t }) as JsonObject) : undefined;
-  return { messages, tools, adjustments };
 }
 
 /** Filters whose Jinja2 result on an undefined value is empty text / zero / an empty list. */
@@ -205,141 +135,206 @@ function renderJinja2Like(chat: ChatTemplate, context: JsonObject): string {
   }
 }
 
-function renderContext(messages: JsonObject[], tools: JsonObject[] | undefined): JsonObject {
-  const context: JsonObject = { messages, add_generation_prompt: false, bos_token: '', eos_token: '' };
-  if (tools !== undefined) context.tools = tools;
+function renderJs(chat: ChatTemplate, context: JsonObject): string {
+  return chat.template.render(context);
+}
+
+function renderContext(item: { messages: unknown; tools?: unknown }): JsonObject {
+  const context: JsonObject = { messages: item.messages as JsonObject[], add_generation_prompt: false, bos_token: '', eos_token: '' };
+  if (item.tools !== undefined && item.tools !== null) context.tools = item.tools as JsonObject[];
   return context;
 }
 
-/** A call or a result the rendered text must show, in the order the template was fed. */
-type Expected = { kind: 'call'; name: string; args: unknown } | { kind: 'result'; id: string; content: string };
-
-function expectedEvents(messages: readonly JsonObject[]): Expected[] {
-  const out: Expected[] = [];
-  for (const m of messages) {
-    if (m.role === 'assistant' && Array.isArray(m.tool_calls)) {
-      for (const c of m.tool_calls as Array<{ function: { name: string; arguments: unknown } }>) {
-        out.push({ kind: 'call', name: c.function.name, args: c.function.arguments });
-      }
-    } else if (m.role === 'tool') out.push({ kind: 'result', id: String(m.tool_call_id), content: String(m.content) });
-  }
-  return out;
+/** A call the rendered text must show: its name, arguments as an object, and the raw string when the record stores one. */
+interface ExpectedCall {
+  kind: 'call';
+  name: string;
+  args: JsonObject;
+  raw?: string;
+}
+interface ExpectedResult {
+  kind: 'result';
+  content: string;
+}
+interface Expectations {
+  events: Array<ExpectedCall | ExpectedResult>;
+  /** Assistant text written beside calls, with its message index. */
+  besideCalls: Array<{ index: number; text: string }>;
+  /** Problems visible in the record itself (e.g. arguments that are not an object). */
+  problems: string[];
 }
 
-/**
- * Finds every call (name with its arguments next to it) and result of the fed messages in
- * `text`, in order; returns what is missing. Arguments are looked for as `tojson` writes them
- * (Python separators) or compact; results raw or JSON-escaped (as inside `tojson` output).
- */
-export function findInOrder(messages: readonly JsonObject[], text: string): string[] {
-  const problems: string[] = [];
-  let cursor = 0;
-  let callNo = 0;
-  let resultNo = 0;
-  for (const e of expectedEvents(messages)) {
-    if (e.kind === 'call') {
-      callNo += 1;
-      const args = e.args;
-      const argTexts = typeof args === 'string' ? [JSON.stringify(args), args] : [pyJson(args), JSON.stringify(args)];
-      // The name also appears in the tools list: take the first occurrence with the arguments
-      // next to it (before it in the Hermes template, after it in Llama's).
-      let found: { end: number } | undefined;
-      let nameSeen = false;
-      for (const cand of [`"${e.name}"`, e.name]) {
-        for (let at = text.indexOf(cand, cursor); at >= 0 && found === undefined; at = text.indexOf(cand, at + 1)) {
-          nameSeen = true;
-          const end = at + cand.length;
-          for (const a of argTexts) {
-            const from = Math.max(cursor, at - a.length - 64);
-            const argAt = text.indexOf(a, from);
-            if (argAt >= 0 && argAt <= end + 64) {
-              found = { end: Math.max(end, argAt + a.length) };
-              break;
-            }
+function textOf(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (Array.isArray(value)) return value.map((p) => (isObject(p) && typeof p.text === 'string' ? p.text : '')).join('');
+  return '';
+}
+
+/** What the written record says the model should see, read from the record itself. */
+export function expectationsOf(record: Record<string, unknown>): Expectations | undefined {
+  const messages = record.messages;
+  if (!Array.isArray(messages)) return undefined;
+  const out: Expectations = { events: [], besideCalls: [], problems: [] };
+  messages.forEach((m: unknown, i) => {
+    if (!isObject(m)) return;
+    const content = textOf(m.content);
+    if (m.role === 'assistant') {
+      const calls = Array.isArray(m.tool_calls) ? m.tool_calls : [];
+      let text = content;
+      calls.forEach((c: unknown, j) => {
+        const fn = isObject(c) && isObject(c.function) ? c.function : c;
+        if (!isObject(fn) || typeof fn.name !== 'string') {
+          out.problems.push(`messages[${i}].tool_calls[${j}]: no function name`);
+          return;
+        }
+        const a = fn.arguments;
+        if (isObject(a)) out.events.push({ kind: 'call', name: fn.name, args: a });
+        else if (typeof a === 'string') {
+          const parsed = parseJsonLoose(a.trim() === '' ? '{}' : a);
+          if (parsed.ok && isObject(parsed.value)) out.events.push({ kind: 'call', name: fn.name, args: parsed.value, raw: a });
+          else out.problems.push(`messages[${i}].tool_calls[${j}] (${fn.name}): arguments ${parsed.ok ? 'encode a JSON string, not an object (double-encoded in the file)' : 'are not JSON'}`);
+        } else out.events.push({ kind: 'call', name: fn.name, args: {} });
+      });
+      if (calls.length === 0 && /<\s*tool_call\s*>/i.test(content)) {
+        // Hermes text: the calls are written in the content.
+        const { blocks, rest } = extractBlocks(content, 'tool_call');
+        blocks.forEach((b, j) => {
+          const c = parseToolCallJson(b);
+          if (!c.ok) out.problems.push(`messages[${i}] <tool_call> ${j + 1}: ${c.error}`);
+          else {
+            const parsed = parseJsonLoose(c.arguments);
+            out.events.push({ kind: 'call', name: c.name, args: parsed.ok && isObject(parsed.value) ? parsed.value : {} });
           }
-        }
-        if (found !== undefined) break;
-      }
-      if (found === undefined) {
-        problems.push(`call ${callNo} (${e.name}) ${nameSeen ? 'with its arguments' : 'name'} not found after offset ${cursor}`);
-      } else cursor = found.end;
-    } else {
-      resultNo += 1;
-      const cands = [JSON.stringify(e.content).slice(1, -1), e.content];
-      let at = -1;
-      let len = 0;
-      for (const cand of cands) {
-        at = text.indexOf(cand, cursor);
-        if (at >= 0) {
-          len = cand.length;
-          break;
-        }
-      }
-      if (at < 0) problems.push(`result ${resultNo} (${e.id}) not found after offset ${cursor}`);
-      else cursor = at + len;
-    }
-  }
-  return problems;
-}
-
-function unrenderedParts(trajectory: Trajectory, text: string): string[] {
-  const out: string[] = [];
-  trajectory.messages.forEach((m, i) => {
-    if (m.role !== 'assistant') return;
-    const content = m.content?.trim() ?? '';
-    if (m.tool_calls !== undefined && m.tool_calls.length > 0 && content !== '' && !text.includes(content)) {
-      out.push(`messages[${i}]: assistant text beside tool calls not rendered`);
-    }
-    if (m.reasoning_content !== undefined && m.reasoning_content !== '' && !text.includes(m.reasoning_content)) {
-      out.push(`messages[${i}]: reasoning_content not rendered`);
+        });
+        text = rest;
+        if (text.trim() !== '') out.besideCalls.push({ index: i, text: text.trim() });
+      } else if (calls.length > 0 && text.trim() !== '') out.besideCalls.push({ index: i, text: text.trim() });
+    } else if (m.role === 'tool' || m.role === 'user' || m.role === 'ipython') {
+      const { blocks } = extractBlocks(content, 'tool_response');
+      if (blocks.length > 0) for (const b of blocks) out.events.push({ kind: 'result', content: b.replace(/^\s*\n/, '').replace(/\n\s*$/, '') });
+      else if (m.role !== 'user') out.events.push({ kind: 'result', content });
     }
   });
   return out;
 }
 
-/** Renders one trajectory through a chat template and checks its calls and results. */
-export function checkTemplate(trajectory: Trajectory, chat: ChatTemplate, options: TemplateCheckOptions = {}): TemplateCheckResult {
-  const { messages, tools, adjustments } = prepareForTemplate(trajectory, chat, options);
-  const base = { id: trajectory.id, adjustments };
-  let text: string;
-  try {
-    text = chat.template.render(renderContext(messages, tools));
-  } catch (error) {
-    const message = (error as Error).message;
-    if (!isEngineDifference(message)) return { ...base, status: 'render_error', problems: [message], unrendered: [] };
-    try {
-      text = renderJinja2Like(chat, renderContext(messages, tools));
-    } catch (again) {
-      const second = (again as Error).message;
-      // Past the JS-only strictness, a failure Jinja2 shares: the conversation's own defect.
-      if (!isEngineDifference(second)) return { ...base, status: 'render_error', problems: [second, `(after a JS-engine difference: ${message})`], unrendered: [] };
-      return { ...base, status: 'engine_difference', problems: [message, `re-render failed: ${second}`], unrendered: [], emulatedOk: false };
+/** Where a call shows in `text` at or after `cursor`: its name with its arguments as an object next to it (JSON or the XML forms of GLM and Qwen3.5+). */
+function findCall(text: string, cursor: number, call: ExpectedCall): number | undefined {
+  const keys = Object.keys(call.args);
+  const forms = [pyJson(call.args), JSON.stringify(call.args), ...(call.raw === undefined ? [] : [call.raw])];
+  for (let at = text.indexOf(call.name, cursor); at >= 0; at = text.indexOf(call.name, at + 1)) {
+    const end = at + call.name.length;
+    for (const a of forms) {
+      const argAt = text.indexOf(a, Math.max(cursor, at - a.length - 64));
+      if (argAt >= 0 && argAt <= end + 64) return Math.max(end, argAt + a.length);
     }
-    const missing = findInOrder(messages, text);
-    const result: TemplateCheckResult = {
-      ...base,
-      status: 'engine_difference',
-      problems: [message, ...missing],
-      unrendered: unrenderedParts(trajectory, text),
-      emulatedOk: missing.length === 0,
-    };
-    if (options.keepRendered === true) result.rendered = text;
-    return result;
+    // XML argument forms: <arg_key>k</arg_key> (GLM-4.5) or <parameter=k> (Qwen3.5+), in order after the name.
+    let p = end;
+    let all = true;
+    for (const k of keys) {
+      const hits = [`<arg_key>${k}</arg_key>`, `<parameter=${k}>`].map((tag) => ({ q: text.indexOf(tag, p), len: tag.length })).filter((h) => h.q >= 0 && h.q - p < 4000);
+      const hit = hits.sort((x, y) => x.q - y.q)[0];
+      if (hit === undefined) {
+        all = false;
+        break;
+      }
+      p = hit.q + hit.len;
+    }
+    if (keys.length > 0 && all) return p;
+    // A call without arguments shows as its name only in XML forms.
+    if (keys.length === 0 && /^>?\s*<\/(?:function|tool_call)>/.test(text.slice(end, end + 40))) return end;
   }
-  const missing = findInOrder(messages, text);
-  const result: TemplateCheckResult = {
-    ...base,
-    status: missing.length === 0 ? 'ok' : 'missing',
-    problems: missing,
-    unrendered: unrenderedParts(trajectory, text),
-  };
-  if (options.keepRendered === true) result.rendered = text;
-  return result;
+  return undefined;
+}
+
+/** Checks the rendered text against what the record says; returns the problems. */
+export function verifyRendered(exp: Expectations, text: string, record: Record<string, unknown>, textBesideCalls: 'required' | 'optional'): { problems: string[]; unrendered: string[] } {
+  const problems = [...exp.problems];
+  const unrendered: string[] = [];
+  let cursor = 0;
+  let callNo = 0;
+  let resultNo = 0;
+  for (const e of exp.events) {
+    if (e.kind === 'call') {
+      callNo += 1;
+      if (e.raw !== undefined && text.includes(JSON.stringify(e.raw))) {
+        problems.push(`call ${callNo} (${e.name}): arguments rendered double-encoded (a JSON string inside the JSON): give this template objects`);
+      }
+      const found = findCall(text, cursor, e);
+      if (found === undefined) problems.push(`call ${callNo} (${e.name}): not rendered with its arguments as an object after offset ${cursor}`);
+      else cursor = found;
+    } else {
+      resultNo += 1;
+      const cands = [e.content, JSON.stringify(e.content).slice(1, -1)];
+      const hit = cands.map((c) => ({ at: text.indexOf(c, cursor), len: c.length })).find((h) => h.at >= 0);
+      if (hit === undefined) problems.push(`result ${resultNo}: not rendered after offset ${cursor}`);
+      else cursor = hit.at + hit.len;
+    }
+  }
+  if (/<tool_response>\s*<tool_response>/.test(text)) problems.push('a result is wrapped twice in <tool_response> (tool messages that already hold <tool_response> blocks)');
+  const contents = JSON.stringify(record);
+  if (/(^|\n|>)None(\n|<|$)/.test(text) && !contents.includes('None')) problems.push('a null content is printed as "None"');
+  for (const b of exp.besideCalls) {
+    if (text.includes(b.text) || text.includes(JSON.stringify(b.text).slice(1, -1))) continue;
+    const note = `messages[${b.index}]: assistant text beside tool calls not rendered`;
+    if (textBesideCalls === 'required') problems.push(note);
+    else unrendered.push(note);
+  }
+  return { problems, unrendered };
+}
+
+/**
+ * Renders every written record through the template and checks it. Records without
+ * `messages` (ShareGPT, ms-swift, sft-pairs) are `not_checkable`: their trainer converts them first.
+ */
+export async function checkRecords(records: readonly WrittenRecord[], chat: ChatTemplate, options: TemplateCheckOptions = {}): Promise<TemplateCheckResult[]> {
+  const want = options.engine ?? 'auto';
+  const py = want === 'js' ? { ok: false as const, reason: 'js engine asked for' } : jinja2Available();
+  if (want === 'jinja2' && !py.ok) throw new Error(`--check-template needs python3 with jinja2: ${py.reason}`);
+  const engine: 'jinja2' | 'js' = py.ok ? 'jinja2' : 'js';
+  const textMode = options.textBesideCalls ?? 'required';
+  const items = records.map((r) => ({ r, exp: expectationsOf(r.record) }));
+  const checkable = items.filter((x) => x.exp !== undefined);
+  const rendered = new Map<WrittenRecord, RenderOutcome>();
+  if (engine === 'jinja2') {
+    const outs = await renderWithJinja2(chat.source, checkable.map((x) => ({ messages: x.r.record.messages, tools: x.r.record.tools })));
+    checkable.forEach((x, i) => rendered.set(x.r, outs[i] ?? { ok: false, error: 'no answer from the renderer' }));
+  }
+  return items.map(({ r, exp }): TemplateCheckResult => {
+    if (exp === undefined) return { id: r.id, status: 'not_checkable', engine, problems: ['no `messages` list: this format is converted by its trainer before any chat template'], unrendered: [] };
+    const base = { id: r.id, engine };
+    const finish = (text: string, status: 'ok' | 'engine_difference', firstProblem?: string): TemplateCheckResult => {
+      const v = verifyRendered(exp, text, r.record, textMode);
+      const result: TemplateCheckResult = status === 'engine_difference'
+        ? { ...base, status, problems: [firstProblem ?? '', ...v.problems], unrendered: v.unrendered, emulatedOk: v.problems.length === 0 }
+        : { ...base, status: v.problems.length === 0 ? 'ok' : 'failed', problems: v.problems, unrendered: v.unrendered };
+      if (options.keepRendered === true) result.rendered = text;
+      return result;
+    };
+    if (engine === 'jinja2') {
+      const out = rendered.get(r) as RenderOutcome;
+      return out.ok ? finish(out.text, 'ok') : { ...base, status: 'render_error', problems: [out.error], unrendered: [] };
+    }
+    const context = renderContext({ messages: r.record.messages, tools: r.record.tools });
+    try {
+      return finish(renderJs(chat, context), 'ok');
+    } catch (error) {
+      const message = (error as Error).message;
+      if (!isEngineDifference(message)) return { ...base, status: 'render_error', problems: [message], unrendered: [] };
+      try {
+        return finish(renderJinja2Like(chat, context), 'engine_difference', message);
+      } catch (again) {
+        const second = (again as Error).message;
+        if (!isEngineDifference(second)) return { ...base, status: 'render_error', problems: [second, `(after a JS-engine difference: ${message})`], unrendered: [] };
+        return { ...base, status: 'engine_difference', problems: [message, `re-render failed: ${second}`], unrendered: [], emulatedOk: false };
+      }
+    }
+  });
 }
 
 /** Counts of results by status. */
 export function summarizeTemplateChecks(results: readonly TemplateCheckResult[]): Record<TemplateCheckStatus, number> {
-  const counts: Record<TemplateCheckStatus, number> = { ok: 0, missing: 0, render_error: 0, engine_difference: 0 };
+  const counts: Record<TemplateCheckStatus, number> = { ok: 0, failed: 0, render_error: 0, engine_difference: 0, not_checkable: 0 };
   for (const r of results) counts[r.status] += 1;
   return counts;
 }
