@@ -11,6 +11,7 @@ import { formatFunnel } from '../pipeline/counts.js';
 import { estimateRun, formatEstimate } from '../pipeline/estimate.js';
 import type { CorpusMode } from '../pipeline/pipelines.js';
 import { runCorpusSession } from '../pipeline/session.js';
+import { truncationSummary } from '../pipeline/truncation.js';
 import { addInputOptions, addModelOptions, configFromFlags, openGateway, type CommonFlags } from './common.js';
 
 export interface RunFlags extends CommonFlags {
@@ -119,6 +120,7 @@ export async function executeRun(mode: CorpusMode, input: string, flags: RunFlag
   const funnel = runJson.counts;
   if (!config.quiet && funnel !== undefined) {
     process.stderr.write(`${formatFunnel(funnel)}\n`);
+    for (const line of truncationSummary(funnel, config)) process.stderr.write(`${line}\n`);
     const usage = runJson.usage?.totals;
     if (usage !== undefined) {
       process.stderr.write(

@@ -111,6 +111,9 @@ export function runFingerprint(mode: string, config: Config, prompts: Record<str
     models: config.models,
     temperature: config.temperature,
     max_tokens: config.max_tokens ?? null,
+    stage_max_tokens: config.stage_max_tokens,
+    // Only when set, so that runs from before the option keep their fingerprint.
+    ...(config.reasoning_effort === undefined ? {} : { reasoning_effort: config.reasoning_effort }),
     structured_output: config.structured_output,
     refine: config.refine,
     judge: config.judge,

@@ -51,7 +51,7 @@ export async function extractSegment(segment: Segment, options: ExtractOptions, 
     max_tokens: options.maxTokens,
   });
   if (!result.ok) {
-    return { ok: false, reasons: [structuredFailure('extract', result.error, result.raw)], raw: result.raw, usage: result.usage };
+    return { ok: false, reasons: [structuredFailure('extract', result.error, result.raw, options.maxTokens)], raw: result.raw, usage: result.usage };
   }
   const checked = checkExtraction(result.value, options);
   if (!checked.ok) return { ...checked, usage: result.usage };

@@ -39,6 +39,8 @@ export interface FilterOptions {
    * the heuristic, the stored one for a model file); the pipeline passes config `filter.threshold`.
    */
   threshold?: number | undefined;
+  /** Completion token cap of the judge call. @default the endpoint's own (the pipeline passes config `stage_max_tokens.filter`) */
+  maxTokens?: number | undefined;
   /** Aborts the judge call. */
   signal?: AbortSignal | undefined;
 }
@@ -81,13 +83,14 @@ export type SegmentJudgement =
  * Asks the LLM judge whether `text` describes a multi-step operation with a system, and for
  * the paper's labels. A bad answer is `ok: false`; endpoint failures throw.
  */
-export async function judgeSegment(text: string, llm: LlmClient, signal?: AbortSignal): Promise<SegmentJudgement> {
+export async function judgeSegment(text: string, llm: LlmClient, signal?: AbortSignal, maxTokens?: number): Promise<SegmentJudgement> {
   const result = await llm.structured({
     stage: 'filter',
     schema: FilterAnswerSchema,
     schemaName: FILTER_SCHEMA_NAME,
     messages: buildFilterMessages(text),
     temperature: 0,
+    max_tokens: maxTokens,
     signal,
   });
   if (!result.ok) {
@@ -150,7 +153,7 @@ export async function filterSegment(
   }
   if (llm === undefined) throw new Error(`filter: mode "${mode}" needs an LLM client for score ${local.toFixed(3)}`);
 
-  const judged = await judgeSegment(segment.text, llm, options.signal);
+  const judged = await judgeSegment(segment.text, llm, options.signal, options.maxTokens);
   if (!judged.ok) {
     return {
       score: local,

@@ -44,7 +44,7 @@ export async function generateTrajectory(
     max_tokens: options.maxTokens,
   });
   if (!result.ok) {
-    return { ok: false, reasons: [structuredFailure('generate', result.error, result.raw)], raw: result.raw, usage: result.usage };
+    return { ok: false, reasons: [structuredFailure('generate', result.error, result.raw, options.maxTokens)], raw: result.raw, usage: result.usage };
   }
   const answer = result.value;
   if (answer.turns.length === 0) {

@@ -95,7 +95,7 @@ export async function judgeTrajectory(trajectory: Trajectory, options: JudgeOpti
       reasons: [
         refused
           ? { check: 'judge_unparseable', message: `the judge refused: ${result.raw.trim().slice(0, 200)}` }
-          : structuredFailure('judge', `the judge's answer could not be used: ${result.error}`, result.raw),
+          : structuredFailure('judge', `the judge's answer could not be used: ${result.error}`, result.raw, options.maxTokens),
       ],
       warnings: [],
       raw: result.raw,

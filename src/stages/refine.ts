@@ -32,7 +32,7 @@ export async function refineTrajectory(
     max_tokens: options.maxTokens,
   });
   if (!result.ok) {
-    return { ok: false, reasons: [structuredFailure('refine', result.error, result.raw)], raw: result.raw, usage: result.usage };
+    return { ok: false, reasons: [structuredFailure('refine', result.error, result.raw, options.maxTokens)], raw: result.raw, usage: result.usage };
   }
   const answer = result.value;
   const specErrors = checkToolSpecs(answer.tools);

@@ -11,7 +11,7 @@ import type { LlmClient } from '../llm/types.js';
 import { buildSynthesizePrompt, parseSynthesizerOutput, SYNTHESIZE_PROMPT_VERSION } from '../prompts/synthesize.js';
 import { assembleMessages, messagesToTurns } from './conversation.js';
 import type { StageOutcome } from './types.js';
-import { looksLikeRefusal } from './types.js';
+import { capAdvice, looksLikeRefusal } from './types.js';
 
 export interface SynthesizeOptions {
   /** Sampling temperature of the synthesizer, 0–2 (config `temperature`). */
@@ -32,7 +32,8 @@ export async function synthesizeTrajectory(segment: Segment, options: Synthesize
   const parsed = parseSynthesizerOutput(result.text);
   if ('error' in parsed) {
     const check = looksLikeRefusal(result.text) ? 'synthesize_refusal' : result.finishReason === 'length' ? 'synthesize_truncated' : 'synthesize_unparseable';
-    return { ok: false, reasons: [{ check, message: parsed.error }], raw: result.text.slice(0, 20_000), usage: result.usage };
+    const message = check === 'synthesize_truncated' ? `${parsed.error}; ${capAdvice('synthesize', options.maxTokens)}` : parsed.error;
+    return { ok: false, reasons: [{ check, message }], raw: result.text.slice(0, 20_000), usage: result.usage };
   }
   // Rebuild links in code: the model's own call ids are not trusted.
   const { systemPrompt, turns } = messagesToTurns(parsed.messages);

@@ -2,7 +2,7 @@
  * The one mapping from a {@link Config} to each step's options. Defaults live in the config
  * schema; nothing here invents one. A new step adds its entry here and its keys to the schema.
  */
-import type { Config } from '../../config.js';
+import type { Config, ModelStage } from '../../config.js';
 import type { ExtractOptions } from '../../stages/extract.js';
 import type { FilterOptions } from '../../stages/filter.js';
 import type { GenerateOptions } from '../../stages/generate.js';
@@ -28,15 +28,32 @@ export interface StepOptions {
   judge: Pick<JudgeOptions, 'requiredRubrics' | 'maxMessageChars' | 'maxTokens'>;
 }
 
+/** The completion cap of a stage's calls: `max_tokens` when set, else the stage's own. */
+export function stageMaxTokens(config: Pick<Config, 'max_tokens' | 'stage_max_tokens'>, stage: ModelStage): number {
+  return config.max_tokens ?? config.stage_max_tokens[stage];
+}
+
 export function stepOptions(config: Config): StepOptions {
-  const sampling = { temperature: config.temperature, maxTokens: config.max_tokens };
+  const sampling = (stage: ModelStage) => ({ temperature: config.temperature, maxTokens: stageMaxTokens(config, stage) });
   return {
     segment: { maxChars: config.segment.max_chars, minChars: config.segment.min_chars },
-    filter: { mode: config.filter.mode, scorer: config.filter.scorer, low: config.filter.low, high: config.filter.high, threshold: config.filter.threshold },
-    extract: { minTools: config.extract.min_tools, minSteps: config.extract.min_steps, maxWorkflows: config.extract.max_workflows, maxTokens: config.max_tokens },
-    generate: sampling,
-    refine: sampling,
-    synthesize: sampling,
+    filter: {
+      mode: config.filter.mode,
+      scorer: config.filter.scorer,
+      low: config.filter.low,
+      high: config.filter.high,
+      threshold: config.filter.threshold,
+      maxTokens: stageMaxTokens(config, 'filter'),
+    },
+    extract: {
+      minTools: config.extract.min_tools,
+      minSteps: config.extract.min_steps,
+      maxWorkflows: config.extract.max_workflows,
+      maxTokens: stageMaxTokens(config, 'extract'),
+    },
+    generate: sampling('generate'),
+    refine: sampling('refine'),
+    synthesize: sampling('synthesize'),
     validate: {
       complexity: {
         minDistinctTools: config.validate.min_distinct_tools,
@@ -46,6 +63,6 @@ export function stepOptions(config: Config): StepOptions {
       },
       argumentProvenance: config.validate.provenance,
     },
-    judge: { requiredRubrics: config.judge_rubrics, maxMessageChars: JUDGE_MAX_MESSAGE_CHARS, maxTokens: config.max_tokens },
+    judge: { requiredRubrics: config.judge_rubrics, maxMessageChars: JUDGE_MAX_MESSAGE_CHARS, maxTokens: stageMaxTokens(config, 'judge') },
   };
 }
