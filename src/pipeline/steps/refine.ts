@@ -35,9 +35,10 @@ export function refineStep(
     onRefused: (trajectory, reason) => ({ kind: 'out', records: [withMeta(trajectory, { refine_fallback: [reason] })] }),
     // `truncated`: the rewrite was cut off at the completion cap (named in the end-of-run summary).
     tally: (trajectory) => {
-      const fallback = trajectory.meta?.refine_fallback;
+      const fallback: unknown = trajectory.meta?.refine_fallback;
       if (fallback === undefined) return ['refined'];
-      return fallback.some((r) => r.check === 'refine_truncated') ? ['fallback', 'truncated'] : ['fallback'];
+      const truncated = Array.isArray(fallback) && fallback.some((r: { check?: unknown }) => r?.check === 'refine_truncated');
+      return truncated ? ['fallback', 'truncated'] : ['fallback'];
     },
     estimate: (item) => oneCall(item, { prompt: 2800 + 800, completion: REFINED_TOKENS }, 1, REFINED_TOKENS),
   };
