@@ -57,6 +57,11 @@ export interface StructuredRequest<T> extends CompletionRequest {
    * @default 2
    */
   maxRepairs?: number | undefined;
+  /**
+   * Put the field guide (names, meanings, allowed values of the answer's fields) into the
+   * prompt, in every structured-output mode. @default true
+   */
+  fieldGuide?: boolean | undefined;
 }
 
 export type StructuredResult<T> =
