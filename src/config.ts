@@ -20,6 +20,8 @@ const RUBRICS = ['R1', 'R2', 'R3', 'R4'] as const;
 export const STRUCTURED_OUTPUT_MODES = ['json_schema', 'json_object', 'prompt'] as const;
 /** Values of `reasoning_effort`, for flags' `choices`. */
 export const REASONING_EFFORTS = ['none', 'minimal', 'low', 'medium', 'high', 'xhigh'] as const;
+/** Values of `prompts`, oldest first (src/prompts/versions.ts says what each sends). */
+export const PROMPT_SETS = ['v1', 'v2'] as const;
 /** Values of `filter.mode`, for flags' `choices`. */
 export const FILTER_MODES = ['local', 'llm', 'cascade'] as const;
 /** Values of `validate.provenance`, for flags' `choices`. */
@@ -149,6 +151,15 @@ export const ConfigSchema = z
       .strict()
       .prefault({})
       .meta({ title: 'Completion caps per stage' }),
+    prompts: z
+      .enum(PROMPT_SETS)
+      .default('v2')
+      .meta(
+        doc(
+          'Prompt set. v2: a field guide of the answer in every structured prompt, the schema sent without numeric bounds, and per-stage completion caps (stage_max_tokens). v1: requests exactly as gemtraj 0.2 sent them, to resume or reproduce an older run from its cache.',
+          'v1',
+        ),
+      ),
     reasoning_effort: z
       .enum(REASONING_EFFORTS)
       .optional()

@@ -95,7 +95,7 @@ describe('judge prompt', () => {
   });
 
   it('is versioned', () => {
-    expect(JUDGE_PROMPT_VERSION).toBe('judge-v1');
+    expect(JUDGE_PROMPT_VERSION).toBe('judge-v2');
   });
 });
 
@@ -104,7 +104,9 @@ describe('judge verdicts', () => {
     const result = await judgeTrajectory(makeValidTrajectory(), {}, new FakeLlm({ R1: pass(), R2: pass(), R3: pass() }));
     expect(result).toMatchObject({ ok: true, verdict: { R1: 1, R2: 1, R3: 1 }, reasons: [], warnings: [], model: 'fake-judge' });
     expect(result.usage).toEqual({ prompt_tokens: 1200, completion_tokens: 150 });
-    expect(result.promptVersion).toBe('judge-v1');
+    expect(result.promptVersion).toBe('judge-v2');
+    // Prompt set v1 is still selectable and named as such.
+    expect((await judgeTrajectory(makeValidTrajectory(), { promptSet: 'v1' }, new FakeLlm({ R1: pass(), R2: pass(), R3: pass() }))).promptVersion).toBe('judge-v1');
   });
 
   it('maps each failed rubric to judge_R<n> with the judge’s reason', async () => {

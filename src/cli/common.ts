@@ -4,7 +4,7 @@
  * a key passed as a flag would end up in shell history and process listings.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { ConfigError, loadConfig, REASONING_EFFORTS, STAGE_MODEL_KEYS, STRUCTURED_OUTPUT_MODES, type Config } from '../config.js';
+import { ConfigError, loadConfig, PROMPT_SETS, REASONING_EFFORTS, STAGE_MODEL_KEYS, STRUCTURED_OUTPUT_MODES, type Config } from '../config.js';
 import { describeDefault } from '../config-docs.js';
 import { gatewayFromConfig } from '../llm/from-config.js';
 import type { Gateway } from '../llm/gateway.js';
@@ -50,6 +50,7 @@ export function addModelOptions(cmd: Command): Command {
     .option('--temperature <t>', `sampling temperature of generation stages ${describeDefault('temperature')}`, num('--temperature'))
     .option('--max-tokens <n>', `completion token cap per call, every stage ${describeDefault('max_tokens')}`, int('--max-tokens', 1))
     .option('--stage-max-tokens <stage=n>', `completion token cap of one stage (${STAGE_MODEL_KEYS.join(', ')}); repeatable`, collect)
+    .addOption(new Option('--prompts <set>', `prompt set; v1 reproduces gemtraj 0.2 runs ${describeDefault('prompts')}`).choices(PROMPT_SETS))
     .addOption(
       new Option('--reasoning-effort <level>', `reasoning_effort sent to reasoning models ${describeDefault('reasoning_effort')}`).choices(REASONING_EFFORTS),
     )
@@ -84,6 +85,7 @@ export interface CommonFlags {
   maxTokens?: number;
   stageMaxTokens?: string[];
   reasoningEffort?: string;
+  prompts?: string;
   cache?: string | false;
   config?: string;
   textField?: string;
@@ -128,6 +130,7 @@ export function flagsToConfig(flags: CommonFlags, extra: Record<string, unknown>
     max_tokens: flags.maxTokens,
     stage_max_tokens: caps,
     reasoning_effort: flags.reasoningEffort,
+    prompts: flags.prompts,
     cache: flags.cache === false ? false : flags.cache,
     text_field: flags.textField,
     id_field: flags.idField,

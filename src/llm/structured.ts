@@ -91,7 +91,8 @@ export function schemaInstructions(schema: JsonSchema): string {
  *   with numeric bounds left out ({@link wireSchema}), the field guide appended to the system message;
  * - `json_object`: `response_format: {type: 'json_object'}`, guide and schema appended to the system message;
  * - `prompt`: no `response_format`, guide and schema appended to the last user message.
- * `fieldGuide: false` leaves the guide out (prompt versions from before it).
+ * `fieldGuide: false` sends the request as before the guide existed: no guide, and the schema
+ * with its bounds (they are then nowhere else).
  */
 export function buildStructuredRequest(
   mode: StructuredOutputMode,
@@ -105,7 +106,7 @@ export function buildStructuredRequest(
   if (mode === 'json_schema') {
     return {
       messages: guide === undefined ? messages : appendToSystem(messages, guide),
-      responseFormat: { type: 'json_schema', json_schema: { name: schemaName, schema: wireSchema(json.schema), strict: json.strict } },
+      responseFormat: { type: 'json_schema', json_schema: { name: schemaName, schema: guide === undefined ? json.schema : wireSchema(json.schema), strict: json.strict } },
     };
   }
   const instructions = guide === undefined ? schemaInstructions(json.schema) : `${guide}\n\n${schemaInstructions(json.schema)}`;

@@ -59,7 +59,8 @@ export interface StructuredRequest<T> extends CompletionRequest {
   maxRepairs?: number | undefined;
   /**
    * Put the field guide (names, meanings, allowed values of the answer's fields) into the
-   * prompt, in every structured-output mode. @default true
+   * prompt, in every structured-output mode, and send the schema without numeric bounds
+   * (the guide states them). `false`: the request as gemtraj 0.2 built it. @default true
    */
   fieldGuide?: boolean | undefined;
 }

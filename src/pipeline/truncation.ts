@@ -8,7 +8,7 @@ import { capAdvice } from '../stages/types.js';
 import type { Funnel } from './counts.js';
 import { stageMaxTokens } from './steps/options.js';
 
-export function truncationSummary(funnel: Funnel, config: Pick<Config, 'max_tokens' | 'stage_max_tokens'>): string[] {
+export function truncationSummary(funnel: Funnel, config: Pick<Config, 'max_tokens' | 'stage_max_tokens' | 'prompts'>): string[] {
   const lines: string[] = [];
   for (const stage of STAGE_MODEL_KEYS) {
     const rejected = funnel.rejections[stage]?.[`${stage}_truncated`] ?? 0;

@@ -12,8 +12,10 @@ import { z } from 'zod';
 import type { Message, Tool, Workflow } from '../records.js';
 import { TurnSchema } from './conversation.js';
 import { renderTools } from './shared.js';
+import { promptVersion } from './versions.js';
 
-export const GENERATE_PROMPT_VERSION = 'generate-v1';
+/** Version of this prompt in the default prompt set (versions.ts). */
+export const GENERATE_PROMPT_VERSION = promptVersion('generate');
 export const GENERATE_SCHEMA_NAME = 'trajectory';
 
 export const INTERACTION_PATTERNS = [

@@ -10,8 +10,10 @@
  */
 import { z } from 'zod';
 import type { Message, Trajectory } from '../records.js';
+import { promptVersion } from './versions.js';
 
-export const JUDGE_PROMPT_VERSION = 'judge-v1';
+/** Version of this prompt in the default prompt set (versions.ts). */
+export const JUDGE_PROMPT_VERSION = promptVersion('judge');
 export const JUDGE_SCHEMA_NAME = 'trajectory_judgment';
 
 /** Rubric ids: R1–R3 from the paper, R4 ours. */

@@ -9,8 +9,10 @@ import { TurnSchema } from './conversation.js';
 import { ToolSpecSchema } from './tool-spec.js';
 import { CONVERSATION_RULES, INTERACTION_PATTERNS } from './generate.js';
 import { renderConversation, renderTools, TOOL_SPEC_GUIDE } from './shared.js';
+import { promptVersion } from './versions.js';
 
-export const REFINE_PROMPT_VERSION = 'refine-v1';
+/** Version of this prompt in the default prompt set (versions.ts). */
+export const REFINE_PROMPT_VERSION = promptVersion('refine');
 export const REFINE_SCHEMA_NAME = 'refined_trajectory';
 
 export const REFINE_PATTERNS = [

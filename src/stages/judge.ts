@@ -20,6 +20,7 @@ import {
   type RenderOptions,
 } from '../prompts/judge.js';
 import { looksLikeRefusal, structuredFailure } from './types.js';
+import { promptVersion, usesFieldGuide, type PromptSet } from '../prompts/versions.js';
 
 /** 1 = pass, 0 = fail, per rubric the judge was asked about (R4 only with a source text). */
 export type JudgeVerdict = Partial<Record<JudgeRubric, 0 | 1>>;
@@ -39,6 +40,8 @@ export interface JudgeOptions {
   maxRepairs?: number | undefined;
   /** Upper bound on the judge's completion tokens. @default the endpoint's own */
   maxTokens?: number | undefined;
+  /** Prompt set (config `prompts`): v1 sends the answer format as gemtraj 0.2 did. @default 'v2' */
+  promptSet?: PromptSet | undefined;
   /** Aborts the call. */
   signal?: AbortSignal | undefined;
 }
@@ -76,6 +79,7 @@ export async function judgeTrajectory(trajectory: Trajectory, options: JudgeOpti
     temperature: 0,
     max_tokens: options.maxTokens,
     maxRepairs: options.maxRepairs,
+    fieldGuide: usesFieldGuide(options.promptSet),
     signal: options.signal,
   };
   // Two schemas rather than a nullable R4: with strict output the model cannot skip R4 when
@@ -84,7 +88,7 @@ export async function judgeTrajectory(trajectory: Trajectory, options: JudgeOpti
     ? await llm.structured({ ...request, schema: JudgeAnswerWithSourceSchema })
     : await llm.structured({ ...request, schema: JudgeAnswerSchema });
 
-  const base = { judged, usage: result.usage, model: result.model, promptVersion: JUDGE_PROMPT_VERSION };
+  const base = { judged, usage: result.usage, model: result.model, promptVersion: promptVersion('judge', options.promptSet) };
   if (!result.ok) {
     const refused = looksLikeRefusal(result.raw);
     return {

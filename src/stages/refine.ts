@@ -10,11 +10,14 @@ import { assembleMessages } from './conversation.js';
 import { compileToolSchemas } from './schema-check.js';
 import { checkToolSpecs, specToTool } from './tool-spec.js';
 import { addUsage, structuredFailure, type StageOutcome } from './types.js';
+import { promptVersion, usesFieldGuide, type PromptSet } from '../prompts/versions.js';
 
 export interface RefineOptions {
   /** Sampling temperature of the rewrite, 0–2 (config `temperature`). */
   temperature: number;
   maxTokens?: number | undefined;
+  /** Prompt set (config `prompts`): v1 sends the answer format as gemtraj 0.2 did. @default 'v2' */
+  promptSet?: PromptSet | undefined;
 }
 
 export async function refineTrajectory(
@@ -30,6 +33,7 @@ export async function refineTrajectory(
     messages: buildRefineMessages({ sourceText, tools: trajectory.tools, messages: trajectory.messages }),
     temperature: options.temperature,
     max_tokens: options.maxTokens,
+    fieldGuide: usesFieldGuide(options.promptSet),
   });
   if (!result.ok) {
     return { ok: false, reasons: [structuredFailure('refine', result.error, result.raw, options.maxTokens)], raw: result.raw, usage: result.usage };
@@ -53,7 +57,7 @@ export async function refineTrajectory(
         ...trajectory.meta,
         stage: 'refined',
         model: result.model,
-        prompt_version: REFINE_PROMPT_VERSION,
+        prompt_version: promptVersion('refine', options.promptSet),
         usage: addUsage(trajectory.meta?.usage, result.usage),
         patterns: answer.patterns,
         pitfalls: answer.pitfalls,

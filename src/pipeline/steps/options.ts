@@ -25,16 +25,20 @@ export interface StepOptions {
   refine: RefineOptions;
   synthesize: SynthesizeOptions;
   validate: ValidateOptions;
-  judge: Pick<JudgeOptions, 'requiredRubrics' | 'maxMessageChars' | 'maxTokens'>;
+  judge: Pick<JudgeOptions, 'requiredRubrics' | 'maxMessageChars' | 'maxTokens' | 'promptSet'>;
 }
 
-/** The completion cap of a stage's calls: `max_tokens` when set, else the stage's own. */
-export function stageMaxTokens(config: Pick<Config, 'max_tokens' | 'stage_max_tokens'>, stage: ModelStage): number {
-  return config.max_tokens ?? config.stage_max_tokens[stage];
+/**
+ * The completion cap of a stage's calls: `max_tokens` when set, else the stage's own;
+ * prompt set v1 sends no cap of its own (as gemtraj 0.2), `undefined`.
+ */
+export function stageMaxTokens(config: Pick<Config, 'max_tokens' | 'stage_max_tokens' | 'prompts'>, stage: ModelStage): number | undefined {
+  return config.max_tokens ?? (config.prompts === 'v1' ? undefined : config.stage_max_tokens[stage]);
 }
 
 export function stepOptions(config: Config): StepOptions {
-  const sampling = (stage: ModelStage) => ({ temperature: config.temperature, maxTokens: stageMaxTokens(config, stage) });
+  const promptSet = config.prompts;
+  const sampling = (stage: ModelStage) => ({ temperature: config.temperature, maxTokens: stageMaxTokens(config, stage), promptSet });
   return {
     segment: { maxChars: config.segment.max_chars, minChars: config.segment.min_chars },
     filter: {
@@ -44,12 +48,14 @@ export function stepOptions(config: Config): StepOptions {
       high: config.filter.high,
       threshold: config.filter.threshold,
       maxTokens: stageMaxTokens(config, 'filter'),
+      promptSet,
     },
     extract: {
       minTools: config.extract.min_tools,
       minSteps: config.extract.min_steps,
       maxWorkflows: config.extract.max_workflows,
       maxTokens: stageMaxTokens(config, 'extract'),
+      promptSet,
     },
     generate: sampling('generate'),
     refine: sampling('refine'),
@@ -63,6 +69,6 @@ export function stepOptions(config: Config): StepOptions {
       },
       argumentProvenance: config.validate.provenance,
     },
-    judge: { requiredRubrics: config.judge_rubrics, maxMessageChars: JUDGE_MAX_MESSAGE_CHARS, maxTokens: stageMaxTokens(config, 'judge') },
+    judge: { requiredRubrics: config.judge_rubrics, maxMessageChars: JUDGE_MAX_MESSAGE_CHARS, maxTokens: stageMaxTokens(config, 'judge'), promptSet },
   };
 }
