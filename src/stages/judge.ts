@@ -34,8 +34,13 @@ export interface JudgeOptions {
    * @default all judged rubrics (R1–R3, plus R4 with a source text)
    */
   requiredRubrics?: readonly JudgeRubric[] | undefined;
-  /** Message texts longer than this are cut in the middle for the judge. 0 = never. @default 0 */
+  /** Prompt set v1: message texts longer than this are cut in the middle for the judge. 0 = never. @default 0 */
   maxMessageChars?: number | undefined;
+  /**
+   * Prompt set v2: characters of message text the judge sees beside the complete system
+   * prompt; beyond it the longest messages are cut with a marker. 0 = no limit. @default {@link JUDGE_BUDGET_CHARS}
+   */
+  budgetChars?: number | undefined;
   /** Re-asks after a malformed answer. @default the gateway's (2) */
   maxRepairs?: number | undefined;
   /** Upper bound on the judge's completion tokens. @default the endpoint's own */
@@ -66,12 +71,20 @@ export interface JudgeResult {
   raw?: string | undefined;
 }
 
+/**
+ * Default message budget of the judge, in characters (about 16k tokens): with the rubrics, a
+ * source text and the judge's completion cap it fits a 32k-token context.
+ */
+export const JUDGE_BUDGET_CHARS = 64_000;
+
 /** Judges one trajectory. One call; strict JSON; temperature 0. */
 export async function judgeTrajectory(trajectory: Trajectory, options: JudgeOptions, llm: LlmClient): Promise<JudgeResult> {
   const judged = judgeRubricsFor(options.sourceText);
   const required = new Set<JudgeRubric>((options.requiredRubrics ?? judged).filter((r) => judged.includes(r)));
-  const render: RenderOptions = { maxMessageChars: options.maxMessageChars };
-  const messages = buildJudgeMessages({ trajectory, sourceText: options.sourceText, render });
+  // v2 never cuts the system prompt (R4 judges it) and cuts the rest only beyond a budget.
+  const v1 = options.promptSet === 'v1';
+  const render: RenderOptions = v1 ? { maxMessageChars: options.maxMessageChars } : { budgetChars: options.budgetChars ?? JUDGE_BUDGET_CHARS };
+  const messages = buildJudgeMessages({ trajectory, sourceText: options.sourceText, render, omissionNote: !v1 });
   const request = {
     stage: 'judge' as const,
     schemaName: JUDGE_SCHEMA_NAME,
