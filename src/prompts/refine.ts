@@ -9,7 +9,7 @@ import { TurnSchema } from './conversation.js';
 import { ToolSpecSchema } from './tool-spec.js';
 import { CONVERSATION_RULES, INTERACTION_PATTERNS } from './generate.js';
 import { renderConversation, renderTools, TOOL_SPEC_GUIDE } from './shared.js';
-import { promptVersion } from './versions.js';
+import { promptVersion, type PromptSet } from './versions.js';
 
 /** Version of this prompt in the default prompt set (versions.ts). */
 export const REFINE_PROMPT_VERSION = promptVersion('refine');
@@ -46,14 +46,28 @@ Make it richer:
 
 ${TOOL_SPEC_GUIDE}
 
-${CONVERSATION_RULES}
+${CONVERSATION_RULES}`;
 
-Target size: 30 to 60 turns, at least 6 distinct tools, at least 10 tool calls.`;
+const V1_TARGET = 'Target size: 30 to 60 turns, at least 6 distinct tools, at least 10 tool calls.';
+
+/**
+ * v2 target, relative to the conversation received: longer and using more of the environment
+ * where the workflow allows, never padded with an unrelated task to reach a number.
+ */
+export function refineTarget(messages: readonly Message[], toolCount: number): string {
+  const turns = messages.filter((m) => m.role !== 'system').length;
+  const calls = messages.reduce((n, m) => n + (m.role === 'assistant' ? (m.tool_calls?.length ?? 0) : 0), 0);
+  const used = new Set(messages.flatMap((m) => (m.role === 'assistant' ? (m.tool_calls ?? []).map((c) => c.function.name) : []))).size;
+  const distinct = Math.min(toolCount, used + 2);
+  return `Target size, relative to the current conversation (${turns} turns, ${calls} tool calls, ${used} distinct tools; tool turns count): about ${Math.max(turns, Math.round(turns * 1.3))} to ${Math.round(turns * 1.7) + 4} turns, at least ${calls + 2} tool calls, and up to ${distinct} distinct tools where the same user's situation needs them. Grow the conversation the user is already having (deeper checks, a complication, a follow-up about the same matter); never add an unrelated task or booking just to reach these numbers.`;
+}
 
 export interface RefinePromptInput {
   sourceText: string;
   tools: Tool[];
   messages: Message[];
+  /** v2: targets relative to the conversation; v1: absolute targets, as gemtraj 0.2. @default 'v2' */
+  promptSet?: PromptSet | undefined;
 }
 
 export function buildRefineMessages(input: RefinePromptInput): Message[] {
@@ -70,7 +84,7 @@ ${renderConversation(input.messages)}
 
 Rewrite it following the instructions. Return the complete tool set and the complete new conversation.`;
   return [
-    { role: 'system', content: SYSTEM },
+    { role: 'system', content: `${SYSTEM}\n\n${input.promptSet === 'v1' ? V1_TARGET : refineTarget(input.messages, input.tools.length)}` },
     { role: 'user', content: user },
   ];
 }

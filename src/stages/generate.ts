@@ -42,6 +42,7 @@ export async function generateTrajectory(
       rules: extraction.rules,
       workflow,
       tools: extraction.tools,
+      promptSet: options.promptSet,
     }),
     temperature: options.temperature,
     max_tokens: options.maxTokens,

@@ -30,7 +30,7 @@ export async function refineTrajectory(
     stage: 'refine',
     schema: RefinedTrajectorySchema,
     schemaName: REFINE_SCHEMA_NAME,
-    messages: buildRefineMessages({ sourceText, tools: trajectory.tools, messages: trajectory.messages }),
+    messages: buildRefineMessages({ sourceText, tools: trajectory.tools, messages: trajectory.messages, promptSet: options.promptSet }),
     temperature: options.temperature,
     max_tokens: options.maxTokens,
     fieldGuide: usesFieldGuide(options.promptSet),
