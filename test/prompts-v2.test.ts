@@ -1,7 +1,7 @@
 /** Prompt set v2 texts (rules once, length targets that fit the work), and v1 kept as it was. */
 import { describe, expect, it } from 'vitest';
 import { buildGenerateMessages, lengthTarget } from '../src/prompts/generate.js';
-import { buildRefineMessages, refineTarget } from '../src/prompts/refine.js';
+import { buildRefineMessages, refineAnswerSchema, refineTarget } from '../src/prompts/refine.js';
 import { dedupeRules } from '../src/prompts/rules.js';
 import type { Message, Tool, Workflow } from '../src/records.js';
 
@@ -78,5 +78,18 @@ describe('length targets that fit the work', () => {
 describe('rules that differ in a number', () => {
   it('are never merged, however alike their words', () => {
     expect(dedupeRules(['A customer may change a confirmed booking at most 3 times before the departure date.', 'A customer may change a confirmed booking at most 5 times before the departure date.'])).toHaveLength(2);
+  });
+});
+
+describe('the persona survives refinement', () => {
+  it('v2 shows the persona and asks for the refined one; v1 neither', () => {
+    const messages: Message[] = [{ role: 'user', content: 'hi' }, { role: 'assistant', content: 'hello' }];
+    const v2 = user(buildRefineMessages({ sourceText: 'x', tools: TOOLS, messages, persona: 'Ana, a member flying to Lima' }));
+    expect(v2).toContain('Current user persona: Ana, a member flying to Lima');
+    expect(v2).toContain('and the user persona as it is after your rewrite');
+    expect(Object.keys(refineAnswerSchema('v2').shape)).toContain('user_persona');
+    const v1 = user(buildRefineMessages({ sourceText: 'x', tools: TOOLS, messages, persona: 'Ana', promptSet: 'v1' }));
+    expect(v1).not.toContain('persona');
+    expect(Object.keys(refineAnswerSchema('v1').shape)).not.toContain('user_persona');
   });
 });

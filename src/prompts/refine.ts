@@ -33,6 +33,22 @@ export const RefinedTrajectorySchema = z
   .strict();
 export type RefinedTrajectory = z.infer<typeof RefinedTrajectorySchema>;
 
+/**
+ * v2 answer: the user's persona as it is after the rewrite comes back too, so the stored
+ * persona describes the refined user (who may have gained a new trip or constraint).
+ */
+export const RefinedTrajectoryV2Schema = z
+  .object({
+    user_persona: z.string().describe("the user's persona after the rewrite: who they are, their situation and what they want, as the new conversation shows it"),
+    ...RefinedTrajectorySchema.shape,
+  })
+  .strict();
+
+/** The answer schema of refinement in a prompt set. */
+export function refineAnswerSchema(set: PromptSet | undefined): typeof RefinedTrajectorySchema | typeof RefinedTrajectoryV2Schema {
+  return set === 'v1' ? RefinedTrajectorySchema : RefinedTrajectoryV2Schema;
+}
+
 const SYSTEM = `You make tool-use training conversations harder and more realistic without making them wrong. You receive a source text, the tools of its environment and a correct conversation. Rewrite the conversation; keep what is good.
 
 Make it richer:
@@ -68,6 +84,8 @@ export interface RefinePromptInput {
   messages: Message[];
   /** v2: targets relative to the conversation; v1: absolute targets, as gemtraj 0.2. @default 'v2' */
   promptSet?: PromptSet | undefined;
+  /** The user's persona before the rewrite (generation's `meta.persona`); v2 shows it and asks for the updated one. */
+  persona?: string | undefined;
 }
 
 export function buildRefineMessages(input: RefinePromptInput): Message[] {
@@ -81,8 +99,8 @@ ${renderTools(input.tools)}
 
 Current conversation:
 ${renderConversation(input.messages)}
-
-Rewrite it following the instructions. Return the complete tool set and the complete new conversation.`;
+${input.promptSet === 'v1' ? '' : `\nCurrent user persona: ${input.persona ?? '(not recorded; infer it from the conversation)'}\n`}
+Rewrite it following the instructions. Return the complete tool set and the complete new conversation${input.promptSet === 'v1' ? '' : ', and the user persona as it is after your rewrite'}.`;
   return [
     { role: 'system', content: `${SYSTEM}\n\n${input.promptSet === 'v1' ? V1_TARGET : refineTarget(input.messages, input.tools.length)}` },
     { role: 'user', content: user },

@@ -5,7 +5,7 @@
  */
 import type { Reason, Trajectory } from '../records.js';
 import type { LlmClient } from '../llm/types.js';
-import { buildRefineMessages, REFINE_PROMPT_VERSION, REFINE_SCHEMA_NAME, RefinedTrajectorySchema } from '../prompts/refine.js';
+import { buildRefineMessages, REFINE_SCHEMA_NAME, refineAnswerSchema } from '../prompts/refine.js';
 import { assembleMessages } from './conversation.js';
 import { compileToolSchemas } from './schema-check.js';
 import { checkToolSpecs, specToTool } from './tool-spec.js';
@@ -20,6 +20,11 @@ export interface RefineOptions {
   promptSet?: PromptSet | undefined;
 }
 
+function personaOf(trajectory: Trajectory): string | undefined {
+  const persona: unknown = trajectory.meta?.persona;
+  return typeof persona === 'string' && persona !== '' ? persona : undefined;
+}
+
 export async function refineTrajectory(
   trajectory: Trajectory,
   sourceText: string,
@@ -28,9 +33,9 @@ export async function refineTrajectory(
 ): Promise<StageOutcome<Trajectory>> {
   const result = await llm.structured({
     stage: 'refine',
-    schema: RefinedTrajectorySchema,
+    schema: refineAnswerSchema(options.promptSet),
     schemaName: REFINE_SCHEMA_NAME,
-    messages: buildRefineMessages({ sourceText, tools: trajectory.tools, messages: trajectory.messages, promptSet: options.promptSet }),
+    messages: buildRefineMessages({ sourceText, tools: trajectory.tools, messages: trajectory.messages, promptSet: options.promptSet, persona: personaOf(trajectory) }),
     temperature: options.temperature,
     max_tokens: options.maxTokens,
     fieldGuide: usesFieldGuide(options.promptSet),
@@ -61,6 +66,8 @@ export async function refineTrajectory(
         usage: addUsage(trajectory.meta?.usage, result.usage),
         patterns: answer.patterns,
         pitfalls: answer.pitfalls,
+        // v2: the persona of the refined user, not the pre-refinement one.
+        ...('user_persona' in answer ? { persona: answer.user_persona } : {}),
       },
     },
     warnings: [],

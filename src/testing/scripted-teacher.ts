@@ -181,6 +181,8 @@ function refinement(text: string): unknown {
     patterns: ['clarification', 'rule_awareness', 'multi_hop_reasoning', 'long_context'],
     pitfalls: ['Order W0950 has shipped and cannot be cancelled.'],
     turns,
+    // Prompt set v2 shows the persona and asks for the refined one; v1's schema has no such field.
+    ...(text.includes('Current user persona:') ? { user_persona: 'Dana Reyes, a customer who wants one pending order cancelled and asks about a shipped one' } : {}),
   };
 }
 
