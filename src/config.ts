@@ -160,6 +160,15 @@ export const ConfigSchema = z
           'v1',
         ),
       ),
+    parallel_calls: z
+      .enum(['allow', 'forbid'])
+      .default('forbid')
+      .meta(
+        doc(
+          'Tool calls per assistant turn in generated and refined conversations (prompt set v2): forbid = one call per assistant turn, as in the paper’s refinement, and the validator rejects a turn with several (check parallel_calls); allow = independent calls may share a turn. The same wording goes into every prompt. Prompt set v1 keeps 0.2’s wording and does not check.',
+          'allow',
+        ),
+      ),
     reasoning_effort: z
       .enum(REASONING_EFFORTS)
       .optional()

@@ -3,7 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { buildGenerateMessages, lengthTarget } from '../src/prompts/generate.js';
 import { buildRefineMessages, refineAnswerSchema, refineTarget } from '../src/prompts/refine.js';
 import { dedupeRules } from '../src/prompts/rules.js';
-import type { Message, Tool, Workflow } from '../src/records.js';
+import { loadConfig } from '../src/config.js';
+import { stepOptions } from '../src/pipeline/steps/options.js';
+import { parallelCallsRule } from '../src/prompts/shared.js';
+import type { Message, Tool, Trajectory, Workflow } from '../src/records.js';
+import { validateTrajectory } from '../src/validate/index.js';
 
 const tool = (name: string): Tool => ({ type: 'function', function: { name, description: name, parameters: { type: 'object', properties: {} } } });
 const TOOLS = ['find_booking', 'get_fare_rules', 'cancel_booking', 'issue_refund', 'send_receipt', 'verify_member'].map(tool);
@@ -91,5 +95,49 @@ describe('the persona survives refinement', () => {
     const v1 = user(buildRefineMessages({ sourceText: 'x', tools: TOOLS, messages, persona: 'Ana', promptSet: 'v1' }));
     expect(v1).not.toContain('persona');
     expect(Object.keys(refineAnswerSchema('v1').shape)).not.toContain('user_persona');
+  });
+});
+
+describe('one rule for parallel calls', () => {
+  const input = { sourceText: 'x', domain: 'd', rules: [], workflow: workflow(4), tools: TOOLS };
+  const messages: Message[] = [{ role: 'user', content: 'hi' }, { role: 'assistant', content: 'hello' }];
+
+  it('generation and refinement state the same rule, forbid by default', () => {
+    const forbid = parallelCallsRule('forbid');
+    expect(system(buildGenerateMessages(input))).toContain(forbid);
+    expect(system(buildRefineMessages({ sourceText: 'x', tools: TOOLS, messages }))).toContain(forbid);
+    const allow = parallelCallsRule('allow');
+    expect(system(buildGenerateMessages({ ...input, parallelCalls: 'allow' }))).toContain(allow);
+    const refineAllow = system(buildRefineMessages({ sourceText: 'x', tools: TOOLS, messages, parallelCalls: 'allow' }));
+    expect(refineAllow).toContain(allow);
+    // No contradicting sentence left over from v1.
+    expect(refineAllow).not.toContain('at most one tool call per assistant turn');
+    expect(system(buildRefineMessages({ sourceText: 'x', tools: TOOLS, messages, promptSet: 'v1' }))).toContain('at most one tool call per assistant turn');
+    expect(system(buildGenerateMessages({ ...input, promptSet: 'v1' }))).not.toContain(forbid);
+  });
+
+  it('the validator enforces it where the run forbids parallel calls (v2), and only there', () => {
+    const call = (id: string) => ({ id, type: 'function' as const, function: { name: 'find_booking', arguments: '{}' } });
+    const t = {
+      id: 't',
+      source: { doc_id: 'd' },
+      tools: TOOLS,
+      messages: [
+        { role: 'system', content: 's' },
+        { role: 'user', content: 'u' },
+        { role: 'assistant', content: null, tool_calls: [call('a'), call('b')] },
+        { role: 'tool', tool_call_id: 'a', content: '{}' },
+        { role: 'tool', tool_call_id: 'b', content: '{}' },
+        { role: 'assistant', content: 'done' },
+      ],
+    } as unknown as Trajectory;
+    const checksOf = (flags: Record<string, unknown>) =>
+      validateTrajectory(t, stepOptions(loadConfig({ env: {}, flags })).validate).errors.map((r) => r.check);
+    expect(checksOf({})).toContain('parallel_calls');
+    expect(validateTrajectory(t, stepOptions(loadConfig({ env: {}, flags: {} })).validate).errors.find((r) => r.check === 'parallel_calls')?.path).toBe('messages[2].tool_calls');
+    expect(checksOf({ parallel_calls: 'allow' })).not.toContain('parallel_calls');
+    expect(checksOf({ prompts: 'v1' })).not.toContain('parallel_calls');
+    // Off by default for the validator as a library (real logs call tools in parallel).
+    expect(validateTrajectory(t).errors.map((r) => r.check)).not.toContain('parallel_calls');
   });
 });

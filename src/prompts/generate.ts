@@ -11,7 +11,7 @@
 import { z } from 'zod';
 import type { Message, Tool, Workflow } from '../records.js';
 import { TurnSchema } from './conversation.js';
-import { renderTools } from './shared.js';
+import { parallelCallsRule, renderTools, type ParallelCalls } from './shared.js';
 import { dedupeRules } from './rules.js';
 import { promptVersion, type PromptSet } from './versions.js';
 
@@ -60,7 +60,7 @@ export function lengthTarget(steps: number, toolCount: number): string {
 }
 
 /** The system prompt, with targets that the given environment can meet. */
-function systemPrompt(toolCount: number, hasRules: boolean, length?: string): string {
+function systemPrompt(toolCount: number, hasRules: boolean, length?: string, parallel?: ParallelCalls): string {
   const distinct = Math.min(3, toolCount);
   const patterns = hasRules ? INTERACTION_PATTERNS : INTERACTION_PATTERNS.filter((p) => p !== 'rule_vs_need_conflict');
   const ruleBreak = hasRules
@@ -78,7 +78,7 @@ Use at least three different interaction patterns among: ${patterns.map((p) => P
 
 Write in English. ${length ?? `Length: about 20 to 40 turns, at least 4 tool calls over at least ${distinct} different tool${distinct === 1 ? '' : 's'}, only from the list.`}
 
-${CONVERSATION_RULES}`;
+${CONVERSATION_RULES}${parallel === undefined ? '' : `\n${parallelCallsRule(parallel)}`}`;
 }
 
 const PATTERN_HELP: Record<(typeof INTERACTION_PATTERNS)[number], string> = {
@@ -97,6 +97,8 @@ export interface GeneratePromptInput {
   tools: Tool[];
   /** v2: rules once, length scaled to the workflow; v1: as gemtraj 0.2. @default 'v2' */
   promptSet?: PromptSet | undefined;
+  /** v2: the parallel-call rule. @default 'forbid' */
+  parallelCalls?: ParallelCalls | undefined;
 }
 
 export function buildGenerateMessages(input: GeneratePromptInput): Message[] {
@@ -127,7 +129,12 @@ TEXT>>>
 
 Write one complete conversation that exercises this workflow.`;
   return [
-    { role: 'system', content: systemPrompt(input.tools.length, rules.length > 0, v1 ? undefined : lengthTarget(wf.steps.length, input.tools.length)) },
+    {
+      role: 'system',
+      content: v1
+        ? systemPrompt(input.tools.length, rules.length > 0)
+        : systemPrompt(input.tools.length, rules.length > 0, lengthTarget(wf.steps.length, input.tools.length), input.parallelCalls ?? 'forbid'),
+    },
     { role: 'user', content: user },
   ];
 }

@@ -8,7 +8,7 @@ import type { Message, Tool } from '../records.js';
 import { TurnSchema } from './conversation.js';
 import { ToolSpecSchema } from './tool-spec.js';
 import { CONVERSATION_RULES, INTERACTION_PATTERNS } from './generate.js';
-import { renderConversation, renderTools, TOOL_SPEC_GUIDE } from './shared.js';
+import { parallelCallsRule, renderConversation, renderTools, TOOL_SPEC_GUIDE, type ParallelCalls } from './shared.js';
 import { promptVersion, type PromptSet } from './versions.js';
 
 /** Version of this prompt in the default prompt set (versions.ts). */
@@ -64,6 +64,14 @@ ${TOOL_SPEC_GUIDE}
 
 ${CONVERSATION_RULES}`;
 
+/** v2: the parallel-call rule in the shared wording, in place of v1's "at most one tool call per assistant turn". */
+function systemV2(parallel: ParallelCalls): string {
+  return SYSTEM.replace('no redundant or repeated calls, at most one tool call per assistant turn, and fix', 'no redundant or repeated calls, and fix').replace(
+    CONVERSATION_RULES,
+    `${CONVERSATION_RULES}\n${parallelCallsRule(parallel)}`,
+  );
+}
+
 const V1_TARGET = 'Target size: 30 to 60 turns, at least 6 distinct tools, at least 10 tool calls.';
 
 /**
@@ -84,6 +92,8 @@ export interface RefinePromptInput {
   messages: Message[];
   /** v2: targets relative to the conversation; v1: absolute targets, as gemtraj 0.2. @default 'v2' */
   promptSet?: PromptSet | undefined;
+  /** v2: the parallel-call rule. @default 'forbid' */
+  parallelCalls?: ParallelCalls | undefined;
   /** The user's persona before the rewrite (generation's `meta.persona`); v2 shows it and asks for the updated one. */
   persona?: string | undefined;
 }
@@ -102,7 +112,7 @@ ${renderConversation(input.messages)}
 ${input.promptSet === 'v1' ? '' : `\nCurrent user persona: ${input.persona ?? '(not recorded; infer it from the conversation)'}\n`}
 Rewrite it following the instructions. Return the complete tool set and the complete new conversation${input.promptSet === 'v1' ? '' : ', and the user persona as it is after your rewrite'}.`;
   return [
-    { role: 'system', content: `${SYSTEM}\n\n${input.promptSet === 'v1' ? V1_TARGET : refineTarget(input.messages, input.tools.length)}` },
+    { role: 'system', content: input.promptSet === 'v1' ? `${SYSTEM}\n\n${V1_TARGET}` : `${systemV2(input.parallelCalls ?? 'forbid')}\n\n${refineTarget(input.messages, input.tools.length)}` },
     { role: 'user', content: user },
   ];
 }

@@ -20,6 +20,8 @@ export interface GenerateOptions {
   maxTokens?: number | undefined;
   /** Prompt set (config `prompts`): v1 sends the answer format as gemtraj 0.2 did. @default 'v2' */
   promptSet?: PromptSet | undefined;
+  /** v2: one call per assistant turn (`forbid`) or several (`allow`), config `parallel_calls`. @default 'forbid' */
+  parallelCalls?: 'allow' | 'forbid' | undefined;
 }
 
 export async function generateTrajectory(
@@ -43,6 +45,7 @@ export async function generateTrajectory(
       workflow,
       tools: extraction.tools,
       promptSet: options.promptSet,
+      parallelCalls: options.parallelCalls,
     }),
     temperature: options.temperature,
     max_tokens: options.maxTokens,

@@ -18,6 +18,8 @@ export interface RefineOptions {
   maxTokens?: number | undefined;
   /** Prompt set (config `prompts`): v1 sends the answer format as gemtraj 0.2 did. @default 'v2' */
   promptSet?: PromptSet | undefined;
+  /** v2: one call per assistant turn (`forbid`) or several (`allow`), config `parallel_calls`. @default 'forbid' */
+  parallelCalls?: 'allow' | 'forbid' | undefined;
 }
 
 function personaOf(trajectory: Trajectory): string | undefined {
@@ -35,7 +37,7 @@ export async function refineTrajectory(
     stage: 'refine',
     schema: refineAnswerSchema(options.promptSet),
     schemaName: REFINE_SCHEMA_NAME,
-    messages: buildRefineMessages({ sourceText, tools: trajectory.tools, messages: trajectory.messages, promptSet: options.promptSet, persona: personaOf(trajectory) }),
+    messages: buildRefineMessages({ sourceText, tools: trajectory.tools, messages: trajectory.messages, promptSet: options.promptSet, parallelCalls: options.parallelCalls, persona: personaOf(trajectory) }),
     temperature: options.temperature,
     max_tokens: options.maxTokens,
     fieldGuide: usesFieldGuide(options.promptSet),

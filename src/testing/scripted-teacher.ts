@@ -130,8 +130,10 @@ function conversation(text: string, refined: boolean): unknown[] {
     user('Hi, I need to cancel an order I placed yesterday.'),
     assistant('I can help. Please tell me the email on your account and the order number.'),
     user('Email is dana.reyes@mailbox.org and the order is W1001.'),
-    assistant('', [call('get_customer', { email: 'dana.reyes@mailbox.org' }), checkCall]),
+    // One call per assistant turn, as config `parallel_calls: forbid` (the default) asks.
+    assistant('', [call('get_customer', { email: 'dana.reyes@mailbox.org' })]),
     tool({ customer_id: 'C-778', email: 'dana.reyes@mailbox.org', status: 'active' }),
+    assistant('', [checkCall]),
     tool({ order_id: 'W1001', customer_id: 'C-778', status: 'pending', items: [{ sku: 'LAMP-2', qty: 1 }] }),
   ];
   if (refined) {

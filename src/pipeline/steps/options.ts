@@ -38,7 +38,7 @@ export function stageMaxTokens(config: Pick<Config, 'max_tokens' | 'stage_max_to
 
 export function stepOptions(config: Config): StepOptions {
   const promptSet = config.prompts;
-  const sampling = (stage: ModelStage) => ({ temperature: config.temperature, maxTokens: stageMaxTokens(config, stage), promptSet });
+  const sampling = (stage: ModelStage) => ({ temperature: config.temperature, maxTokens: stageMaxTokens(config, stage), promptSet, parallelCalls: config.parallel_calls });
   return {
     segment: { maxChars: config.segment.max_chars, minChars: config.segment.min_chars },
     filter: {
@@ -68,6 +68,8 @@ export function stepOptions(config: Config): StepOptions {
         minUserTurns: config.validate.min_user_turns,
       },
       argumentProvenance: config.validate.provenance,
+      // Enforced where the prompts state it (set v2); v1 conversations were never told.
+      severity: { parallel_calls: config.parallel_calls === 'forbid' && promptSet !== 'v1' ? 'error' : 'off' },
     },
     judge: { requiredRubrics: config.judge_rubrics, maxMessageChars: JUDGE_MAX_MESSAGE_CHARS, maxTokens: stageMaxTokens(config, 'judge'), promptSet },
   };
