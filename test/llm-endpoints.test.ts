@@ -4,6 +4,7 @@
  * ones do (src/testing/mock-endpoints.ts).
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { caught } from './helpers/caught.js';
 import { errorObject, toOpenAiErrorBody } from '../src/llm/error-shapes.js';
 import { FatalEndpointError, RequestRejectedError } from '../src/llm/errors.js';
 import { createGateway, type Gateway, type GatewayEvent } from '../src/llm/gateway.js';
@@ -39,15 +40,6 @@ const ask = (content: string, extra: Partial<CompletionRequest> = {}): Completio
   max_tokens: 1000,
   ...extra,
 });
-
-async function caught(fn: () => Promise<unknown>): Promise<Error> {
-  try {
-    await fn();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a throw');
-}
 
 describe('OpenAI reasoning models', () => {
   it('adapts max_tokens and temperature once per model, retries at once, and says so once', async () => {
