@@ -18,6 +18,10 @@ const RUBRICS = ['R1', 'R2', 'R3', 'R4'] as const;
 
 /** Values of `structured_output`, for flags' `choices`. */
 export const STRUCTURED_OUTPUT_MODES = ['json_schema', 'json_object', 'prompt'] as const;
+/** Values of `reasoning_effort`, for flags' `choices`. */
+export const REASONING_EFFORTS = ['none', 'minimal', 'low', 'medium', 'high', 'xhigh'] as const;
+/** Values of `prompts`, oldest first (src/prompts/versions.ts says what each sends). */
+export const PROMPT_SETS = ['v1', 'v2'] as const;
 /** Values of `filter.mode`, for flags' `choices`. */
 export const FILTER_MODES = ['local', 'llm', 'cascade'] as const;
 /** Values of `validate.provenance`, for flags' `choices`. */
@@ -132,7 +136,51 @@ export const ConfigSchema = z
       .max(2)
       .default(0.7)
       .meta(doc('Sampling temperature of generate, refine and synthesize (extraction uses 0.2, the judges 0).', 1)),
-    max_tokens: positiveInt.optional().meta(doc('Completion token cap per call.', 16_000, { unset: 'set by the endpoint' })),
+    max_tokens: positiveInt
+      .optional()
+      .meta(doc('Completion token cap per call for every stage (reasoning tokens included), overriding stage_max_tokens.', 32_000, { unset: 'stage_max_tokens, per stage' })),
+    stage_max_tokens: z
+      .object({
+        filter: positiveInt.default(4096).meta(doc('Completion token cap of a relevance-judge call (a short verdict; the rest is room for thinking).', 2048)),
+        extract: positiveInt.default(12_288).meta(doc('Completion token cap of an extraction call (tools, rules and workflows of a segment as JSON).', 16_384)),
+        generate: positiveInt
+          .default(16_384)
+          .meta(doc('Completion token cap of a generation call (a 40–60 message conversation is about 6–9k tokens of JSON).', 24_576)),
+        refine: positiveInt.default(20_480).meta(doc('Completion token cap of a refinement call (the rewritten, longer conversation).', 32_768)),
+        judge: positiveInt.default(8192).meta(doc('Completion token cap of a judge call (four verdicts with reasons).', 4096)),
+        synthesize: positiveInt.default(16_384).meta(doc('Completion token cap of a synthesis call (tools, rules and a conversation).', 24_576)),
+      })
+      .strict()
+      .prefault({})
+      .meta({ title: 'Completion caps per stage' }),
+    prompts: z
+      .enum(PROMPT_SETS)
+      .default('v2')
+      .meta(
+        doc(
+          'Prompt set. v2: a field guide of the answer in every structured prompt, the schema sent without numeric bounds, and per-stage completion caps (stage_max_tokens). v1: requests exactly as gemtraj 0.2 sent them, to resume or reproduce an older run from its cache.',
+          'v1',
+        ),
+      ),
+    parallel_calls: z
+      .enum(['allow', 'forbid'])
+      .default('forbid')
+      .meta(
+        doc(
+          'Tool calls per assistant turn in generated and refined conversations (prompt set v2): forbid = one call per assistant turn, as in the paper’s refinement, and the validator rejects a turn with several (check parallel_calls); allow = independent calls may share a turn. The same wording goes into every prompt. Prompt set v1 keeps 0.2’s wording and does not check.',
+          'allow',
+        ),
+      ),
+    reasoning_effort: z
+      .enum(REASONING_EFFORTS)
+      .optional()
+      .meta(
+        doc(
+          "How much a reasoning model thinks before answering (OpenAI reasoning_effort), sent with every request. A model that refuses it gets requests without it, said once.",
+          'low',
+          { unset: "not sent: the model's own default" },
+        ),
+      ),
     cache: z
       .union([z.string().min(1), z.literal(false)])
       .optional()
@@ -374,6 +422,7 @@ const ENV_KEYS: Array<[string, string, 'string' | 'number' | 'list']> = [
   ['GEMTRAJ_TPM', 'tpm', 'number'],
   ['GEMTRAJ_TIMEOUT_S', 'timeout_s', 'number'],
   ['GEMTRAJ_STRUCTURED_OUTPUT', 'structured_output', 'string'],
+  ['GEMTRAJ_REASONING_EFFORT', 'reasoning_effort', 'string'],
 ];
 
 /** Reads the config file: JSON or YAML by extension (YAML also parses JSON). */

@@ -235,6 +235,8 @@ export const TrajectoryMetaSchema = z
     warnings: z.array(ReasonSchema).optional(),
     /** LLM judge verdicts by rubric id (1 = pass), when the judge ran. */
     judge: z.record(z.string(), z.number()).optional(),
+    /** The judge's reason per rubric id, passes included, when the judge ran. */
+    judge_reasons: z.record(z.string(), z.string()).optional(),
   })
   .passthrough();
 export type TrajectoryMeta = z.infer<typeof TrajectoryMetaSchema>;

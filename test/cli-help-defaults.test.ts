@@ -17,6 +17,8 @@ const FLAG_KEYS: Record<string, SettingKey> = {
   '--structured-output': 'structured_output',
   '--temperature': 'temperature',
   '--max-tokens': 'max_tokens',
+  '--prompts': 'prompts',
+  '--reasoning-effort': 'reasoning_effort',
   '--cache': 'cache',
   '--text-field': 'text_field',
   '--id-field': 'id_field',

@@ -150,7 +150,7 @@ describe('judge', () => {
   });
 
   it('asks the paper question and carries the passage', () => {
-    expect(FILTER_PROMPT_VERSION).toBe('filter-v1');
+    expect(FILTER_PROMPT_VERSION).toBe('filter-v2');
     const messages = buildFilterMessages(PROCEDURE);
     const all = messages.map((m) => m.content).join('\n');
     expect(messages[0]!.role).toBe('system');

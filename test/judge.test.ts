@@ -8,7 +8,7 @@ import type {
   StructuredResult,
 } from '../src/llm/types.js';
 import type { StageName } from '../src/records.js';
-import { JUDGE_PROMPT_VERSION, JUDGE_SCHEMA_NAME, renderTrajectory } from '../src/prompts/judge.js';
+import { budgetLimit, JUDGE_PROMPT_VERSION, JUDGE_SCHEMA_NAME, renderTrajectory } from '../src/prompts/judge.js';
 import { judgeTrajectory } from '../src/stages/judge.js';
 import { makeValidTrajectory } from './fixtures/valid-trajectory.js';
 
@@ -95,7 +95,7 @@ describe('judge prompt', () => {
   });
 
   it('is versioned', () => {
-    expect(JUDGE_PROMPT_VERSION).toBe('judge-v1');
+    expect(JUDGE_PROMPT_VERSION).toBe('judge-v2');
   });
 });
 
@@ -104,7 +104,9 @@ describe('judge verdicts', () => {
     const result = await judgeTrajectory(makeValidTrajectory(), {}, new FakeLlm({ R1: pass(), R2: pass(), R3: pass() }));
     expect(result).toMatchObject({ ok: true, verdict: { R1: 1, R2: 1, R3: 1 }, reasons: [], warnings: [], model: 'fake-judge' });
     expect(result.usage).toEqual({ prompt_tokens: 1200, completion_tokens: 150 });
-    expect(result.promptVersion).toBe('judge-v1');
+    expect(result.promptVersion).toBe('judge-v2');
+    // Prompt set v1 is still selectable and named as such.
+    expect((await judgeTrajectory(makeValidTrajectory(), { promptSet: 'v1' }, new FakeLlm({ R1: pass(), R2: pass(), R3: pass() }))).promptVersion).toBe('judge-v1');
   });
 
   it('maps each failed rubric to judge_R<n> with the judge’s reason', async () => {
@@ -180,5 +182,52 @@ describe('judge schema', () => {
       expect(json.additionalProperties).toBe(false);
       expect(json.required.length).toBeGreaterThanOrEqual(3);
     }
+  });
+});
+
+describe('what the judge sees (prompt set v2)', () => {
+  const long = (n: number, c: string) => c.repeat(n);
+  function bigTrajectory() {
+    const t = makeValidTrajectory();
+    const messages = t.messages.map((m, i) => {
+      if (m.role === 'system') return { ...m, content: `Rules and data schema. ${long(7000, 's')}` };
+      if (m.role === 'tool') return { ...m, content: `{"rows": "${long(20_000, String(i % 10))}"}` };
+      return m;
+    });
+    return { ...t, messages };
+  }
+
+  it('never cuts the system prompt; cuts the longest messages with a marker only beyond the budget', () => {
+    const t = bigTrajectory();
+    const full = renderTrajectory(t, { budgetChars: 0 });
+    expect(full).not.toContain('characters omitted');
+    const rendered = renderTrajectory(t, { budgetChars: 16_000 });
+    expect(rendered).toContain(`Rules and data schema. ${long(7000, 's')}`);
+    expect(rendered).toContain('characters omitted');
+    // v1 cut every message, the system prompt too.
+    expect(renderTrajectory(t, { maxMessageChars: 6000 })).not.toContain(long(7000, 's'));
+    // Under the budget nothing is cut.
+    expect(renderTrajectory(makeValidTrajectory(), { budgetChars: 64_000 })).not.toContain('characters omitted');
+  });
+
+  it('finds the one length that fits the budget', () => {
+    expect(budgetLimit([100, 200], 1000)).toBe(0);
+    expect(budgetLimit([5000, 5000, 100], 4100)).toBe(2000);
+  });
+
+  it('tells the judge an omitted span is not evidence (v2), not in v1', async () => {
+    const v2 = new FakeLlm({ R1: pass(), R2: pass(), R3: pass() });
+    await judgeTrajectory(bigTrajectory(), {}, v2);
+    expect(textOf(v2).system).toContain('An omitted span is not evidence');
+    expect(textOf(v2).user).toContain(long(7000, 's'));
+    const v1 = new FakeLlm({ R1: pass(), R2: pass(), R3: pass() });
+    await judgeTrajectory(bigTrajectory(), { promptSet: 'v1', maxMessageChars: 6000 }, v1);
+    expect(textOf(v1).system).not.toContain('omitted');
+    expect(textOf(v1).user).not.toContain(long(7000, 's'));
+  });
+
+  it('keeps the reasons of passing rubrics', async () => {
+    const result = await judgeTrajectory(makeValidTrajectory(), {}, new FakeLlm({ R1: pass('all ids come from [3]'), R2: pass(), R3: pass() }));
+    expect(result.explanations.R1).toBe('all ids come from [3]');
   });
 });

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { caught } from './helpers/caught.js';
 import { z as zod } from 'zod';
 import { FatalEndpointError, TransientEndpointError } from '../src/llm/errors.js';
 import { createGateway, type Gateway, type GatewayEvent, type GatewayInit } from '../src/llm/gateway.js';
@@ -50,16 +51,6 @@ function gateway(baseUrls: string[], init: Partial<GatewayInit> = {}): Gateway {
 }
 
 const req: CompletionRequest = { stage: 'generate', messages: [{ role: 'user', content: 'Say hi.' }] };
-
-/** Runs `fn` and returns the error it threw. */
-async function caught(fn: () => Promise<unknown>): Promise<Error> {
-  try {
-    await fn();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a throw');
-}
 
 describe('complete()', () => {
   it('returns text, finish reason, usage and model', async () => {

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createGateway, type Gateway, type GatewayInit } from '../src/llm/gateway.js';
+import { wireSchema } from '../src/llm/field-guide.js';
 import { isStrictCompatible, parseJsonAnswer, stripThinking, toJsonSchema } from '../src/llm/structured.js';
 import type { StructuredOutputMode } from '../src/llm/types.js';
 import { jsonReply, lastUserContent, startMockServer, textReply, type MockHandler, type MockServer } from '../src/testing/mock-server.js';
@@ -168,14 +169,19 @@ describe('structured()', () => {
         if (mode === 'json_schema') {
           expect(body.response_format).toEqual({
             type: 'json_schema',
-            json_schema: { name: 'answer', schema: toJsonSchema(Answer).schema, strict: true },
+            json_schema: { name: 'answer', schema: wireSchema(toJsonSchema(Answer).schema), strict: true },
           });
           expect(JSON.stringify(body.response_format)).not.toContain('$schema');
+          // Bounds are left out of the wire schema (zod gives every .int() a safe-integer range).
+          expect(JSON.stringify(body.response_format)).not.toContain('maximum');
+          // The model sees the fields even though the server only constrains decoding.
+          expect(body.messages![0]!.content).toContain('- count (integer)');
         } else if (mode === 'json_object') {
           expect(body.response_format).toEqual({ type: 'json_object' });
           expect(body.messages![0]!.role).toBe('system');
           expect(body.messages![0]!.content).toContain('You extract things.');
           expect(body.messages![0]!.content).toContain('"count"');
+          expect(body.messages![0]!.content).toContain('- count (integer)');
         } else {
           expect(body.response_format).toBeUndefined();
           expect(lastUserContent({ ...received, body: { messages: body.messages!.slice(0, 2) } })).toContain('"count"');

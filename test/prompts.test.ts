@@ -357,7 +357,8 @@ describe('refine prompt', () => {
     expect(system).toMatch(/Long context/);
     expect(system).toMatch(/Pitfalls: plant one or two traps/);
     expect(system).toMatch(/no placeholders/);
-    expect(system).toMatch(/at most one tool call per assistant turn/);
+    // v2 states the parallel-call rule in the shared wording (one call per assistant turn by default).
+    expect(system).toMatch(/One tool call per assistant turn/);
     expect(system).toMatch(/fix any rule violation/);
     expect(system).toMatch(/guiding a physical operation/);
   });

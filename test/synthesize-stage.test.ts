@@ -51,7 +51,7 @@ describe('synthesize: a cut answer never reaches the dataset', () => {
       if (r.ok) return;
       expect(r.reasons).toHaveLength(1);
       expect(r.reasons[0]?.check).toBe('synthesize_truncated');
-      expect(r.reasons[0]?.message).toMatch(/finish_reason "length".*max_tokens 4096/);
+      expect(r.reasons[0]?.message).toMatch(/finish_reason "length".*completion cap is 4096 tokens/);
       expect(r.raw).toBe(text);
     });
   }

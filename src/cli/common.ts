@@ -4,7 +4,7 @@
  * a key passed as a flag would end up in shell history and process listings.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { ConfigError, loadConfig, STAGE_MODEL_KEYS, STRUCTURED_OUTPUT_MODES, type Config } from '../config.js';
+import { ConfigError, loadConfig, PROMPT_SETS, REASONING_EFFORTS, STAGE_MODEL_KEYS, STRUCTURED_OUTPUT_MODES, type Config } from '../config.js';
 import { describeDefault } from '../config-docs.js';
 import { gatewayFromConfig } from '../llm/from-config.js';
 import type { Gateway } from '../llm/gateway.js';
@@ -48,7 +48,12 @@ export function addModelOptions(cmd: Command): Command {
       new Option('--structured-output <mode>', `how JSON is requested ${describeDefault('structured_output')}`).choices(STRUCTURED_OUTPUT_MODES),
     )
     .option('--temperature <t>', `sampling temperature of generation stages ${describeDefault('temperature')}`, num('--temperature'))
-    .option('--max-tokens <n>', `completion token cap per call ${describeDefault('max_tokens')}`, int('--max-tokens', 1))
+    .option('--max-tokens <n>', `completion token cap per call, every stage ${describeDefault('max_tokens')}`, int('--max-tokens', 1))
+    .option('--stage-max-tokens <stage=n>', `completion token cap of one stage (${STAGE_MODEL_KEYS.join(', ')}); repeatable`, collect)
+    .addOption(new Option('--prompts <set>', `prompt set; v1 reproduces gemtraj 0.2 runs ${describeDefault('prompts')}`).choices(PROMPT_SETS))
+    .addOption(
+      new Option('--reasoning-effort <level>', `reasoning_effort sent to reasoning models ${describeDefault('reasoning_effort')}`).choices(REASONING_EFFORTS),
+    )
     .option('--cache <file>', `response cache file ${describeDefault('cache')}`)
     .option('--no-cache', 'do not cache responses (a rerun then repeats paid calls)')
     .option('--config <file>', 'config file (JSON or YAML); flags override it');
@@ -110,6 +115,9 @@ export interface CommonFlags {
   structuredOutput?: string;
   temperature?: number;
   maxTokens?: number;
+  stageMaxTokens?: string[];
+  reasoningEffort?: string;
+  prompts?: string;
   cache?: string | false;
   config?: string;
   textField?: string;
@@ -130,6 +138,15 @@ export function flagsToConfig(flags: CommonFlags, extra: Record<string, unknown>
     }
     (models ??= {})[stage] = pair.slice(eq + 1);
   }
+  let caps: Record<string, number> | undefined;
+  for (const pair of flags.stageMaxTokens ?? []) {
+    const [stage = '', value = ''] = pair.split('=', 2);
+    const n = Number(value);
+    if (!(STAGE_MODEL_KEYS as readonly string[]).includes(stage) || !Number.isInteger(n) || n < 1) {
+      throw new ConfigError(`--stage-max-tokens ${JSON.stringify(pair)}: expected stage=n with stage one of ${STAGE_MODEL_KEYS.join(', ')} and n an integer ≥ 1`);
+    }
+    (caps ??= {})[stage] = n;
+  }
   return {
     base_urls: flags.baseUrl,
     api_key_env: flags.apiKeyEnv,
@@ -143,6 +160,9 @@ export function flagsToConfig(flags: CommonFlags, extra: Record<string, unknown>
     structured_output: flags.structuredOutput,
     temperature: flags.temperature,
     max_tokens: flags.maxTokens,
+    stage_max_tokens: caps,
+    reasoning_effort: flags.reasoningEffort,
+    prompts: flags.prompts,
     cache: flags.cache === false ? false : flags.cache,
     text_field: flags.textField,
     id_field: flags.idField,
@@ -159,5 +179,10 @@ export function configFromFlags(flags: CommonFlags, extra: Record<string, unknow
 
 /** The gateway for a run directory; the cache defaults to `<out>/cache.sqlite`. */
 export function openGateway(config: Config, outDir: string | undefined): Gateway {
-  return gatewayFromConfig(config, { outDir });
+  const gateway = gatewayFromConfig(config, { outDir });
+  // Adaptations to what a model refuses are said once, even with --quiet: they change requests.
+  gateway.onEvent((event) => {
+    if (event.type === 'notice') process.stderr.write(`gemtraj: note: ${event.message}\n`);
+  });
+  return gateway;
 }

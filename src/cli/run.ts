@@ -14,6 +14,7 @@ import { estimateRun, formatEstimate } from '../pipeline/estimate.js';
 import type { CorpusMode } from '../pipeline/pipelines.js';
 import { formatPilotEstimate, pilotEstimate } from '../pipeline/pilot.js';
 import { runCorpusSession } from '../pipeline/session.js';
+import { truncationSummary } from '../pipeline/truncation.js';
 import { addInputOptions, addModelOptions, checkOneInput, configFromFlags, INPUT_ARGUMENT_HELP, openGateway, type CommonFlags } from './common.js';
 
 export interface RunFlags extends CommonFlags {
@@ -154,6 +155,7 @@ export async function executeRun(mode: CorpusMode, input: string, flags: RunFlag
   const funnel = runJson.counts;
   if (!config.quiet && funnel !== undefined) {
     process.stderr.write(`${formatFunnel(funnel)}\n`);
+    for (const line of truncationSummary(funnel, config)) process.stderr.write(`${line}\n`);
     const usage = runJson.usage?.totals;
     if (usage !== undefined) {
       process.stderr.write(

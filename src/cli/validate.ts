@@ -105,11 +105,12 @@ export async function runValidate(file: string, flags: ValidateFlags): Promise<V
     provenance: flags.provenance,
   };
   // `validate` accepts any well-formed conversation unless told otherwise: its complexity
-  // minimums default to 0, under the config file's `validate.*` and the flags.
+  // minimums default to 0 and parallel calls are allowed (real logs make them), under the
+  // config file and the flags.
   const config = loadConfig({
     file: flags.config,
     env: process.env,
-    base: { validate: VALIDATE_COMMAND_DEFAULTS },
+    base: { validate: VALIDATE_COMMAND_DEFAULTS, parallel_calls: 'allow' },
     flags: flagsToConfig(flags, { judge: flags.judge === false ? false : undefined, validate: complexity }),
   });
   let gateway: Gateway | undefined;

@@ -47,10 +47,18 @@ export interface ChatRequest {
   temperature?: number;
   /** Nucleus sampling mass, in (0, 1]. @default the endpoint's own */
   top_p?: number;
-  /** Upper bound on completion tokens, ≥ 1. @default the endpoint's own */
+  /**
+   * Upper bound on completion tokens (reasoning tokens included), ≥ 1. Sent as `max_tokens`,
+   * or as `max_completion_tokens` where the endpoint wants that (OpenAI). @default the endpoint's own
+   */
   max_tokens?: number;
   /** Sampling seed; endpoints treat it as best effort. */
   seed?: number;
+  /**
+   * How much a reasoning model thinks before answering (OpenAI `reasoning_effort`:
+   * `minimal`, `low`, `medium`, `high`). @default the endpoint's own
+   */
+  reasoning_effort?: string;
 }
 
 /** What a backend got back for a {@link ChatRequest}. */

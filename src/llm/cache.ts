@@ -27,6 +27,7 @@ export interface CacheKeyParts {
   top_p?: number | undefined;
   max_tokens?: number | undefined;
   seed?: number | undefined;
+  reasoning_effort?: string | undefined;
   /** @default 0 */
   sampleIndex?: number | undefined;
 }

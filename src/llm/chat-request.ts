@@ -25,7 +25,12 @@ export function toWireMessage(message: Message): ChatMessage {
 }
 
 /** The wire request for `model`; unset parameters are left out, and an empty tool list too. */
-export function buildChatRequest(request: CompletionRequest, model: string, responseFormat: ResponseFormat | undefined): ChatRequest {
+export function buildChatRequest(
+  request: CompletionRequest,
+  model: string,
+  responseFormat: ResponseFormat | undefined,
+  reasoningEffort?: string | undefined,
+): ChatRequest {
   const chat: ChatRequest = { model, messages: request.messages.map(toWireMessage) };
   if (request.tools !== undefined && request.tools.length > 0) chat.tools = request.tools;
   if (responseFormat !== undefined) chat.response_format = responseFormat;
@@ -33,6 +38,7 @@ export function buildChatRequest(request: CompletionRequest, model: string, resp
   if (request.top_p !== undefined) chat.top_p = request.top_p;
   if (request.max_tokens !== undefined) chat.max_tokens = request.max_tokens;
   if (request.seed !== undefined) chat.seed = request.seed;
+  if (reasoningEffort !== undefined) chat.reasoning_effort = reasoningEffort;
   return chat;
 }
 
@@ -47,6 +53,8 @@ export function chatCacheKey(chat: ChatRequest, sampleIndex: number | undefined)
     top_p: chat.top_p,
     max_tokens: chat.max_tokens,
     seed: chat.seed,
+    // Left out when unset, so keys written before the option existed still match.
+    reasoning_effort: chat.reasoning_effort,
     sampleIndex,
   });
 }

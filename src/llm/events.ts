@@ -29,7 +29,9 @@ export type GatewayEvent =
       /** Wait before the next attempt, in milliseconds. */
       delay_ms: number;
     }
-  | { type: 'failed'; stage: StageName; model: string; error: string; fatal: boolean };
+  | { type: 'failed'; stage: StageName; model: string; error: string; fatal: boolean }
+  /** Something the user should know once (a refused parameter adapted for a model). */
+  | { type: 'notice'; message: string };
 
 export type GatewayListener = (event: GatewayEvent) => void;
 

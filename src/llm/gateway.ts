@@ -71,7 +71,13 @@ export function createGateway(init: GatewayInit): Gateway {
 
   const backend: ModelBackend =
     init.backend ??
-    new HttpBackend({ baseUrls: options.baseUrls, apiKey: options.apiKey, timeoutMs: options.timeoutMs, cooldownMs: init.replicaCooldownMs });
+    new HttpBackend({
+      baseUrls: options.baseUrls,
+      apiKey: options.apiKey,
+      timeoutMs: options.timeoutMs,
+      cooldownMs: init.replicaCooldownMs,
+      onNotice: (message) => events.emit({ type: 'notice', message }),
+    });
   const flow = new FlowControl({ concurrency: options.concurrency, rpm: options.rpm, tpm: options.tpm, increaseEvery: init.adaptiveIncreaseEvery });
   const breaker = new CircuitBreaker({ maxErrorRate: options.maxErrorRate, window: options.errorWindow });
   const cache = options.cachePath === undefined ? undefined : new ResponseCache(options.cachePath);
@@ -123,7 +129,7 @@ export function createGateway(init: GatewayInit): Gateway {
     const started = Date.now();
     const stage = request.stage;
     const model = modelFor(stage);
-    const chat = buildChatRequest(request, model, responseFormat);
+    const chat = buildChatRequest(request, model, responseFormat, options.reasoningEffort);
     checkUsable(stage, model);
 
     const key = cache === undefined ? undefined : chatCacheKey(chat, request.sampleIndex);

@@ -3,13 +3,17 @@
  * With several replicas each attempt goes to the one with the fewest requests in flight, and
  * a replica that just failed (connection error, 5xx, timeout) is skipped for a cooldown.
  * Retries are not done here: the SDK's own are off (`maxRetries: 0`) and the gateway retries.
+ * A 400 that refuses an optional parameter (param-adapt.ts) or a completion cap too large for
+ * the context is answered by adapting the request and sending it again at once.
  * With http-errors.ts, the only code that imports the `openai` SDK.
  */
-import OpenAI from 'openai';
+import OpenAI, { APIError } from 'openai';
 import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import type { ToolCall } from '../records.js';
 import { BackendError, type ChatRequest, type ChatResponse, type ModelBackend, type ReplicaStats, type SendOptions } from './backend.js';
-import { classifyError, MalformedResponseError, RequestTimeoutError } from './http-errors.js';
+import { toOpenAiErrorBody } from './error-shapes.js';
+import { classifyError, completionRoom, isContextLength, MalformedResponseError, RequestTimeoutError } from './http-errors.js';
+import { ParamAdapter, refusedParameter, type WireParams } from './param-adapt.js';
 import { abortReason } from './retry.js';
 
 /** Sent when no key is configured: local servers ignore it, and the SDK insists on one. */
@@ -27,7 +31,44 @@ export interface HttpBackendOptions {
   timeoutMs: number;
   /** How long a failed replica is skipped while others are available, in milliseconds. Minimum 0. @default 10000 */
   cooldownMs?: number | undefined;
+  /**
+   * Told once per model and parameter when a refused parameter was adapted (e.g. "model
+   * gpt-5 refuses temperature: left out"). @default no one is told
+   */
+  onNotice?: ((message: string) => void) | undefined;
 }
+
+/**
+ * Most adaptations of one request before its 400 stands: one per adaptable parameter, and a
+ * smaller completion cap.
+ */
+const MAX_ADAPTATIONS = 7;
+/** A context-length 400 is retried with a smaller cap only when at least this many completion tokens fit. */
+const MIN_COMPLETION_ROOM = 512;
+
+/** True for OpenAI's own API (and Azure OpenAI), whose reasoning models refuse `max_tokens`. */
+export function isOpenAiHost(baseUrl: string): boolean {
+  try {
+    const host = new URL(baseUrl).hostname.toLowerCase();
+    return host === 'api.openai.com' || host.endsWith('.openai.azure.com');
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * `fetch` that rewrites every failed answer's body into OpenAI's error shape (error-shapes.ts),
+ * so that the SDK's error carries the server's message whatever shape it was sent in.
+ */
+const normalizingFetch: typeof fetch = async (input, init) => {
+  const response = await fetch(input, init);
+  if (response.ok) return response;
+  const text = await response.text();
+  const headers = new Headers(response.headers);
+  headers.delete('content-length');
+  headers.delete('content-encoding');
+  return new Response(toOpenAiErrorBody(text) ?? text, { status: response.status, statusText: response.statusText, headers });
+};
 
 interface Replica {
   baseUrl: string;
@@ -42,11 +83,13 @@ export class HttpBackend implements ModelBackend {
   private readonly replicas: Replica[];
   private readonly timeoutMs: number;
   private readonly cooldownMs: number;
+  private readonly params: ParamAdapter;
 
   constructor(options: HttpBackendOptions) {
     if (options.baseUrls.length === 0) throw new RangeError('at least one base URL is required');
     this.timeoutMs = options.timeoutMs;
     this.cooldownMs = options.cooldownMs ?? 10_000;
+    this.params = new ParamAdapter(options.baseUrls.every(isOpenAiHost) ? 'max_completion_tokens' : 'max_tokens', options.onNotice);
     this.replicas = options.baseUrls.map((baseUrl) => ({
       baseUrl,
       client: new OpenAI({
@@ -54,6 +97,7 @@ export class HttpBackend implements ModelBackend {
         apiKey: options.apiKey ?? PLACEHOLDER_KEY,
         timeout: options.timeoutMs,
         maxRetries: 0,
+        fetch: normalizingFetch,
         // Keep environment-provided org/project headers away from arbitrary local servers.
         organization: null,
         project: null,
@@ -98,14 +142,25 @@ export class HttpBackend implements ModelBackend {
     }, this.timeoutMs);
     const onAbort = (): void => controller.abort();
     signal?.addEventListener('abort', onAbort, { once: true });
+    let current = request;
     try {
-      const completion = await replica.client.chat.completions.create(toSdkBody(request), {
-        signal: controller.signal,
-        timeout: this.timeoutMs,
-        maxRetries: 0,
-      });
-      checkCompletion(completion);
-      return toChatResponse(completion);
+      for (let adaptations = 0; ; adaptations++) {
+        const body = this.params.wire(current);
+        try {
+          const completion = await replica.client.chat.completions.create(toSdkBody(body), {
+            signal: controller.signal,
+            timeout: this.timeoutMs,
+            maxRetries: 0,
+          });
+          checkCompletion(completion);
+          return toChatResponse(completion);
+        } catch (error) {
+          if (signal?.aborted || timedOut || adaptations >= MAX_ADAPTATIONS) throw error;
+          const next = this.adapted(current, body, error);
+          if (next === undefined) throw error;
+          current = next;
+        }
+      }
     } catch (error) {
       if (signal?.aborted) throw abortReason(signal);
       const cause = timedOut ? new RequestTimeoutError(this.timeoutMs) : error;
@@ -121,6 +176,24 @@ export class HttpBackend implements ModelBackend {
       signal?.removeEventListener('abort', onAbort);
       replica.inFlight--;
     }
+  }
+
+  /**
+   * The request to send after a 400 that can be answered by changing it: a refused optional
+   * parameter (adapted for the model from now on), or a completion cap that does not fit the
+   * context beside the prompt (smaller cap, this request only). `undefined` otherwise.
+   */
+  private adapted(request: ChatRequest, sent: WireParams, error: unknown): ChatRequest | undefined {
+    if (!(error instanceof APIError) || (error.status !== 400 && error.status !== 413 && error.status !== 422)) return undefined;
+    const body = (error.error ?? {}) as { code?: unknown; type?: unknown; param?: unknown; message?: unknown };
+    const message = typeof body.message === 'string' ? body.message : error.message;
+    const param = refusedParameter({ code: body.code ?? error.code, type: body.type, param: body.param ?? error.param, message }, sent);
+    if (param !== undefined) return this.params.adapt(request.model, param, message.replace(/\.+$/, '')) ? request : undefined;
+    if (request.max_tokens !== undefined && isContextLength(error, message)) {
+      const room = completionRoom(error, message);
+      if (room !== undefined && room >= MIN_COMPLETION_ROOM && room < request.max_tokens) return { ...request, max_tokens: room };
+    }
+    return undefined;
   }
 
   /** Skips the replica for the cooldown (only matters when there are others). */
@@ -142,14 +215,16 @@ export class HttpBackend implements ModelBackend {
 }
 
 /** The SDK's request body; members in the order they always had on the wire. */
-function toSdkBody(request: ChatRequest): ChatCompletionCreateParamsNonStreaming {
+function toSdkBody(request: WireParams): ChatCompletionCreateParamsNonStreaming {
   const body: ChatCompletionCreateParamsNonStreaming = { model: request.model, messages: request.messages };
   if (request.tools !== undefined) body.tools = request.tools;
   if (request.response_format !== undefined) body.response_format = request.response_format;
   if (request.temperature !== undefined) body.temperature = request.temperature;
   if (request.top_p !== undefined) body.top_p = request.top_p;
   if (request.max_tokens !== undefined) body.max_tokens = request.max_tokens;
+  if (request.max_completion_tokens !== undefined) body.max_completion_tokens = request.max_completion_tokens;
   if (request.seed !== undefined) body.seed = request.seed;
+  if (request.reasoning_effort !== undefined) body.reasoning_effort = request.reasoning_effort as ChatCompletionCreateParamsNonStreaming['reasoning_effort'];
   return body;
 }
 

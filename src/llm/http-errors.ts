@@ -49,12 +49,41 @@ function isInsufficientQuota(error: APIError): boolean {
   return error.code === 'insufficient_quota' || body?.type === 'insufficient_quota' || body?.code === 'insufficient_quota';
 }
 
-const CONTEXT_LENGTH = /context[ _-]?(length|window)|maximum context|too many tokens|prompt is too long|input is too long|reduce the length/i;
+// OpenAI and vLLM say "maximum context length", llama.cpp "exceeds the available context size",
+// SGLang "longer than the model's context length", Anthropic-style proxies "prompt is too long".
+const CONTEXT_LENGTH =
+  /context[ _-]?(length|window|size)|maximum context|too many tokens|prompt is too long|input is too long|reduce the length|exceeds? the (model's )?(maximum|available) context/i;
+const CONTEXT_CODES = new Set(['context_length_exceeded', 'exceed_context_size_error', 'string_above_max_length']);
 
 /** A 400/413 that says the prompt plus completion exceed the model's context. */
-function isContextLength(error: APIError, message: string): boolean {
-  const body = error.error as { code?: unknown } | undefined;
-  return error.code === 'context_length_exceeded' || body?.code === 'context_length_exceeded' || CONTEXT_LENGTH.test(message);
+export function isContextLength(error: APIError, message: string): boolean {
+  const body = error.error as { code?: unknown; type?: unknown } | undefined;
+  const codes = [error.code, body?.code, body?.type].filter((c): c is string => typeof c === 'string');
+  return codes.some((c) => CONTEXT_CODES.has(c)) || CONTEXT_LENGTH.test(message);
+}
+
+/**
+ * Completion tokens that would still fit the model's context, read from a context-length
+ * error; `undefined` when the error does not say. When the prompt fits and only the requested
+ * cap does not, the request can be retried with a smaller cap instead of losing the record.
+ */
+export function completionRoom(error: APIError, message: string): number | undefined {
+  const body = error.error as { n_ctx?: unknown; n_prompt_tokens?: unknown } | undefined;
+  // llama.cpp: {"n_prompt_tokens": 4476, "n_ctx": 4096}.
+  if (typeof body?.n_ctx === 'number' && typeof body.n_prompt_tokens === 'number') return body.n_ctx - body.n_prompt_tokens;
+  const patterns: RegExp[] = [
+    // OpenAI, older vLLM: "maximum context length is 32768 tokens. However, you requested 40000 tokens (8000 in the messages, 32000 in the completion)"
+    /maximum context length is (\d+) tokens?\.? however, you requested \d+ tokens? \((\d+) in the messages/i,
+    // newer vLLM: "maximum context length is 32768 tokens and your request has 8000 input tokens"
+    /maximum context length is (\d+) tokens? and your request has (\d+) input tokens?/i,
+    // SGLang: "maximum context length of 32768 tokens. You requested a total of 40000 tokens: 8000 tokens from the input messages"
+    /maximum context length of (\d+) tokens?[\s\S]*?(\d+) tokens? from the input/i,
+  ];
+  for (const pattern of patterns) {
+    const match = pattern.exec(message);
+    if (match !== null) return Number(match[1]) - Number(match[2]);
+  }
+  return undefined;
 }
 
 const CONTENT_POLICY_CODES = new Set(['invalid_prompt', 'content_filter', 'content_policy_violation', 'content_management_policy']);

@@ -47,6 +47,8 @@ export interface GatewayOptions {
   backoffMaxMs: number;
   /** How calls that expect JSON ask for it. @default config `structured_output` */
   structuredOutput: StructuredOutputMode;
+  /** `reasoning_effort` sent with every request; `undefined` sends none. @default config `reasoning_effort` */
+  reasoningEffort: string | undefined;
   /** Path of the SQLite response cache; `undefined` disables caching. */
   cachePath: string | undefined;
   /** Prices by model name, for the cost figures in `run.json`; they override the table. */
@@ -79,6 +81,7 @@ export type GatewaySettings = Pick<
   | 'backoff_base_ms'
   | 'backoff_max_ms'
   | 'structured_output'
+  | 'reasoning_effort'
   | 'prices'
   | 'price_table'
   | 'max_error_rate'
@@ -101,6 +104,7 @@ export function gatewayOptionsFromConfig(config: GatewaySettings): Omit<GatewayO
     backoffBaseMs: config.backoff_base_ms,
     backoffMaxMs: config.backoff_max_ms,
     structuredOutput: config.structured_output,
+    reasoningEffort: config.reasoning_effort,
     prices,
     priceTable: config.price_table,
     priceFactor: 1,

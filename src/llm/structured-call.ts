@@ -17,7 +17,7 @@ export async function completeStructured<T>(
   model: string,
 ): Promise<StructuredResult<T>> {
   const maxRepairs = request.maxRepairs ?? 2;
-  const built = buildStructuredRequest(mode, request.messages, request.schema, request.schemaName);
+  const built = buildStructuredRequest(mode, request.messages, request.schema, request.schemaName, { fieldGuide: request.fieldGuide });
   let messages = built.messages;
   const usage: Usage = { prompt_tokens: 0, completion_tokens: 0 };
   let last: CompletionResult | undefined;

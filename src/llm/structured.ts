@@ -7,6 +7,7 @@
 import { jsonrepair } from 'jsonrepair';
 import { z } from 'zod';
 import { formatPath, type Message } from '../records.js';
+import { fieldGuide, wireSchema } from './field-guide.js';
 import type { StructuredOutputMode } from './types.js';
 
 export type JsonSchema = Record<string, unknown>;
@@ -84,25 +85,31 @@ export function schemaInstructions(schema: JsonSchema): string {
 }
 
 /**
- * Messages and `response_format` for one structured call:
- * - `json_schema`: `response_format: {type: 'json_schema', json_schema: {name, schema, strict}}`;
- * - `json_object`: `response_format: {type: 'json_object'}`, schema appended to the system message;
- * - `prompt`: no `response_format`, schema appended to the last user message.
+ * Messages and `response_format` for one structured call. Every mode puts the
+ * {@link fieldGuide} into the prompt (self-hosted servers never show the model the schema):
+ * - `json_schema`: `response_format: {type: 'json_schema', json_schema: {name, schema, strict}}`
+ *   with numeric bounds left out ({@link wireSchema}), the field guide appended to the system message;
+ * - `json_object`: `response_format: {type: 'json_object'}`, guide and schema appended to the system message;
+ * - `prompt`: no `response_format`, guide and schema appended to the last user message.
+ * `fieldGuide: false` sends the request as before the guide existed: no guide, and the schema
+ * with its bounds (they are then nowhere else).
  */
 export function buildStructuredRequest(
   mode: StructuredOutputMode,
   messages: Message[],
   schema: z.ZodType,
   schemaName: string,
+  options: { fieldGuide?: boolean | undefined } = {},
 ): { messages: Message[]; responseFormat: ResponseFormat | undefined } {
   const json = toJsonSchema(schema);
+  const guide = options.fieldGuide === false ? undefined : fieldGuide(json.schema);
   if (mode === 'json_schema') {
     return {
-      messages,
-      responseFormat: { type: 'json_schema', json_schema: { name: schemaName, schema: json.schema, strict: json.strict } },
+      messages: guide === undefined ? messages : appendToSystem(messages, guide),
+      responseFormat: { type: 'json_schema', json_schema: { name: schemaName, schema: guide === undefined ? json.schema : wireSchema(json.schema), strict: json.strict } },
     };
   }
-  const instructions = schemaInstructions(json.schema);
+  const instructions = guide === undefined ? schemaInstructions(json.schema) : `${guide}\n\n${schemaInstructions(json.schema)}`;
   if (mode === 'json_object') {
     return { messages: appendToSystem(messages, instructions), responseFormat: { type: 'json_object' } };
   }

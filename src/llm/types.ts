@@ -57,6 +57,12 @@ export interface StructuredRequest<T> extends CompletionRequest {
    * @default 2
    */
   maxRepairs?: number | undefined;
+  /**
+   * Put the field guide (names, meanings, allowed values of the answer's fields) into the
+   * prompt, in every structured-output mode, and send the schema without numeric bounds
+   * (the guide states them). `false`: the request as gemtraj 0.2 built it. @default true
+   */
+  fieldGuide?: boolean | undefined;
 }
 
 export type StructuredResult<T> =

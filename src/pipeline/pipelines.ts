@@ -48,8 +48,11 @@ export function buildPipeline(mode: PipelineMode, init: PipelineInit): Step[] {
   const validateOptions = init.validate ?? o.validate;
   const rules = (t: Trajectory): { errors: ReturnType<typeof validateTrajectory>['errors'] } => validateTrajectory(t, validateOptions);
   // Validation, then the judge when on; the last of the two writes the dataset.
-  const checks = (judge: boolean): Step[] =>
-    judge ? [validateStep(validateOptions), judgeStep(o.judge, llm, 'final')] : [validateStep(validateOptions, 'final')];
+  const checks = (judge: boolean, rulesOf: ValidateOptions = validateOptions): Step[] =>
+    judge ? [validateStep(rulesOf), judgeStep(o.judge, llm, 'final')] : [validateStep(rulesOf, 'final')];
+  // The synthesizer was never asked for one call per turn: `parallel_calls` is the teacher
+  // prompts' house style, not a rule for a fine-tuned model's answers.
+  const synthesizedRules: ValidateOptions = { ...validateOptions, severity: { ...validateOptions.severity, parallel_calls: 'off' } };
   const corpus = (): Step[] => [segmentStep(o.segment), filterStep(o.filter, llm)] as Step[];
   switch (mode) {
     case 'filter':
@@ -64,7 +67,7 @@ export function buildPipeline(mode: PipelineMode, init: PipelineInit): Step[] {
         ...checks(config.judge),
       ] as Step[];
     case 'synthesize':
-      return [...corpus(), synthesizeStep(o.synthesize, llm), ...checks(config.judge)] as Step[];
+      return [...corpus(), synthesizeStep(o.synthesize, llm), ...checks(config.judge, synthesizedRules)] as Step[];
     case 'extract':
       return [extractStep(o.extract, llm)] as Step[];
     case 'generate':

@@ -8,7 +8,7 @@ import type { Config } from '../config.js';
 import { CONFIG_DEFAULTS, ConfigError } from '../config.js';
 import { countInputRecords } from '../io/documents.js';
 import type { Gateway } from '../llm/gateway.js';
-import { PROMPT_VERSIONS } from '../prompts/index.js';
+import { promptVersions } from '../prompts/index.js';
 import { parseShard } from '../config.js';
 import { VERSION } from '../version.js';
 import { computeFunnel, filterCallsSaved } from './counts.js';
@@ -49,9 +49,9 @@ export async function runCorpusSession(options: CorpusSessionOptions): Promise<C
   const log = options.log ?? ((): void => undefined);
   const dir = new RunDirectory(out);
   const previous = dir.readRunJson();
-  const fingerprint = runFingerprint(mode, config, PROMPT_VERSIONS);
+  const fingerprint = runFingerprint(mode, config, promptVersions(config.prompts));
   if (previous?.fingerprint !== undefined && options.allowConfigChange !== true) {
-    const changed = fingerprintDiff(previous.fingerprint, fingerprint, runFingerprint(mode, CONFIG_DEFAULTS as Config, PROMPT_VERSIONS));
+    const changed = fingerprintDiff(previous.fingerprint, fingerprint, runFingerprint(mode, CONFIG_DEFAULTS as Config, promptVersions(CONFIG_DEFAULTS.prompts)));
     if (changed.length > 0) {
       throw new ConfigError(
         `${out} holds a run made with other settings (${changed.join(', ')} differ); resuming would mix their outputs.\n` +
@@ -118,7 +118,7 @@ export async function runCorpusSession(options: CorpusSessionOptions): Promise<C
       usage: gateway !== undefined ? mergeUsage(previous?.usage, gateway.usage()) : previous?.usage,
       // From the segments on disk, so that resumed sessions do not count a segment twice.
       filter: counts === undefined ? previous?.filter : { ...counts.decided_by, llm_calls_saved: filterCallsSaved(counts) },
-      versions: { gemtraj: VERSION, node: process.version, prompts: PROMPT_VERSIONS },
+      versions: { gemtraj: VERSION, node: process.version, prompts: promptVersions(config.prompts) },
       // A resume with --allow-config-change keeps the first fingerprint: outputs are mixed.
       fingerprint: previous?.fingerprint ?? fingerprint,
     };

@@ -11,8 +11,10 @@ import type { Message } from '../records.js';
 import { TOOL_SPEC_GUIDE } from './shared.js';
 import { ToolSpecSchema } from './tool-spec.js';
 import { DOMAINS, PLATFORMS, TASK_CATEGORIES } from '../taxonomy.js';
+import { promptVersion } from './versions.js';
 
-export const EXTRACT_PROMPT_VERSION = 'extract-v1';
+/** Version of this prompt in the default prompt set (versions.ts). */
+export const EXTRACT_PROMPT_VERSION = promptVersion('extract');
 export const EXTRACT_SCHEMA_NAME = 'workflow_extraction';
 
 export const ExtractedStepSchema = z

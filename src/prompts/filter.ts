@@ -12,8 +12,10 @@
 import { z } from 'zod';
 import type { Message } from '../records.js';
 import { DOMAINS, PLATFORMS, TASK_CATEGORIES } from '../taxonomy.js';
+import { promptVersion } from './versions.js';
 
-export const FILTER_PROMPT_VERSION = 'filter-v1';
+/** Version of this prompt in the default prompt set (versions.ts). */
+export const FILTER_PROMPT_VERSION = promptVersion('filter');
 export const FILTER_SCHEMA_NAME = 'relevance_judgement';
 
 /** Longest passage sent to the judge, in characters; longer text is cut (head kept). */

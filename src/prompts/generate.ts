@@ -11,9 +11,12 @@
 import { z } from 'zod';
 import type { Message, Tool, Workflow } from '../records.js';
 import { TurnSchema } from './conversation.js';
-import { renderTools } from './shared.js';
+import { parallelCallsRule, renderTools, type ParallelCalls } from './shared.js';
+import { dedupeRules } from './rules.js';
+import { promptVersion, type PromptSet } from './versions.js';
 
-export const GENERATE_PROMPT_VERSION = 'generate-v1';
+/** Version of this prompt in the default prompt set (versions.ts). */
+export const GENERATE_PROMPT_VERSION = promptVersion('generate');
 export const GENERATE_SCHEMA_NAME = 'trajectory';
 
 export const INTERACTION_PATTERNS = [
@@ -43,8 +46,21 @@ export const CONVERSATION_RULES = `Conversation rules (they are checked by a pro
 - Tool results (tool turns) are the environment's answers: complete, realistic JSON with stable ids, statuses, timestamps and the fields a real backend returns; the same entity keeps the same values across turns.
 - An assistant turn with tool_calls may carry one short sentence of plan in content ("Let me check the order status first."), or "". Tool turns and user turns have tool_calls [].`;
 
+/**
+ * v2 length target, scaled to the work: each step is a call and its result, the required
+ * patterns and clarifications add turns, and tool turns count. A 12-step workflow honestly
+ * takes 50-odd turns; a 3-step one about 20.
+ */
+export function lengthTarget(steps: number, toolCount: number): string {
+  const low = Math.max(16, 3 * steps + 10);
+  const high = low + Math.max(14, 2 * steps);
+  const calls = Math.max(4, steps);
+  const distinct = Math.min(Math.max(3, Math.ceil(steps / 2)), toolCount);
+  return `Length: about ${low} to ${high} turns in all (user, assistant and tool turns all count), at least ${calls} tool calls over at least ${distinct} different tool${distinct === 1 ? '' : 's'}, only from the list. The workflow sets the length: do not pad it with unrelated requests.`;
+}
+
 /** The system prompt, with targets that the given environment can meet. */
-function systemPrompt(toolCount: number, hasRules: boolean): string {
+function systemPrompt(toolCount: number, hasRules: boolean, length?: string, parallel?: ParallelCalls): string {
   const distinct = Math.min(3, toolCount);
   const patterns = hasRules ? INTERACTION_PATTERNS : INTERACTION_PATTERNS.filter((p) => p !== 'rule_vs_need_conflict');
   const ruleBreak = hasRules
@@ -60,9 +76,9 @@ The assistant: plans before acting; checks preconditions (identity, ownership, s
 
 Use at least three different interaction patterns among: ${patterns.map((p) => PATTERN_HELP[p]).join('; ')}. Use each at most twice, and list the ones you used.
 
-Write in English. Length: about 20 to 40 turns, at least 4 tool calls over at least ${distinct} different tool${distinct === 1 ? '' : 's'}, only from the list.
+Write in English. ${length ?? `Length: about 20 to 40 turns, at least 4 tool calls over at least ${distinct} different tool${distinct === 1 ? '' : 's'}, only from the list.`}
 
-${CONVERSATION_RULES}`;
+${CONVERSATION_RULES}${parallel === undefined ? '' : `\n${parallelCallsRule(parallel)}`}`;
 }
 
 const PATTERN_HELP: Record<(typeof INTERACTION_PATTERNS)[number], string> = {
@@ -79,6 +95,10 @@ export interface GeneratePromptInput {
   rules: string[];
   workflow: Workflow;
   tools: Tool[];
+  /** v2: rules once, length scaled to the workflow; v1: as gemtraj 0.2. @default 'v2' */
+  promptSet?: PromptSet | undefined;
+  /** v2: the parallel-call rule. @default 'forbid' */
+  parallelCalls?: ParallelCalls | undefined;
 }
 
 export function buildGenerateMessages(input: GeneratePromptInput): Message[] {
@@ -86,7 +106,8 @@ export function buildGenerateMessages(input: GeneratePromptInput): Message[] {
   const steps = wf.steps
     .map((s, i) => `${i}. ${s.action} [tool: ${s.tool}]${s.depends_on.length > 0 ? ` (after ${s.depends_on.join(', ')})` : ''}${s.condition ? ` (if: ${s.condition})` : ''}`)
     .join('\n');
-  const rules = [...input.rules, ...wf.rules];
+  const v1 = input.promptSet === 'v1';
+  const rules = v1 ? [...input.rules, ...wf.rules] : dedupeRules([...input.rules, ...wf.rules]);
   const user = `Domain: ${input.domain}
 
 Workflow "${wf.name}": ${wf.description}
@@ -108,7 +129,12 @@ TEXT>>>
 
 Write one complete conversation that exercises this workflow.`;
   return [
-    { role: 'system', content: systemPrompt(input.tools.length, rules.length > 0) },
+    {
+      role: 'system',
+      content: v1
+        ? systemPrompt(input.tools.length, rules.length > 0)
+        : systemPrompt(input.tools.length, rules.length > 0, lengthTarget(wf.steps.length, input.tools.length), input.parallelCalls ?? 'forbid'),
+    },
     { role: 'user', content: user },
   ];
 }

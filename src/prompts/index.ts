@@ -14,3 +14,5 @@ export const PROMPT_VERSIONS: Record<string, string> = {
   judge: JUDGE_PROMPT_VERSION,
   synthesize: SYNTHESIZE_PROMPT_VERSION,
 };
+
+export { DEFAULT_PROMPT_SET, promptVersion, promptVersions, usesFieldGuide, type PromptSet, type PromptStage } from './versions.js';

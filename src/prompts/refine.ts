@@ -8,9 +8,11 @@ import type { Message, Tool } from '../records.js';
 import { TurnSchema } from './conversation.js';
 import { ToolSpecSchema } from './tool-spec.js';
 import { CONVERSATION_RULES, INTERACTION_PATTERNS } from './generate.js';
-import { renderConversation, renderTools, TOOL_SPEC_GUIDE } from './shared.js';
+import { parallelCallsRule, renderConversation, renderTools, TOOL_SPEC_GUIDE, type ParallelCalls } from './shared.js';
+import { promptVersion, type PromptSet } from './versions.js';
 
-export const REFINE_PROMPT_VERSION = 'refine-v1';
+/** Version of this prompt in the default prompt set (versions.ts). */
+export const REFINE_PROMPT_VERSION = promptVersion('refine');
 export const REFINE_SCHEMA_NAME = 'refined_trajectory';
 
 export const REFINE_PATTERNS = [
@@ -31,6 +33,22 @@ export const RefinedTrajectorySchema = z
   .strict();
 export type RefinedTrajectory = z.infer<typeof RefinedTrajectorySchema>;
 
+/**
+ * v2 answer: the user's persona as it is after the rewrite comes back too, so the stored
+ * persona describes the refined user (who may have gained a new trip or constraint).
+ */
+export const RefinedTrajectoryV2Schema = z
+  .object({
+    user_persona: z.string().describe("the user's persona after the rewrite: who they are, their situation and what they want, as the new conversation shows it"),
+    ...RefinedTrajectorySchema.shape,
+  })
+  .strict();
+
+/** The answer schema of refinement in a prompt set. */
+export function refineAnswerSchema(set: PromptSet | undefined): typeof RefinedTrajectorySchema | typeof RefinedTrajectoryV2Schema {
+  return set === 'v1' ? RefinedTrajectorySchema : RefinedTrajectoryV2Schema;
+}
+
 const SYSTEM = `You make tool-use training conversations harder and more realistic without making them wrong. You receive a source text, the tools of its environment and a correct conversation. Rewrite the conversation; keep what is good.
 
 Make it richer:
@@ -44,14 +62,40 @@ Make it richer:
 
 ${TOOL_SPEC_GUIDE}
 
-${CONVERSATION_RULES}
+${CONVERSATION_RULES}`;
 
-Target size: 30 to 60 turns, at least 6 distinct tools, at least 10 tool calls.`;
+/** v2: the parallel-call rule in the shared wording, in place of v1's "at most one tool call per assistant turn". */
+function systemV2(parallel: ParallelCalls): string {
+  return SYSTEM.replace('no redundant or repeated calls, at most one tool call per assistant turn, and fix', 'no redundant or repeated calls, and fix').replace(
+    CONVERSATION_RULES,
+    `${CONVERSATION_RULES}\n${parallelCallsRule(parallel)}`,
+  );
+}
+
+const V1_TARGET = 'Target size: 30 to 60 turns, at least 6 distinct tools, at least 10 tool calls.';
+
+/**
+ * v2 target, relative to the conversation received: longer and using more of the environment
+ * where the workflow allows, never padded with an unrelated task to reach a number.
+ */
+export function refineTarget(messages: readonly Message[], toolCount: number): string {
+  const turns = messages.filter((m) => m.role !== 'system').length;
+  const calls = messages.reduce((n, m) => n + (m.role === 'assistant' ? (m.tool_calls?.length ?? 0) : 0), 0);
+  const used = new Set(messages.flatMap((m) => (m.role === 'assistant' ? (m.tool_calls ?? []).map((c) => c.function.name) : []))).size;
+  const distinct = Math.min(toolCount, used + 2);
+  return `Target size, relative to the current conversation (${turns} turns, ${calls} tool calls, ${used} distinct tools; tool turns count): about ${Math.max(turns, Math.round(turns * 1.3))} to ${Math.round(turns * 1.7) + 4} turns, at least ${calls + 2} tool calls, and up to ${distinct} distinct tools where the same user's situation needs them. Grow the conversation the user is already having (deeper checks, a complication, a follow-up about the same matter); never add an unrelated task or booking just to reach these numbers.`;
+}
 
 export interface RefinePromptInput {
   sourceText: string;
   tools: Tool[];
   messages: Message[];
+  /** v2: targets relative to the conversation; v1: absolute targets, as gemtraj 0.2. @default 'v2' */
+  promptSet?: PromptSet | undefined;
+  /** v2: the parallel-call rule. @default 'forbid' */
+  parallelCalls?: ParallelCalls | undefined;
+  /** The user's persona before the rewrite (generation's `meta.persona`); v2 shows it and asks for the updated one. */
+  persona?: string | undefined;
 }
 
 export function buildRefineMessages(input: RefinePromptInput): Message[] {
@@ -65,10 +109,10 @@ ${renderTools(input.tools)}
 
 Current conversation:
 ${renderConversation(input.messages)}
-
-Rewrite it following the instructions. Return the complete tool set and the complete new conversation.`;
+${input.promptSet === 'v1' ? '' : `\nCurrent user persona: ${input.persona ?? '(not recorded; infer it from the conversation)'}\n`}
+Rewrite it following the instructions. Return the complete tool set and the complete new conversation${input.promptSet === 'v1' ? '' : ', and the user persona as it is after your rewrite'}.`;
   return [
-    { role: 'system', content: SYSTEM },
+    { role: 'system', content: input.promptSet === 'v1' ? `${SYSTEM}\n\n${V1_TARGET}` : `${systemV2(input.parallelCalls ?? 'forbid')}\n\n${refineTarget(input.messages, input.tools.length)}` },
     { role: 'user', content: user },
   ];
 }

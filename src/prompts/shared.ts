@@ -15,6 +15,16 @@ export const TOOL_SPEC_GUIDE = `Tool design rules:
 - required mirrors real logic: identifiers and authentication the operation cannot run without are required; genuine options are not.
 - Descriptions say what the tool returns and when it fails (not found, not allowed, limit reached).`;
 
+/** Whether an assistant turn may call several tools at once (config `parallel_calls`). */
+export type ParallelCalls = 'allow' | 'forbid';
+
+/** The one wording of the parallel-call rule, for every prompt that writes conversations (v2). */
+export function parallelCallsRule(mode: ParallelCalls): string {
+  return mode === 'forbid'
+    ? '- One tool call per assistant turn: when several calls are needed, make them one after another, each in its own assistant turn followed by its tool turn.'
+    : '- An assistant turn may call several tools at once when the calls do not depend on each other; each call then gets its own tool turn, in the same order. A call that needs another call’s result waits for it.';
+}
+
 /** Tools as compact JSON lines: name, description, parameters schema. */
 export function renderTools(tools: Tool[]): string {
   return tools

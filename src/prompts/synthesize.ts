@@ -36,8 +36,10 @@ import { CallIds, type Message, type Reason, type Tool, type ToolCall } from '..
 import { isObject, parseJsonLoose } from '../parse/json.js';
 import { extractBlocks, parseToolCallJson } from '../parse/tagged.js';
 import { normalizeTools } from '../parse/tool-schema.js';
+import { promptVersion } from './versions.js';
 
-export const SYNTHESIZE_PROMPT_VERSION = 'synthesize-v1';
+/** Version of this prompt in the default prompt set (versions.ts). */
+export const SYNTHESIZE_PROMPT_VERSION = promptVersion('synthesize');
 
 /** The instruction the paper's synthesizer was trained with. */
 export const SYNTHESIZER_INSTRUCTION = 'Turn the following text into multi-turn tool-use trajectories';

@@ -20,6 +20,7 @@ import type { ToolSpec } from '../prompts/tool-spec.js';
 import { checkToolSpecs, specToTool } from './tool-spec.js';
 import { compileToolSchemas } from './schema-check.js';
 import { structuredFailure, type StageOutcome } from './types.js';
+import { promptVersion, usesFieldGuide, type PromptSet } from '../prompts/versions.js';
 
 /** Sampling temperature of extraction: it is analysis, not creative writing. */
 export const EXTRACT_TEMPERATURE = 0.2;
@@ -34,6 +35,8 @@ export interface ExtractOptions {
   /** @default {@link EXTRACT_TEMPERATURE} */
   temperature?: number | undefined;
   maxTokens?: number | undefined;
+  /** Prompt set (config `prompts`): v1 sends the answer format as gemtraj 0.2 did. @default 'v2' */
+  promptSet?: PromptSet | undefined;
 }
 
 export async function extractSegment(segment: Segment, options: ExtractOptions, llm: LlmClient): Promise<StageOutcome<Extraction>> {
@@ -49,9 +52,10 @@ export async function extractSegment(segment: Segment, options: ExtractOptions, 
     }),
     temperature: options.temperature ?? EXTRACT_TEMPERATURE,
     max_tokens: options.maxTokens,
+    fieldGuide: usesFieldGuide(options.promptSet),
   });
   if (!result.ok) {
-    return { ok: false, reasons: [structuredFailure('extract', result.error, result.raw)], raw: result.raw, usage: result.usage };
+    return { ok: false, reasons: [structuredFailure('extract', result.error, result.raw, options.maxTokens)], raw: result.raw, usage: result.usage };
   }
   const checked = checkExtraction(result.value, options);
   if (!checked.ok) return { ...checked, usage: result.usage };
@@ -64,7 +68,7 @@ export async function extractSegment(segment: Segment, options: ExtractOptions, 
     rules: result.value.rules.filter((r) => r.trim() !== ''),
     workflows: checked.value.workflows,
     tools: checked.value.tools,
-    meta: { model: result.model, prompt_version: EXTRACT_PROMPT_VERSION, usage: result.usage },
+    meta: { model: result.model, prompt_version: promptVersion('extract', options.promptSet), usage: result.usage },
   };
   return { ok: true, value: extraction, warnings: checked.warnings };
 }

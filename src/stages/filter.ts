@@ -14,6 +14,7 @@ import type { Segment, SegmentDraft, SegmentLabels, Usage } from '../records.js'
 import { buildFilterMessages, FILTER_PROMPT_VERSION, FILTER_SCHEMA_NAME, FilterAnswerSchema } from '../prompts/filter.js';
 import { createScorer, type Scorer } from '../filter/scorer.js';
 import { looksLikeRefusal } from './types.js';
+import { promptVersion, usesFieldGuide, type PromptSet } from '../prompts/versions.js';
 
 export type FilterMode = 'local' | 'llm' | 'cascade';
 
@@ -39,6 +40,10 @@ export interface FilterOptions {
    * the heuristic, the stored one for a model file); the pipeline passes config `filter.threshold`.
    */
   threshold?: number | undefined;
+  /** Completion token cap of the judge call. @default the endpoint's own (the pipeline passes config `stage_max_tokens.filter`) */
+  maxTokens?: number | undefined;
+  /** Prompt set (config `prompts`): v1 sends the answer format as gemtraj 0.2 did. @default 'v2' */
+  promptSet?: PromptSet | undefined;
   /** Aborts the judge call. */
   signal?: AbortSignal | undefined;
 }
@@ -81,13 +86,21 @@ export type SegmentJudgement =
  * Asks the LLM judge whether `text` describes a multi-step operation with a system, and for
  * the paper's labels. A bad answer is `ok: false`; endpoint failures throw.
  */
-export async function judgeSegment(text: string, llm: LlmClient, signal?: AbortSignal): Promise<SegmentJudgement> {
+export async function judgeSegment(
+  text: string,
+  llm: LlmClient,
+  signal?: AbortSignal,
+  maxTokens?: number,
+  promptSet?: PromptSet,
+): Promise<SegmentJudgement> {
   const result = await llm.structured({
     stage: 'filter',
     schema: FilterAnswerSchema,
     schemaName: FILTER_SCHEMA_NAME,
     messages: buildFilterMessages(text),
     temperature: 0,
+    max_tokens: maxTokens,
+    fieldGuide: usesFieldGuide(promptSet),
     signal,
   });
   if (!result.ok) {
@@ -150,7 +163,7 @@ export async function filterSegment(
   }
   if (llm === undefined) throw new Error(`filter: mode "${mode}" needs an LLM client for score ${local.toFixed(3)}`);
 
-  const judged = await judgeSegment(segment.text, llm, options.signal);
+  const judged = await judgeSegment(segment.text, llm, options.signal, options.maxTokens, options.promptSet);
   if (!judged.ok) {
     return {
       score: local,
@@ -160,7 +173,7 @@ export async function filterSegment(
       reason: `judge answer unusable: ${judged.error}`,
       usage: judged.usage,
       model: judged.model,
-      prompt_version: FILTER_PROMPT_VERSION,
+      prompt_version: promptVersion('filter', options.promptSet),
       raw: judged.raw.slice(0, 20_000),
     };
   }
@@ -174,7 +187,7 @@ export async function filterSegment(
     reason: judged.reason,
     usage: judged.usage,
     model: judged.model,
-    prompt_version: FILTER_PROMPT_VERSION,
+    prompt_version: promptVersion('filter', options.promptSet),
   };
 }
 

@@ -12,11 +12,16 @@ import {
 } from '../prompts/generate.js';
 import { assembleMessages } from './conversation.js';
 import { structuredFailure, type StageOutcome } from './types.js';
+import { promptVersion, usesFieldGuide, type PromptSet } from '../prompts/versions.js';
 
 export interface GenerateOptions {
   /** Sampling temperature of the teacher, 0–2 (config `temperature`). */
   temperature: number;
   maxTokens?: number | undefined;
+  /** Prompt set (config `prompts`): v1 sends the answer format as gemtraj 0.2 did. @default 'v2' */
+  promptSet?: PromptSet | undefined;
+  /** v2: one call per assistant turn (`forbid`) or several (`allow`), config `parallel_calls`. @default 'forbid' */
+  parallelCalls?: 'allow' | 'forbid' | undefined;
 }
 
 export async function generateTrajectory(
@@ -39,12 +44,15 @@ export async function generateTrajectory(
       rules: extraction.rules,
       workflow,
       tools: extraction.tools,
+      promptSet: options.promptSet,
+      parallelCalls: options.parallelCalls,
     }),
     temperature: options.temperature,
     max_tokens: options.maxTokens,
+    fieldGuide: usesFieldGuide(options.promptSet),
   });
   if (!result.ok) {
-    return { ok: false, reasons: [structuredFailure('generate', result.error, result.raw)], raw: result.raw, usage: result.usage };
+    return { ok: false, reasons: [structuredFailure('generate', result.error, result.raw, options.maxTokens)], raw: result.raw, usage: result.usage };
   }
   const answer = result.value;
   if (answer.turns.length === 0) {
@@ -62,7 +70,7 @@ export async function generateTrajectory(
       meta: {
         stage: 'generated',
         model: result.model,
-        prompt_version: GENERATE_PROMPT_VERSION,
+        prompt_version: promptVersion('generate', options.promptSet),
         usage: result.usage,
         workflow: workflow.name,
         persona: answer.user_persona,

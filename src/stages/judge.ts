@@ -20,6 +20,7 @@ import {
   type RenderOptions,
 } from '../prompts/judge.js';
 import { looksLikeRefusal, structuredFailure } from './types.js';
+import { promptVersion, usesFieldGuide, type PromptSet } from '../prompts/versions.js';
 
 /** 1 = pass, 0 = fail, per rubric the judge was asked about (R4 only with a source text). */
 export type JudgeVerdict = Partial<Record<JudgeRubric, 0 | 1>>;
@@ -33,12 +34,19 @@ export interface JudgeOptions {
    * @default all judged rubrics (R1–R3, plus R4 with a source text)
    */
   requiredRubrics?: readonly JudgeRubric[] | undefined;
-  /** Message texts longer than this are cut in the middle for the judge. 0 = never. @default 0 */
+  /** Prompt set v1: message texts longer than this are cut in the middle for the judge. 0 = never. @default 0 */
   maxMessageChars?: number | undefined;
+  /**
+   * Prompt set v2: characters of message text the judge sees beside the complete system
+   * prompt; beyond it the longest messages are cut with a marker. 0 = no limit. @default {@link JUDGE_BUDGET_CHARS}
+   */
+  budgetChars?: number | undefined;
   /** Re-asks after a malformed answer. @default the gateway's (2) */
   maxRepairs?: number | undefined;
   /** Upper bound on the judge's completion tokens. @default the endpoint's own */
   maxTokens?: number | undefined;
+  /** Prompt set (config `prompts`): v1 sends the answer format as gemtraj 0.2 did. @default 'v2' */
+  promptSet?: PromptSet | undefined;
   /** Aborts the call. */
   signal?: AbortSignal | undefined;
 }
@@ -63,12 +71,20 @@ export interface JudgeResult {
   raw?: string | undefined;
 }
 
+/**
+ * Default message budget of the judge, in characters (about 16k tokens): with the rubrics, a
+ * source text and the judge's completion cap it fits a 32k-token context.
+ */
+export const JUDGE_BUDGET_CHARS = 64_000;
+
 /** Judges one trajectory. One call; strict JSON; temperature 0. */
 export async function judgeTrajectory(trajectory: Trajectory, options: JudgeOptions, llm: LlmClient): Promise<JudgeResult> {
   const judged = judgeRubricsFor(options.sourceText);
   const required = new Set<JudgeRubric>((options.requiredRubrics ?? judged).filter((r) => judged.includes(r)));
-  const render: RenderOptions = { maxMessageChars: options.maxMessageChars };
-  const messages = buildJudgeMessages({ trajectory, sourceText: options.sourceText, render });
+  // v2 never cuts the system prompt (R4 judges it) and cuts the rest only beyond a budget.
+  const v1 = options.promptSet === 'v1';
+  const render: RenderOptions = v1 ? { maxMessageChars: options.maxMessageChars } : { budgetChars: options.budgetChars ?? JUDGE_BUDGET_CHARS };
+  const messages = buildJudgeMessages({ trajectory, sourceText: options.sourceText, render, omissionNote: !v1 });
   const request = {
     stage: 'judge' as const,
     schemaName: JUDGE_SCHEMA_NAME,
@@ -76,6 +92,7 @@ export async function judgeTrajectory(trajectory: Trajectory, options: JudgeOpti
     temperature: 0,
     max_tokens: options.maxTokens,
     maxRepairs: options.maxRepairs,
+    fieldGuide: usesFieldGuide(options.promptSet),
     signal: options.signal,
   };
   // Two schemas rather than a nullable R4: with strict output the model cannot skip R4 when
@@ -84,7 +101,7 @@ export async function judgeTrajectory(trajectory: Trajectory, options: JudgeOpti
     ? await llm.structured({ ...request, schema: JudgeAnswerWithSourceSchema })
     : await llm.structured({ ...request, schema: JudgeAnswerSchema });
 
-  const base = { judged, usage: result.usage, model: result.model, promptVersion: JUDGE_PROMPT_VERSION };
+  const base = { judged, usage: result.usage, model: result.model, promptVersion: promptVersion('judge', options.promptSet) };
   if (!result.ok) {
     const refused = looksLikeRefusal(result.raw);
     return {
@@ -95,7 +112,7 @@ export async function judgeTrajectory(trajectory: Trajectory, options: JudgeOpti
       reasons: [
         refused
           ? { check: 'judge_unparseable', message: `the judge refused: ${result.raw.trim().slice(0, 200)}` }
-          : structuredFailure('judge', `the judge's answer could not be used: ${result.error}`, result.raw),
+          : structuredFailure('judge', `the judge's answer could not be used: ${result.error}`, result.raw, options.maxTokens),
       ],
       warnings: [],
       raw: result.raw,

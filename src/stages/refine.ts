@@ -5,16 +5,26 @@
  */
 import type { Reason, Trajectory } from '../records.js';
 import type { LlmClient } from '../llm/types.js';
-import { buildRefineMessages, REFINE_PROMPT_VERSION, REFINE_SCHEMA_NAME, RefinedTrajectorySchema } from '../prompts/refine.js';
+import { buildRefineMessages, REFINE_SCHEMA_NAME, refineAnswerSchema } from '../prompts/refine.js';
 import { assembleMessages } from './conversation.js';
 import { compileToolSchemas } from './schema-check.js';
 import { checkToolSpecs, specToTool } from './tool-spec.js';
 import { addUsage, structuredFailure, type StageOutcome } from './types.js';
+import { promptVersion, usesFieldGuide, type PromptSet } from '../prompts/versions.js';
 
 export interface RefineOptions {
   /** Sampling temperature of the rewrite, 0–2 (config `temperature`). */
   temperature: number;
   maxTokens?: number | undefined;
+  /** Prompt set (config `prompts`): v1 sends the answer format as gemtraj 0.2 did. @default 'v2' */
+  promptSet?: PromptSet | undefined;
+  /** v2: one call per assistant turn (`forbid`) or several (`allow`), config `parallel_calls`. @default 'forbid' */
+  parallelCalls?: 'allow' | 'forbid' | undefined;
+}
+
+function personaOf(trajectory: Trajectory): string | undefined {
+  const persona: unknown = trajectory.meta?.persona;
+  return typeof persona === 'string' && persona !== '' ? persona : undefined;
 }
 
 export async function refineTrajectory(
@@ -25,14 +35,15 @@ export async function refineTrajectory(
 ): Promise<StageOutcome<Trajectory>> {
   const result = await llm.structured({
     stage: 'refine',
-    schema: RefinedTrajectorySchema,
+    schema: refineAnswerSchema(options.promptSet),
     schemaName: REFINE_SCHEMA_NAME,
-    messages: buildRefineMessages({ sourceText, tools: trajectory.tools, messages: trajectory.messages }),
+    messages: buildRefineMessages({ sourceText, tools: trajectory.tools, messages: trajectory.messages, promptSet: options.promptSet, parallelCalls: options.parallelCalls, persona: personaOf(trajectory) }),
     temperature: options.temperature,
     max_tokens: options.maxTokens,
+    fieldGuide: usesFieldGuide(options.promptSet),
   });
   if (!result.ok) {
-    return { ok: false, reasons: [structuredFailure('refine', result.error, result.raw)], raw: result.raw, usage: result.usage };
+    return { ok: false, reasons: [structuredFailure('refine', result.error, result.raw, options.maxTokens)], raw: result.raw, usage: result.usage };
   }
   const answer = result.value;
   const specErrors = checkToolSpecs(answer.tools);
@@ -53,10 +64,12 @@ export async function refineTrajectory(
         ...trajectory.meta,
         stage: 'refined',
         model: result.model,
-        prompt_version: REFINE_PROMPT_VERSION,
+        prompt_version: promptVersion('refine', options.promptSet),
         usage: addUsage(trajectory.meta?.usage, result.usage),
         patterns: answer.patterns,
         pitfalls: answer.pitfalls,
+        // v2: the persona of the refined user, not the pre-refinement one.
+        ...('user_persona' in answer ? { persona: answer.user_persona } : {}),
       },
     },
     warnings: [],

@@ -15,7 +15,7 @@ import type { LlmClient } from '../llm/types.js';
 import { buildSynthesizePrompt, parseSynthesizerOutput, SYNTHESIZE_PROMPT_VERSION, SYNTHESIZER_CHECKS } from '../prompts/synthesize.js';
 import { assembleMessages, messagesToTurns } from './conversation.js';
 import type { StageOutcome } from './types.js';
-import { looksLikeRefusal } from './types.js';
+import { capAdvice, looksLikeRefusal } from './types.js';
 
 /** What to do with a trajectory whose tool-call JSON the parser had to repair. */
 export type RepairedCallsPolicy = 'warn' | 'reject';
@@ -65,10 +65,14 @@ export async function synthesizeTrajectory(segment: Segment, options: Synthesize
   if (result.finishReason === 'length') {
     // Checked before parsing: a cut answer can parse cleanly (cut between turns) or be
     // "completed" by the repairs into values the model never wrote.
-    const cap = options.maxTokens === undefined ? 'the endpoint\'s limit' : `max_tokens ${options.maxTokens}`;
     return {
       ok: false,
-      reasons: [{ check: 'synthesize_truncated', message: `answer cut at the token limit (finish_reason "length", ${result.usage.completion_tokens} completion tokens, ${cap}); raise max_tokens or lower segment.max_chars` }],
+      reasons: [
+        {
+          check: 'synthesize_truncated',
+          message: `answer cut at the token limit (finish_reason "length", ${result.usage.completion_tokens} completion tokens); ${capAdvice('synthesize', options.maxTokens)}, or lower segment.max_chars`,
+        },
+      ],
       raw,
       usage: result.usage,
     };

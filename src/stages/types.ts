@@ -35,10 +35,22 @@ export function looksLikeRefusal(raw: string): boolean {
   return REFUSAL.test(raw.replace(/<think>[\s\S]*?<\/think>/g, ''));
 }
 
-/** The reason for a structured-output failure: a refusal or an unparseable answer. */
-export function structuredFailure(stage: string, error: string, raw: string): Reason {
+/**
+ * What to do about answers cut off at a stage's completion cap: the cap and the flag that
+ * raises it. `cap` undefined: no cap was sent, the endpoint's own default cut it.
+ */
+export function capAdvice(stage: string, cap: number | undefined): string {
+  if (cap === undefined) return `the endpoint's default completion cap cut the ${stage} answer off: set one with --stage-max-tokens ${stage}=N`;
+  return (
+    `the ${stage} completion cap is ${cap} tokens: raise it with --stage-max-tokens ${stage}=${cap * 2} ` +
+    `(config stage_max_tokens.${stage}; --max-tokens sets every stage)`
+  );
+}
+
+/** The reason for a structured-output failure: a refusal, an answer cut off at the cap, or an unparseable answer. */
+export function structuredFailure(stage: string, error: string, raw: string, cap?: number): Reason {
   if (looksLikeRefusal(raw)) return { check: `${stage}_refusal`, message: `the model refused: ${raw.trim().slice(0, 200)}` };
-  // Cut off at the token limit: raise max_tokens (or shorten the input) rather than re-asking.
-  if (error.includes('finish_reason "length"')) return { check: `${stage}_truncated`, message: error };
+  // Cut off at the token limit: raise the cap (or shorten the input) rather than re-asking.
+  if (error.includes('finish_reason "length"')) return { check: `${stage}_truncated`, message: `${error}; ${capAdvice(stage, cap)}` };
   return { check: `${stage}_unparseable`, message: error };
 }

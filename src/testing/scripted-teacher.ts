@@ -130,8 +130,10 @@ function conversation(text: string, refined: boolean): unknown[] {
     user('Hi, I need to cancel an order I placed yesterday.'),
     assistant('I can help. Please tell me the email on your account and the order number.'),
     user('Email is dana.reyes@mailbox.org and the order is W1001.'),
-    assistant('', [call('get_customer', { email: 'dana.reyes@mailbox.org' }), checkCall]),
+    // One call per assistant turn, as config `parallel_calls: forbid` (the default) asks.
+    assistant('', [call('get_customer', { email: 'dana.reyes@mailbox.org' })]),
     tool({ customer_id: 'C-778', email: 'dana.reyes@mailbox.org', status: 'active' }),
+    assistant('', [checkCall]),
     tool({ order_id: 'W1001', customer_id: 'C-778', status: 'pending', items: [{ sku: 'LAMP-2', qty: 1 }] }),
   ];
   if (refined) {
@@ -181,6 +183,8 @@ function refinement(text: string): unknown {
     patterns: ['clarification', 'rule_awareness', 'multi_hop_reasoning', 'long_context'],
     pitfalls: ['Order W0950 has shipped and cannot be cancelled.'],
     turns,
+    // Prompt set v2 shows the persona and asks for the refined one; v1's schema has no such field.
+    ...(text.includes('Current user persona:') ? { user_persona: 'Dana Reyes, a customer who wants one pending order cancelled and asks about a shipped one' } : {}),
   };
 }
 

@@ -14,6 +14,7 @@ import {
   checkFinalAnswer,
   checkMissingToolResult,
   checkOrphanToolResult,
+  checkParallelCalls,
   checkRoleOrder,
 } from './checks/flow.js';
 import { checkArgumentProvenance } from './checks/provenance.js';
@@ -44,6 +45,7 @@ export {
   checkFinalAnswer,
   checkMissingToolResult,
   checkOrphanToolResult,
+  checkParallelCalls,
   checkRoleOrder,
 } from './checks/flow.js';
 export { checkArgumentProvenance, containsToken, normalizeForGrounding } from './checks/provenance.js';
@@ -71,6 +73,7 @@ export const CHECKS: Readonly<Record<CheckId, Check>> = {
   unknown_argument: checkUnknownArgument,
   complexity: checkComplexity,
   argument_provenance: checkArgumentProvenance,
+  parallel_calls: checkParallelCalls,
 };
 
 const CHECK_ENTRIES = Object.entries(CHECKS) as ReadonlyArray<[CheckId, Check]>;

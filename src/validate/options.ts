@@ -24,6 +24,7 @@ export const VALIDATE_CHECK_IDS = [
   'unknown_argument',
   'complexity',
   'argument_provenance',
+  'parallel_calls',
 ] as const;
 export type CheckId = (typeof VALIDATE_CHECK_IDS)[number];
 
@@ -57,6 +58,9 @@ export const DEFAULT_SEVERITY: Readonly<Record<CheckId, Severity>> = {
   unknown_argument: 'warn',
   complexity: 'error',
   argument_provenance: 'warn',
+  // A house style, not an error in general data (real logs call tools in parallel): the
+  // pipeline turns it on when config `parallel_calls` is `forbid`.
+  parallel_calls: 'off',
 };
 
 /** Minimum sizes a trajectory must reach (check `complexity`). 0 disables a minimum. */

@@ -22,7 +22,9 @@ export function judgeStep(options: StepOptions['judge'], llm: LlmClient | undefi
       const result = await judgeTrajectory(trajectory, { ...options, sourceText: context.sourceText, signal: context.signal }, needLlm(llm, 'judge'));
       if (!result.ok) return { kind: 'reject', reasons: result.reasons, raw: result.raw };
       const warnings = [...(trajectory.meta?.warnings ?? []), ...result.warnings];
-      return { kind: 'out', records: [withMeta(trajectory, warnings.length > 0 ? { judge: result.verdict, warnings } : { judge: result.verdict })] };
+      // The judge's reasons are kept on passing records too: what it checked is evidence.
+      const judged = { judge: result.verdict, judge_reasons: result.explanations };
+      return { kind: 'out', records: [withMeta(trajectory, warnings.length > 0 ? { ...judged, warnings } : judged)] };
     },
     estimate: (item) => oneCall(item, { prompt: 1000, completion: 400 }, 1),
   };

@@ -2,7 +2,7 @@
  * The one mapping from a {@link Config} to each step's options. Defaults live in the config
  * schema; nothing here invents one. A new step adds its entry here and its keys to the schema.
  */
-import type { Config } from '../../config.js';
+import type { Config, ModelStage } from '../../config.js';
 import type { ExtractOptions } from '../../stages/extract.js';
 import type { FilterOptions } from '../../stages/filter.js';
 import type { GenerateOptions } from '../../stages/generate.js';
@@ -25,18 +25,41 @@ export interface StepOptions {
   refine: RefineOptions;
   synthesize: SynthesizeOptions;
   validate: ValidateOptions;
-  judge: Pick<JudgeOptions, 'requiredRubrics' | 'maxMessageChars' | 'maxTokens'>;
+  judge: Pick<JudgeOptions, 'requiredRubrics' | 'maxMessageChars' | 'maxTokens' | 'promptSet'>;
+}
+
+/**
+ * The completion cap of a stage's calls: `max_tokens` when set, else the stage's own;
+ * prompt set v1 sends no cap of its own (as gemtraj 0.2), `undefined`.
+ */
+export function stageMaxTokens(config: Pick<Config, 'max_tokens' | 'stage_max_tokens' | 'prompts'>, stage: ModelStage): number | undefined {
+  return config.max_tokens ?? (config.prompts === 'v1' ? undefined : config.stage_max_tokens[stage]);
 }
 
 export function stepOptions(config: Config): StepOptions {
-  const sampling = { temperature: config.temperature, maxTokens: config.max_tokens };
+  const promptSet = config.prompts;
+  const sampling = (stage: ModelStage) => ({ temperature: config.temperature, maxTokens: stageMaxTokens(config, stage), promptSet, parallelCalls: config.parallel_calls });
   return {
     segment: { maxChars: config.segment.max_chars, minChars: config.segment.min_chars },
-    filter: { mode: config.filter.mode, scorer: config.filter.scorer, low: config.filter.low, high: config.filter.high, threshold: config.filter.threshold },
-    extract: { minTools: config.extract.min_tools, minSteps: config.extract.min_steps, maxWorkflows: config.extract.max_workflows, maxTokens: config.max_tokens },
-    generate: sampling,
-    refine: sampling,
-    synthesize: { ...sampling, repairedCalls: config.synthesize.repaired_calls },
+    filter: {
+      mode: config.filter.mode,
+      scorer: config.filter.scorer,
+      low: config.filter.low,
+      high: config.filter.high,
+      threshold: config.filter.threshold,
+      maxTokens: stageMaxTokens(config, 'filter'),
+      promptSet,
+    },
+    extract: {
+      minTools: config.extract.min_tools,
+      minSteps: config.extract.min_steps,
+      maxWorkflows: config.extract.max_workflows,
+      maxTokens: stageMaxTokens(config, 'extract'),
+      promptSet,
+    },
+    generate: sampling('generate'),
+    refine: sampling('refine'),
+    synthesize: { ...sampling('synthesize'), repairedCalls: config.synthesize.repaired_calls },
     validate: {
       complexity: {
         minDistinctTools: config.validate.min_distinct_tools,
@@ -45,7 +68,9 @@ export function stepOptions(config: Config): StepOptions {
         minUserTurns: config.validate.min_user_turns,
       },
       argumentProvenance: config.validate.provenance,
+      // Enforced where the prompts state it (set v2); v1 conversations were never told.
+      severity: { parallel_calls: config.parallel_calls === 'forbid' && promptSet !== 'v1' ? 'error' : 'off' },
     },
-    judge: { requiredRubrics: config.judge_rubrics, maxMessageChars: JUDGE_MAX_MESSAGE_CHARS, maxTokens: config.max_tokens },
+    judge: { requiredRubrics: config.judge_rubrics, maxMessageChars: JUDGE_MAX_MESSAGE_CHARS, maxTokens: stageMaxTokens(config, 'judge'), promptSet },
   };
 }

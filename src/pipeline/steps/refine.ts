@@ -33,7 +33,13 @@ export function refineStep(
       return { kind: 'out', records: [chooseRefined(trajectory, refined, validate)] };
     },
     onRefused: (trajectory, reason) => ({ kind: 'out', records: [withMeta(trajectory, { refine_fallback: [reason] })] }),
-    tally: (trajectory) => [trajectory.meta?.refine_fallback !== undefined ? 'fallback' : 'refined'],
+    // `truncated`: the rewrite was cut off at the completion cap (named in the end-of-run summary).
+    tally: (trajectory) => {
+      const fallback: unknown = trajectory.meta?.refine_fallback;
+      if (fallback === undefined) return ['refined'];
+      const truncated = Array.isArray(fallback) && fallback.some((r: { check?: unknown }) => r?.check === 'refine_truncated');
+      return truncated ? ['fallback', 'truncated'] : ['fallback'];
+    },
     estimate: (item) => oneCall(item, { prompt: 2800 + 800, completion: REFINED_TOKENS }, 1, REFINED_TOKENS),
   };
 }

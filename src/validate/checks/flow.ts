@@ -224,3 +224,23 @@ export function checkEmptyToolResult(ctx: ValidateContext): Reason[] {
   });
   return reasons;
 }
+
+/**
+ * `parallel_calls`: an assistant turn that calls more than one tool, where the run asked for
+ * one call per turn (config `parallel_calls: forbid`). Off unless the options turn it on.
+ */
+export function checkParallelCalls(ctx: ValidateContext): Reason[] {
+  const out: Reason[] = [];
+  (ctx.messages ?? []).forEach((m, i) => {
+    if (m.role !== 'assistant') return;
+    const n = m.tool_calls?.length ?? 0;
+    if (n > 1) {
+      out.push({
+        check: 'parallel_calls',
+        path: `messages[${i}].tool_calls`,
+        message: `the assistant turn calls ${n} tools at once; this run allows one call per assistant turn (parallel_calls: forbid)`,
+      });
+    }
+  });
+  return out;
+}
