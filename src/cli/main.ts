@@ -17,6 +17,7 @@ import { registerStats } from './stats.js';
 import { registerMerge } from './merge.js';
 import { registerReport } from './report.js';
 import { registerView } from './view.js';
+import { registerDedup } from './dedup.js';
 
 export function buildProgram(): Command {
   const program = new Command('gemtraj')
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
     .configureHelp({ sortSubcommands: false });
   registerRun(program);
   registerStages(program);
+  registerDedup(program);
   registerValidate(program);
   registerExport(program);
   registerStats(program);

@@ -3,7 +3,7 @@
  * One function serves the three; they differ in the steps they build.
  */
 import { Command, Option } from 'commander';
-import { ConfigError, FILTER_MODES } from '../config.js';
+import { ConfigError, DEDUP_MODES, FILTER_MODES } from '../config.js';
 import { describeDefault } from '../config-docs.js';
 import { EXIT_ENDPOINT, EXIT_INTERRUPTED } from '../errors.js';
 import { registerFilter } from './filter.js';
@@ -22,6 +22,15 @@ export interface RunFlags extends CommonFlags {
   scorer?: string;
   maxWorkflows?: number;
   allowConfigChange?: boolean;
+  dedup?: string;
+  decontaminate?: string[];
+}
+
+/** `--dedup` and `--decontaminate`, for the commands that read a corpus. */
+function addCleaningOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--dedup <mode>', `duplicate segments removed before the filter: off, exact or near ${describeDefault('dedup.mode')}`).choices([...DEDUP_MODES]))
+    .option('--decontaminate <files...>', 'benchmark files (JSONL, JSON, text): reject segments and trajectories that share a 13-word sequence with them (put it after <input>)');
 }
 
 
@@ -37,7 +46,7 @@ export function registerRun(program: Command): void {
     .addOption(new Option('--filter <mode>', `relevance filter ${describeDefault('filter.mode')}`).choices([...FILTER_MODES]))
     .option('--scorer <scorer>', 'local scorer: heuristic or model:FILE')
     .option('--allow-config-change', 'resume a run directory made with other settings (outputs will be mixed)');
-  addModelOptions(addInputOptions(run)).action(async (input: string, flags: RunFlags) => {
+  addModelOptions(addInputOptions(addCleaningOptions(run))).action(async (input: string, flags: RunFlags) => {
     process.exitCode = await executeRun('run', input, flags);
   });
 
@@ -50,7 +59,7 @@ export function registerRun(program: Command): void {
     .addOption(new Option('--filter <mode>', `relevance filter ${describeDefault('filter.mode')}`).choices([...FILTER_MODES]))
     .option('--scorer <scorer>', 'local scorer: heuristic or model:FILE')
     .option('--allow-config-change', 'resume a run directory made with other settings (outputs will be mixed)');
-  addModelOptions(addInputOptions(synth)).action(async (input: string, flags: RunFlags) => {
+  addModelOptions(addInputOptions(addCleaningOptions(synth))).action(async (input: string, flags: RunFlags) => {
     process.exitCode = await executeRun('synthesize', input, flags);
   });
 
@@ -60,7 +69,7 @@ export function registerRun(program: Command): void {
     .option('--out <dir>', 'run directory: writes <dir>/segments.jsonl')
     .addOption(new Option('--filter <mode>', `local (no model call), llm, or cascade ${describeDefault('filter.mode')}`).choices([...FILTER_MODES]))
     .option('--scorer <scorer>', 'local scorer: heuristic or model:FILE');
-  addModelOptions(addInputOptions(filter)).action(async (input: string | undefined, flags: RunFlags) => {
+  addModelOptions(addInputOptions(addCleaningOptions(filter))).action(async (input: string | undefined, flags: RunFlags) => {
     if (input === undefined || flags.out === undefined) {
       throw new ConfigError('usage: gemtraj filter <input> --out <dir> [--filter local|llm|cascade]   (or: gemtraj filter train|eval --labels FILE)');
     }
@@ -77,6 +86,8 @@ function runConfigFlags(flags: RunFlags): Record<string, unknown> {
     refine: flags.refine === false ? false : undefined,
     judge: flags.judge === false ? false : undefined,
     filter: Object.keys(filter).length > 0 ? filter : undefined,
+    dedup: flags.dedup !== undefined ? { mode: flags.dedup } : undefined,
+    decontaminate: flags.decontaminate,
   };
 }
 

@@ -10,6 +10,8 @@ import type { JudgeOptions } from '../../stages/judge.js';
 import type { RefineOptions } from '../../stages/refine.js';
 import type { SynthesizeOptions } from '../../stages/synthesize.js';
 import type { ValidateOptions } from '../../validate/index.js';
+import type { DedupSettings } from '../../dedup/segment-index.js';
+import type { DecontaminateOptions } from './decontaminate.js';
 
 /**
  * Longest message text the judge sees, in characters; longer ones are cut in the middle so
@@ -20,6 +22,10 @@ export const JUDGE_MAX_MESSAGE_CHARS = 6000;
 export interface StepOptions {
   segment: { maxChars: number; minChars: number };
   filter: FilterOptions;
+  /** `undefined` when deduplication is off. */
+  dedup: DedupSettings | undefined;
+  /** `undefined` when no benchmark file is given. */
+  decontaminate: DecontaminateOptions | undefined;
   extract: ExtractOptions;
   generate: GenerateOptions;
   refine: RefineOptions;
@@ -33,6 +39,8 @@ export function stepOptions(config: Config): StepOptions {
   return {
     segment: { maxChars: config.segment.max_chars, minChars: config.segment.min_chars },
     filter: { mode: config.filter.mode, scorer: config.filter.scorer, low: config.filter.low, high: config.filter.high, threshold: config.filter.threshold },
+    dedup: config.dedup.mode === 'off' ? undefined : { ...config.dedup, mode: config.dedup.mode },
+    decontaminate: config.decontaminate.length === 0 ? undefined : { files: config.decontaminate, n: config.decontaminate_ngram },
     extract: { minTools: config.extract.min_tools, minSteps: config.extract.min_steps, maxWorkflows: config.extract.max_workflows, maxTokens: config.max_tokens },
     generate: sampling,
     refine: sampling,

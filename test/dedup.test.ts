@@ -1,0 +1,198 @@
+/**
+ * Deduplication (MinHash + LSH over word shingles, exact hashes) and decontamination (13-word
+ * n-grams of benchmark texts), on real pages: the tau2 banking knowledge base (a templated help
+ * centre), its policies, and the BFCL and tau2 benchmark files.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CONFIG_DEFAULTS } from '../src/config.js';
+import { BenchmarkIndex } from '../src/dedup/benchmark-index.js';
+import { candidateProbability, MinHasher, similarity } from '../src/dedup/minhash.js';
+import { SegmentIndex, type DedupSettings } from '../src/dedup/segment-index.js';
+import { words } from '../src/dedup/words.js';
+import { SHARED_DATA } from './helpers/shared-data.js';
+
+const SETTINGS: DedupSettings = { ...CONFIG_DEFAULTS.dedup, mode: 'near' };
+const KB = join(SHARED_DATA, 'text/sources/tau2-banking-knowledge.jsonl');
+const ARTICLES = new Map(
+  readFileSync(KB, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { id: string; title: string; content: string })
+    .map((a) => [a.id, a]),
+);
+function article(id: string): string {
+  const a = ARTICLES.get(id);
+  if (a === undefined) throw new Error(`no article ${id}`);
+  return `# ${a.title}\n\n${a.content}`;
+}
+const BANK = (n: string): string => `doc_bank_accounts_bank_accounts_(general)_${n}`;
+
+const NAV = 'Home | Personal | Business | Cards | Loans | Help centre | Contact us | Sign in';
+const FOOTER_A = '© 2025 Rho-Bank. Member FDIC. Equal Housing Lender. Privacy policy · Terms of use · Accessibility · Site map';
+const FOOTER_B = 'Rho-Bank is a registered trademark. Deposits insured up to $250,000 per depositor. Careers · Newsroom · Investor relations';
+
+/** The text with every `step`-th word replaced: a small edit of a copied page. */
+function edit(text: string, step: number): string {
+  return text
+    .split(' ')
+    .map((w, i) => (i % step === step - 1 ? 'changed' : w))
+    .join(' ');
+}
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'gemtraj-dedup-'));
+  dirs.push(d);
+  return d;
+}
+
+describe('words', () => {
+  it('compares lowercased letters and digits, in any script, ignoring punctuation and spacing', () => {
+    expect(words('Größe:  das *Ding*—v2.0!\n\nÉTÉ')).toEqual(['größe', 'das', 'ding', 'v2', '0', 'été']);
+  });
+});
+
+describe('MinHash signatures', () => {
+  const hasher = new MinHasher(SETTINGS);
+  it('are the same for the same text and estimate the Jaccard similarity', () => {
+    const a = article(BANK('002'));
+    expect(hasher.signature(a)).toEqual(hasher.signature(a));
+    expect(similarity(hasher.signature(a) as Uint32Array, hasher.signature(a.toUpperCase()) as Uint32Array)).toBe(1);
+    // One changed word in 25 alters about a fifth of the 5-word shingles.
+    const s = similarity(hasher.signature(a) as Uint32Array, hasher.signature(edit(a, 25)) as Uint32Array);
+    expect(s).toBeGreaterThan(0.6);
+    expect(s).toBeLessThan(0.9);
+  });
+  it('have no signature without words', () => {
+    expect(hasher.signature('— … ·')).toBeUndefined();
+  });
+  it('make pairs at the threshold candidates almost surely with the default bands', () => {
+    expect(candidateProbability(SETTINGS.threshold, SETTINGS.bands, SETTINGS.rows)).toBeGreaterThan(0.98);
+    expect(candidateProbability(0.2, SETTINGS.bands, SETTINGS.rows)).toBeLessThan(0.05);
+  });
+});
+
+describe('SegmentIndex', () => {
+  const page = (body: string, footer = FOOTER_A): string => `${NAV}\n\n${body}\n\n${footer}`;
+
+  it('catches planted near-duplicates: small edits, reordered boilerplate, another footer, a mirror', () => {
+    const index = new SegmentIndex(':memory:', SETTINGS);
+    const body = article(BANK('002'));
+    expect(index.check('orig', page(body))).toEqual({ duplicate: false });
+    const planted = {
+      edits: page(edit(body, 30)),
+      reordered: `${body}\n\n${FOOTER_A}\n\n${NAV}`,
+      footer: page(body, FOOTER_B),
+      mirror: page(body).replace(/\n+/g, ' ').replace(/-/g, '*').toUpperCase(),
+    };
+    for (const [name, text] of Object.entries(planted)) {
+      const verdict = index.check(name, text);
+      expect(verdict, name).toMatchObject({ duplicate: true, of: 'orig' });
+    }
+    expect(index.check('mirror-2', page(body))).toMatchObject({ duplicate: true, of: 'orig', kind: 'exact', similarity: 1 });
+    index.close();
+  });
+
+  it('catches a help-centre template filled in for another product', () => {
+    const index = new SegmentIndex(':memory:', SETTINGS);
+    expect(index.check('eco', article('doc_credit_cards_ecocard_011')).duplicate).toBe(false);
+    expect(index.check('silver', article('doc_credit_cards_silver_rewards_card_011'))).toMatchObject({ duplicate: true, of: 'eco', kind: 'near' });
+    index.close();
+  });
+
+  it('keeps distinct pages on the same topic', () => {
+    const index = new SegmentIndex(':memory:', SETTINGS);
+    // Debit cards: ordering, activating, closing, freezing, PIN, information, replacement, disputes;
+    // closing business checking vs savings accounts (one template, other rules).
+    const ids = ['023', '024', '025', '026', '027', '028', '029', '031', '036', '007', '008', '001', '003', '005', '006'].map(BANK);
+    for (const id of ids) expect(index.check(id, article(id)), id).toEqual({ duplicate: false });
+    expect(index.size).toBe(ids.length);
+    index.close();
+  });
+
+  it('points every copy at the kept segment, never at another duplicate', () => {
+    const index = new SegmentIndex(':memory:', SETTINGS);
+    const a = article(BANK('002'));
+    index.check('a', a);
+    expect(index.check('b', edit(a, 30))).toMatchObject({ duplicate: true, of: 'a' });
+    // b was not indexed: a copy of b repeats a, the segment that is kept.
+    expect(index.check('c', edit(a, 30))).toMatchObject({ duplicate: true, of: 'a', kind: 'near' });
+    // A rewrite past the threshold (every 12th word changed: about 0.4) is kept.
+    expect(index.check('d', edit(a, 12))).toEqual({ duplicate: false });
+    index.close();
+  });
+
+  it('persists: a reopened index decides the same, and a kept segment stays kept', () => {
+    const file = join(tempDir(), 'dedup.sqlite');
+    const a = article(BANK('002'));
+    let index = new SegmentIndex(file, SETTINGS);
+    index.check('a', a);
+    index.close();
+    index = new SegmentIndex(file, SETTINGS);
+    expect(index.size).toBe(1);
+    expect(index.check('a', a)).toEqual({ duplicate: false });
+    expect(index.check('b', edit(a, 30))).toMatchObject({ duplicate: true, of: 'a' });
+    index.close();
+    expect(() => new SegmentIndex(file, { ...SETTINGS, threshold: 0.9 })).toThrow(/other settings/);
+  });
+
+  it('exact mode only catches the same words', () => {
+    const index = new SegmentIndex(':memory:', { ...SETTINGS, mode: 'exact' });
+    const a = article(BANK('002'));
+    index.check('a', a);
+    expect(index.check('b', edit(a, 30)).duplicate).toBe(false);
+    expect(index.check('c', a.replace(/\s+/g, '  '))).toMatchObject({ duplicate: true, of: 'a', kind: 'exact' });
+    index.close();
+  });
+});
+
+const TOOL_USE = join(SHARED_DATA, 'tool-use');
+const BFCL = join(TOOL_USE, 'bfcl-multi-turn/BFCL_v4_multi_turn_base.jsonl');
+const TAU2_TASKS = join(TOOL_USE, 'tau2/airline-tasks.json');
+const AIRLINE_POLICY = join(SHARED_DATA, 'text/sources/tau2-airline-policy.md');
+
+describe('BenchmarkIndex', () => {
+  const index = BenchmarkIndex.load([BFCL, TAU2_TASKS, AIRLINE_POLICY], 13);
+  const bfclQuestion = (JSON.parse(readFileSync(BFCL, 'utf8').split('\n')[0] as string) as { question: Array<Array<{ content: string }>> }).question[0]?.[0]?.content as string;
+  const policy = readFileSync(AIRLINE_POLICY, 'utf8');
+  const tasks = JSON.parse(readFileSync(TAU2_TASKS, 'utf8')) as Array<{ user_scenario: { instructions: { reason_for_call: string } } }>;
+
+  it('finds a benchmark question planted in a page and names its file and the span', () => {
+    const hit = index.find(`${article(BANK('024'))}\n\nCustomer asked: ${bfclQuestion}\n\nThanks for reading.`);
+    expect(hit?.file).toBe(BFCL);
+    expect(hit?.span).toContain(words(bfclQuestion).slice(0, 13).join(' '));
+  });
+
+  it('finds a policy paragraph and a task instruction', () => {
+    const paragraph = policy.split('\n\n').find((p) => words(p).length > 30) as string;
+    expect(index.find(`Some intro text here.\n${paragraph}\nMore text.`)?.file).toBe(AIRLINE_POLICY);
+    const reason = tasks.map((t) => t.user_scenario.instructions.reason_for_call).find((r) => words(r).length >= 13) as string;
+    expect(index.find(`Note: ${reason}`)?.file).toBe(TAU2_TASKS);
+  });
+
+  it('extends the span over every shared word', () => {
+    const paragraph = policy.split('\n\n').find((p) => words(p).length > 40) as string;
+    const hit = index.find(`Unrelated opening words. ${paragraph} Unrelated closing words.`);
+    expect(hit?.span.replace(/…$/, '')).toBe(words(paragraph).join(' ').slice(0, 300));
+  });
+
+  it('passes clean pages and a 12-word overlap', () => {
+    for (const id of ['023', '024', '002'].map(BANK)) expect(index.find(article(id)), id).toBeUndefined();
+    const twelve = words(policy).slice(100, 112).join(' ');
+    expect(index.find(`Our own text: ${twelve}, and then something else entirely.`)).toBeUndefined();
+  });
+
+  it('refuses a benchmark file it cannot read or that has no text', () => {
+    expect(() => BenchmarkIndex.load([join(TOOL_USE, 'nope.jsonl')], 13)).toThrow(/nope\.jsonl: cannot read it/);
+    const dir = tempDir();
+    const empty = join(dir, 'ids.json');
+    writeFileSync(empty, JSON.stringify(['a1', 'b2']));
+    expect(() => BenchmarkIndex.load([empty], 13)).toThrow(/no text of 8 words/);
+  });
+});
