@@ -3,7 +3,7 @@
  * n-grams of benchmark texts), on real pages: the tau2 banking knowledge base (a templated help
  * centre), its policies, and the BFCL and tau2 benchmark files.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -12,6 +12,10 @@ import { BenchmarkIndex } from '../src/dedup/benchmark-index.js';
 import { candidateProbability, MinHasher, similarity } from '../src/dedup/minhash.js';
 import { SegmentIndex, type DedupSettings } from '../src/dedup/segment-index.js';
 import { words } from '../src/dedup/words.js';
+import type { Funnel } from '../src/pipeline/counts.js';
+import { runMain } from '../src/testing/cli-harness.js';
+import { makeValidTrajectory } from './fixtures/valid-trajectory.js';
+import { readLines } from './helpers/cli.js';
 import { SHARED_DATA } from './helpers/shared-data.js';
 
 const SETTINGS: DedupSettings = { ...CONFIG_DEFAULTS.dedup, mode: 'near' };
@@ -194,5 +198,148 @@ describe('BenchmarkIndex', () => {
     const empty = join(dir, 'ids.json');
     writeFileSync(empty, JSON.stringify(['a1', 'b2']));
     expect(() => BenchmarkIndex.load([empty], 13)).toThrow(/no text of 8 words/);
+  });
+});
+
+describe('dedup and decontaminate steps in a run', () => {
+  /** A corpus with planted duplicates and a leaked benchmark passage, in a known order. */
+  function writeCorpus(dir: string): string {
+    const body = article(BANK('002'));
+    const policyParagraph = readFileSync(AIRLINE_POLICY, 'utf8').split('\n\n').find((p) => words(p).length > 30) as string;
+    const docs = [
+      { id: 'orig', text: `${NAV}\n\n${body}\n\n${FOOTER_A}` },
+      { id: 'eco', text: article('doc_credit_cards_ecocard_011') },
+      { id: 'debit-order', text: article(BANK('023')) },
+      { id: 'edited', text: `${NAV}\n\n${edit(body, 30)}\n\n${FOOTER_A}` },
+      { id: 'silver', text: article('doc_credit_cards_silver_rewards_card_011') },
+      { id: 'debit-activate', text: article(BANK('024')) },
+      { id: 'other-footer', text: `${NAV}\n\n${body}\n\n${FOOTER_B}` },
+      { id: 'leak', text: `${article(BANK('026'))}\n\n${policyParagraph}` },
+      { id: 'debit-pin', text: article(BANK('027')) },
+    ];
+    const file = join(dir, 'corpus.jsonl');
+    writeFileSync(file, `${docs.map((d) => JSON.stringify(d)).join('\n')}\n`);
+    return file;
+  }
+  const decisions = (out: string): string[] =>
+    readLines(join(out, 'rejected.jsonl'))
+      .filter((r) => r.stage === 'dedup' || r.stage === 'decontaminate')
+      .map((r) => {
+        const reason = (r.reasons as Array<{ check: string; ref?: string }>)[0];
+        return `${String(r.stage)} ${String(r.id)} ${reason?.check} ${reason?.ref}`;
+      })
+      .sort();
+  const filterArgs = (corpus: string, out: string, extra: string[] = []) => ['filter', corpus, '--out', out, '--filter', 'local', '--quiet', ...extra, '--decontaminate', AIRLINE_POLICY];
+
+  it('rejects planted duplicates naming the kept segment, and the leak naming the benchmark; the funnel balances', async () => {
+    const dir = tempDir();
+    const corpus = writeCorpus(dir);
+    const out = join(dir, 'run');
+    const result = await runMain(filterArgs(corpus, out));
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const rejected = readLines(join(out, 'rejected.jsonl'));
+    const dup = (doc: string) => rejected.find((r) => r.stage === 'dedup' && (r.source as { doc_id?: string }).doc_id === doc);
+    for (const doc of ['edited', 'other-footer']) {
+      expect(dup(doc)?.reasons, doc).toEqual([expect.objectContaining({ check: 'duplicate_segment', ref: 'orig#0' })]);
+    }
+    expect(dup('silver')?.reasons).toEqual([expect.objectContaining({ check: 'duplicate_segment', ref: 'eco#0' })]);
+    for (const doc of ['orig', 'eco', 'debit-order', 'debit-activate', 'debit-pin', 'leak']) expect(dup(doc), doc).toBeUndefined();
+    const leak = rejected.find((r) => r.stage === 'decontaminate');
+    expect(leak?.source).toMatchObject({ doc_id: 'leak' });
+    expect(leak?.reasons).toEqual([expect.objectContaining({ check: 'contaminated', ref: AIRLINE_POLICY, span: expect.any(String) as string })]);
+    // The funnel: derived from the step list, balanced, with the new figures.
+    const run = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as { counts: Funnel; fingerprint: Record<string, unknown> };
+    expect(run.counts.steps.map((s) => s.step)).toEqual(['segment', 'dedup', 'decontaminate', 'filter']);
+    expect(run.counts.balanced).toBe(true);
+    expect(run.counts.duplicates).toBe(3);
+    expect(run.counts.contaminated).toBe(1);
+    const step = (name: string) => run.counts.steps.find((s) => s.step === name);
+    expect(step('dedup')).toMatchObject({ in: 9, out: 6, rejected: 3 });
+    expect(step('decontaminate')).toMatchObject({ in: 6, out: 5, rejected: 1 });
+    expect(step('filter')?.in).toBe(5);
+    expect(run.counts.segments).toBe(9);
+    expect(run.fingerprint).toMatchObject({ dedup: CONFIG_DEFAULTS.dedup, decontaminate: [AIRLINE_POLICY], decontaminate_ngram: 13 });
+    // A rerun with other dedup settings would mix decisions: refused.
+    const changed = await runMain(filterArgs(corpus, out, ['--dedup', 'exact']));
+    expect(changed.code).toBe(2);
+    expect(changed.stderr).toMatch(/dedup/);
+  });
+
+  it('decides the same whatever the concurrency, and a resumed run decides as an uninterrupted one', async () => {
+    const dir = tempDir();
+    const corpus = writeCorpus(dir);
+    const one = join(dir, 'one');
+    const many = join(dir, 'many');
+    const resumed = join(dir, 'resumed');
+    expect((await runMain(filterArgs(corpus, one, ['--concurrency', '1']))).code).toBe(0);
+    expect((await runMain(filterArgs(corpus, many, ['--concurrency', '16']))).code).toBe(0);
+    // Stop after 4 documents, then resume: the index in dedup.sqlite carries what was kept.
+    expect((await runMain(filterArgs(corpus, resumed, ['--max-docs', '4']))).code).toBe(0);
+    expect(decisions(resumed)).toHaveLength(1);
+    expect((await runMain(filterArgs(corpus, resumed))).code).toBe(0);
+    expect(decisions(one)).toHaveLength(4);
+    expect(decisions(many)).toEqual(decisions(one));
+    expect(decisions(resumed)).toEqual(decisions(one));
+    // A finished run rerun changes nothing.
+    expect((await runMain(filterArgs(corpus, resumed))).code).toBe(0);
+    expect(decisions(resumed)).toEqual(decisions(one));
+    expect(readLines(join(resumed, 'segments.jsonl')).map((s) => s.id).sort()).toEqual(readLines(join(one, 'segments.jsonl')).map((s) => s.id).sort());
+  });
+
+  it('--dedup off leaves the step out', async () => {
+    const dir = tempDir();
+    const out = join(dir, 'off');
+    expect((await runMain(['filter', writeCorpus(dir), '--out', out, '--filter', 'local', '--quiet', '--dedup', 'off'])).code).toBe(0);
+    const run = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as { counts: Funnel };
+    expect(run.counts.steps.map((s) => s.step)).toEqual(['segment', 'filter']);
+    expect(run.counts.duplicates).toBe(0);
+    expect(run.counts.balanced).toBe(true);
+  });
+
+  it('gemtraj dedup: one pass over a whole corpus writes it without its duplicates', async () => {
+    const dir = tempDir();
+    const corpus = writeCorpus(dir);
+    const out = join(dir, 'clean');
+    const result = await runMain(['dedup', corpus, '--out', out]);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(/9 document\(s\), 9 segment\(s\): 3 duplicate\(s\) removed \(0 exact, 3 near\), 3 document\(s\) left empty/);
+    const docs = readLines(join(out, 'documents.jsonl'));
+    expect(docs.map((d) => d.id)).toEqual(['orig', 'eco', 'debit-order', 'debit-activate', 'leak', 'debit-pin']);
+    expect(readLines(join(out, 'rejected.jsonl')).map((r) => `${String(r.id)} ${(r.reasons as Array<{ ref: string }>)[0]?.ref}`)).toEqual([
+      'edited#0 orig#0',
+      'silver#0 eco#0',
+      'other-footer#0 orig#0',
+    ]);
+    // The same again: a pass starts afresh and decides the same.
+    expect((await runMain(['dedup', corpus, '--out', out, '--quiet'])).code).toBe(0);
+    expect(readLines(join(out, 'documents.jsonl'))).toEqual(docs);
+    // Shards of the cleaned corpus then find nothing more to remove.
+    const run = join(dir, 'after');
+    expect((await runMain(['filter', join(out, 'documents.jsonl'), '--out', run, '--filter', 'local', '--quiet'])).code).toBe(0);
+    expect(existsSync(join(run, 'rejected.jsonl'))).toBe(false);
+    expect(readLines(join(run, 'segments.jsonl'))).toHaveLength(6);
+  });
+});
+
+describe('decontaminate_trajectories', () => {
+  it('rejects a trajectory whose user turn is a benchmark question, naming the file and the path', async () => {
+    const dir = tempDir();
+    const bfclQuestion = (JSON.parse(readFileSync(BFCL, 'utf8').split('\n')[0] as string) as { question: Array<Array<{ content: string }>> }).question[0]?.[0]?.content as string;
+    const clean = makeValidTrajectory();
+    const leaked = makeValidTrajectory();
+    leaked.id = 'leaked';
+    const user = leaked.messages.findIndex((m) => m.role === 'user');
+    leaked.messages[user] = { role: 'user', content: bfclQuestion };
+    const file = join(dir, 'trajectories.jsonl');
+    writeFileSync(file, `${JSON.stringify(clean)}\n${JSON.stringify(leaked)}\n`);
+    const out = join(dir, 'checked');
+    const result = await runMain(['validate', file, '--out', out, '--no-judge', '--decontaminate', BFCL, TAU2_TASKS]);
+    expect(result.code).toBe(0);
+    const rejected = readLines(join(out, 'rejected.jsonl'));
+    expect(rejected).toHaveLength(1);
+    expect(rejected[0]).toMatchObject({ stage: 'decontaminate_trajectories', id: 'leaked' });
+    expect(rejected[0]?.reasons).toEqual([expect.objectContaining({ check: 'contaminated', ref: BFCL, path: `messages[${user}].content` })]);
+    expect(readLines(join(out, 'trajectories.jsonl')).map((t) => t.id)).toEqual([clean.id]);
   });
 });
