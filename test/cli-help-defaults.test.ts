@@ -21,6 +21,7 @@ const FLAG_KEYS: Record<string, SettingKey> = {
   '--text-field': 'text_field',
   '--id-field': 'id_field',
   '--filter': 'filter.mode',
+  '--dedup': 'dedup.mode',
 };
 
 /** The default a flag's help must show, read from CONFIG_DEFAULTS (or the `unset` text). */

@@ -13,7 +13,7 @@ function leafKeys(value: Record<string, unknown>, sections: readonly string[]): 
   );
 }
 
-const SECTIONS = ['segment', 'filter', 'extract', 'validate'];
+const SECTIONS = ['segment', 'filter', 'dedup', 'extract', 'validate'];
 
 function readme(): string {
   return readFileSync(join(process.cwd(), 'README.md'), 'utf8');
