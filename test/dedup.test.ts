@@ -13,6 +13,7 @@ import { candidateProbability, MinHasher, similarity } from '../src/dedup/minhas
 import { SegmentIndex, type DedupSettings } from '../src/dedup/segment-index.js';
 import { words } from '../src/dedup/words.js';
 import type { Funnel } from '../src/pipeline/counts.js';
+import { computeStats, formatStats } from '../src/report/stats.js';
 import { runMain } from '../src/testing/cli-harness.js';
 import { makeValidTrajectory } from './fixtures/valid-trajectory.js';
 import { readLines } from './helpers/cli.js';
@@ -341,5 +342,29 @@ describe('decontaminate_trajectories', () => {
     expect(rejected[0]).toMatchObject({ stage: 'decontaminate_trajectories', id: 'leaked' });
     expect(rejected[0]?.reasons).toEqual([expect.objectContaining({ check: 'contaminated', ref: BFCL, path: `messages[${user}].content` })]);
     expect(readLines(join(out, 'trajectories.jsonl')).map((t) => t.id)).toEqual([clean.id]);
+  });
+});
+
+describe('near-identical trajectories in stats', () => {
+  it('counts a trajectory with the same tools and nearly the same user turns, and only that one', async () => {
+    const original = makeValidTrajectory();
+    const copy = makeValidTrajectory();
+    copy.id = 'copy';
+    const u = copy.messages.findIndex((m) => m.role === 'user');
+    const first = copy.messages[u] as { role: 'user'; content: string };
+    copy.messages[u] = { role: 'user', content: `${first.content} Thanks!` };
+    const otherTools = makeValidTrajectory();
+    otherTools.id = 'other-tools';
+    otherTools.tools = otherTools.tools.slice(0, -1);
+    const otherTurns = makeValidTrajectory();
+    otherTurns.id = 'other-turns';
+    otherTurns.messages = otherTurns.messages.map((m) => (m.role === 'user' ? { role: 'user', content: article(BANK('024')).slice(0, 400) } : m));
+    async function* source() {
+      yield* [original, copy, otherTools, otherTurns];
+    }
+    const stats = await computeStats(source());
+    expect(stats.near_identical.count).toBe(1);
+    expect(stats.near_identical.examples).toEqual([expect.objectContaining({ id: 'copy', of: original.id })]);
+    expect(formatStats(stats)).toMatch(/warning: 1 near-identical trajectory\(ies\) .* copy ≈ /);
   });
 });

@@ -268,6 +268,8 @@ export function formatFunnel(f: Funnel): string {
     .map(([stage, checks]) => `  ${stage}: ${Object.entries(checks).sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c} ${n}`).join(', ')}`)
     .join('\n');
   if (rej !== '') lines.push(`rejections by stage and reason:\n${rej}`);
+  const cleaned = [f.duplicates > 0 ? `${f.duplicates} duplicate segment(s) removed` : '', f.contaminated > 0 ? `${f.contaminated} record(s) sharing text with a benchmark rejected` : ''].filter(Boolean);
+  if (cleaned.length > 0) lines.push(cleaned.join(', '));
   const filterErrors = f.decided_by.error ?? 0;
   if (filterErrors > 0) lines.push(`${filterErrors} segment(s) dropped because the relevance judge's answer was unusable (by "error" in segments.jsonl)`);
   if (f.retryable > 0) lines.push(`${f.retryable} rejection(s) were endpoint failures: rerun the same command to retry them`);
