@@ -261,6 +261,14 @@ describe('dedup and decontaminate steps in a run', () => {
     expect(step('filter')?.in).toBe(5);
     expect(run.counts.segments).toBe(9);
     expect(run.fingerprint).toMatchObject({ dedup: CONFIG_DEFAULTS.dedup, decontaminate: [AIRLINE_POLICY], decontaminate_ngram: 13 });
+    // The figures in stats and the report.
+    const stats = await runMain(['stats', out]);
+    expect(stats.stdout).toMatch(/3 duplicate segment\(s\) removed, 1 record\(s\) sharing text with a benchmark rejected/);
+    expect(stats.stdout).toMatch(/dedup: duplicate_segment 3/);
+    expect((await runMain(['report', out])).code).toBe(0);
+    const html = readFileSync(join(out, 'report.html'), 'utf8');
+    expect(html).toContain('duplicate segments');
+    expect(html).toContain('contaminated (benchmark text)');
     // A rerun with other dedup settings would mix decisions: refused.
     const changed = await runMain(filterArgs(corpus, out, ['--dedup', 'exact']));
     expect(changed.code).toBe(2);
