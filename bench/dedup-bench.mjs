@@ -49,7 +49,7 @@ const settings = { ...CONFIG_DEFAULTS.dedup, mode };
   let x = 0;
   for (let i = 0; i < 2e7; i++) x = (Math.imul(x, 31) + i) >>> 0;
   const cpu = process.cpuUsage(c);
-  console.log(`calibration: 2e7 multiply-adds in ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms CPU, ${(performance.now() - t).toFixed(0)} ms wall (an idle modern core: ~20 ms) [${x}]`);
+  console.log(`calibration: 2e7 multiply-adds in ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms CPU, ${(performance.now() - t).toFixed(0)} ms wall (an idle 3 GHz core: ~27 ms, 4 cycles per iteration) [${x}]`);
 }
 console.log(`dedup bench: mode ${mode}, shingle ${settings.shingle} words, ${settings.bands} bands x ${settings.rows} rows, threshold ${settings.threshold}`);
 for (const n of sizes) {
