@@ -43,6 +43,11 @@ export type DedupVerdict =
 
 /** Page cache of the index, KiB (SQLite's negative cache_size): what bounds its memory. */
 const CACHE_KIB = 64 * 1024;
+/**
+ * Segments decided per transaction at most. One commit per kept segment would write its ~30
+ * band pages to the WAL each time; a batch rewrites them in memory. See {@link SegmentIndex.flush}.
+ */
+const BATCH = 1000;
 
 export class SegmentIndex {
   private readonly db: Database.Database;
@@ -53,6 +58,7 @@ export class SegmentIndex {
   private readonly signatureOf: Database.Statement<[number], { id: string; sig: Buffer }>;
   private readonly add: (id: string, exact: Buffer, sig: Uint32Array | undefined, keys: number[]) => void;
   private kept = 0;
+  private pending = 0;
 
   /** Opens (or creates) the index at `file`; `:memory:` for a throwaway one (estimates). */
   constructor(
@@ -82,10 +88,10 @@ export class SegmentIndex {
     }
     const insertSeg = this.db.prepare<[string, Buffer, Buffer | null]>('INSERT INTO segs (id, exact, sig) VALUES (?, ?, ?)');
     const insertBand = this.db.prepare<[number, number | bigint]>('INSERT OR IGNORE INTO bands (key, ord) VALUES (?, ?)');
-    this.add = this.db.transaction((id: string, exact: Buffer, sig: Uint32Array | undefined, keys: number[]) => {
+    this.add = (id: string, exact: Buffer, sig: Uint32Array | undefined, keys: number[]): void => {
       const ord = insertSeg.run(id, exact, sig === undefined ? null : Buffer.from(sig.buffer, sig.byteOffset, sig.byteLength)).lastInsertRowid;
       for (const key of keys) insertBand.run(key, ord);
-    });
+    };
     this.kept = (this.db.prepare('SELECT count(*) AS n FROM segs').get() as { n: number }).n;
   }
 
@@ -99,6 +105,8 @@ export class SegmentIndex {
    * A segment without any word is never a duplicate (there is nothing to compare).
    */
   check(id: string, text: string): DedupVerdict {
+    if (!this.db.inTransaction) this.db.exec('BEGIN');
+    if (++this.pending >= BATCH) this.flush();
     if (this.byId.get(id) !== undefined) return { duplicate: false };
     const hashes = wordHashes(text);
     if (hashes.length === 0) return { duplicate: false };
@@ -124,7 +132,18 @@ export class SegmentIndex {
     return { duplicate: false };
   }
 
+  /**
+   * Commits the decisions made so far. Decisions are committed in batches, in order, so a crash
+   * loses at most the last batch, whose documents were not marked done (the engine flushes
+   * before it marks a document done): a resumed run redoes them and decides the same.
+   */
+  flush(): void {
+    if (this.db.open && this.db.inTransaction) this.db.exec('COMMIT');
+    this.pending = 0;
+  }
+
   close(): void {
+    this.flush();
     if (this.db.open) this.db.close();
   }
 

@@ -234,7 +234,10 @@ export async function runSteps(
             ? await advance(0, item.record, context)
             : (await settleAll(pending.map((p) => recordSlots.use(() => advance(ordered, p.record, p.context))))).every(Boolean) && prefixDone;
         // An item with a retryable failure stays unfinished so that a rerun retries it.
-        if (done && markDone) state.progress.write({ id: item.id, mode: options.mode });
+        if (done && markDone) {
+          for (const step of steps) step.flush?.();
+          state.progress.write({ id: item.id, mode: options.mode });
+        }
         emit({ type: 'item', skipped: false });
         tick('documents');
       } catch (error) {

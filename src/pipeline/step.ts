@@ -117,6 +117,11 @@ export interface Step<I = unknown, O = unknown> {
   estimate?(item: EstimateItem): StepEstimate;
   /** Outputs of a pure step, for counting a run directory's funnel without a model. */
   expand?(record: I): O[];
+  /**
+   * Makes the step's state durable (commits the dedup index). The runner calls it before it
+   * marks an input item done, so a resumed run never skips an item whose decisions were lost.
+   */
+  flush?(): void;
   /** Releases what the step holds open (an index file); called once when the session ends. */
   close?(): void;
 }

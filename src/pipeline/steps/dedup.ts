@@ -43,6 +43,9 @@ export function dedupStep(settings: DedupSettings, indexFile: string | undefined
     },
     // The estimate sees real segments: duplicates are not judged or extracted.
     estimate: (item) => ({ calls: 0, prompt_tokens: 0, completion_tokens: 0, out: decide(item.record as SegmentDraft).duplicate ? [] : [item.record] }),
+    flush() {
+      index?.flush();
+    },
     close() {
       index?.close();
       index = undefined;
