@@ -3,9 +3,9 @@
  * near-duplicates without comparing every pair.
  *
  * A segment's shingles are its runs of `shingle` consecutive words; the Jaccard similarity of
- * two segments is |A ∩ B| / |A ∪ B| of their shingle sets. Each of `bands × rows` hash
- * functions keeps the smallest hash over the shingles; the share of equal positions between
- * two signatures estimates their Jaccard similarity. Two segments become candidates when all
+ * two segments is |A ∩ B| / |A ∪ B| of their shingle sets. A signature has `bands × rows`
+ * values, each the minimum of a hash over (a share of) the shingles; the share of equal
+ * positions between two signatures estimates their Jaccard similarity. Two segments become candidates when all
  * `rows` values of at least one band agree: with similarity s that happens with probability
  * 1 − (1 − s^rows)^bands (an S-curve). Candidates are then confirmed on the whole signature
  * against the threshold. Everything is seeded by constants: the same text always gives the
@@ -22,29 +22,16 @@ export interface MinHashParams {
   rows: number;
 }
 
-/** Multipliers (odd) and offsets of the hash family, from a fixed seed. */
-function family(count: number): { mul: Uint32Array; add: Uint32Array } {
-  const mul = new Uint32Array(count);
-  const add = new Uint32Array(count);
-  let state = 0x2545f491;
-  for (let i = 0; i < count; i++) {
-    state = mix32(state + 0x9e3779b9);
-    mul[i] = state | 1;
-    state = mix32(state + 0x9e3779b9);
-    add[i] = state;
-  }
-  return { mul, add };
-}
+/** A bin no shingle fell into (before densification). */
+const EMPTY = 0xffffffff;
 
 export class MinHasher {
+  /** Signature length: bands × rows. */
   readonly permutations: number;
-  private readonly mul: Uint32Array;
-  private readonly add: Uint32Array;
 
   constructor(readonly params: MinHashParams) {
     if (!(params.shingle >= 1 && params.bands >= 1 && params.rows >= 1)) throw new RangeError('minhash: shingle, bands and rows must be ≥ 1');
     this.permutations = params.bands * params.rows;
-    ({ mul: this.mul, add: this.add } = family(this.permutations));
   }
 
   /** Shingle hashes of `text` (repeats included: they do not change a minimum); a text shorter than one shingle is one shingle. */
@@ -57,24 +44,37 @@ export class MinHasher {
     return out;
   }
 
-  /** The signature of `text` (or of its {@link wordHashes}), or `undefined` when it has no words. */
+  /**
+   * The signature of `text` (or of its {@link wordHashes}), or `undefined` when it has no words.
+   * One permutation hashing with densification (Shrivastava, ICML 2017): each shingle is hashed
+   * once into one of the `bands × rows` bins, which keeps its minimum; an empty bin borrows the
+   * value of the next filled one to its right, offset by the distance, so that two texts agree
+   * on a bin with probability their Jaccard similarity. O(shingles + bins) rather than
+   * O(shingles × bins): the hot loop of deduplication.
+   */
   signature(text: string | Uint32Array): Uint32Array | undefined {
     const shingles = this.shingles(text);
     const count = shingles.length;
     if (count === 0) return undefined;
     const p = this.permutations;
-    const sig = new Uint32Array(p);
-    const { mul, add } = this;
-    // Multiply-add hashing: the high bits, which decide the minimum, depend on every bit of x.
+    const sig = new Uint32Array(p).fill(EMPTY);
+    for (let j = 0; j < count; j++) {
+      const y = mix32((shingles[j] as number) ^ 0x5bd1e995);
+      // The high bits pick the bin, a second hash orders shingles within it.
+      const bin = Math.floor((y / 4294967296) * p);
+      const v = mix32(y ^ 0x27d4eb2f) >>> 1;
+      if (v < (sig[bin] as number)) sig[bin] = v;
+    }
+    // Densification by rotation: values stay below 2^31, so borrowed ones never look filled.
     for (let i = 0; i < p; i++) {
-      const a = mul[i] as number;
-      const b = add[i] as number;
-      let min = 0xffffffff;
-      for (let j = 0; j < count; j++) {
-        const h = (Math.imul(shingles[j] as number, a) + b) >>> 0;
-        if (h < min) min = h;
+      if (sig[i] !== EMPTY) continue;
+      for (let d = 1; d < p; d++) {
+        const v = sig[(i + d) % p] as number;
+        if (v !== EMPTY && v < 0x80000000) {
+          sig[i] = 0x80000000 + ((v + Math.imul(d, 0x9e3779b1)) >>> 1);
+          break;
+        }
       }
-      sig[i] = min;
     }
     return sig;
   }

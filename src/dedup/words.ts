@@ -53,18 +53,32 @@ function scan(text: string, each: (hash: number, start: number, end: number) => 
   }
 }
 
-/** Word hashes of `text`, in order (FNV-1a of each lowercased word). */
+/** Word hashes of `text`, in order (FNV-1a of each lowercased word). The scan of {@link scan}, inlined: this is the hot loop. */
 export function wordHashes(text: string): Uint32Array {
-  let out = new Uint32Array(Math.max(16, text.length >>> 3));
+  let out = new Uint32Array(Math.max(16, text.length >>> 2));
   let n = 0;
-  scan(text, (hash) => {
-    if (n === out.length) {
-      const bigger = new Uint32Array(out.length * 2);
-      bigger.set(out);
-      out = bigger;
+  let h = 0x811c9dc5;
+  let inWord = false;
+  const len = text.length;
+  for (let i = 0; i <= len; i++) {
+    const code = i < len ? text.charCodeAt(i) : 32;
+    const c = code < 128 ? (ASCII[code] as number) : wide(code);
+    if (c !== 0) {
+      if (!inWord) {
+        inWord = true;
+        h = 0x811c9dc5;
+      }
+      h = Math.imul(h ^ c, 0x01000193);
+    } else if (inWord) {
+      inWord = false;
+      if (n === out.length) {
+        const bigger = new Uint32Array(out.length * 2);
+        bigger.set(out);
+        out = bigger;
+      }
+      out[n++] = h >>> 0;
     }
-    out[n++] = hash;
-  });
+  }
   return out.subarray(0, n);
 }
 
