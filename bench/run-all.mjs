@@ -19,7 +19,7 @@
 //                             local filter with no call), so 100k documents take ~20k calls
 //   BENCH_MEMORY_CAP_MB=96    run the largest memory corpus again with node --max-old-space-size=96
 //                             to show it fits a small heap ('' or 0 to skip)
-//   BENCH_MICRO=1             also run bench/filter-bench.mjs, bench/parquet-bench.mjs and bench/validate-bench.mjs (0 to skip)
+//   BENCH_MICRO=1             also run bench/filter-bench.mjs, bench/parquet-bench.mjs, bench/dedup-bench.mjs and bench/validate-bench.mjs (0 to skip)
 //   BENCH_KEEP=1              keep the temp directory (runs, corpora) for inspection
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -213,6 +213,11 @@ function micro() {
   else {
     const r = spawnSync(process.execPath, [join(ROOT, 'bench', 'parquet-bench.mjs'), '--mb', '40'], { encoding: 'utf8' });
     process.stdout.write((r.stdout + r.stderr).replace(/^/gm, '   '));
+  }
+  if (existsSync(passages)) {
+    console.log('\n== dedup bench (bench/dedup-bench.mjs --sizes 10000,100000)');
+    const d = spawnSync(process.execPath, [join(ROOT, 'bench', 'dedup-bench.mjs'), '--sizes', '10000,100000'], { encoding: 'utf8' });
+    process.stdout.write((d.stdout + d.stderr).replace(/^/gm, '   '));
   }
   console.log('\n== validate bench (bench/validate-bench.mjs 5000 3)');
   const v = spawnSync(process.execPath, [join(ROOT, 'bench', 'validate-bench.mjs'), '5000', '3'], { encoding: 'utf8' });

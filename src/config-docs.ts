@@ -22,7 +22,7 @@ export interface SettingDoc {
   example: string;
 }
 
-type Section = 'segment' | 'filter' | 'extract' | 'validate' | 'synthesize';
+type Section = 'segment' | 'filter' | 'dedup' | 'extract' | 'validate' | 'synthesize';
 
 /** Every setting's dotted key (sections are one level deep). */
 export type SettingKey = Exclude<keyof Config, Section> | { [S in Section]: `${S}.${keyof Config[S] & string}` }[Section];

@@ -24,6 +24,8 @@ export const REASONING_EFFORTS = ['none', 'minimal', 'low', 'medium', 'high', 'x
 export const PROMPT_SETS = ['v1', 'v2'] as const;
 /** Values of `filter.mode`, for flags' `choices`. */
 export const FILTER_MODES = ['local', 'llm', 'cascade'] as const;
+/** Values of `dedup.mode`, for flags' `choices`. */
+export const DEDUP_MODES = ['off', 'exact', 'near'] as const;
 /** Values of `validate.provenance`, for flags' `choices`. */
 export const PROVENANCE_MODES = ['off', 'warn', 'reject'] as const;
 /** Values of `synthesize.repaired_calls`, for flags' `choices`. */
@@ -321,6 +323,61 @@ export const ConfigSchema = z
       .refine((f) => f.low <= f.high, 'filter.low must not exceed filter.high')
       .prefault({})
       .meta({ title: 'Relevance filter' }),
+    dedup: z
+      .object({
+        mode: z
+          .enum(DEDUP_MODES)
+          .default('near')
+          .meta(
+            doc(
+              'Duplicate segments, removed before the relevance filter (check duplicate_segment, naming the kept segment): off, exact (same words, ignoring case, punctuation and spacing) or near (also MinHash near-duplicates: mirrors, templated pages, small edits). The first segment in input order is kept.',
+              'exact',
+            ),
+          ),
+        shingle: z
+          .number()
+          .int()
+          .min(1)
+          .max(50)
+          .default(5)
+          .meta(doc('Near mode: words per shingle. 5 makes one changed word alter at most 5 shingles, while pages that only share a topic share almost none.', 3)),
+        bands: positiveInt
+          .max(256)
+          .default(30)
+          .meta(doc('Near mode: LSH bands. bands × rows hash functions; a pair becomes a candidate when one band agrees, with probability 1 − (1 − J^rows)^bands: with 30 × 4, 0.985 at J = 0.6 and 0.9997 at J = 0.7.', 20)),
+        rows: positiveInt
+          .max(32)
+          .default(4)
+          .meta(doc('Near mode: signature values per band. More rows make candidates rarer for dissimilar pairs (each candidate costs a signature comparison); fewer catch lower similarities.', 5)),
+        threshold: fraction
+          .default(0.6)
+          .meta(
+            doc(
+              'Near mode: estimated Jaccard similarity of shingle sets at or above which a segment repeats an earlier one. Mirrors, a few edits, moved boilerplate or another footer stay above 0.8; a help-centre template filled in for another product (other names and amounts) is near 0.7; pages that share only a topic fall below 0.2.',
+              0.8,
+            ),
+          ),
+      })
+      .strict()
+      .prefault({})
+      .meta({ title: 'Deduplication' }),
+    decontaminate: z
+      .array(z.string().min(1))
+      .default(() => [])
+      .meta(
+        doc(
+          'Benchmark files (JSONL, JSON or text: BFCL questions, tau2 tasks and policies, any evaluation set): segments and trajectories sharing a decontaminate_ngram-word sequence with one are rejected (check contaminated, naming the file and the span).',
+          ['bfcl/BFCL_v4_multi_turn_base.jsonl', 'tau2/airline-tasks.json'],
+          { allowed: 'list of file paths' },
+        ),
+      ),
+    decontaminate_ngram: z
+      .number()
+      .int()
+      .min(5)
+      .max(100)
+      .default(13)
+      .meta(doc('Words in the shared sequence that marks a record contaminated (13, as in GPT-3 and most decontamination since). Benchmark texts of 8 words up to this are matched whole.', 8)),
     extract: z
       .object({
         min_tools: positiveInt.default(2).meta(doc('Fewest distinct tools an extraction must define to be kept.', 3)),

@@ -222,6 +222,10 @@ export const ReasonSchema = z.object({
   /** JSON path into the record, e.g. `messages[3].tool_calls[0]`. */
   path: z.string().optional(),
   message: z.string(),
+  /** What the finding points to: the kept segment a duplicate repeats, the benchmark file a contaminated record shares text with. */
+  ref: z.string().optional(),
+  /** The shared text (a contaminated record's span, in normalised words). */
+  span: z.string().optional(),
 });
 export type Reason = z.infer<typeof ReasonSchema>;
 

@@ -24,6 +24,7 @@ const FLAG_KEYS: Record<string, SettingKey> = {
   '--id-field': 'id_field',
   '--filter': 'filter.mode',
   '--repaired-calls': 'synthesize.repaired_calls',
+  '--dedup': 'dedup.mode',
 };
 
 /** The default a flag's help must show, read from CONFIG_DEFAULTS (or the `unset` text). */

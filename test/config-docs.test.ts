@@ -13,7 +13,7 @@ function leafKeys(value: Record<string, unknown>, sections: readonly string[]): 
   );
 }
 
-const SECTIONS = ['segment', 'filter', 'extract', 'validate', 'synthesize', 'batch', 'stage_max_tokens'];
+const SECTIONS = ['segment', 'filter', 'dedup', 'extract', 'validate', 'synthesize', 'batch', 'stage_max_tokens'];
 
 function readme(): string {
   return readFileSync(join(process.cwd(), 'README.md'), 'utf8');

@@ -45,7 +45,7 @@ describe('gemtraj run end to end', () => {
     out = join(dir, 'run');
     writeFileSync(join(dir, 'corpus.jsonl'), `${corpusLines().join('\n')}\n`);
     process.env.GEMTRAJ_E2E_KEY = KEY;
-    first = await runCli(['run', join(dir, 'corpus.jsonl'), '--out', out, '--base-url', server.url, '--model', 'teacher', '--api-key-env', 'GEMTRAJ_E2E_KEY', '--concurrency', '4']);
+    first = await runCli(['run', '--dedup', 'off', join(dir, 'corpus.jsonl'), '--out', out, '--base-url', server.url, '--model', 'teacher', '--api-key-env', 'GEMTRAJ_E2E_KEY', '--concurrency', '4']);
   });
 
   afterAll(async () => {
@@ -131,7 +131,7 @@ describe('gemtraj run end to end', () => {
   it('makes no model call at all when a finished run is rerun', async () => {
     const before = server.count;
     const segmentsBefore = readFileSync(join(out, 'segments.jsonl'), 'utf8');
-    const again = await runCli(['run', join(dir, 'corpus.jsonl'), '--out', out, '--base-url', server.url, '--model', 'teacher', '--api-key-env', 'GEMTRAJ_E2E_KEY']);
+    const again = await runCli(['run', '--dedup', 'off', join(dir, 'corpus.jsonl'), '--out', out, '--base-url', server.url, '--model', 'teacher', '--api-key-env', 'GEMTRAJ_E2E_KEY']);
     expect(again.code).toBe(0);
     expect(server.count).toBe(before);
     expect(readFileSync(join(out, 'segments.jsonl'), 'utf8')).toBe(segmentsBefore);
@@ -161,7 +161,7 @@ describe('gemtraj run against an endpoint that refuses the key', () => {
       const lines = Array.from({ length: 12 }, (_, i) => JSON.stringify({ id: `d${i}`, text: `${PROCEDURE}\n\nCase ${i}.` }));
       writeFileSync(join(dir, 'corpus.jsonl'), `${lines.join('\n')}\n`);
       process.env.GEMTRAJ_E2E_KEY = KEY;
-      const result = await runCli(['run', join(dir, 'corpus.jsonl'), '--out', join(dir, 'run'), '--base-url', server.url, '--model', 'm', '--api-key-env', 'GEMTRAJ_E2E_KEY', '--concurrency', '2', '--quiet']);
+      const result = await runCli(['run', '--dedup', 'off', join(dir, 'corpus.jsonl'), '--out', join(dir, 'run'), '--base-url', server.url, '--model', 'm', '--api-key-env', 'GEMTRAJ_E2E_KEY', '--concurrency', '2', '--quiet']);
       expect(result.code).toBe(3);
       const messages = result.stderr.split('\n').filter((l) => /Authentication failed/.test(l));
       expect(messages).toHaveLength(1);
@@ -204,7 +204,7 @@ describe('gemtraj run: per-record refusals and resume safety', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const args = (out: string, ...extra: string[]) => ['run', join(dir, 'corpus.jsonl'), '--out', join(dir, out), '--base-url', server.url, '--model', 'm', '--quiet', ...extra];
+  const args = (out: string, ...extra: string[]) => ['run', '--dedup', 'off', join(dir, 'corpus.jsonl'), '--out', join(dir, out), '--base-url', server.url, '--model', 'm', '--quiet', ...extra];
 
   it('rejects a flagged text and goes on with the others', async () => {
     const result = await runCli(args('a'));
@@ -248,7 +248,7 @@ describe('gemtraj run: resume without a cache', () => {
     try {
       const lines = ['a', 'b', 'c'].map((id) => JSON.stringify({ id, text: PROCEDURE }));
       writeFileSync(join(dir, 'corpus.jsonl'), `${lines.join('\n')}\n`);
-      const args = ['run', join(dir, 'corpus.jsonl'), '--out', join(dir, 'run'), '--base-url', server.url, '--model', 'm', '--quiet', '--no-cache'];
+      const args = ['run', '--dedup', 'off', join(dir, 'corpus.jsonl'), '--out', join(dir, 'run'), '--base-url', server.url, '--model', 'm', '--quiet', '--no-cache'];
       expect((await runCli(args)).code).toBe(0);
       const calls = server.count;
       expect(existsSync(join(dir, 'run', 'cache.sqlite'))).toBe(false);

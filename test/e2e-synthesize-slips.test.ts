@@ -37,7 +37,8 @@ describe('gemtraj synthesize: cut answers and repairs', () => {
     dir = mkdtempSync(join(tmpdir(), 'gemtraj-synth-slips-'));
     const lines = DOCS.map((id) => JSON.stringify({ id, text: `${PROCEDURE}\n\n[[${id}]]` }));
     writeFileSync(join(dir, 'corpus.jsonl'), `${lines.join('\n')}\n`);
-    const common = ['--base-url', server.url, '--model', 'synth-8b', '--no-judge', '--filter', 'llm', '--no-cache'];
+    // The corpus repeats one procedure on purpose: deduplication would keep one document.
+    const common = ['--base-url', server.url, '--model', 'synth-8b', '--no-judge', '--filter', 'llm', '--no-cache', '--dedup', 'off'];
     warnRun = await runCli(['synthesize', join(dir, 'corpus.jsonl'), '--out', out('warn'), ...common]);
     rejectRun = await runCli(['synthesize', join(dir, 'corpus.jsonl'), '--out', out('reject'), ...common, '--repaired-calls', 'reject']);
   });
@@ -96,7 +97,7 @@ describe('gemtraj synthesize: cut answers and repairs', () => {
   });
 
   it('resuming with the other repaired_calls setting is refused (it is in the fingerprint)', async () => {
-    const r = await runCli(['synthesize', join(dir, 'corpus.jsonl'), '--out', out('warn'), '--base-url', server.url, '--model', 'synth-8b', '--no-judge', '--filter', 'llm', '--repaired-calls', 'reject']);
+    const r = await runCli(['synthesize', join(dir, 'corpus.jsonl'), '--out', out('warn'), '--base-url', server.url, '--model', 'synth-8b', '--no-judge', '--filter', 'llm', '--dedup', 'off', '--repaired-calls', 'reject']);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/synthesize differ/);
   });

@@ -25,7 +25,7 @@ describe('gemtraj synthesize end to end', () => {
     out = join(dir, 'run');
     const lines = docs.map((id) => JSON.stringify({ id, text: `${PROCEDURE}\n\n${id === 'clean' ? '' : `[[${id}]]`}` }));
     writeFileSync(join(dir, 'corpus.jsonl'), `${lines.join('\n')}\n`);
-    result = await runCli(['synthesize', join(dir, 'corpus.jsonl'), '--out', out, '--base-url', server.url, '--model', 'synth-8b', '--no-judge']);
+    result = await runCli(['synthesize', '--dedup', 'off', join(dir, 'corpus.jsonl'), '--out', out, '--base-url', server.url, '--model', 'synth-8b', '--no-judge']);
   });
 
   afterAll(async () => {

@@ -292,3 +292,44 @@ describe('runSteps', () => {
     expect(funnel.balanced).toBe(true);
   });
 });
+
+describe('ordered steps', () => {
+  it('run in input order, item by item, however slow each one is, while later steps run concurrently', async () => {
+    const seenBySeg: string[] = [];
+    const seenByFilter: string[] = [];
+    const docs: Doc[] = Array.from({ length: 12 }, (_, i) => ({ id: `d${i}`, parts: ['a', 'b'] }));
+    // The ordered "segment" step takes longest on the first documents: without the order
+    // guarantee, later documents would overtake them.
+    const slowSplit: Step<Doc, { id: string; doc_id: string; text: string }> = {
+      ...split,
+      ordered: true,
+      async run(d) {
+        await new Promise((r) => setTimeout(r, 12 - Number(d.id.slice(1))));
+        return { kind: 'out', records: d.parts.map((text, i) => ({ id: `${d.id}#${i}`, doc_id: d.id, text })) };
+      },
+    };
+    const orderedDedup: Step<{ id: string; doc_id: string; text: string }, { id: string; doc_id: string; text: string }> = {
+      name: 'dedup',
+      input: 'segment_draft',
+      output: 'segment_draft',
+      ordered: true,
+      keyOf: (s) => s.id,
+      sourceOf: (s) => ({ doc_id: s.doc_id, segment_id: s.id }),
+      run: (s) => {
+        seenBySeg.push(s.id);
+        return { kind: 'out', records: [s] };
+      },
+    };
+    const rd = new RunDirectory(dir);
+    await rd.open();
+    await runSteps(source(docs), [slowSplit, orderedDedup, scoreStep(seenByFilter)] as Step[], rd, { mode: 'filter', itemConcurrency: 8 });
+    rd.close();
+    expect(seenBySeg).toEqual(docs.flatMap((d) => [`${d.id}#0`, `${d.id}#1`]));
+    expect(seenByFilter.sort()).toEqual([...seenBySeg].sort());
+  });
+
+  it('must come first', () => {
+    const late = { ...split, name: 'late', input: 'segment_draft', output: 'segment_draft', ordered: true } as unknown as Step;
+    expect(() => checkChain([split as Step, late])).toThrow(/ordered step "late" must come before/);
+  });
+});

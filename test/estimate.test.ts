@@ -33,13 +33,14 @@ describe('estimateRun', () => {
     const est = await estimateRun(corpus, config, 'run');
     expect(est.documents).toBe(3);
     expect(est.input_rejected).toBe(1);
-    expect(Object.keys(est.steps)).toEqual(['segment', 'filter', 'extract', 'workflows', 'generate', 'refine', 'validate', 'judge']);
+    expect(Object.keys(est.steps)).toEqual(['segment', 'dedup', 'filter', 'extract', 'workflows', 'generate', 'refine', 'validate', 'judge']);
     expect(est.steps.filter?.calls).toBe(0);
 
     const res = await runCli(['filter', corpus, '--out', join(dir, 'filter'), '--filter', 'local', '--quiet']);
     expect(res.code).toBe(0);
     const funnel = await computeFunnel(join(dir, 'filter'), 'filter');
-    expect(est.steps.filter?.records).toBe(funnel.segments);
+    expect(est.steps.filter?.records).toBe(funnel.steps.find((s) => s.step === 'filter')?.in);
+    expect(est.steps.dedup?.records).toBe(funnel.segments);
     expect(est.steps.extract?.records).toBe(funnel.kept);
     expect(funnel.kept).toBeGreaterThan(0);
     // One extract call per kept segment (plus re-asks); generation, refinement, judging follow.
@@ -54,9 +55,9 @@ describe('estimateRun', () => {
   it('follows the step list of the mode and the switches: no refine, no judge, synthesize', async () => {
     const base = { filter: { mode: 'local' as const } };
     const noRefine = await estimateRun(corpus, ConfigSchema.parse({ ...base, refine: false, judge: false }), 'run');
-    expect(Object.keys(noRefine.steps)).toEqual(['segment', 'filter', 'extract', 'workflows', 'generate', 'validate']);
+    expect(Object.keys(noRefine.steps)).toEqual(['segment', 'dedup', 'filter', 'extract', 'workflows', 'generate', 'validate']);
     const synth = await estimateRun(corpus, ConfigSchema.parse(base), 'synthesize');
-    expect(Object.keys(synth.steps)).toEqual(['segment', 'filter', 'synthesize', 'validate', 'judge']);
+    expect(Object.keys(synth.steps)).toEqual(['segment', 'dedup', 'filter', 'synthesize', 'validate', 'judge']);
     expect(synth.steps.synthesize?.records).toBe(noRefine.steps.extract?.records);
   });
 

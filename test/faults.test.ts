@@ -35,7 +35,7 @@ describe('gemtraj run under injected endpoint faults', () => {
   let corpus: string;
 
   const args = (out: string, retries: number): string[] => [
-    'run', corpus, '--out', out, '--base-url', server.url, '--model', 'teacher',
+    'run', '--dedup', 'off', corpus, '--out', out, '--base-url', server.url, '--model', 'teacher',
     '--filter', 'llm', '--concurrency', '8', '--timeout', '1', '--max-retries', String(retries), '--quiet',
   ];
 

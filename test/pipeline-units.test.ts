@@ -271,6 +271,7 @@ describe('computeFunnel', () => {
     const { steps, ...figures } = f;
     expect(steps.map((s) => [s.step, s.in, s.out, s.rejected, s.pending])).toEqual([
       ['segment', 5, 6, 1, 0],
+      ['dedup', 6, 6, 0, 0],
       ['filter', 6, 5, 1, 0],
       ['extract', 4, 2, 2, 0],
       ['workflows', 2, 3, 0, 0],
@@ -285,6 +286,8 @@ describe('computeFunnel', () => {
       documents: 5, // d1 d2 d3 d6 from segments + d4 from its segment rejection
       input_rejected: 2,
       segments: 6, // 5 lines + 1 undecided by the filter
+      duplicates: 0,
+      contaminated: 0,
       kept: 4,
       dropped: 1,
       filter_rejected: 1,
@@ -376,7 +379,7 @@ describe('computeFunnel', () => {
       pending: {},
       balanced: true,
     });
-    expect(f.steps.map((s) => s.step)).toEqual(['segment', 'filter', 'synthesize', 'validate', 'judge']);
+    expect(f.steps.map((s) => s.step)).toEqual(['segment', 'dedup', 'filter', 'synthesize', 'validate', 'judge']);
     // The same files read as a `run` are unbalanced: nothing was extracted.
     const asRun = await computeFunnel(dir, 'run');
     expect(asRun.pending.extract).toBe(3);
@@ -422,8 +425,9 @@ describe('formatFunnel', () => {
     const f = await computeFunnel(dir);
     const out = formatFunnel(f).split('\n');
     expect(out[0]).toBe('documents 1 (+1 input rejected)');
-    expect(out.slice(1, 9).map((l) => l.trim().split(/\s+/).slice(0, 4).join(' '))).toEqual([
+    expect(out.slice(1, 10).map((l) => l.trim().split(/\s+/).slice(0, 4).join(' '))).toEqual([
       'segment 1 → 2',
+      'dedup 2 → 2',
       'filter 2 → 2',
       'extract 1 → 1',
       'workflows 1 → 2',
@@ -432,10 +436,10 @@ describe('formatFunnel', () => {
       'validate 2 → 1',
       'judge 1 → 1',
     ]);
-    expect(out[2]).toContain('(dropped 1)');
-    expect(out[6]).toContain('refined 1, fallback 1');
-    expect(out[7]).toContain('(rejected 1)');
-    expect(out[9]).toBe('passed 1');
+    expect(out[3]).toContain('(dropped 1)');
+    expect(out[7]).toContain('refined 1, fallback 1');
+    expect(out[8]).toContain('(rejected 1)');
+    expect(out[10]).toBe('passed 1');
     expect(out).toContain('rejections by stage and reason:');
     expect(out).toContain('  input: input_json 1');
     expect(out).toContain('  validate: unknown_tool 2, arguments_schema 1');

@@ -121,7 +121,7 @@ describe.skipIf(!HAVE_DIST)('kill -9 and resume', () => {
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   });
 
-  const args = (out: string) => ['run', corpus, '--out', out, '--base-url', server.url, '--model', 'teacher', '--concurrency', '4', '--quiet'];
+  const args = (out: string) => ['run', '--dedup', 'off', corpus, '--out', out, '--base-url', server.url, '--model', 'teacher', '--concurrency', '4', '--quiet'];
   const env = { OPENAI_API_KEY: undefined, OPENAI_BASE_URL: undefined, GEMTRAJ_MODEL: undefined };
 
   it('ends with the same dataset as an uninterrupted run, without repeating finished calls', async () => {

@@ -56,7 +56,7 @@ describe('validate and run agree', () => {
 
   it('same passed trajectories, same judge verdicts and warnings, same rejections, same judge requests', async () => {
     const model = ['--base-url', server.url, '--model', 'teacher', '--api-key-env', 'GEMTRAJ_PARITY_KEY', '--config', join(dir, 'config.yaml')];
-    const run = await runCli(['run', join(dir, 'corpus.jsonl'), '--out', join(dir, 'run'), ...model]);
+    const run = await runCli(['run', '--dedup', 'off', join(dir, 'corpus.jsonl'), '--out', join(dir, 'run'), ...model]);
     expect(run.code).toBe(0);
     const runJudge = judgeBodies(server);
     expect(runJudge.length).toBeGreaterThan(0);

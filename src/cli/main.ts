@@ -21,6 +21,7 @@ import { registerView } from './view.js';
 import { registerSplit } from './split.js';
 import { registerEval } from './eval.js';
 import { registerBatch } from './batch.js';
+import { registerDedup } from './dedup.js';
 
 export function buildProgram(): Command {
   const program = new Command('gemtraj')
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
     .configureHelp({ sortSubcommands: false });
   registerRun(program);
   registerStages(program);
+  registerDedup(program);
   registerValidate(program);
   registerExport(program);
   registerPush(program);

@@ -3,7 +3,7 @@
  * One function serves the three; they differ in the steps they build.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { ConfigError, FILTER_MODES, REPAIRED_CALLS_MODES } from '../config.js';
+import { ConfigError, DEDUP_MODES, FILTER_MODES, REPAIRED_CALLS_MODES } from '../config.js';
 import { describeDefault } from '../config-docs.js';
 import { EXIT_ENDPOINT, EXIT_INTERRUPTED } from '../errors.js';
 import { registerFilter } from './filter.js';
@@ -29,6 +29,15 @@ export interface RunFlags extends CommonFlags {
   maxWorkflows?: number;
   allowConfigChange?: boolean;
   repairedCalls?: string;
+  dedup?: string;
+  decontaminate?: string[];
+}
+
+/** `--dedup` and `--decontaminate`, for the commands that read a corpus. */
+function addCleaningOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--dedup <mode>', `duplicate segments removed before the filter: off, exact or near ${describeDefault('dedup.mode')}`).choices([...DEDUP_MODES]))
+    .option('--decontaminate <files...>', 'benchmark files (JSONL, JSON, text): reject segments and trajectories that share a 13-word sequence with them (put it after <input>)');
 }
 
 
@@ -46,7 +55,7 @@ export function registerRun(program: Command): void {
     .addOption(new Option('--filter <mode>', `relevance filter ${describeDefault('filter.mode')}`).choices([...FILTER_MODES]))
     .option('--scorer <scorer>', 'local scorer: heuristic or model:FILE')
     .option('--allow-config-change', 'resume a run directory made with other settings (outputs will be mixed)');
-  addModelOptions(addInputOptions(run)).action(async (input: string, flags: RunFlags, cmd: Command) => {
+  addModelOptions(addInputOptions(addCleaningOptions(run))).action(async (input: string, flags: RunFlags, cmd: Command) => {
     checkOneInput(cmd);
     process.exitCode = await executeRun('run', input, flags);
   });
@@ -64,7 +73,7 @@ export function registerRun(program: Command): void {
       new Option('--repaired-calls <mode>', `a tool call whose JSON had to be repaired: warn or reject ${describeDefault('synthesize.repaired_calls')}`).choices([...REPAIRED_CALLS_MODES]),
     )
     .option('--allow-config-change', 'resume a run directory made with other settings (outputs will be mixed)');
-  addModelOptions(addInputOptions(synth)).action(async (input: string, flags: RunFlags, cmd: Command) => {
+  addModelOptions(addInputOptions(addCleaningOptions(synth))).action(async (input: string, flags: RunFlags, cmd: Command) => {
     checkOneInput(cmd);
     process.exitCode = await executeRun('synthesize', input, flags);
   });
@@ -75,7 +84,7 @@ export function registerRun(program: Command): void {
     .option('--out <dir>', 'run directory: writes <dir>/segments.jsonl')
     .addOption(new Option('--filter <mode>', `local (no model call), llm, or cascade ${describeDefault('filter.mode')}`).choices([...FILTER_MODES]))
     .option('--scorer <scorer>', 'local scorer: heuristic or model:FILE');
-  addModelOptions(addInputOptions(filter)).action(async (input: string | undefined, flags: RunFlags, cmd: Command) => {
+  addModelOptions(addInputOptions(addCleaningOptions(filter))).action(async (input: string | undefined, flags: RunFlags, cmd: Command) => {
     checkOneInput(cmd);
     if (input === undefined || flags.out === undefined) {
       throw new ConfigError('usage: gemtraj filter <input> --out <dir> [--filter local|llm|cascade]   (or: gemtraj filter train|eval --labels FILE)');
@@ -101,6 +110,8 @@ export function runConfigFlags(flags: RunFlags): Record<string, unknown> {
     filter: Object.keys(filter).length > 0 ? filter : undefined,
     synthesize: flags.repairedCalls !== undefined ? { repaired_calls: flags.repairedCalls } : undefined,
     batch: flags.batch === true ? { enabled: true } : undefined,
+    dedup: flags.dedup !== undefined ? { mode: flags.dedup } : undefined,
+    decontaminate: flags.decontaminate,
   };
 }
 

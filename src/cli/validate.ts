@@ -38,6 +38,7 @@ interface ValidateFlags extends CommonFlags {
   minUserTurns?: number;
   skip?: string;
   sources?: string;
+  decontaminate?: string[];
 }
 
 export interface ValidateSummary {
@@ -86,6 +87,7 @@ export function registerValidate(program: Command): void {
     .option('--min-tool-calls <n>', 'complexity: fewest tool calls (default 0)', count('--min-tool-calls'))
     .option('--min-messages <n>', 'complexity: fewest messages (default 0)', count('--min-messages'))
     .option('--min-user-turns <n>', 'complexity: fewest user turns (default 0)', count('--min-user-turns'))
+    .option('--decontaminate <files...>', 'benchmark files (JSONL, JSON, text): reject trajectories that share a 13-word sequence with them (put it after <file>)')
     .option('--skip <checks>', `comma-separated check ids not to run (${VALIDATE_CHECK_IDS.join(', ')})`)
     .option('--sources <segments.jsonl>', 'source texts for the judge\'s rule-faithfulness rubric (default: segments.jsonl next to the input)');
   addModelOptions(cmd).action(async (file: string, flags: ValidateFlags) => {
@@ -111,7 +113,7 @@ export async function runValidate(file: string, flags: ValidateFlags): Promise<V
     file: flags.config,
     env: process.env,
     base: { validate: VALIDATE_COMMAND_DEFAULTS, parallel_calls: 'allow' },
-    flags: flagsToConfig(flags, { judge: flags.judge === false ? false : undefined, validate: complexity }),
+    flags: flagsToConfig(flags, { judge: flags.judge === false ? false : undefined, validate: complexity, decontaminate: flags.decontaminate }),
   });
   let gateway: Gateway | undefined;
   if (config.judge) {

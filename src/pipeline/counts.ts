@@ -41,8 +41,12 @@ export interface Funnel {
   documents: number;
   /** Input records that never became records for the first step (bad JSON, no text, …). */
   input_rejected: number;
-  /** Segments cut from documents: kept + dropped + filter_rejected. */
+  /** Segments cut from documents: kept + dropped + filter_rejected + duplicates + segments contaminated. */
   segments: number;
+  /** Segments rejected as repeats of a kept one (step `dedup`, check `duplicate_segment`). */
+  duplicates: number;
+  /** Records rejected for sharing text with a benchmark (check `contaminated`), segments and trajectories. */
+  contaminated: number;
   kept: number;
   dropped: number;
   /** Segments the filter could not decide (endpoint failure); retried on rerun. */
@@ -220,7 +224,9 @@ function legacyFigures(steps: StepCount[], byStage: Map<string, RejectionTally>,
     steps,
     documents,
     input_rejected: (byStage.get('input')?.total ?? 0) + (byStage.get('import')?.total ?? 0),
-    segments: filter === undefined ? 0 : filter.in,
+    segments: at('segment')?.out ?? filter?.in ?? 0,
+    duplicates: n('dedup', 'rejected'),
+    contaminated: Object.values(rejections).reduce((sum, checks) => sum + (checks.contaminated ?? 0), 0),
     kept: tally('filter', 'kept'),
     dropped: tally('filter', 'dropped'),
     filter_rejected: n('filter', 'rejected'),
@@ -262,6 +268,8 @@ export function formatFunnel(f: Funnel): string {
     .map(([stage, checks]) => `  ${stage}: ${Object.entries(checks).sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c} ${n}`).join(', ')}`)
     .join('\n');
   if (rej !== '') lines.push(`rejections by stage and reason:\n${rej}`);
+  const cleaned = [f.duplicates > 0 ? `${f.duplicates} duplicate segment(s) removed` : '', f.contaminated > 0 ? `${f.contaminated} record(s) sharing text with a benchmark rejected` : ''].filter(Boolean);
+  if (cleaned.length > 0) lines.push(cleaned.join(', '));
   const filterErrors = f.decided_by.error ?? 0;
   if (filterErrors > 0) lines.push(`${filterErrors} segment(s) dropped because the relevance judge's answer was unusable (by "error" in segments.jsonl)`);
   if (f.retryable > 0) lines.push(`${f.retryable} rejection(s) were endpoint failures: rerun the same command to retry them`);

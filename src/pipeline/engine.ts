@@ -10,6 +10,8 @@
  * - resume: a record already rejected at a step is done; a step with a store reads its output
  *   back instead of running again; an item whose whole tree finished is skipped by id;
  * - progress ticks, one label per step (and `rejected`, `documents`);
+ * - input order for the leading `ordered` steps (segment, dedup): they run on the reading loop,
+ *   one item at a time, before the item's records fan out to concurrent work;
  * - a `FatalEndpointError` (bad key, no quota, error storm) stops feeding work, lets what is in
  *   flight settle and is returned, so the caller writes run.json and says why in one message.
  */
@@ -19,7 +21,7 @@ import { FatalEndpointError, RequestRejectedError, TransientEndpointError } from
 import { RESUMED_TICK } from './progress.js';
 import { BoundedRunner, Semaphore, settleAll, shardOf } from './pool.js';
 import type { RunDirectory } from './run-dir.js';
-import { checkChain, type Step, type StepContext, type StepOutcome } from './step.js';
+import { checkChain, orderedPrefix, type Step, type StepContext, type StepOutcome } from './step.js';
 
 /** One item of an input source: a record for the first step, or the reason it is not one. */
 export type SourceItem =
@@ -99,6 +101,13 @@ export async function runSteps(
   let seen = 0;
   let skipped = 0;
   let fatal: FatalEndpointError | undefined;
+  // Leading ordered steps run in input order; the records they make are where concurrency starts.
+  const ordered = orderedPrefix(steps);
+  const fanout = Math.max(ordered, 1);
+  interface Pending {
+    record: unknown;
+    context: StepContext;
+  }
 
   function reject(step: Step, rejection: Rejection): void {
     if (dir.rejectedAt(rejection.stage, rejection.id)) return;
@@ -118,8 +127,15 @@ export async function runSteps(
     }
   }
 
-  /** Takes `record` through step `i` and the ones after; true when its whole tree is done. */
-  async function advance(i: number, record: unknown, context: StepContext): Promise<boolean> {
+  /**
+   * Takes `record` through step `i` and the ones after; true when its whole tree is done. With
+   * `frontier`, stops after the ordered steps and leaves their records there instead.
+   */
+  async function advance(i: number, record: unknown, context: StepContext, frontier?: Pending[]): Promise<boolean> {
+    if (frontier !== undefined && i === ordered) {
+      frontier.push({ record, context });
+      return true;
+    }
     const step = steps[i];
     if (step === undefined) return true;
     if (step.accepts !== undefined && !step.accepts(record)) return true;
@@ -169,9 +185,10 @@ export async function runSteps(
     }
     if (last) return true;
     const next = (output: unknown): Promise<boolean> =>
-      advance(i + 1, output, { ...context, sourceText: step.textOf?.(output) ?? context.sourceText });
+      advance(i + 1, output, { ...context, sourceText: step.textOf?.(output) ?? context.sourceText }, frontier);
     // Records made by the first step share one bound across items (see recordConcurrency).
-    const results = await settleAll(outputs.map((output) => (i === 0 ? recordSlots.use(() => next(output)) : next(output))));
+    const bounded = frontier === undefined && i + 1 === fanout;
+    const results = await settleAll(outputs.map((output) => (bounded ? recordSlots.use(() => next(output)) : next(output))));
     return results.every(Boolean);
   }
 
@@ -199,13 +216,33 @@ export async function runSteps(
       tick('documents');
       continue;
     }
+    const context: StepContext = { sourceText: item.sourceText, signal: options.signal };
+    // The ordered steps, here on the reading loop: item by item, in input order.
+    let frontier: Pending[] | undefined;
+    let prefixDone = true;
+    if (ordered > 0) {
+      frontier = [];
+      try {
+        prefixDone = await advance(0, item.record, context, frontier);
+      } catch (error) {
+        await runner.drain();
+        throw error;
+      }
+    }
+    const pending = frontier;
     await runner.run(async () => {
       // Ctrl-C while this item waited for a slot: leave it for the rerun.
       if (options.signal?.aborted === true) return;
       try {
-        const done = await advance(0, item.record, { sourceText: item.sourceText, signal: options.signal });
+        const done =
+          pending === undefined
+            ? await advance(0, item.record, context)
+            : (await settleAll(pending.map((p) => recordSlots.use(() => advance(ordered, p.record, p.context))))).every(Boolean) && prefixDone;
         // An item with a retryable failure stays unfinished so that a rerun retries it.
-        if (done && markDone) state.progress.write({ id: item.id, mode: options.mode });
+        if (done && markDone) {
+          for (const step of steps) step.flush?.();
+          state.progress.write({ id: item.id, mode: options.mode });
+        }
         emit({ type: 'item', skipped: false });
         tick('documents');
       } catch (error) {

@@ -2,13 +2,19 @@
  * The step lists of gemtraj's commands. Every command that processes records is the same
  * engine with one of these lists and an input source (see sources.ts):
  *
- *   run         segment → filter → extract → workflows → generate → [refine] → validate → [judge]
- *   synthesize  segment → filter → synthesize → validate → [judge]
- *   filter      segment → filter
+ *   run         segment → [dedup] → [decontaminate] → filter → extract → workflows → generate → [refine]
+ *               → [decontaminate_trajectories] → validate → [judge]
+ *   synthesize  segment → [dedup] → [decontaminate] → filter → synthesize → [decontaminate_trajectories]
+ *               → validate → [judge]
+ *   filter      segment → [dedup] → [decontaminate] → filter
  *   extract     extract                      (a segments.jsonl)
  *   generate    workflows → generate         (an extractions.jsonl)
  *   refine      refine                       (a trajectories file)
- *   validate    validate → [judge]           (gemtraj or foreign trajectories)
+ *   validate    [decontaminate_trajectories] → validate → [judge]   (gemtraj or foreign trajectories)
+ *
+ * dedup (on unless `dedup.mode` is off) runs before the filter so that a repeated passage is
+ * neither judged nor extracted twice; the decontamination steps are there when benchmark files
+ * are given (`decontaminate`).
  *
  * The last step's outputs go to the command's product file (trajectories.jsonl for the
  * trajectory pipelines). Steps are built without a model client for counting and estimates.
@@ -20,6 +26,8 @@ import { validateTrajectory, type ValidateOptions } from '../validate/index.js';
 import type { Step, StoreName } from './step.js';
 import { extractStep } from './steps/extract.js';
 import { filterStep } from './steps/filter.js';
+import { dedupStep } from './steps/dedup.js';
+import { decontaminateSegmentsStep, decontaminateTrajectoriesStep } from './steps/decontaminate.js';
 import { generateStep } from './steps/generate.js';
 import { judgeStep } from './steps/judge.js';
 import { stepOptions } from './steps/options.js';
@@ -39,6 +47,8 @@ export interface PipelineInit {
   llm?: LlmClient | undefined;
   /** Rule-check options of `validate`, which defaults to accepting any well-formed record. */
   validate?: ValidateOptions | undefined;
+  /** File of the dedup step's index (the run directory's dedup.sqlite); in memory when absent. */
+  dedupIndex?: string | undefined;
 }
 
 /** The ordered steps of a command. */
@@ -48,12 +58,22 @@ export function buildPipeline(mode: PipelineMode, init: PipelineInit): Step[] {
   const validateOptions = init.validate ?? o.validate;
   const rules = (t: Trajectory): { errors: ReturnType<typeof validateTrajectory>['errors'] } => validateTrajectory(t, validateOptions);
   // Validation, then the judge when on; the last of the two writes the dataset.
+  const decontaminated = o.decontaminate === undefined ? [] : [decontaminateTrajectoriesStep(o.decontaminate)];
   const checks = (judge: boolean, rulesOf: ValidateOptions = validateOptions): Step[] =>
-    judge ? [validateStep(rulesOf), judgeStep(o.judge, llm, 'final')] : [validateStep(rulesOf, 'final')];
+    [
+      ...decontaminated,
+      ...(judge ? [validateStep(rulesOf), judgeStep(o.judge, llm, 'final')] : [validateStep(rulesOf, 'final')]),
+    ] as Step[];
   // The synthesizer was never asked for one call per turn: `parallel_calls` is the teacher
   // prompts' house style, not a rule for a fine-tuned model's answers.
   const synthesizedRules: ValidateOptions = { ...validateOptions, severity: { ...validateOptions.severity, parallel_calls: 'off' } };
-  const corpus = (): Step[] => [segmentStep(o.segment), filterStep(o.filter, llm)] as Step[];
+  const corpus = (): Step[] =>
+    [
+      segmentStep(o.segment),
+      ...(o.dedup === undefined ? [] : [dedupStep(o.dedup, init.dedupIndex)]),
+      ...(o.decontaminate === undefined ? [] : [decontaminateSegmentsStep(o.decontaminate)]),
+      filterStep(o.filter, llm),
+    ] as Step[];
   switch (mode) {
     case 'filter':
       return corpus();

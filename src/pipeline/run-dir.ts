@@ -26,6 +26,8 @@ export const RUN_FILES = {
   /** One line per document whose work is complete: what resume skips. */
   progress: 'progress.jsonl',
   runJson: 'run.json',
+  /** The dedup step's index of kept segments (SQLite): what a resumed run's decisions follow. */
+  dedup: 'dedup.sqlite',
   cache: DEFAULT_CACHE_FILE,
   /** `{pid, host}` of the process writing the directory; removed when it closes. */
   lock: 'run.lock',

@@ -61,7 +61,7 @@ export async function runCorpusSession(options: CorpusSessionOptions): Promise<C
   }
   const resume = await dir.open();
   const startedAt = new Date();
-  const steps = buildPipeline(mode, { config, llm: gateway });
+  const steps = buildPipeline(mode, { config, llm: gateway, dedupIndex: dir.files.dedup });
   if (resume.resumed) {
     log(
       `resuming ${out}: ${dir.state.progress.ids.size} document(s) already done` +
@@ -155,6 +155,7 @@ export async function runCorpusSession(options: CorpusSessionOptions): Promise<C
     progress.stop();
     options.signal?.removeEventListener('abort', onAbort);
     clearInterval(heartbeat);
+    for (const step of steps) step.close?.();
     session.finished_at = new Date().toISOString();
     dir.close();
     final = await runJsonNow(true);

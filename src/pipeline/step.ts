@@ -88,6 +88,13 @@ export interface Step<I = unknown, O = unknown> {
    */
   readonly store?: StoreName | undefined;
   /**
+   * The step's decisions depend on the records it saw before (deduplication). The runner calls
+   * ordered steps on one input item at a time, in input order, before the item's records fan
+   * out to concurrent work, so a rerun decides the same whatever the concurrency. Only leading
+   * steps may be ordered, and they must be quick and call no model: input reading waits on them.
+   */
+  readonly ordered?: boolean | undefined;
+  /**
    * Whether a record is work for this step. Records that are not end at the previous step
    * (the filter's dropped segments). @default every record
    */
@@ -110,6 +117,20 @@ export interface Step<I = unknown, O = unknown> {
   estimate?(item: EstimateItem): StepEstimate;
   /** Outputs of a pure step, for counting a run directory's funnel without a model. */
   expand?(record: I): O[];
+  /**
+   * Makes the step's state durable (commits the dedup index). The runner calls it before it
+   * marks an input item done, so a resumed run never skips an item whose decisions were lost.
+   */
+  flush?(): void;
+  /** Releases what the step holds open (an index file); called once when the session ends. */
+  close?(): void;
+}
+
+/** Number of leading `ordered` steps: the part of a pipeline run in input order. */
+export function orderedPrefix(steps: readonly Step[]): number {
+  let n = 0;
+  while (n < steps.length && steps[n]?.ordered === true) n++;
+  return n;
 }
 
 /** The record kinds must chain: each step's output is the next one's input. */
@@ -121,6 +142,8 @@ export function checkChain(steps: readonly Step[]): void {
       throw new TypeError(`pipeline: step "${step.name}" takes ${step.input} records but "${prev.name}" makes ${prev.output}`);
     }
   }
+  const late = steps.slice(orderedPrefix(steps)).find((s) => s.ordered === true);
+  if (late !== undefined) throw new TypeError(`pipeline: ordered step "${late.name}" must come before every unordered step`);
   const names = steps.map((s) => s.name);
   const dup = names.find((n, i) => names.indexOf(n) !== i);
   if (dup !== undefined) throw new TypeError(`pipeline: two steps are named "${dup}"`);

@@ -153,6 +153,9 @@ export function renderReport(a: RunAnalysis, samples: ReportSample[], generatedA
     ['cost / trajectory', totals === undefined || f.passed === 0 || (totals.unpriced_calls ?? 0) > 0 ? '-' : `$${(totals.cost_usd / f.passed).toFixed(5)}`],
     ['calls (paid + cached)', totals === undefined ? '-' : `${num(totals.calls)} + ${num(totals.cached_calls)}`],
     ['wall time', a.duration_s === undefined ? '-' : formatDuration(a.duration_s)],
+    ...(f.duplicates > 0 ? [['duplicate segments', num(f.duplicates)]] : []),
+    ...(f.contaminated > 0 ? [['contaminated (benchmark text)', num(f.contaminated)]] : []),
+    ...(s.near_identical.count > 0 ? [['near-identical trajectories', num(s.near_identical.count)]] : []),
   ]
     .map(([k, v]) => `<div class="card"><span class="muted">${esc(k)}</span><b>${esc(v)}</b></div>`)
     .join('');

@@ -5,6 +5,7 @@
  */
 import { readJsonl } from '../io/jsonl.js';
 import { TrajectorySchema, type Trajectory } from '../records.js';
+import { NEAR_TRAJECTORY_THRESHOLD, NearTrajectoryFinder, type NearTrajectory } from '../dedup/near-trajectories.js';
 
 /** mean / median / p10 / p90 / max of one figure over the trajectories. */
 export interface Summary {
@@ -153,7 +154,15 @@ export interface TrajectoryStats {
   };
   judge: { judged: number; rubrics: Record<string, RubricRate> };
   refine_fallback: { count: number; rate: number };
+  /**
+   * Trajectories that nearly repeat an earlier one (same tools, user turns ≥ 0.8 similar): a
+   * warning, with the first pairs as examples.
+   */
+  near_identical: { count: number; examples: NearTrajectory[] };
 }
+
+/** Near-identical pairs listed as examples. */
+const NEAR_EXAMPLES = 10;
 
 export interface StatsOptions {
   /** Task category of a trajectory when `meta.task_category` is absent (e.g. from extractions.jsonl). */
@@ -198,9 +207,16 @@ export async function computeStats(input: AsyncIterable<Trajectory> | string, op
   let provenance = 0;
   let judged = 0;
   let fallback = 0;
+  const near = new NearTrajectoryFinder();
+  const nearIdentical: TrajectoryStats['near_identical'] = { count: 0, examples: [] };
 
   for await (const t of source) {
     count++;
+    const repeat = near.add(t);
+    if (repeat !== undefined) {
+      nearIdentical.count++;
+      if (nearIdentical.examples.length < NEAR_EXAMPLES) nearIdentical.examples.push(repeat);
+    }
     const shape = trajectoryShape(t);
     for (const k of SHAPE_KEYS) dists[k].add(shape[k]);
     const meta: Record<string, unknown> = t.meta ?? {};
@@ -252,6 +268,7 @@ export async function computeStats(input: AsyncIterable<Trajectory> | string, op
       rubrics: Object.fromEntries([...rubrics.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1))),
     },
     refine_fallback: { count: fallback, rate: share(fallback) },
+    near_identical: nearIdentical,
   };
 }
 
@@ -389,5 +406,12 @@ export function formatStats(stats: TrajectoryStats, before?: TrajectoryStats, op
       : `judge verdicts on these trajectories: ${stats.judge.judged} judged; pass rate ${rubrics.map(([r, v]) => `${r} ${pct(v.pass_rate)}`).join(', ')}`,
   );
   if (refine) lines.push(`refine fallback (original kept): ${stats.refine_fallback.count} (${pct(stats.refine_fallback.rate)})`);
+  const near = stats.near_identical;
+  if (near.count > 0) {
+    lines.push(
+      `warning: ${near.count} near-identical trajectory(ies) (same tools, user turns ≥ ${NEAR_TRAJECTORY_THRESHOLD} similar to an earlier one), e.g. ` +
+        near.examples.slice(0, 3).map((e) => `${e.id} ≈ ${e.of} (${e.similarity.toFixed(2)})`).join(', '),
+    );
+  }
   return lines.join('\n');
 }

@@ -10,6 +10,8 @@ import type { JudgeOptions } from '../../stages/judge.js';
 import type { RefineOptions } from '../../stages/refine.js';
 import type { SynthesizeOptions } from '../../stages/synthesize.js';
 import type { ValidateOptions } from '../../validate/index.js';
+import type { DedupSettings } from '../../dedup/segment-index.js';
+import type { DecontaminateOptions } from './decontaminate.js';
 
 /**
  * Longest message text the judge sees, in characters; longer ones are cut in the middle so
@@ -20,6 +22,10 @@ export const JUDGE_MAX_MESSAGE_CHARS = 6000;
 export interface StepOptions {
   segment: { maxChars: number; minChars: number };
   filter: FilterOptions;
+  /** `undefined` when deduplication is off. */
+  dedup: DedupSettings | undefined;
+  /** `undefined` when no benchmark file is given. */
+  decontaminate: DecontaminateOptions | undefined;
   extract: ExtractOptions;
   generate: GenerateOptions;
   refine: RefineOptions;
@@ -50,6 +56,8 @@ export function stepOptions(config: Config): StepOptions {
       maxTokens: stageMaxTokens(config, 'filter'),
       promptSet,
     },
+    dedup: config.dedup.mode === 'off' ? undefined : { ...config.dedup, mode: config.dedup.mode },
+    decontaminate: config.decontaminate.length === 0 ? undefined : { files: config.decontaminate, n: config.decontaminate_ngram },
     extract: {
       minTools: config.extract.min_tools,
       minSteps: config.extract.min_steps,

@@ -10,6 +10,8 @@ export function segmentStep(options: StepOptions['segment']): Step<Document, Seg
     name: 'segment',
     input: 'document',
     output: 'segment_draft',
+    // Pure and quick: run in input order, so that the dedup step after it can be.
+    ordered: true,
     keyOf: (doc) => doc.id,
     sourceOf: (doc) => ({ doc_id: doc.id }),
     textOf: (draft) => draft.text,

@@ -1,0 +1,378 @@
+/**
+ * Deduplication (MinHash + LSH over word shingles, exact hashes) and decontamination (13-word
+ * n-grams of benchmark texts), on real pages: the tau2 banking knowledge base (a templated help
+ * centre), its policies, and the BFCL and tau2 benchmark files.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CONFIG_DEFAULTS } from '../src/config.js';
+import { BenchmarkIndex } from '../src/dedup/benchmark-index.js';
+import { candidateProbability, MinHasher, similarity } from '../src/dedup/minhash.js';
+import { SegmentIndex, type DedupSettings } from '../src/dedup/segment-index.js';
+import { words } from '../src/dedup/words.js';
+import type { Funnel } from '../src/pipeline/counts.js';
+import { computeStats, formatStats } from '../src/report/stats.js';
+import { runMain } from '../src/testing/cli-harness.js';
+import { makeValidTrajectory } from './fixtures/valid-trajectory.js';
+import { readLines } from './helpers/cli.js';
+import { SHARED_DATA } from './helpers/shared-data.js';
+
+const SETTINGS: DedupSettings = { ...CONFIG_DEFAULTS.dedup, mode: 'near' };
+const KB = join(SHARED_DATA, 'text/sources/tau2-banking-knowledge.jsonl');
+const ARTICLES = new Map(
+  readFileSync(KB, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { id: string; title: string; content: string })
+    .map((a) => [a.id, a]),
+);
+function article(id: string): string {
+  const a = ARTICLES.get(id);
+  if (a === undefined) throw new Error(`no article ${id}`);
+  return `# ${a.title}\n\n${a.content}`;
+}
+const BANK = (n: string): string => `doc_bank_accounts_bank_accounts_(general)_${n}`;
+
+const NAV = 'Home | Personal | Business | Cards | Loans | Help centre | Contact us | Sign in';
+const FOOTER_A = '© 2025 Rho-Bank. Member FDIC. Equal Housing Lender. Privacy policy · Terms of use · Accessibility · Site map';
+const FOOTER_B = 'Rho-Bank is a registered trademark. Deposits insured up to $250,000 per depositor. Careers · Newsroom · Investor relations';
+
+/** The text with every `step`-th word replaced: a small edit of a copied page. */
+function edit(text: string, step: number): string {
+  return text
+    .split(' ')
+    .map((w, i) => (i % step === step - 1 ? 'changed' : w))
+    .join(' ');
+}
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'gemtraj-dedup-'));
+  dirs.push(d);
+  return d;
+}
+
+describe('words', () => {
+  it('compares lowercased letters and digits, in any script, ignoring punctuation and spacing', () => {
+    expect(words('Größe:  das *Ding*—v2.0!\n\nÉTÉ')).toEqual(['größe', 'das', 'ding', 'v2', '0', 'été']);
+  });
+});
+
+describe('MinHash signatures', () => {
+  const hasher = new MinHasher(SETTINGS);
+  it('are the same for the same text and estimate the Jaccard similarity', () => {
+    const a = article(BANK('002'));
+    expect(hasher.signature(a)).toEqual(hasher.signature(a));
+    expect(similarity(hasher.signature(a) as Uint32Array, hasher.signature(a.toUpperCase()) as Uint32Array)).toBe(1);
+    // One changed word in 25 alters about a fifth of the 5-word shingles.
+    const s = similarity(hasher.signature(a) as Uint32Array, hasher.signature(edit(a, 25)) as Uint32Array);
+    expect(s).toBeGreaterThan(0.6);
+    expect(s).toBeLessThan(0.9);
+  });
+  it('have no signature without words', () => {
+    expect(hasher.signature('— … ·')).toBeUndefined();
+  });
+  it('make pairs at the threshold candidates almost surely with the default bands', () => {
+    expect(candidateProbability(SETTINGS.threshold, SETTINGS.bands, SETTINGS.rows)).toBeGreaterThan(0.98);
+    expect(candidateProbability(0.2, SETTINGS.bands, SETTINGS.rows)).toBeLessThan(0.05);
+  });
+});
+
+describe('SegmentIndex', () => {
+  const page = (body: string, footer = FOOTER_A): string => `${NAV}\n\n${body}\n\n${footer}`;
+
+  it('catches planted near-duplicates: small edits, reordered boilerplate, another footer, a mirror', () => {
+    const index = new SegmentIndex(':memory:', SETTINGS);
+    const body = article(BANK('002'));
+    expect(index.check('orig', page(body))).toEqual({ duplicate: false });
+    const planted = {
+      edits: page(edit(body, 30)),
+      reordered: `${body}\n\n${FOOTER_A}\n\n${NAV}`,
+      footer: page(body, FOOTER_B),
+      mirror: page(body).replace(/\n+/g, ' ').replace(/-/g, '*').toUpperCase(),
+    };
+    for (const [name, text] of Object.entries(planted)) {
+      const verdict = index.check(name, text);
+      expect(verdict, name).toMatchObject({ duplicate: true, of: 'orig' });
+    }
+    expect(index.check('mirror-2', page(body))).toMatchObject({ duplicate: true, of: 'orig', kind: 'exact', similarity: 1 });
+    index.close();
+  });
+
+  it('catches a help-centre template filled in for another product', () => {
+    const index = new SegmentIndex(':memory:', SETTINGS);
+    expect(index.check('eco', article('doc_credit_cards_ecocard_011')).duplicate).toBe(false);
+    expect(index.check('silver', article('doc_credit_cards_silver_rewards_card_011'))).toMatchObject({ duplicate: true, of: 'eco', kind: 'near' });
+    index.close();
+  });
+
+  it('keeps distinct pages on the same topic', () => {
+    const index = new SegmentIndex(':memory:', SETTINGS);
+    // Debit cards: ordering, activating, closing, freezing, PIN, information, replacement, disputes;
+    // closing business checking vs savings accounts (one template, other rules).
+    const ids = ['023', '024', '025', '026', '027', '028', '029', '031', '036', '007', '008', '001', '003', '005', '006'].map(BANK);
+    for (const id of ids) expect(index.check(id, article(id)), id).toEqual({ duplicate: false });
+    expect(index.size).toBe(ids.length);
+    index.close();
+  });
+
+  it('points every copy at the kept segment, never at another duplicate', () => {
+    const index = new SegmentIndex(':memory:', SETTINGS);
+    const a = article(BANK('002'));
+    index.check('a', a);
+    expect(index.check('b', edit(a, 30))).toMatchObject({ duplicate: true, of: 'a' });
+    // b was not indexed: a copy of b repeats a, the segment that is kept.
+    expect(index.check('c', edit(a, 30))).toMatchObject({ duplicate: true, of: 'a', kind: 'near' });
+    // A rewrite past the threshold (every 12th word changed: about 0.4) is kept.
+    expect(index.check('d', edit(a, 12))).toEqual({ duplicate: false });
+    index.close();
+  });
+
+  it('persists: a reopened index decides the same, and a kept segment stays kept', () => {
+    const file = join(tempDir(), 'dedup.sqlite');
+    const a = article(BANK('002'));
+    let index = new SegmentIndex(file, SETTINGS);
+    index.check('a', a);
+    index.close();
+    index = new SegmentIndex(file, SETTINGS);
+    expect(index.size).toBe(1);
+    expect(index.check('a', a)).toEqual({ duplicate: false });
+    expect(index.check('b', edit(a, 30))).toMatchObject({ duplicate: true, of: 'a' });
+    index.close();
+    expect(() => new SegmentIndex(file, { ...SETTINGS, threshold: 0.9 })).toThrow(/other settings/);
+  });
+
+  it('exact mode only catches the same words', () => {
+    const index = new SegmentIndex(':memory:', { ...SETTINGS, mode: 'exact' });
+    const a = article(BANK('002'));
+    index.check('a', a);
+    expect(index.check('b', edit(a, 30)).duplicate).toBe(false);
+    expect(index.check('c', a.replace(/\s+/g, '  '))).toMatchObject({ duplicate: true, of: 'a', kind: 'exact' });
+    index.close();
+  });
+});
+
+const TOOL_USE = join(SHARED_DATA, 'tool-use');
+const BFCL = join(TOOL_USE, 'bfcl-multi-turn/BFCL_v4_multi_turn_base.jsonl');
+const TAU2_TASKS = join(TOOL_USE, 'tau2/airline-tasks.json');
+const AIRLINE_POLICY = join(SHARED_DATA, 'text/sources/tau2-airline-policy.md');
+
+describe('BenchmarkIndex', () => {
+  const index = BenchmarkIndex.load([BFCL, TAU2_TASKS, AIRLINE_POLICY], 13);
+  const bfclQuestion = (JSON.parse(readFileSync(BFCL, 'utf8').split('\n')[0] as string) as { question: Array<Array<{ content: string }>> }).question[0]?.[0]?.content as string;
+  const policy = readFileSync(AIRLINE_POLICY, 'utf8');
+  const tasks = JSON.parse(readFileSync(TAU2_TASKS, 'utf8')) as Array<{ user_scenario: { instructions: { reason_for_call: string } } }>;
+
+  it('finds a benchmark question planted in a page and names its file and the span', () => {
+    const hit = index.find(`${article(BANK('024'))}\n\nCustomer asked: ${bfclQuestion}\n\nThanks for reading.`);
+    expect(hit?.file).toBe(BFCL);
+    expect(hit?.span).toContain(words(bfclQuestion).slice(0, 13).join(' '));
+  });
+
+  it('finds a policy paragraph and a task instruction', () => {
+    const paragraph = policy.split('\n\n').find((p) => words(p).length > 30) as string;
+    expect(index.find(`Some intro text here.\n${paragraph}\nMore text.`)?.file).toBe(AIRLINE_POLICY);
+    const reason = tasks.map((t) => t.user_scenario.instructions.reason_for_call).find((r) => words(r).length >= 13) as string;
+    expect(index.find(`Note: ${reason}`)?.file).toBe(TAU2_TASKS);
+  });
+
+  it('extends the span over every shared word', () => {
+    const paragraph = policy.split('\n\n').find((p) => words(p).length > 40) as string;
+    const hit = index.find(`Unrelated opening words. ${paragraph} Unrelated closing words.`);
+    expect(hit?.span.replace(/…$/, '')).toBe(words(paragraph).join(' ').slice(0, 300));
+  });
+
+  it('passes clean pages and a 12-word overlap', () => {
+    for (const id of ['023', '024', '002'].map(BANK)) expect(index.find(article(id)), id).toBeUndefined();
+    const twelve = words(policy).slice(100, 112).join(' ');
+    expect(index.find(`Our own text: ${twelve}, and then something else entirely.`)).toBeUndefined();
+  });
+
+  it('refuses a benchmark file it cannot read or that has no text', () => {
+    expect(() => BenchmarkIndex.load([join(TOOL_USE, 'nope.jsonl')], 13)).toThrow(/nope\.jsonl: cannot read it/);
+    const dir = tempDir();
+    const empty = join(dir, 'ids.json');
+    writeFileSync(empty, JSON.stringify(['a1', 'b2']));
+    expect(() => BenchmarkIndex.load([empty], 13)).toThrow(/no text of 8 words/);
+  });
+});
+
+describe('dedup and decontaminate steps in a run', () => {
+  /** A corpus with planted duplicates and a leaked benchmark passage, in a known order. */
+  function writeCorpus(dir: string): string {
+    const body = article(BANK('002'));
+    const policyParagraph = readFileSync(AIRLINE_POLICY, 'utf8').split('\n\n').find((p) => words(p).length > 30) as string;
+    const docs = [
+      { id: 'orig', text: `${NAV}\n\n${body}\n\n${FOOTER_A}` },
+      { id: 'eco', text: article('doc_credit_cards_ecocard_011') },
+      { id: 'debit-order', text: article(BANK('023')) },
+      { id: 'edited', text: `${NAV}\n\n${edit(body, 30)}\n\n${FOOTER_A}` },
+      { id: 'silver', text: article('doc_credit_cards_silver_rewards_card_011') },
+      { id: 'debit-activate', text: article(BANK('024')) },
+      { id: 'other-footer', text: `${NAV}\n\n${body}\n\n${FOOTER_B}` },
+      { id: 'leak', text: `${article(BANK('026'))}\n\n${policyParagraph}` },
+      { id: 'debit-pin', text: article(BANK('027')) },
+    ];
+    const file = join(dir, 'corpus.jsonl');
+    writeFileSync(file, `${docs.map((d) => JSON.stringify(d)).join('\n')}\n`);
+    return file;
+  }
+  const decisions = (out: string): string[] =>
+    readLines(join(out, 'rejected.jsonl'))
+      .filter((r) => r.stage === 'dedup' || r.stage === 'decontaminate')
+      .map((r) => {
+        const reason = (r.reasons as Array<{ check: string; ref?: string }>)[0];
+        return `${String(r.stage)} ${String(r.id)} ${reason?.check} ${reason?.ref}`;
+      })
+      .sort();
+  const filterArgs = (corpus: string, out: string, extra: string[] = []) => ['filter', corpus, '--out', out, '--filter', 'local', '--quiet', ...extra, '--decontaminate', AIRLINE_POLICY];
+
+  it('rejects planted duplicates naming the kept segment, and the leak naming the benchmark; the funnel balances', async () => {
+    const dir = tempDir();
+    const corpus = writeCorpus(dir);
+    const out = join(dir, 'run');
+    const result = await runMain(filterArgs(corpus, out));
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const rejected = readLines(join(out, 'rejected.jsonl'));
+    const dup = (doc: string) => rejected.find((r) => r.stage === 'dedup' && (r.source as { doc_id?: string }).doc_id === doc);
+    for (const doc of ['edited', 'other-footer']) {
+      expect(dup(doc)?.reasons, doc).toEqual([expect.objectContaining({ check: 'duplicate_segment', ref: 'orig#0' })]);
+    }
+    expect(dup('silver')?.reasons).toEqual([expect.objectContaining({ check: 'duplicate_segment', ref: 'eco#0' })]);
+    for (const doc of ['orig', 'eco', 'debit-order', 'debit-activate', 'debit-pin', 'leak']) expect(dup(doc), doc).toBeUndefined();
+    const leak = rejected.find((r) => r.stage === 'decontaminate');
+    expect(leak?.source).toMatchObject({ doc_id: 'leak' });
+    expect(leak?.reasons).toEqual([expect.objectContaining({ check: 'contaminated', ref: AIRLINE_POLICY, span: expect.any(String) as string })]);
+    // The funnel: derived from the step list, balanced, with the new figures.
+    const run = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as { counts: Funnel; fingerprint: Record<string, unknown> };
+    expect(run.counts.steps.map((s) => s.step)).toEqual(['segment', 'dedup', 'decontaminate', 'filter']);
+    expect(run.counts.balanced).toBe(true);
+    expect(run.counts.duplicates).toBe(3);
+    expect(run.counts.contaminated).toBe(1);
+    const step = (name: string) => run.counts.steps.find((s) => s.step === name);
+    expect(step('dedup')).toMatchObject({ in: 9, out: 6, rejected: 3 });
+    expect(step('decontaminate')).toMatchObject({ in: 6, out: 5, rejected: 1 });
+    expect(step('filter')?.in).toBe(5);
+    expect(run.counts.segments).toBe(9);
+    expect(run.fingerprint).toMatchObject({ dedup: CONFIG_DEFAULTS.dedup, decontaminate: [AIRLINE_POLICY], decontaminate_ngram: 13 });
+    // The figures in stats and the report.
+    const stats = await runMain(['stats', out]);
+    expect(stats.stdout).toMatch(/3 duplicate segment\(s\) removed, 1 record\(s\) sharing text with a benchmark rejected/);
+    expect(stats.stdout).toMatch(/dedup: duplicate_segment 3/);
+    expect((await runMain(['report', out])).code).toBe(0);
+    const html = readFileSync(join(out, 'report.html'), 'utf8');
+    expect(html).toContain('duplicate segments');
+    expect(html).toContain('contaminated (benchmark text)');
+    // A rerun with other dedup settings would mix decisions: refused.
+    const changed = await runMain(filterArgs(corpus, out, ['--dedup', 'exact']));
+    expect(changed.code).toBe(2);
+    expect(changed.stderr).toMatch(/dedup/);
+  });
+
+  it('decides the same whatever the concurrency, and a resumed run decides as an uninterrupted one', async () => {
+    const dir = tempDir();
+    const corpus = writeCorpus(dir);
+    const one = join(dir, 'one');
+    const many = join(dir, 'many');
+    const resumed = join(dir, 'resumed');
+    expect((await runMain(filterArgs(corpus, one, ['--concurrency', '1']))).code).toBe(0);
+    expect((await runMain(filterArgs(corpus, many, ['--concurrency', '16']))).code).toBe(0);
+    // Stop after 4 documents, then resume: the index in dedup.sqlite carries what was kept.
+    expect((await runMain(filterArgs(corpus, resumed, ['--max-docs', '4']))).code).toBe(0);
+    expect(decisions(resumed)).toHaveLength(1);
+    expect((await runMain(filterArgs(corpus, resumed))).code).toBe(0);
+    expect(decisions(one)).toHaveLength(4);
+    expect(decisions(many)).toEqual(decisions(one));
+    expect(decisions(resumed)).toEqual(decisions(one));
+    // A finished run rerun changes nothing.
+    expect((await runMain(filterArgs(corpus, resumed))).code).toBe(0);
+    expect(decisions(resumed)).toEqual(decisions(one));
+    expect(readLines(join(resumed, 'segments.jsonl')).map((s) => s.id).sort()).toEqual(readLines(join(one, 'segments.jsonl')).map((s) => s.id).sort());
+  });
+
+  it('--dedup off leaves the step out', async () => {
+    const dir = tempDir();
+    const out = join(dir, 'off');
+    expect((await runMain(['filter', writeCorpus(dir), '--out', out, '--filter', 'local', '--quiet', '--dedup', 'off'])).code).toBe(0);
+    const run = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as { counts: Funnel };
+    expect(run.counts.steps.map((s) => s.step)).toEqual(['segment', 'filter']);
+    expect(run.counts.duplicates).toBe(0);
+    expect(run.counts.balanced).toBe(true);
+  });
+
+  it('gemtraj dedup: one pass over a whole corpus writes it without its duplicates', async () => {
+    const dir = tempDir();
+    const corpus = writeCorpus(dir);
+    const out = join(dir, 'clean');
+    const result = await runMain(['dedup', corpus, '--out', out]);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(/9 document\(s\), 9 segment\(s\): 3 duplicate\(s\) removed \(0 exact, 3 near\), 3 document\(s\) left empty/);
+    const docs = readLines(join(out, 'documents.jsonl'));
+    expect(docs.map((d) => d.id)).toEqual(['orig', 'eco', 'debit-order', 'debit-activate', 'leak', 'debit-pin']);
+    expect(readLines(join(out, 'rejected.jsonl')).map((r) => `${String(r.id)} ${(r.reasons as Array<{ ref: string }>)[0]?.ref}`)).toEqual([
+      'edited#0 orig#0',
+      'silver#0 eco#0',
+      'other-footer#0 orig#0',
+    ]);
+    // The same again: a pass starts afresh and decides the same.
+    expect((await runMain(['dedup', corpus, '--out', out, '--quiet'])).code).toBe(0);
+    expect(readLines(join(out, 'documents.jsonl'))).toEqual(docs);
+    // Shards of the cleaned corpus then find nothing more to remove.
+    const run = join(dir, 'after');
+    expect((await runMain(['filter', join(out, 'documents.jsonl'), '--out', run, '--filter', 'local', '--quiet'])).code).toBe(0);
+    expect(existsSync(join(run, 'rejected.jsonl'))).toBe(false);
+    expect(readLines(join(run, 'segments.jsonl'))).toHaveLength(6);
+  });
+});
+
+describe('decontaminate_trajectories', () => {
+  it('rejects a trajectory whose user turn is a benchmark question, naming the file and the path', async () => {
+    const dir = tempDir();
+    const bfclQuestion = (JSON.parse(readFileSync(BFCL, 'utf8').split('\n')[0] as string) as { question: Array<Array<{ content: string }>> }).question[0]?.[0]?.content as string;
+    const clean = makeValidTrajectory();
+    const leaked = makeValidTrajectory();
+    leaked.id = 'leaked';
+    const user = leaked.messages.findIndex((m) => m.role === 'user');
+    leaked.messages[user] = { role: 'user', content: bfclQuestion };
+    const file = join(dir, 'trajectories.jsonl');
+    writeFileSync(file, `${JSON.stringify(clean)}\n${JSON.stringify(leaked)}\n`);
+    const out = join(dir, 'checked');
+    const result = await runMain(['validate', file, '--out', out, '--no-judge', '--decontaminate', BFCL, TAU2_TASKS]);
+    expect(result.code).toBe(0);
+    const rejected = readLines(join(out, 'rejected.jsonl'));
+    expect(rejected).toHaveLength(1);
+    expect(rejected[0]).toMatchObject({ stage: 'decontaminate_trajectories', id: 'leaked' });
+    expect(rejected[0]?.reasons).toEqual([expect.objectContaining({ check: 'contaminated', ref: BFCL, path: `messages[${user}].content` })]);
+    expect(readLines(join(out, 'trajectories.jsonl')).map((t) => t.id)).toEqual([clean.id]);
+  });
+});
+
+describe('near-identical trajectories in stats', () => {
+  it('counts a trajectory with the same tools and nearly the same user turns, and only that one', async () => {
+    const original = makeValidTrajectory();
+    const copy = makeValidTrajectory();
+    copy.id = 'copy';
+    const u = copy.messages.findIndex((m) => m.role === 'user');
+    const first = copy.messages[u] as { role: 'user'; content: string };
+    copy.messages[u] = { role: 'user', content: `${first.content} Thanks!` };
+    const otherTools = makeValidTrajectory();
+    otherTools.id = 'other-tools';
+    otherTools.tools = otherTools.tools.slice(0, -1);
+    const otherTurns = makeValidTrajectory();
+    otherTurns.id = 'other-turns';
+    otherTurns.messages = otherTurns.messages.map((m) => (m.role === 'user' ? { role: 'user', content: article(BANK('024')).slice(0, 400) } : m));
+    async function* source() {
+      yield* [original, copy, otherTools, otherTurns];
+    }
+    const stats = await computeStats(source());
+    expect(stats.near_identical.count).toBe(1);
+    expect(stats.near_identical.examples).toEqual([expect.objectContaining({ id: 'copy', of: original.id })]);
+    expect(formatStats(stats)).toMatch(/warning: 1 near-identical trajectory\(ies\) .* copy ≈ /);
+  });
+});
