@@ -200,7 +200,11 @@ export async function runSteps(
       try {
         const done = await advance(0, item.record, { sourceText: item.sourceText, signal: options.signal });
         // An item with a retryable failure stays unfinished so that a rerun retries it.
-        if (done && markDone) state.progress.write({ id: item.id, mode: options.mode });
+        if (done && markDone) {
+          // Its records reach the disk before the mark that lets a rerun skip it.
+          dir.syncOutputs();
+          state.progress.write({ id: item.id, mode: options.mode });
+        }
         emit({ type: 'item', skipped: false });
         tick('documents');
       } catch (error) {

@@ -8,6 +8,7 @@
  * served by the response cache, so no paid call is repeated.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFailure, writeFileAtomic } from '../io/durable.js';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { InputError } from '../io/documents.js';
@@ -81,14 +82,22 @@ export class IndexedWriter<T extends { id: string }> {
       rmSync(tmp, { force: true }); // a stale temp file from an earlier crash
       const out = new JsonlWriter(tmp);
       this.where.clear();
-      for await (const entry of readJsonl(this.file)) {
-        if (!accept(entry)) continue;
-        const at = out.write(entry.value);
-        const key = this.keyOf(entry.value as Record<string, unknown>);
-        if (this.locate && key !== undefined && !this.where.has(key)) this.where.set(key, at);
+      try {
+        for await (const entry of readJsonl(this.file)) {
+          if (!accept(entry)) continue;
+          const at = out.write(entry.value);
+          const key = this.keyOf(entry.value as Record<string, unknown>);
+          if (this.locate && key !== undefined && !this.where.has(key)) this.where.set(key, at);
+        }
+        out.sync();
+        out.close();
+        renameSync(tmp, this.file);
+      } catch (error) {
+        // The original file is untouched: drop the partial copy and say which file needs room.
+        out.close();
+        rmSync(tmp, { force: true });
+        throw writeFailure(this.file, error);
       }
-      out.close();
-      renameSync(tmp, this.file);
     }
     return { refused, repaired: torn + corrupt };
   }
@@ -113,6 +122,11 @@ export class IndexedWriter<T extends { id: string }> {
     this.ids.add(key);
     if (this.locate) this.where.set(key, at);
     return true;
+  }
+
+  /** Makes the records written so far durable (fsync); see {@link RunDirectory.syncOutputs}. */
+  sync(): void {
+    this.writer?.sync();
   }
 
   close(): void {
@@ -202,6 +216,17 @@ export class RunDirectory {
     this.state.rejected.write(rejection);
   }
 
+  /**
+   * Makes every record written so far durable (fsync of the files written since the last
+   * call), before a document is marked done in progress.jsonl: a crash or a full disk can
+   * then never leave a document marked done whose records are not all on disk. A delayed
+   * write error (ENOSPC on a network file system) surfaces here, naming the file.
+   */
+  syncOutputs(): void {
+    const state = this.state;
+    for (const key of ['segments', 'extractions', 'raw', 'refined', 'final', 'rejected'] as const) state[key].sync();
+  }
+
   /** run.json, checked (see {@link readRunJson}); `undefined` when there is none. */
   readRunJson(): RunJsonOnDisk | undefined {
     return readRunJson(this.dir);
@@ -209,9 +234,7 @@ export class RunDirectory {
 
   /** Atomic write of `run.json` (temp file + rename), so a crash never leaves half a file. */
   writeRunJson(value: unknown): void {
-    const tmp = `${this.files.runJson}.tmp`;
-    writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`);
-    renameSync(tmp, this.files.runJson);
+    writeFileAtomic(this.files.runJson, `${JSON.stringify(value, null, 2)}\n`);
   }
 
   close(): void {

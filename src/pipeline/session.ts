@@ -120,6 +120,7 @@ export async function runCorpusSession(options: CorpusSessionOptions): Promise<C
   options.signal?.addEventListener('abort', onAbort, { once: true });
   progress.start();
   let final: RunJson | undefined;
+  let failure: unknown;
   try {
     const result = await runSteps(documentSource(input, { textField: config.text_field, idField: config.id_field }), steps, dir, {
       mode,
@@ -140,6 +141,7 @@ export async function runCorpusSession(options: CorpusSessionOptions): Promise<C
   } catch (error) {
     session.status = 'failed';
     session.stop_reason = (error as Error).message;
+    failure = error;
     throw error;
   } finally {
     progress.stop();
@@ -147,8 +149,14 @@ export async function runCorpusSession(options: CorpusSessionOptions): Promise<C
     clearInterval(heartbeat);
     session.finished_at = new Date().toISOString();
     dir.close();
-    final = await runJsonNow(true);
-    dir.writeRunJson(final);
+    try {
+      final = await runJsonNow(true);
+      dir.writeRunJson(final);
+    } catch (error) {
+      // After a failure (a full disk) run.json may not fit either: the first error is the one to report.
+      if (failure === undefined) throw error;
+    }
   }
+  if (final === undefined) throw new Error('run.json was not written'); // unreachable: failures rethrow above
   return { runJson: final, files: dir.files };
 }
