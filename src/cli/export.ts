@@ -5,7 +5,9 @@
  * per line (or Parquet with `--parquet`), and reports every record it could not read or
  * export with its line — a bad record is counted, never a crash. Optional chat-template check.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { syncFd, writeAll, writeFailure, writeFileAtomic } from '../io/durable.js';
+import { canonicalPath, sameFile } from '../io/same-file.js';
 import { loadSegmentTexts } from '../io/segment-texts.js';
 import { basename, dirname, extname, join, relative } from 'node:path';
 import { Command, Option } from 'commander';
@@ -74,9 +76,21 @@ export async function runExport(options: ExportOptions): Promise<ExportSummary> 
   const template = options.checkTemplate === undefined ? undefined : loadChatTemplate(options.checkTemplate);
   const checks: TemplateCheckResult[] = [];
 
+  for (const [what, file] of [['input', options.input], ['--sources file', options.sources], ['--check-template file', options.checkTemplate]] as const) {
+    if (file !== undefined && sameFile(options.out, file)) {
+      throw new Error(`--out ${options.out} is the ${what} (${canonicalPath(file)}): exporting onto it would destroy it; choose another --out`);
+    }
+  }
   mkdirSync(dirname(options.out) || '.', { recursive: true });
   const rows: Array<Record<string, unknown>> = [];
-  const fd = options.parquet === true ? undefined : openSync(options.out, 'w');
+  // Written beside the target and renamed over it at the end: a failed export leaves the old file.
+  const tmp = `${options.out}.tmp-${process.pid}`;
+  let fd: number | undefined;
+  try {
+    if (options.parquet !== true) fd = openSync(tmp, 'w');
+  } catch (error) {
+    throw writeFailure(options.out, error);
+  }
   try {
     for await (const rec of readForeign(options.input, options.from ?? 'auto')) {
       summary.read += 1;
@@ -103,7 +117,7 @@ export async function runExport(options: ExportOptions): Promise<ExportSummary> 
         });
         // JSONL lines are exactly the target format (OpenAI's fine-tuning API rejects extra
         // keys); the Parquet table adds an `id` column so rows stay traceable.
-        if (fd !== undefined) writeSync(fd, `${JSON.stringify(out.record)}\n`);
+        if (fd !== undefined) writeAll(fd, Buffer.from(`${JSON.stringify(out.record)}\n`, 'utf8'), options.out);
         else rows.push({ id: t.id, ...out.record });
         summary.exported += 1;
         if (out.notes.length > 0) {
@@ -116,10 +130,16 @@ export async function runExport(options: ExportOptions): Promise<ExportSummary> 
         problem(rec.line, 'export', error.message);
       }
     }
-  } finally {
+    if (fd !== undefined) syncFd(fd, options.out);
+    else writeParquetRecords(tmp, rows);
     if (fd !== undefined) closeSync(fd);
+    fd = undefined;
+    renameSync(tmp, options.out);
+  } catch (error) {
+    if (fd !== undefined) closeSync(fd);
+    rmSync(tmp, { force: true });
+    throw error;
   }
-  if (options.parquet === true) writeParquetRecords(options.out, rows);
 
   if (options.format === 'sharegpt') {
     // LLaMA-Factory finds datasets through dataset_info.json in the dataset directory.
@@ -134,7 +154,7 @@ export async function runExport(options: ExportOptions): Promise<ExportSummary> 
     }
     const name = basename(options.out, extname(options.out));
     Object.assign(info, datasetInfoEntry(name, relative(dirname(options.out), options.out)));
-    writeFileSync(infoFile, `${JSON.stringify(info, null, 2)}\n`);
+    writeFileAtomic(infoFile, `${JSON.stringify(info, null, 2)}\n`);
     summary.datasetInfo = infoFile;
   }
 
