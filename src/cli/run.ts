@@ -11,6 +11,7 @@ import { formatFunnel } from '../pipeline/counts.js';
 import { estimateRun, formatEstimate } from '../pipeline/estimate.js';
 import type { CorpusMode } from '../pipeline/pipelines.js';
 import { runCorpusSession } from '../pipeline/session.js';
+import { checkRunOut } from '../pipeline/run-dir.js';
 import { addInputOptions, addModelOptions, configFromFlags, openGateway, type CommonFlags } from './common.js';
 
 export interface RunFlags extends CommonFlags {
@@ -22,6 +23,7 @@ export interface RunFlags extends CommonFlags {
   scorer?: string;
   maxWorkflows?: number;
   allowConfigChange?: boolean;
+  allowInputChange?: boolean;
 }
 
 
@@ -36,7 +38,8 @@ export function registerRun(program: Command): void {
     .option('--estimate', 'print the calls and tokens the run would take, without calling a model')
     .addOption(new Option('--filter <mode>', `relevance filter ${describeDefault('filter.mode')}`).choices([...FILTER_MODES]))
     .option('--scorer <scorer>', 'local scorer: heuristic or model:FILE')
-    .option('--allow-config-change', 'resume a run directory made with other settings (outputs will be mixed)');
+    .option('--allow-config-change', 'resume a run directory made with other settings (outputs will be mixed)')
+    .option('--allow-input-change', 'resume a run directory made from another corpus (datasets will be mixed)');
   addModelOptions(addInputOptions(run)).action(async (input: string, flags: RunFlags) => {
     process.exitCode = await executeRun('run', input, flags);
   });
@@ -49,7 +52,8 @@ export function registerRun(program: Command): void {
     .option('--no-judge', 'skip the LLM judge (rule checks still run)')
     .addOption(new Option('--filter <mode>', `relevance filter ${describeDefault('filter.mode')}`).choices([...FILTER_MODES]))
     .option('--scorer <scorer>', 'local scorer: heuristic or model:FILE')
-    .option('--allow-config-change', 'resume a run directory made with other settings (outputs will be mixed)');
+    .option('--allow-config-change', 'resume a run directory made with other settings (outputs will be mixed)')
+    .option('--allow-input-change', 'resume a run directory made from another corpus (datasets will be mixed)');
   addModelOptions(addInputOptions(synth)).action(async (input: string, flags: RunFlags) => {
     process.exitCode = await executeRun('synthesize', input, flags);
   });
@@ -89,6 +93,8 @@ export async function executeRun(mode: CorpusMode, input: string, flags: RunFlag
     return 0;
   }
   const needsModel = mode !== 'filter' || config.filter.mode !== 'local';
+  // Before the gateway creates its cache in --out: a foreign folder is refused untouched.
+  checkRunOut(flags.out);
   // Resolve the endpoint before touching the run directory: a missing model stops here.
   const gateway = needsModel ? openGateway(config, flags.out) : undefined;
   const abort = new AbortController();
@@ -106,6 +112,7 @@ export async function executeRun(mode: CorpusMode, input: string, flags: RunFlag
       config,
       gateway,
       allowConfigChange: flags.allowConfigChange === true,
+      allowInputChange: flags.allowInputChange === true,
       signal: abort.signal,
       log: (message) => {
         if (!config.quiet) process.stderr.write(`${message}\n`);

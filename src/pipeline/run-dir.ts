@@ -7,7 +7,7 @@
  * Work that was in flight when a run died is redone by the pipeline; its model calls are
  * served by the response cache, so no paid call is repeated.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { writeFailure, writeFileAtomic } from '../io/durable.js';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -31,6 +31,31 @@ export const RUN_FILES = {
   /** `{pid, host}` of the process writing the directory; removed when it closes. */
   lock: 'run.lock',
 } as const;
+
+/** Files a corpus run may leave before its first run.json: a run killed at once is still ours. */
+const EARLY_FILES = new Set<string>([RUN_FILES.lock, RUN_FILES.cache, `${RUN_FILES.cache}-wal`, `${RUN_FILES.cache}-shm`, `${RUN_FILES.cache}-journal`]);
+
+/**
+ * Refuses a `--out` of a corpus run that is a non-empty folder but not a gemtraj run
+ * directory: appending to whatever `trajectories.jsonl` is there would mix foreign records
+ * into the dataset. A run directory holds run.json (written when a run starts), or only
+ * the files a run creates before it. Call before anything is created in the folder.
+ */
+export function checkRunOut(dir: string): void {
+  let entries: string[];
+  try {
+    if (!statSync(dir).isDirectory()) throw new InputError(`--out ${dir} is a file, not a folder: give a run directory`);
+    entries = readdirSync(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  if (entries.includes(RUN_FILES.runJson)) return;
+  const foreign = entries.filter((name) => !EARLY_FILES.has(name));
+  if (foreign.length === 0) return;
+  const shown = foreign.sort().slice(0, 5).join(', ') + (foreign.length > 5 ? `, … (${foreign.length} entries)` : '');
+  throw new InputError(`--out ${dir} is not empty and is not a gemtraj run directory (no ${RUN_FILES.runJson}; it holds ${shown}): give a new or empty folder`);
+}
 
 type FileKey = 'segments' | 'extractions' | 'raw' | 'refined' | 'final' | 'rejected' | 'progress';
 

@@ -15,7 +15,8 @@ import { computeFunnel, filterCallsSaved } from './counts.js';
 import { runSteps } from './engine.js';
 import { buildPipeline, type CorpusMode } from './pipelines.js';
 import { Progress } from './progress.js';
-import { RunDirectory } from './run-dir.js';
+import { checkRunOut, RunDirectory } from './run-dir.js';
+import { inputDifferences, inputIdentity } from './input-identity.js';
 import { fingerprintDiff, mergeUsage, publicUrl, runFingerprint, type RunJson, type RunSession } from './run-json.js';
 import { documentSource } from './sources.js';
 
@@ -30,6 +31,8 @@ export interface CorpusSessionOptions {
   gateway: Gateway | undefined;
   /** Resume a directory made with other settings (the outputs will be mixed). @default false */
   allowConfigChange?: boolean | undefined;
+  /** Resume a directory made from another corpus (the datasets will be mixed). @default false */
+  allowInputChange?: boolean | undefined;
   /** Stop requested: finish what is in flight, start nothing new (status `interrupted`). */
   signal?: AbortSignal | undefined;
   /** Messages for the user (resume notes); progress lines go to stderr unless `config.quiet`. */
@@ -47,8 +50,20 @@ export interface CorpusSessionResult {
 export async function runCorpusSession(options: CorpusSessionOptions): Promise<CorpusSessionResult> {
   const { mode, input, out, config, gateway } = options;
   const log = options.log ?? ((): void => undefined);
+  checkRunOut(out);
   const dir = new RunDirectory(out);
   const previous = dir.readRunJson();
+  const identity = inputIdentity(input);
+  const previousIdentity = previous?.input_identity;
+  if (previousIdentity !== undefined && identity !== undefined && options.allowInputChange !== true) {
+    const changed = inputDifferences(previousIdentity, identity);
+    if (changed.length > 0) {
+      throw new ConfigError(
+        `${out} holds a run made from another corpus (${previousIdentity.path}; ${changed.join(', ')}); resuming on ${input} would mix two datasets.\n` +
+          'Use a new --out, rerun with the same input, or pass --allow-input-change to continue anyway.',
+      );
+    }
+  }
   const fingerprint = runFingerprint(mode, config, PROMPT_VERSIONS);
   if (previous?.fingerprint !== undefined && options.allowConfigChange !== true) {
     const changed = fingerprintDiff(previous.fingerprint, fingerprint);
@@ -99,6 +114,8 @@ export async function runCorpusSession(options: CorpusSessionOptions): Promise<C
       gemtraj_version: VERSION,
       command: mode,
       input,
+      // A resume with --allow-input-change keeps the first identity, like the fingerprint.
+      input_identity: previousIdentity ?? identity,
       status: session.status,
       stop_reason: session.stop_reason,
       config: { ...config, base_urls: config.base_urls.map(publicUrl) },
