@@ -7,7 +7,8 @@
  * Work that was in flight when a run died is redone by the pipeline; its model calls are
  * served by the response cache, so no paid call is repeated.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { writeFailure, writeFileAtomic } from '../io/durable.js';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -51,7 +52,7 @@ export function checkRunOut(dir: string): void {
     throw error;
   }
   if (entries.includes(RUN_FILES.runJson)) return;
-  const foreign = entries.filter((name) => !EARLY_FILES.has(name));
+  const foreign = entries.filter((name) => !EARLY_FILES.has(name) && !name.startsWith(`${RUN_FILES.lock}.`));
   if (foreign.length === 0) return;
   const shown = foreign.sort().slice(0, 5).join(', ') + (foreign.length > 5 ? `, … (${foreign.length} entries)` : '');
   throw new InputError(`--out ${dir} is not empty and is not a gemtraj run directory (no ${RUN_FILES.runJson}; it holds ${shown}): give a new or empty folder`);
@@ -275,34 +276,99 @@ export class RunDirectory {
    * Takes the directory for this process: two writers would append duplicates and the
    * resume rewrite of one would drop the other's lines. A lock left by a dead process on this
    * host (a crash, SIGKILL) is taken over; one from another host must be removed by hand.
+   *
+   * Taking over is atomic: only the holder of `run.lock.takeover` (created exclusively) may
+   * remove a stale lock, and only after checking it is still the stale one it read. Without
+   * that, two processes starting together could both remove "the" stale lock — the second
+   * removing the first one's fresh lock — and both write the directory.
    */
   private lock(): void {
     const mine = JSON.stringify({ pid: process.pid, host: hostname() });
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        writeFileSync(this.files.lock, mine, { flag: 'wx' });
+    const takeover = `${this.files.lock}.takeover`;
+    const deadline = Date.now() + 5_000;
+    for (;;) {
+      if (tryCreate(this.files.lock, mine)) {
         this.locked = true;
         return;
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       }
-      let holder: { pid?: unknown; host?: unknown } = {};
-      try {
-        holder = JSON.parse(readFileSync(this.files.lock, 'utf8')) as typeof holder;
-      } catch {
-        // unreadable lock: treat as stale
+      const stale = readLock(this.files.lock);
+      if (stale === undefined) continue; // removed meanwhile: try again
+      if (stale.host !== undefined && stale.host !== hostname()) {
+        throw new InputError(`${this.dir} is in use by gemtraj on host ${String(stale.host)} (pid ${String(stale.pid)}); if that run is gone, delete ${this.files.lock}`);
       }
-      const pid = typeof holder.pid === 'number' ? holder.pid : undefined;
-      if (holder.host !== undefined && holder.host !== hostname()) {
-        throw new InputError(`${this.dir} is in use by gemtraj on host ${String(holder.host)} (pid ${String(pid)}); if that run is gone, delete ${this.files.lock}`);
+      if (stale.pid !== undefined && stale.pid !== process.pid && isAlive(stale.pid)) {
+        throw new InputError(`${this.dir} is in use by another gemtraj process (pid ${stale.pid}); wait for it or use another --out`);
       }
-      if (pid !== undefined && pid !== process.pid && isAlive(pid)) {
-        throw new InputError(`${this.dir} is in use by another gemtraj process (pid ${pid}); wait for it or use another --out`);
+      if (tryCreate(takeover, mine)) {
+        try {
+          // Still the stale lock we judged? Then nobody else can have replaced it: remove it.
+          const now = readLock(this.files.lock);
+          if (now !== undefined && now.text === stale.text) rmSync(this.files.lock, { force: true });
+        } finally {
+          rmSync(takeover, { force: true });
+        }
+        continue;
       }
-      rmSync(this.files.lock, { force: true });
+      // Another process is taking over; a takeover left by a dead process is cleared.
+      const other = readLock(takeover);
+      if (other !== undefined && (other.pid === undefined || !isAlive(other.pid)) && Date.now() - other.mtimeMs > 2_000) rmSync(takeover, { force: true });
+      if (Date.now() > deadline) throw new InputError(`${this.dir}: could not take ${this.files.lock} (${takeover} is held); if no gemtraj runs here, delete both`);
+      sleepMs(5);
     }
-    throw new InputError(`${this.dir}: could not take ${this.files.lock}`);
   }
+}
+
+/**
+ * Creates `file` with `text` unless it exists; true when this call created it. The content is
+ * written to a private file first and hard-linked into place (link fails if the name exists),
+ * so nobody ever reads a lock that exists but is still empty and mistakes it for a stale one.
+ */
+function tryCreate(file: string, text: string): boolean {
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  try {
+    writeFileSync(tmp, text, { flag: 'wx' });
+    linkSync(tmp, file);
+    return true;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw writeFailure(file, error);
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+  // A file system without hard links: exclusive create, content right after.
+  try {
+    writeFileSync(file, text, { flag: 'wx' });
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw writeFailure(file, error);
+  }
+}
+
+/** A lock file's holder; `undefined` when the file is gone. Unreadable content counts as stale. */
+function readLock(file: string): { text: string; pid: number | undefined; host: unknown; mtimeMs: number } | undefined {
+  let text: string;
+  let mtimeMs: number;
+  try {
+    text = readFileSync(file, 'utf8');
+    mtimeMs = statSync(file).mtimeMs;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  let holder: { pid?: unknown; host?: unknown } = {};
+  try {
+    holder = JSON.parse(text) as typeof holder;
+  } catch {
+    // a torn or foreign lock: stale
+  }
+  return { text, pid: typeof holder.pid === 'number' ? holder.pid : undefined, host: holder.host, mtimeMs };
+}
+
+/** Blocks for `ms` milliseconds (lock contention only: a few ms while another process takes over). */
+function sleepMs(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 function isAlive(pid: number): boolean {
