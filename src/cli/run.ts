@@ -84,6 +84,9 @@ function runConfigFlags(flags: RunFlags): Record<string, unknown> {
   };
 }
 
+/** Signals that stop a run gracefully (a second one quits at once). */
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
 /** Runs a pipeline command; returns the exit code. */
 export async function executeRun(mode: CorpusMode, input: string, flags: RunFlags): Promise<number> {
   const config = configFromFlags(flags, runConfigFlags(flags));
@@ -98,11 +101,13 @@ export async function executeRun(mode: CorpusMode, input: string, flags: RunFlag
   // Resolve the endpoint before touching the run directory: a missing model stops here.
   const gateway = needsModel ? openGateway(config, flags.out) : undefined;
   const abort = new AbortController();
-  const onSigint = (): void => {
-    if (abort.signal.aborted) process.exit(130);
+  // SIGTERM and SIGHUP are how schedulers (Slurm, Kubernetes, systemd) and closed terminals
+  // stop a job: the same graceful stop as Ctrl-C, so run.json is written and the lock freed.
+  const onSignal = (): void => {
+    if (abort.signal.aborted) process.exit(EXIT_INTERRUPTED);
     abort.abort();
   };
-  process.on('SIGINT', onSigint);
+  for (const name of STOP_SIGNALS) process.on(name, onSignal);
   let result;
   try {
     result = await runCorpusSession({
@@ -119,7 +124,7 @@ export async function executeRun(mode: CorpusMode, input: string, flags: RunFlag
       },
     });
   } finally {
-    process.off('SIGINT', onSigint);
+    for (const name of STOP_SIGNALS) process.off(name, onSignal);
     await gateway?.close();
   }
   const { runJson, files } = result;
