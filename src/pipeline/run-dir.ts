@@ -8,7 +8,7 @@
  * served by the response cache, so no paid call is repeated.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, linkSync, openSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { writeFailure, writeFileAtomic } from '../io/durable.js';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -225,6 +225,20 @@ export class RunDirectory {
     const rej = await state.rejected.load((r) => r.retryable !== true);
     this.opened = state;
     return { resumed, retried: rej.refused, repaired: repaired + rej.repaired };
+  }
+
+  /**
+   * Creates the given files empty when absent, so that the printed "dataset:" path exists and
+   * scripts can read the dataset and the rejections of a run that produced none.
+   */
+  ensureFiles(keys: readonly FileKey[]): void {
+    for (const key of keys) {
+      try {
+        closeSync(openSync(this.files[key], 'a'));
+      } catch (error) {
+        throw writeFailure(this.files[key], error);
+      }
+    }
   }
 
   /** The open files of the run; throws before {@link open}. */

@@ -75,6 +75,7 @@ export async function runCorpusSession(options: CorpusSessionOptions): Promise<C
     }
   }
   const resume = await dir.open();
+  dir.ensureFiles(mode === 'filter' ? ['segments', 'rejected'] : ['final', 'rejected']);
   const startedAt = new Date();
   const steps = buildPipeline(mode, { config, llm: gateway });
   if (resume.resumed) {
