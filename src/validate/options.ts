@@ -127,9 +127,10 @@ export interface ValidateOptions {
    * trajectory, or one assistant message. Trainers count calls and results by id: OpenAI
    * answers 400 "Duplicate value for 'tool_call_id'" and strict providers (Mistral, Fireworks,
    * Anthropic) match them as a multiset, so an id reused in a later turn is an error by
-   * default. `message` accepts real logs that reuse ids across turns (73 of 200 tau-bench
-   * airline runs by GPT-4o do), linking results by position.
+   * default. `message` accepts real logs that reuse ids across turns (49 of 200 tau-bench
+   * airline runs by GPT-4o do, 73 times), linking results by position.
    * @default 'trajectory'
+   */
   callIdScope?: 'trajectory' | 'message' | undefined;
   /**
    * Compiled argument validators, shared across calls. @default a process-wide LRU of
