@@ -12,6 +12,7 @@ import { estimateRun, formatEstimate } from '../pipeline/estimate.js';
 import type { CorpusMode } from '../pipeline/pipelines.js';
 import { runCorpusSession } from '../pipeline/session.js';
 import { checkRunOut } from '../pipeline/run-dir.js';
+import { listInputFiles } from '../io/documents.js';
 import { addInputOptions, addModelOptions, configFromFlags, openGateway, type CommonFlags } from './common.js';
 
 export interface RunFlags extends CommonFlags {
@@ -96,7 +97,9 @@ export async function executeRun(mode: CorpusMode, input: string, flags: RunFlag
     return 0;
   }
   const needsModel = mode !== 'filter' || config.filter.mode !== 'local';
-  // Before the gateway creates its cache in --out: a foreign folder is refused untouched.
+  // Before the gateway creates its cache in --out: a missing input or a foreign folder is
+  // refused with nothing left behind (no run.lock, no empty cache.sqlite).
+  listInputFiles(input);
   checkRunOut(flags.out);
   // Resolve the endpoint before touching the run directory: a missing model stops here.
   const gateway = needsModel ? openGateway(config, flags.out) : undefined;

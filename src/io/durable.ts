@@ -30,9 +30,13 @@ export class DiskFullError extends GemtrajError {
 export class WriteError extends GemtrajError {
   constructor(readonly file: string, cause: unknown) {
     const code = (cause as NodeJS.ErrnoException | undefined)?.code;
-    const why =
-      code === 'EROFS' || code === 'EACCES' || code === 'EPERM'
-        ? `cannot write ${file}: the folder is read-only or not writable (${code})`
+    // Node's recursive mkdir reports a read-only file system as ENOENT.
+    const mkdirFailed = code === 'ENOENT' && (cause as NodeJS.ErrnoException).syscall === 'mkdir';
+    const why = mkdirFailed
+      ? `cannot write ${file}: its folder cannot be created (a read-only or not writable file system?); choose another --out`
+      :
+      code === 'EROFS' || code === 'EACCES' || code === 'EPERM' || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_READONLY'
+        ? `cannot write ${file}: the folder is read-only or not writable (${code}); choose another --out or fix its permissions`
         : `cannot write ${file}: ${cause instanceof Error ? cause.message : String(cause)}`;
     super(why, undefined, { cause });
     this.name = 'WriteError';

@@ -198,7 +198,11 @@ export class RunDirectory {
 
   /** Creates the folder or opens an existing run for resume. */
   async open(): Promise<ResumeInfo> {
-    mkdirSync(this.dir, { recursive: true });
+    try {
+      mkdirSync(this.dir, { recursive: true });
+    } catch (error) {
+      throw writeFailure(this.dir, error);
+    }
     this.lock();
     const resumed = existsSync(this.files.runJson) || existsSync(this.files.segments);
     const make = <T extends { id: string }>(key: FileKey): IndexedWriter<T> =>
