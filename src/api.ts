@@ -10,6 +10,7 @@ import type { Funnel } from './pipeline/counts.js';
 import type { CorpusMode } from './pipeline/pipelines.js';
 import type { RunJson } from './pipeline/run-json.js';
 import { runCorpusSession } from './pipeline/session.js';
+import { checkRunOut } from './pipeline/run-dir.js';
 
 export interface RunOptions {
   /** Corpus: a JSONL file, a .txt/.md/.html file, or a folder of them. */
@@ -31,6 +32,8 @@ export interface RunOptions {
   backend?: ModelBackend | undefined;
   /** Resume a directory made with other settings (the outputs will be mixed). @default false */
   allowConfigChange?: boolean | undefined;
+  /** Resume a directory made from another corpus (the datasets will be mixed). @default false */
+  allowInputChange?: boolean | undefined;
   /** Abort to stop: what is in flight finishes, the status is `interrupted`, a rerun resumes. */
   signal?: AbortSignal | undefined;
   /** Environment to read settings and the key from. @default process.env */
@@ -55,6 +58,7 @@ export async function run(options: RunOptions): Promise<RunResult> {
   const config: Config = loadConfig({ env, base: { quiet: true }, flags: options.config as Record<string, unknown> | undefined });
   const mode = options.mode ?? 'run';
   const needsModel = mode !== 'filter' || config.filter.mode !== 'local';
+  checkRunOut(options.out);
   const gateway = needsModel ? gatewayFromConfig(config, { outDir: options.out, env, backend: options.backend }) : undefined;
   try {
     const { runJson, files } = await runCorpusSession({
@@ -64,6 +68,7 @@ export async function run(options: RunOptions): Promise<RunResult> {
       config,
       gateway,
       allowConfigChange: options.allowConfigChange,
+      allowInputChange: options.allowInputChange,
       signal: options.signal,
     });
     if (runJson.counts === undefined) throw new Error('run.json holds no counts');

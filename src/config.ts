@@ -91,6 +91,7 @@ export const ConfigSchema = z
 
     // Limits, retries, failures
     concurrency: positiveInt
+      .max(4096)
       .default(16)
       .meta(doc('Most requests in flight at once. The adaptive limit halves on 429 and creeps back, never above this.', 64)),
     rpm: positiveInt.optional().meta(doc('Requests per minute over all replicas.', 3000, { unset: 'no limit' })),
@@ -259,10 +260,10 @@ export const ConfigSchema = z
       .refine((s) => {
         if (!/^\d+\/\d+$/.test(s)) return true; // the format message above already says it
         const [i, n] = s.split('/').map(Number) as [number, number];
-        return n >= 1 && i < n;
-      }, 'needs 0 <= i < n')
+        return n >= 1 && n <= 1_000_000 && i < n;
+      }, 'needs 0 <= i < n and n <= 1000000')
       .optional()
-      .meta(doc('i/n: process only the documents whose id hashes to shard i of n (0-based, 0 <= i < n).', '0/4', { unset: 'all documents', allowed: 'i/n, 0 ≤ i < n' })),
+      .meta(doc('i/n: process only the documents whose id hashes to shard i of n (0-based, 0 <= i < n).', '0/4', { unset: 'all documents', allowed: 'i/n, 0 ≤ i < n ≤ 1000000' })),
 
     // Stages
     segment: z
@@ -280,12 +281,14 @@ export const ConfigSchema = z
           .default(200)
           .meta(
             doc(
-              'Segments shorter than this, in characters, are avoided: such a cut is taken last, and a short tail is merged into the segment before when that fits. Capped at half of max_chars.',
+              'Segments shorter than this, in characters, are avoided: such a cut is taken last, and a short tail is merged into the segment before when that fits. At most max_chars; capped at half of it.',
               500,
             ),
           ),
       })
       .strict()
+      // A max_chars below its own minimum is reported once, by its own check.
+      .refine((g) => g.max_chars < 200 || g.min_chars <= g.max_chars, 'segment.min_chars must not exceed segment.max_chars')
       .prefault({})
       .meta({ title: 'Segmenter' }),
     filter: z

@@ -92,6 +92,8 @@ export const AssistantMessageSchema = z.object({
   tool_calls: z.array(ToolCallSchema).optional(),
   /** Hidden reasoning, when a source carries it; never required. */
   reasoning_content: z.string().optional(),
+  /** OpenAI fine-tuning: 0 = do not train on this turn, 1 = train (the default). Kept through validate and export. */
+  weight: z.union([z.literal(0), z.literal(1)]).optional(),
 });
 export const ToolMessageSchema = z.object({
   role: z.literal('tool'),

@@ -413,7 +413,7 @@ describe('shards', () => {
 
   it.each(['4/4', '5/4', '0/0', '1/0'])('refuses %s (index not below count)', (shard) => {
     const lines = issueLines(configError(() => loadConfig({ env: {}, flags: { shard } })));
-    expect(lines).toEqual(['shard: needs 0 <= i < n (from the command line)']);
+    expect(lines).toEqual(['shard: needs 0 <= i < n and n <= 1000000 (from the command line)']);
   });
 
   it.each(['x', '1/', '/4', '-1/4', '1/2/3', ' 0/4', '0.5/4', '1-4'])('refuses %j (not i/n)', (shard) => {
@@ -424,7 +424,7 @@ describe('shards', () => {
   it('a bad shard in a file names the file', () => {
     const path = file('shard.yaml', 'shard: "2/2"\n');
     const lines = issueLines(configError(() => loadConfig({ file: path, env: {} })));
-    expect(lines).toEqual([`shard: needs 0 <= i < n (from ${path})`]);
+    expect(lines).toEqual([`shard: needs 0 <= i < n and n <= 1000000 (from ${path})`]);
   });
 
   it('parseShard splits i/n into numbers', () => {

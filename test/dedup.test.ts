@@ -326,7 +326,8 @@ describe('dedup and decontaminate steps in a run', () => {
     // Shards of the cleaned corpus then find nothing more to remove.
     const run = join(dir, 'after');
     expect((await runMain(['filter', join(out, 'documents.jsonl'), '--out', run, '--filter', 'local', '--quiet'])).code).toBe(0);
-    expect(existsSync(join(run, 'rejected.jsonl'))).toBe(false);
+    // Nothing left to remove: rejected.jsonl exists (always written) and is empty.
+    expect(readLines(join(run, 'rejected.jsonl'))).toEqual([]);
     expect(readLines(join(run, 'segments.jsonl'))).toHaveLength(6);
   });
 });

@@ -172,7 +172,7 @@ describe('gemtraj run against an endpoint that refuses the key', () => {
       expect(runJson.status).toBe('stopped');
       expect(runJson.stop_reason).toMatch(/HTTP 401/);
       // Nothing was rejected for the endpoint's fault: a rerun with a good key starts clean.
-      expect(existsSync(join(dir, 'run', 'rejected.jsonl'))).toBe(false);
+      expect(readFileSync(join(dir, 'run', 'rejected.jsonl'), 'utf8')).toBe('');
     } finally {
       await server.close();
       rmSync(dir, { recursive: true, force: true });

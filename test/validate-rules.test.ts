@@ -188,16 +188,17 @@ describe('planted defects fire exactly their check', () => {
     });
   });
 
-  it('duplicate_call_id across messages with callIdScope trajectory (allowed by default)', () => {
+  it('duplicate_call_id across messages: an error by default (trainers refuse reused ids), allowed with callIdScope message', () => {
     const plant = (t: Trajectory): void => {
       assistant(t, 18).tool_calls![0]!.id = 'call_auth_1';
       (t.messages[19] as { tool_call_id: string }).tool_call_id = 'call_auth_1';
     };
-    const [r] = expectOnly('duplicate_call_id', plant, { callIdScope: 'trajectory' });
+    const [r] = expectOnly('duplicate_call_id', plant);
     expect(r?.path).toBe('messages[18].tool_calls[0]');
+    expect(r?.message).toMatch(/already used by messages\[\d+\]\.tool_calls/);
     const t = makeValidTrajectory();
     plant(t);
-    expect(validateTrajectory(t)).toEqual({ errors: [], warnings: [] });
+    expect(validateTrajectory(t, { callIdScope: 'message' })).toEqual({ errors: [], warnings: [] });
   });
 
   it('duplicate_call_id within one message', () => {

@@ -225,6 +225,13 @@ describe('viewer page script', () => {
       }
     };
     walk(ids.detail!);
+    // A malformed fragment is reported on the page, not thrown as a URIError.
+    location.hash = '#%E0%A4%A';
+    expect(() => onHash()).not.toThrow();
+    expect(ids.detail!.textContent).toBe('not a trajectory link: #%E0%A4%A');
+    location.hash = '#traj_a';
+    onHash();
+    await settle();
     expect([...tags].filter((t) => !['div', 'span', 'b', 'h2', 'ul', 'li', 'table', 'tr', 'th', 'td', 'details', 'summary', 'pre', 'p', 'ol'].includes(t))).toEqual([]);
   });
 });

@@ -5,7 +5,9 @@
  * per line (or Parquet with `--parquet`), and reports every record it could not read or
  * export with its line — a bad record is counted, never a crash. Optional chat-template check.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { syncFd, writeAll, writeFailure, writeFileAtomic } from '../io/durable.js';
+import { canonicalPath, sameFile } from '../io/same-file.js';
 import { loadSegmentTexts } from '../io/segment-texts.js';
 import { basename, dirname, extname, join, relative } from 'node:path';
 import { Command, Option } from 'commander';
@@ -103,9 +105,23 @@ export async function runExport(options: ExportOptions): Promise<ExportSummary> 
   const hubRows: Trajectory[] = [];
   const written: Array<{ id: string; line: number }> = [];
 
-  if (convert) mkdirSync(dirname(out) || '.', { recursive: true });
+  if (convert) {
+    for (const [what, file] of [['input', options.input], ['--sources file', options.sources], ['--check-template file', options.checkTemplate]] as const) {
+      if (file !== undefined && sameFile(out, file)) {
+        throw new Error(`--out ${out} is the ${what} (${canonicalPath(file)}): exporting onto it would destroy it; choose another --out`);
+      }
+    }
+    mkdirSync(dirname(out) || '.', { recursive: true });
+  }
   const rows: Array<Record<string, unknown>> = [];
-  const fd = !convert || options.parquet === true ? undefined : openSync(out, 'w');
+  // Written beside the target and renamed over it at the end: a failed export leaves the old file.
+  const tmp = `${out}.tmp-${process.pid}`;
+  let fd: number | undefined;
+  try {
+    if (convert && options.parquet !== true) fd = openSync(tmp, 'w');
+  } catch (error) {
+    throw writeFailure(out, error);
+  }
   try {
     for await (const rec of readForeign(options.input, options.from ?? 'auto')) {
       summary.read += 1;
@@ -129,7 +145,7 @@ export async function runExport(options: ExportOptions): Promise<ExportSummary> 
         written.push({ id: t.id, line: rec.line });
         // JSONL lines are exactly the target format (OpenAI's fine-tuning API rejects extra
         // keys); the Parquet table adds an `id` column so rows stay traceable.
-        if (fd !== undefined) writeSync(fd, `${JSON.stringify(out.record)}\n`);
+        if (fd !== undefined) writeAll(fd, Buffer.from(`${JSON.stringify(out.record)}\n`, 'utf8'), options.out ?? '');
         else rows.push({ id: t.id, ...out.record });
         summary.exported += 1;
         if (out.notes.length > 0) {
@@ -142,11 +158,19 @@ export async function runExport(options: ExportOptions): Promise<ExportSummary> 
         problem(rec.line, 'export', error.message);
       }
     }
-  } finally {
+    if (convert) {
+      if (fd !== undefined) syncFd(fd, out);
+      // ShareGPT conversations as a nested column: dataset_info.json points LLaMA-Factory at this file.
+      else writeParquetRecords(tmp, rows, shareGpt ? { structLists: { conversations: ['from', 'value'] } } : {});
+      if (fd !== undefined) closeSync(fd);
+      fd = undefined;
+      renameSync(tmp, out);
+    }
+  } catch (error) {
     if (fd !== undefined) closeSync(fd);
+    rmSync(tmp, { force: true });
+    throw error;
   }
-  // ShareGPT conversations as a nested column: dataset_info.json points LLaMA-Factory at this file.
-  if (convert && options.parquet === true) writeParquetRecords(out, rows, shareGpt ? { structLists: { conversations: ['from', 'value'] } } : {});
   if (options.hfDataset !== undefined) {
     const hub = await writeHfDataset(options.hfDataset, hubRows, { testFraction: options.testSplit ?? 0, license: options.license ?? 'other', input: options.input });
     log(`Hub dataset → ${options.hfDataset}: ${hub.files.join(', ')} (${Object.entries(hub.splits).map(([k, v]) => `${k} ${v}`).join(', ')}); upload with gemtraj push ${options.hfDataset} --repo org/name`);
@@ -189,7 +213,7 @@ export async function runExport(options: ExportOptions): Promise<ExportSummary> 
     }
     const name = basename(out, extname(out));
     Object.assign(info, datasetInfoEntry(name, relative(dirname(out), out)));
-    writeFileSync(infoFile, `${JSON.stringify(info, null, 2)}\n`);
+    writeFileAtomic(infoFile, `${JSON.stringify(info, null, 2)}\n`);
     summary.datasetInfo = infoFile;
   }
 

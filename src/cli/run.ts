@@ -16,6 +16,8 @@ import { formatPilotEstimate, pilotEstimate } from '../pipeline/pilot.js';
 import { runCorpusSession } from '../pipeline/session.js';
 import { truncationSummary } from '../pipeline/truncation.js';
 import { addInputOptions, addModelOptions, checkOneInput, configFromFlags, INPUT_ARGUMENT_HELP, openGateway, type CommonFlags } from './common.js';
+import { checkRunOut } from '../pipeline/run-dir.js';
+import { listInputFiles } from '../io/documents.js';
 
 export interface RunFlags extends CommonFlags {
   out: string;
@@ -29,6 +31,7 @@ export interface RunFlags extends CommonFlags {
   maxWorkflows?: number;
   allowConfigChange?: boolean;
   repairedCalls?: string;
+  allowInputChange?: boolean;
   dedup?: string;
   decontaminate?: string[];
 }
@@ -54,7 +57,8 @@ export function registerRun(program: Command): void {
     .option('--pilot <n>', 'with --estimate: run the first N documents for real (cached) and extrapolate from them', pilotCount)
     .addOption(new Option('--filter <mode>', `relevance filter ${describeDefault('filter.mode')}`).choices([...FILTER_MODES]))
     .option('--scorer <scorer>', 'local scorer: heuristic or model:FILE')
-    .option('--allow-config-change', 'resume a run directory made with other settings (outputs will be mixed)');
+    .option('--allow-config-change', 'resume a run directory made with other settings (outputs will be mixed)')
+    .option('--allow-input-change', 'resume a run directory made from another corpus (datasets will be mixed)');
   addModelOptions(addInputOptions(addCleaningOptions(run))).action(async (input: string, flags: RunFlags, cmd: Command) => {
     checkOneInput(cmd);
     process.exitCode = await executeRun('run', input, flags);
@@ -72,7 +76,8 @@ export function registerRun(program: Command): void {
     .addOption(
       new Option('--repaired-calls <mode>', `a tool call whose JSON had to be repaired: warn or reject ${describeDefault('synthesize.repaired_calls')}`).choices([...REPAIRED_CALLS_MODES]),
     )
-    .option('--allow-config-change', 'resume a run directory made with other settings (outputs will be mixed)');
+    .option('--allow-config-change', 'resume a run directory made with other settings (outputs will be mixed)')
+    .option('--allow-input-change', 'resume a run directory made from another corpus (datasets will be mixed)');
   addModelOptions(addInputOptions(addCleaningOptions(synth))).action(async (input: string, flags: RunFlags, cmd: Command) => {
     checkOneInput(cmd);
     process.exitCode = await executeRun('synthesize', input, flags);
@@ -115,6 +120,9 @@ export function runConfigFlags(flags: RunFlags): Record<string, unknown> {
   };
 }
 
+/** Signals that stop a run gracefully (a second one quits at once). */
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
 /** Runs a pipeline command; returns the exit code. */
 export async function executeRun(mode: CorpusMode, input: string, flags: RunFlags): Promise<number> {
   // Batch mode keeps a whole wave pending: it replaces `concurrency` for the engine too.
@@ -136,14 +144,20 @@ export async function executeRun(mode: CorpusMode, input: string, flags: RunFlag
     return 0;
   }
   const needsModel = mode !== 'filter' || config.filter.mode !== 'local';
+  // Before the gateway creates its cache in --out: a missing input or a foreign folder is
+  // refused with nothing left behind (no run.lock, no empty cache.sqlite).
+  listInputFiles(input);
+  checkRunOut(flags.out);
   // Resolve the endpoint before touching the run directory: a missing model stops here.
   const gateway = needsModel ? openGateway(config, flags.out) : undefined;
   const abort = new AbortController();
-  const onSigint = (): void => {
-    if (abort.signal.aborted) process.exit(130);
+  // SIGTERM and SIGHUP are how schedulers (Slurm, Kubernetes, systemd) and closed terminals
+  // stop a job: the same graceful stop as Ctrl-C, so run.json is written and the lock freed.
+  const onSignal = (): void => {
+    if (abort.signal.aborted) process.exit(EXIT_INTERRUPTED);
     abort.abort();
   };
-  process.on('SIGINT', onSigint);
+  for (const name of STOP_SIGNALS) process.on(name, onSignal);
   let result;
   try {
     result = await runCorpusSession({
@@ -153,13 +167,14 @@ export async function executeRun(mode: CorpusMode, input: string, flags: RunFlag
       config,
       gateway,
       allowConfigChange: flags.allowConfigChange === true,
+      allowInputChange: flags.allowInputChange === true,
       signal: abort.signal,
       log: (message) => {
         if (!config.quiet) process.stderr.write(`${message}\n`);
       },
     });
   } finally {
-    process.off('SIGINT', onSigint);
+    for (const name of STOP_SIGNALS) process.off(name, onSignal);
     await gateway?.close();
   }
   const { runJson, files } = result;

@@ -127,6 +127,7 @@ export async function runValidate(file: string, flags: ValidateFlags): Promise<V
   const sources = await loadSegmentTexts(flags.sources ?? join(dirname(file), RUN_FILES.segments));
   const dir = new RunDirectory(flags.out);
   await dir.open();
+  dir.ensureFiles(['final', 'rejected']);
   const summary: ValidateSummary = {
     input: file,
     read: 0,

@@ -18,6 +18,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { writeFailure } from '../io/durable.js';
 import Database from 'better-sqlite3';
 import { EXIT_BAD_INPUT, GemtrajError } from '../errors.js';
 import { MinHasher, similarity, type MinHashParams } from './minhash.js';
@@ -105,6 +106,15 @@ export class SegmentIndex {
    * A segment without any word is never a duplicate (there is nothing to compare).
    */
   check(id: string, text: string): DedupVerdict {
+    try {
+      return this.decide(id, text);
+    } catch (error) {
+      // A full disk is SQLITE_FULL here: one message naming the file, as for every writer.
+      throw writeFailure(this.file, error);
+    }
+  }
+
+  private decide(id: string, text: string): DedupVerdict {
     if (!this.db.inTransaction) this.db.exec('BEGIN');
     if (++this.pending >= BATCH) this.flush();
     if (this.byId.get(id) !== undefined) return { duplicate: false };
@@ -138,13 +148,21 @@ export class SegmentIndex {
    * before it marks a document done): a resumed run redoes them and decides the same.
    */
   flush(): void {
-    if (this.db.open && this.db.inTransaction) this.db.exec('COMMIT');
+    try {
+      if (this.db.open && this.db.inTransaction) this.db.exec('COMMIT');
+    } catch (error) {
+      throw writeFailure(this.file, error);
+    }
     this.pending = 0;
   }
 
   close(): void {
-    this.flush();
-    if (this.db.open) this.db.close();
+    try {
+      this.flush();
+    } finally {
+      // Closed even when the last commit failed (a full disk): the file must not stay open.
+      if (this.db.open) this.db.close();
+    }
   }
 
   /** An index made with other settings would decide differently: refuse it by name. */

@@ -31,6 +31,12 @@ export function normalizeOpenAIMessages(
   raw: unknown,
   warnings: Reason[],
   path = 'messages',
+  /**
+   * A call id used earlier in the conversation: `keep` it (validation rejects it, as trainers
+   * do: OpenAI answers 400 "Duplicate value for 'tool_call_id'"), or `renumber` it (agent logs
+   * such as tau-bench reuse ids across turns; results are linked by position). @default 'keep'
+   */
+  reusedIds: 'keep' | 'renumber' = 'keep',
 ): { ok: true; messages: Message[] } | { ok: false; error: string } {
   if (!Array.isArray(raw)) return { ok: false, error: `${path}: not a list` };
   const ids = new CallIds();
@@ -55,7 +61,8 @@ export function normalizeOpenAIMessages(
         : isObject(m.function_call)
           ? [{ type: 'function', function: m.function_call }]
           : [];
-      if (Array.isArray(m.tool_calls) || rawCalls.length > 0) {
+      // `tool_calls: []` is normalised away: some trainers refuse an empty list.
+      if (rawCalls.length > 0) {
         const calls: ToolCall[] = [];
         const origs: string[] = [];
         for (let j = 0; j < rawCalls.length; j++) {
@@ -66,10 +73,13 @@ export function normalizeOpenAIMessages(
           }
           let id = typeof c.id === 'string' && c.id !== '' ? c.id : '';
           origs.push(id);
-          if (id === '' || used.has(id)) {
+          const reused = id !== '' && used.has(id);
+          if (id === '' || (reused && reusedIds === 'renumber')) {
+            const was = id;
             id = ids.next();
             while (used.has(id)) id = ids.next();
-            warnings.push({ check: 'import_call_id', path: `${p}.tool_calls[${j}]`, message: `call id generated: ${id}` });
+            const message = reused ? `call id ${JSON.stringify(was)} reused from an earlier call: renumbered to ${id} (trainers refuse reused ids)` : `no call id: generated ${id}`;
+            warnings.push({ check: 'import_call_id', path: `${p}.tool_calls[${j}]`, message });
           }
           used.add(id);
           calls.push({ id, type: 'function', function: { name: fn.name, arguments: argumentsString(fn.arguments) } });
@@ -78,6 +88,10 @@ export function normalizeOpenAIMessages(
         calls.forEach((call, j) => pending.push({ orig: origs[j] ?? '', call }));
       }
       if (typeof m.reasoning_content === 'string') out.reasoning_content = m.reasoning_content;
+      if ('weight' in m) {
+        if (m.weight !== 0 && m.weight !== 1) return { ok: false, error: `${p}.weight: must be 0 or 1, got ${JSON.stringify(m.weight)}` };
+        out.weight = m.weight;
+      }
       messages.push(out);
     } else if (role === 'tool') {
       let id = typeof m.tool_call_id === 'string' ? m.tool_call_id : '';

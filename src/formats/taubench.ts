@@ -77,7 +77,7 @@ export function inferTools(messages: readonly Message[]): Tool[] {
 export function fromTauBench(record: unknown, options: ImportOptions = {}): ImportResult {
   if (!isObject(record)) return { ok: false, error: '(root): not an object' };
   const warnings: Reason[] = [];
-  const msgs = normalizeOpenAIMessages(record.traj, warnings, 'traj');
+  const msgs = normalizeOpenAIMessages(record.traj, warnings, 'traj', 'renumber');
   if (!msgs.ok) return { ok: false, error: msgs.error };
   // The user simulator ends every episode with a "###STOP###" turn: an artifact of the
   // harness, not part of the conversation, so it is dropped (with a note).

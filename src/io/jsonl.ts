@@ -4,8 +4,9 @@
  * synchronous write, so a SIGKILL loses at most the line being written, and that torn tail
  * is detected and dropped on resume.
  */
-import { closeSync, createReadStream, existsSync, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, fstatSync, ftruncateSync, openSync, readSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { syncFd, truncateTo, writeAll, writeFailure } from './durable.js';
 
 /** One line of a JSONL file: its parsed value, or why it could not be parsed. */
 export type JsonlLine =
@@ -144,29 +145,62 @@ export function dropTornTail(file: string): number {
   }
 }
 
-/** Append-only JSONL writer: one synchronous write per record, so each line is whole or absent. */
+/**
+ * Append-only JSONL writer: each line is written whole (short writes are continued) or not
+ * at all — a failed write is cut off again and the writer refuses further lines, so the file
+ * always ends in whole lines. {@link sync} makes the lines written so far durable.
+ */
 export class JsonlWriter {
   private fd: number | undefined;
   /** Byte size of the file: where the next line starts. */
   private position: number;
+  /** Lines written since the last {@link sync}. */
+  private dirty = false;
+  /** The write error that broke this writer; every later write rethrows it. */
+  private failed: Error | undefined;
   /** Records written by this writer (not counting lines already in the file). */
   written = 0;
 
   constructor(readonly file: string) {
     dropTornTail(file);
-    this.fd = openSync(file, 'a');
+    try {
+      this.fd = openSync(file, 'a');
+    } catch (error) {
+      throw writeFailure(file, error);
+    }
     this.position = fstatSync(this.fd).size;
   }
 
   /** Appends one line; returns where it landed (offset and byte length without the newline). */
   write(record: unknown): { offset: number; length: number } {
+    if (this.failed !== undefined) throw this.failed;
     if (this.fd === undefined) throw new Error(`${this.file}: writer is closed`);
     const line = Buffer.from(`${JSON.stringify(record)}\n`, 'utf8');
-    writeSync(this.fd, line);
+    try {
+      writeAll(this.fd, line, this.file);
+    } catch (error) {
+      truncateTo(this.fd, this.position);
+      this.failed = error as Error;
+      throw error;
+    }
     const at = { offset: this.position, length: line.length - 1 };
     this.position += line.length;
     this.written += 1;
+    this.dirty = true;
     return at;
+  }
+
+  /** Flushes the lines written so far to the device (fsync); a no-op when nothing is new. */
+  sync(): void {
+    if (this.failed !== undefined) throw this.failed;
+    if (this.fd === undefined || !this.dirty) return;
+    try {
+      syncFd(this.fd, this.file);
+    } catch (error) {
+      this.failed = error as Error;
+      throw error;
+    }
+    this.dirty = false;
   }
 
   close(): void {

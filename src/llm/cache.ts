@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { writeFailure } from '../io/durable.js';
 import type { ToolCall, Usage } from '../records.js';
 
 /** File name of the cache inside a run directory, when the config names no other file. */
@@ -73,8 +74,13 @@ export class ResponseCache {
 
   /** Opens (creating the file and its folder if needed) the cache at `path`. */
   constructor(readonly path: string) {
-    mkdirSync(dirname(path), { recursive: true });
-    this.db = new Database(path);
+    try {
+      mkdirSync(dirname(path), { recursive: true });
+      this.db = new Database(path);
+    } catch (error) {
+      // "unable to open database file" does not say that the folder is read-only.
+      throw writeFailure(path, error);
+    }
     this.db.pragma('journal_mode = WAL');
     // NORMAL in WAL mode: every commit survives a killed process (not a power cut), and is fast.
     this.db.pragma('synchronous = NORMAL');

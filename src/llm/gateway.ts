@@ -7,6 +7,7 @@
 import type { StageName, Usage } from '../records.js';
 import { BackendError, type ChatRequest, type ChatResponse, type ModelBackend, type ReplicaStats } from './backend.js';
 import { ResponseCache } from './cache.js';
+import { DiskFullError, isDiskFull } from '../io/durable.js';
 import { buildChatRequest, chatCacheKey, estimatePromptTokens, estimateTokens } from './chat-request.js';
 import { FatalEndpointError, TransientEndpointError, redact, registerSecret } from './errors.js';
 import { GatewayEvents, type GatewayEvent, type GatewayListener } from './events.js';
@@ -93,6 +94,8 @@ export function createGateway(init: GatewayInit): Gateway {
 
   /** The first fatal endpoint error: every later request fails with it, without a call. */
   let fatalSeen: FatalEndpointError | undefined;
+  /** Set when the cache could not be written for lack of space: no more paid calls. */
+  let storageFull: DiskFullError | undefined;
 
   function fail(stage: StageName, model: string, error: Error, fatal: boolean): Error {
     accounting.recordFailure(stage, model);
@@ -126,6 +129,7 @@ export function createGateway(init: GatewayInit): Gateway {
 
   async function complete(request: CompletionRequest, responseFormat?: ResponseFormat): Promise<CompletionResult> {
     if (closed) throw new Error('the model gateway is closed');
+    if (storageFull !== undefined) throw storageFull;
     const started = Date.now();
     const stage = request.stage;
     const model = modelFor(stage);
@@ -243,9 +247,11 @@ export function createGateway(init: GatewayInit): Gateway {
     if (cache !== undefined && key !== undefined && !closed) {
       try {
         cache.put(key, { text, finishReason, usage, model: answeredBy, toolCalls });
-      } catch {
-        // A full disk or a locked file must not throw away an answer already paid for.
+      } catch (error) {
+        // A full disk or a locked file must not throw away an answer already paid for; but
+        // with a full disk no further call is made whose answer could not be kept.
         counters.cacheErrors++;
+        if (isDiskFull(error)) storageFull ??= new DiskFullError(cache.path, error);
       }
     }
     events.emit({ type: 'call', stage, model, cached: false, ...usage, cost_usd: cost, duration_ms: Date.now() - started, attempts });

@@ -65,8 +65,14 @@ export interface EngineOptions {
   shard?: { index: number; count: number } | undefined;
   /** Remember finished items in progress.jsonl and skip them on rerun. @default true */
   markDone?: boolean | undefined;
-  /** Stop requested (SIGINT): finish what is in flight, start nothing new. */
+  /** Stop requested (SIGINT, SIGTERM): finish what is in flight, start nothing new. */
   signal?: AbortSignal | undefined;
+  /**
+   * After a stop, model calls in flight may finish (their answers are paid for and cached)
+   * for this long; then they are aborted and their items left for the rerun. Milliseconds,
+   * minimum 0. @default 20000 (schedulers such as Kubernetes kill after 30 s)
+   */
+  stopGraceMs?: number | undefined;
   progress?: Ticker | undefined;
   onEvent?: ((event: EngineEvent) => void) | undefined;
 }
@@ -108,6 +114,16 @@ export async function runSteps(
     record: unknown;
     context: StepContext;
   }
+  // Steps get their own signal: a stop lets calls in flight finish within the grace period.
+  const calls = new AbortController();
+  setMaxListeners(0, calls.signal);
+  let grace: NodeJS.Timeout | undefined;
+  const onStop = (): void => {
+    grace = setTimeout(() => calls.abort(), Math.max(0, options.stopGraceMs ?? 20_000));
+    grace.unref();
+  };
+  if (options.signal?.aborted === true) onStop();
+  else options.signal?.addEventListener('abort', onStop, { once: true });
 
   function reject(step: Step, rejection: Rejection): void {
     if (dir.rejectedAt(rejection.stage, rejection.id)) return;
@@ -123,6 +139,8 @@ export async function runSteps(
     } catch (error) {
       if (error instanceof RequestRejectedError) return { kind: 'refused', reason: { check: error.check, message: error.message } };
       if (error instanceof TransientEndpointError) return { kind: 'retryable', reason: { check: 'llm_unavailable', message: error.message } };
+      // Aborted after a stop's grace period: not an outcome; the rerun does it again.
+      if (calls.signal.aborted) return { kind: 'retryable', reason: { check: 'interrupted', message: 'stopped before the answer came; a rerun does it' } };
       throw error;
     }
   }
@@ -216,7 +234,7 @@ export async function runSteps(
       tick('documents');
       continue;
     }
-    const context: StepContext = { sourceText: item.sourceText, signal: options.signal };
+    const context: StepContext = { sourceText: item.sourceText, signal: calls.signal };
     // The ordered steps, here on the reading loop: item by item, in input order.
     let frontier: Pending[] | undefined;
     let prefixDone = true;
@@ -241,6 +259,8 @@ export async function runSteps(
         // An item with a retryable failure stays unfinished so that a rerun retries it.
         if (done && markDone) {
           for (const step of steps) step.flush?.();
+          // Its records reach the disk before the mark that lets a rerun skip it.
+          dir.syncOutputs();
           state.progress.write({ id: item.id, mode: options.mode });
         }
         emit({ type: 'item', skipped: false });
@@ -253,6 +273,8 @@ export async function runSteps(
     if (runner.error !== undefined) break;
   }
   await runner.drain();
+  clearTimeout(grace);
+  options.signal?.removeEventListener('abort', onStop);
   if (runner.error !== undefined) throw runner.error;
   return { itemsSeen: seen, itemsSkipped: skipped, stoppedBy: fatal, interrupted: options.signal?.aborted === true };
 }

@@ -7,11 +7,14 @@
  * Work that was in flight when a run died is redone by the pipeline; its model calls are
  * served by the response cache, so no paid call is repeated.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, linkSync, openSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { writeFailure, writeFileAtomic } from '../io/durable.js';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { InputError } from '../io/documents.js';
 import type { Extraction, Rejection, Segment, Trajectory } from '../records.js';
+import { BATCH_JOURNAL_FILE } from '../llm/batch-journal.js';
 import { DEFAULT_CACHE_FILE } from '../llm/cache.js';
 import { readRunJson, type RunJsonOnDisk } from './run-json.js';
 import { dropTornTail, JsonlWriter, readJsonl, readJsonlLocated, readRecordAt, type JsonlLine } from '../io/jsonl.js';
@@ -32,6 +35,35 @@ export const RUN_FILES = {
   /** `{pid, host}` of the process writing the directory; removed when it closes. */
   lock: 'run.lock',
 } as const;
+
+/** Files a corpus run may leave before its first run.json: a run killed at once is still ours. */
+/** SQLite files a run may open before its first run.json (the cache, the batch journal, the dedup index). */
+const EARLY_FILES = new Set<string>([
+  RUN_FILES.lock,
+  ...[RUN_FILES.cache, BATCH_JOURNAL_FILE, RUN_FILES.dedup].flatMap((f) => [f, `${f}-wal`, `${f}-shm`, `${f}-journal`]),
+]);
+
+/**
+ * Refuses a `--out` of a corpus run that is a non-empty folder but not a gemtraj run
+ * directory: appending to whatever `trajectories.jsonl` is there would mix foreign records
+ * into the dataset. A run directory holds run.json (written when a run starts), or only
+ * the files a run creates before it. Call before anything is created in the folder.
+ */
+export function checkRunOut(dir: string): void {
+  let entries: string[];
+  try {
+    if (!statSync(dir).isDirectory()) throw new InputError(`--out ${dir} is a file, not a folder: give a run directory`);
+    entries = readdirSync(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  if (entries.includes(RUN_FILES.runJson)) return;
+  const foreign = entries.filter((name) => !EARLY_FILES.has(name) && !name.startsWith(`${RUN_FILES.lock}.`));
+  if (foreign.length === 0) return;
+  const shown = foreign.sort().slice(0, 5).join(', ') + (foreign.length > 5 ? `, … (${foreign.length} entries)` : '');
+  throw new InputError(`--out ${dir} is not empty and is not a gemtraj run directory (no ${RUN_FILES.runJson}; it holds ${shown}): give a new or empty folder`);
+}
 
 type FileKey = 'segments' | 'extractions' | 'raw' | 'refined' | 'final' | 'rejected' | 'progress';
 
@@ -83,14 +115,22 @@ export class IndexedWriter<T extends { id: string }> {
       rmSync(tmp, { force: true }); // a stale temp file from an earlier crash
       const out = new JsonlWriter(tmp);
       this.where.clear();
-      for await (const entry of readJsonl(this.file)) {
-        if (!accept(entry)) continue;
-        const at = out.write(entry.value);
-        const key = this.keyOf(entry.value as Record<string, unknown>);
-        if (this.locate && key !== undefined && !this.where.has(key)) this.where.set(key, at);
+      try {
+        for await (const entry of readJsonl(this.file)) {
+          if (!accept(entry)) continue;
+          const at = out.write(entry.value);
+          const key = this.keyOf(entry.value as Record<string, unknown>);
+          if (this.locate && key !== undefined && !this.where.has(key)) this.where.set(key, at);
+        }
+        out.sync();
+        out.close();
+        renameSync(tmp, this.file);
+      } catch (error) {
+        // The original file is untouched: drop the partial copy and say which file needs room.
+        out.close();
+        rmSync(tmp, { force: true });
+        throw writeFailure(this.file, error);
       }
-      out.close();
-      renameSync(tmp, this.file);
     }
     return { refused, repaired: torn + corrupt };
   }
@@ -115,6 +155,11 @@ export class IndexedWriter<T extends { id: string }> {
     this.ids.add(key);
     if (this.locate) this.where.set(key, at);
     return true;
+  }
+
+  /** Makes the records written so far durable (fsync); see {@link RunDirectory.syncOutputs}. */
+  sync(): void {
+    this.writer?.sync();
   }
 
   close(): void {
@@ -160,7 +205,11 @@ export class RunDirectory {
 
   /** Creates the folder or opens an existing run for resume. */
   async open(): Promise<ResumeInfo> {
-    mkdirSync(this.dir, { recursive: true });
+    try {
+      mkdirSync(this.dir, { recursive: true });
+    } catch (error) {
+      throw writeFailure(this.dir, error);
+    }
     this.lock();
     const resumed = existsSync(this.files.runJson) || existsSync(this.files.segments);
     const make = <T extends { id: string }>(key: FileKey): IndexedWriter<T> =>
@@ -189,6 +238,20 @@ export class RunDirectory {
     return { resumed, retried: rej.refused, repaired: repaired + rej.repaired };
   }
 
+  /**
+   * Creates the given files empty when absent, so that the printed "dataset:" path exists and
+   * scripts can read the dataset and the rejections of a run that produced none.
+   */
+  ensureFiles(keys: readonly FileKey[]): void {
+    for (const key of keys) {
+      try {
+        closeSync(openSync(this.files[key], 'a'));
+      } catch (error) {
+        throw writeFailure(this.files[key], error);
+      }
+    }
+  }
+
   /** The open files of the run; throws before {@link open}. */
   get state(): RunState {
     if (this.opened === undefined) throw new Error('run directory not opened');
@@ -204,6 +267,17 @@ export class RunDirectory {
     this.state.rejected.write(rejection);
   }
 
+  /**
+   * Makes every record written so far durable (fsync of the files written since the last
+   * call), before a document is marked done in progress.jsonl: a crash or a full disk can
+   * then never leave a document marked done whose records are not all on disk. A delayed
+   * write error (ENOSPC on a network file system) surfaces here, naming the file.
+   */
+  syncOutputs(): void {
+    const state = this.state;
+    for (const key of ['segments', 'extractions', 'raw', 'refined', 'final', 'rejected'] as const) state[key].sync();
+  }
+
   /** run.json, checked (see {@link readRunJson}); `undefined` when there is none. */
   readRunJson(): RunJsonOnDisk | undefined {
     return readRunJson(this.dir);
@@ -211,9 +285,7 @@ export class RunDirectory {
 
   /** Atomic write of `run.json` (temp file + rename), so a crash never leaves half a file. */
   writeRunJson(value: unknown): void {
-    const tmp = `${this.files.runJson}.tmp`;
-    writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`);
-    renameSync(tmp, this.files.runJson);
+    writeFileAtomic(this.files.runJson, `${JSON.stringify(value, null, 2)}\n`);
   }
 
   close(): void {
@@ -229,34 +301,99 @@ export class RunDirectory {
    * Takes the directory for this process: two writers would append duplicates and the
    * resume rewrite of one would drop the other's lines. A lock left by a dead process on this
    * host (a crash, SIGKILL) is taken over; one from another host must be removed by hand.
+   *
+   * Taking over is atomic: only the holder of `run.lock.takeover` (created exclusively) may
+   * remove a stale lock, and only after checking it is still the stale one it read. Without
+   * that, two processes starting together could both remove "the" stale lock — the second
+   * removing the first one's fresh lock — and both write the directory.
    */
   private lock(): void {
     const mine = JSON.stringify({ pid: process.pid, host: hostname() });
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        writeFileSync(this.files.lock, mine, { flag: 'wx' });
+    const takeover = `${this.files.lock}.takeover`;
+    const deadline = Date.now() + 5_000;
+    for (;;) {
+      if (tryCreate(this.files.lock, mine)) {
         this.locked = true;
         return;
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       }
-      let holder: { pid?: unknown; host?: unknown } = {};
-      try {
-        holder = JSON.parse(readFileSync(this.files.lock, 'utf8')) as typeof holder;
-      } catch {
-        // unreadable lock: treat as stale
+      const stale = readLock(this.files.lock);
+      if (stale === undefined) continue; // removed meanwhile: try again
+      if (stale.host !== undefined && stale.host !== hostname()) {
+        throw new InputError(`${this.dir} is in use by gemtraj on host ${String(stale.host)} (pid ${String(stale.pid)}); if that run is gone, delete ${this.files.lock}`);
       }
-      const pid = typeof holder.pid === 'number' ? holder.pid : undefined;
-      if (holder.host !== undefined && holder.host !== hostname()) {
-        throw new InputError(`${this.dir} is in use by gemtraj on host ${String(holder.host)} (pid ${String(pid)}); if that run is gone, delete ${this.files.lock}`);
+      if (stale.pid !== undefined && stale.pid !== process.pid && isAlive(stale.pid)) {
+        throw new InputError(`${this.dir} is in use by another gemtraj process (pid ${stale.pid}); wait for it or use another --out`);
       }
-      if (pid !== undefined && pid !== process.pid && isAlive(pid)) {
-        throw new InputError(`${this.dir} is in use by another gemtraj process (pid ${pid}); wait for it or use another --out`);
+      if (tryCreate(takeover, mine)) {
+        try {
+          // Still the stale lock we judged? Then nobody else can have replaced it: remove it.
+          const now = readLock(this.files.lock);
+          if (now !== undefined && now.text === stale.text) rmSync(this.files.lock, { force: true });
+        } finally {
+          rmSync(takeover, { force: true });
+        }
+        continue;
       }
-      rmSync(this.files.lock, { force: true });
+      // Another process is taking over; a takeover left by a dead process is cleared.
+      const other = readLock(takeover);
+      if (other !== undefined && (other.pid === undefined || !isAlive(other.pid)) && Date.now() - other.mtimeMs > 2_000) rmSync(takeover, { force: true });
+      if (Date.now() > deadline) throw new InputError(`${this.dir}: could not take ${this.files.lock} (${takeover} is held); if no gemtraj runs here, delete both`);
+      sleepMs(5);
     }
-    throw new InputError(`${this.dir}: could not take ${this.files.lock}`);
   }
+}
+
+/**
+ * Creates `file` with `text` unless it exists; true when this call created it. The content is
+ * written to a private file first and hard-linked into place (link fails if the name exists),
+ * so nobody ever reads a lock that exists but is still empty and mistakes it for a stale one.
+ */
+function tryCreate(file: string, text: string): boolean {
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  try {
+    writeFileSync(tmp, text, { flag: 'wx' });
+    linkSync(tmp, file);
+    return true;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw writeFailure(file, error);
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+  // A file system without hard links: exclusive create, content right after.
+  try {
+    writeFileSync(file, text, { flag: 'wx' });
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw writeFailure(file, error);
+  }
+}
+
+/** A lock file's holder; `undefined` when the file is gone. Unreadable content counts as stale. */
+function readLock(file: string): { text: string; pid: number | undefined; host: unknown; mtimeMs: number } | undefined {
+  let text: string;
+  let mtimeMs: number;
+  try {
+    text = readFileSync(file, 'utf8');
+    mtimeMs = statSync(file).mtimeMs;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  let holder: { pid?: unknown; host?: unknown } = {};
+  try {
+    holder = JSON.parse(text) as typeof holder;
+  } catch {
+    // a torn or foreign lock: stale
+  }
+  return { text, pid: typeof holder.pid === 'number' ? holder.pid : undefined, host: holder.host, mtimeMs };
+}
+
+/** Blocks for `ms` milliseconds (lock contention only: a few ms while another process takes over). */
+function sleepMs(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 function isAlive(pid: number): boolean {

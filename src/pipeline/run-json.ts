@@ -10,6 +10,7 @@ import type { Config } from '../config.js';
 import { InputError } from '../io/documents.js';
 import type { UsageFigures, UsageReport } from '../llm/usage.js';
 import type { Funnel } from './counts.js';
+import type { InputIdentity } from './input-identity.js';
 
 export interface RunSession {
   started_at: string;
@@ -26,6 +27,8 @@ export interface RunJson {
   gemtraj_version: string;
   command: string;
   input: string;
+  /** What the input was (resolved path, size, hash of its start): a resume on another corpus is refused. */
+  input_identity?: InputIdentity | undefined;
   status: RunSession['status'];
   stop_reason?: string | undefined;
   /** Validated configuration; the API key is not in it, only the name of its variable. */
@@ -66,6 +69,16 @@ const RunJsonOnDiskSchema = z
     gemtraj_version: z.string().optional(),
     command: z.string().optional(),
     input: z.string().optional(),
+    input_identity: z
+      .object({
+        path: z.string(),
+        kind: z.enum(['file', 'folder']),
+        size: z.number().optional(),
+        mtime_ms: z.number().optional(),
+        head_sha256: z.string().optional(),
+      })
+      .passthrough()
+      .optional(),
     status: SessionSchema.shape.status.optional(),
     config: z.record(z.string(), z.unknown()).optional(),
     sessions: z.array(SessionSchema).optional(),

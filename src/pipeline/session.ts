@@ -15,7 +15,8 @@ import { computeFunnel, filterCallsSaved } from './counts.js';
 import { runSteps } from './engine.js';
 import { buildPipeline, type CorpusMode } from './pipelines.js';
 import { Progress } from './progress.js';
-import { RunDirectory } from './run-dir.js';
+import { checkRunOut, RunDirectory } from './run-dir.js';
+import { inputDifferences, inputIdentity } from './input-identity.js';
 import { fingerprintDiff, mergeUsage, publicUrl, runFingerprint, type RunJson, type RunSession } from './run-json.js';
 import { documentSource } from './sources.js';
 
@@ -30,6 +31,8 @@ export interface CorpusSessionOptions {
   gateway: Gateway | undefined;
   /** Resume a directory made with other settings (the outputs will be mixed). @default false */
   allowConfigChange?: boolean | undefined;
+  /** Resume a directory made from another corpus (the datasets will be mixed). @default false */
+  allowInputChange?: boolean | undefined;
   /** Stop requested: finish what is in flight, start nothing new (status `interrupted`). */
   signal?: AbortSignal | undefined;
   /** Messages for the user (resume notes); progress lines go to stderr unless `config.quiet`. */
@@ -47,8 +50,20 @@ export interface CorpusSessionResult {
 export async function runCorpusSession(options: CorpusSessionOptions): Promise<CorpusSessionResult> {
   const { mode, input, out, config, gateway } = options;
   const log = options.log ?? ((): void => undefined);
+  checkRunOut(out);
   const dir = new RunDirectory(out);
   const previous = dir.readRunJson();
+  const identity = inputIdentity(input);
+  const previousIdentity = previous?.input_identity;
+  if (previousIdentity !== undefined && identity !== undefined && options.allowInputChange !== true) {
+    const changed = inputDifferences(previousIdentity, identity);
+    if (changed.length > 0) {
+      throw new ConfigError(
+        `${out} holds a run made from another corpus (${previousIdentity.path}; ${changed.join(', ')}); resuming on ${input} would mix two datasets.\n` +
+          'Use a new --out, rerun with the same input, or pass --allow-input-change to continue anyway.',
+      );
+    }
+  }
   const fingerprint = runFingerprint(mode, config, promptVersions(config.prompts));
   if (previous?.fingerprint !== undefined && options.allowConfigChange !== true) {
     const changed = fingerprintDiff(previous.fingerprint, fingerprint, runFingerprint(mode, CONFIG_DEFAULTS as Config, promptVersions(CONFIG_DEFAULTS.prompts)));
@@ -60,6 +75,7 @@ export async function runCorpusSession(options: CorpusSessionOptions): Promise<C
     }
   }
   const resume = await dir.open();
+  dir.ensureFiles(mode === 'filter' ? ['segments', 'rejected'] : ['final', 'rejected']);
   const startedAt = new Date();
   const steps = buildPipeline(mode, { config, llm: gateway, dedupIndex: dir.files.dedup });
   if (resume.resumed) {
@@ -109,6 +125,8 @@ export async function runCorpusSession(options: CorpusSessionOptions): Promise<C
       gemtraj_version: VERSION,
       command: mode,
       input,
+      // A resume with --allow-input-change keeps the first identity, like the fingerprint.
+      input_identity: previousIdentity ?? identity,
       status: session.status,
       stop_reason: session.stop_reason,
       config: { ...config, base_urls: config.base_urls.map(publicUrl) },
@@ -130,6 +148,7 @@ export async function runCorpusSession(options: CorpusSessionOptions): Promise<C
   options.signal?.addEventListener('abort', onAbort, { once: true });
   progress.start();
   let final: RunJson | undefined;
+  let failure: unknown;
   try {
     const result = await runSteps(documentSource(input, { textField: config.text_field, idField: config.id_field }), steps, dir, {
       mode,
@@ -150,16 +169,32 @@ export async function runCorpusSession(options: CorpusSessionOptions): Promise<C
   } catch (error) {
     session.status = 'failed';
     session.stop_reason = (error as Error).message;
+    failure = error;
     throw error;
   } finally {
     progress.stop();
     options.signal?.removeEventListener('abort', onAbort);
     clearInterval(heartbeat);
-    for (const step of steps) step.close?.();
+    for (const step of steps) {
+      try {
+        step.close?.();
+      } catch (error) {
+        // Every step is closed, and the first error is the one reported.
+        failure ??= error;
+      }
+    }
     session.finished_at = new Date().toISOString();
     dir.close();
-    final = await runJsonNow(true);
-    dir.writeRunJson(final);
+    try {
+      final = await runJsonNow(true);
+      dir.writeRunJson(final);
+    } catch (error) {
+      // After a failure (a full disk) run.json may not fit either: the first error is the one to report.
+      if (failure === undefined) throw error;
+    }
   }
+  // A step that could not close (its last commit hit a full disk) after an otherwise good run.
+  if (failure !== undefined) throw failure;
+  if (final === undefined) throw new Error('run.json was not written'); // unreachable: failures rethrow above
   return { runJson: final, files: dir.files };
 }

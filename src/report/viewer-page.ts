@@ -206,7 +206,14 @@ export const VIEWER_JS = String.raw`
   }
 
   function openFromHash() {
-    var id = decodeURIComponent(location.hash.slice(1));
+    var id;
+    try {
+      id = decodeURIComponent(location.hash.slice(1));
+    } catch (e) {
+      // A hand-edited or truncated link (#%E0%A4%A): say so instead of an uncaught URIError.
+      $('detail').replaceChildren(el('p', { class: 'reason', text: 'not a trajectory link: ' + location.hash }));
+      return;
+    }
     if (!id) return;
     state.selected = id;
     Array.prototype.forEach.call(document.querySelectorAll('#list li'), function (li) { li.className = li.getAttribute('data-id') === id ? 'sel' : ''; });

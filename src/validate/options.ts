@@ -127,11 +127,13 @@ export interface ValidateOptions {
   /** Minimum sizes (check `complexity`). @default all 0 (off) */
   complexity?: ComplexityOptions | undefined;
   /**
-   * Scope in which tool call ids must be unique (check `duplicate_call_id`): one assistant
-   * message, or the whole trajectory. Results are linked to the assistant message right before
-   * them, so ids reused in a later turn are unambiguous, and real logs reuse them (73 of 200
-   * tau-bench airline runs by GPT-4o do); `trajectory` is the stricter house style.
-   * @default 'message'
+   * Scope in which tool call ids must be unique (check `duplicate_call_id`): the whole
+   * trajectory, or one assistant message. Trainers count calls and results by id: OpenAI
+   * answers 400 "Duplicate value for 'tool_call_id'" and strict providers (Mistral, Fireworks,
+   * Anthropic) match them as a multiset, so an id reused in a later turn is an error by
+   * default. `message` accepts real logs that reuse ids across turns (49 of 200 tau-bench
+   * airline runs by GPT-4o do, 73 times), linking results by position.
+   * @default 'trajectory'
    */
   callIdScope?: 'trajectory' | 'message' | undefined;
   /**
@@ -202,7 +204,7 @@ function resolveUncached(options: ValidateOptions): ResolvedValidateOptions {
       minMessages: nonNegative(c.minMessages, 0, 'complexity.minMessages'),
       minUserTurns: nonNegative(c.minUserTurns, 0, 'complexity.minUserTurns'),
     },
-    callIdScope: options.callIdScope ?? 'message',
+    callIdScope: options.callIdScope ?? 'trajectory',
     schemaCache: options.schemaCache ?? defaultSchemaCache(),
   };
 }

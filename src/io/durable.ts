@@ -1,0 +1,119 @@
+/**
+ * Writes that never leave half a record behind and never fail without naming their file.
+ *
+ * `writeSync` may write fewer bytes than asked (a disk filling up, a quota, a signal): the
+ * rest must be written or the line is torn. A full disk (ENOSPC, EDQUOT, EFBIG, or a write
+ * that makes no progress) becomes a {@link DiskFullError} naming the file, after the partial
+ * line is cut off again, so a rerun after space is freed starts from whole lines.
+ */
+import { closeSync, fsyncSync, ftruncateSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { GemtrajError } from '../errors.js';
+
+/** Error codes that mean "no room to write": the user frees space and reruns. */
+const FULL_CODES = new Set(['ENOSPC', 'EDQUOT', 'EFBIG', 'SQLITE_FULL']);
+
+/** The disk (or quota) holding `file` is full; nothing already finished is lost. */
+export class DiskFullError extends GemtrajError {
+  constructor(readonly file: string, cause?: unknown) {
+    super(
+      `no space left on the device writing ${file}` +
+        `${cause instanceof Error && 'code' in cause ? ` (${String((cause as NodeJS.ErrnoException).code)})` : ''}. ` +
+        'Nothing finished is lost: free space (or use another --out) and rerun the same command to resume.',
+      undefined,
+      { cause },
+    );
+    this.name = 'DiskFullError';
+  }
+}
+
+/** A write to `file` failed for another reason (read-only folder, I/O error): says which file. */
+export class WriteError extends GemtrajError {
+  constructor(readonly file: string, cause: unknown) {
+    const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+    // Node's recursive mkdir reports a read-only file system as ENOENT.
+    const mkdirFailed = code === 'ENOENT' && (cause as NodeJS.ErrnoException).syscall === 'mkdir';
+    const why = mkdirFailed
+      ? `cannot write ${file}: its folder cannot be created (a read-only or not writable file system?); choose another --out`
+      :
+      code === 'EROFS' || code === 'EACCES' || code === 'EPERM' || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_READONLY'
+        ? `cannot write ${file}: the folder is read-only or not writable (${code}); choose another --out or fix its permissions`
+        : `cannot write ${file}: ${cause instanceof Error ? cause.message : String(cause)}`;
+    super(why, undefined, { cause });
+    this.name = 'WriteError';
+  }
+}
+
+/** True for an error that means the device is full. */
+export function isDiskFull(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && FULL_CODES.has(code);
+}
+
+/** Wraps a failed write of `file` in the error class that names it (unchanged when already one). */
+export function writeFailure(file: string, error: unknown): GemtrajError {
+  if (error instanceof DiskFullError || error instanceof WriteError) return error;
+  return isDiskFull(error) ? new DiskFullError(file, error) : new WriteError(file, error);
+}
+
+/**
+ * Writes all of `data` at the current end of `fd` (opened for append), looping over short
+ * writes. Throws {@link DiskFullError} when the device stops taking bytes.
+ */
+export function writeAll(fd: number, data: Uint8Array, file: string): void {
+  let done = 0;
+  while (done < data.length) {
+    let n: number;
+    try {
+      n = writeSync(fd, data, done, data.length - done);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EAGAIN' || (error as NodeJS.ErrnoException).code === 'EINTR') continue;
+      throw writeFailure(file, error);
+    }
+    // A write that takes nothing on a regular file is a full device that did not say so.
+    if (n <= 0) throw new DiskFullError(file);
+    done += n;
+  }
+}
+
+/** fsync, with a failure (a delayed ENOSPC on network file systems) naming the file. */
+export function syncFd(fd: number, file: string): void {
+  try {
+    fsyncSync(fd);
+  } catch (error) {
+    throw writeFailure(file, error);
+  }
+}
+
+/** Cuts `fd` back to `size` bytes (removing a partial line); best effort. */
+export function truncateTo(fd: number, size: number): void {
+  try {
+    ftruncateSync(fd, size);
+  } catch {
+    // The write error already reported is the one that matters.
+  }
+}
+
+/**
+ * Replaces `file` atomically: writes a temp file beside it, syncs it and renames it over, so a
+ * crash or a full disk leaves the old file whole. The temp file is removed on failure.
+ */
+export function writeFileAtomic(file: string, data: string | Uint8Array): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  let fd: number | undefined;
+  try {
+    try {
+      fd = openSync(tmp, 'w');
+    } catch (error) {
+      throw writeFailure(file, error);
+    }
+    writeAll(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data, file);
+    syncFd(fd, file);
+    closeSync(fd);
+    fd = undefined;
+    renameSync(tmp, file);
+  } catch (error) {
+    if (fd !== undefined) closeSync(fd);
+    rmSync(tmp, { force: true });
+    throw writeFailure(file, error);
+  }
+}
