@@ -21,6 +21,7 @@
 //                             to show it fits a small heap ('' or 0 to skip)
 //   BENCH_MICRO=1             also run bench/filter-bench.mjs, bench/parquet-bench.mjs, bench/dedup-bench.mjs and bench/validate-bench.mjs (0 to skip)
 //   BENCH_KEEP=1              keep the temp directory (runs, corpora) for inspection
+//   BENCH_ARGS='--dedup off'  extra flags for the gemtraj run of the throughput benchmark
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
@@ -126,7 +127,8 @@ async function throughput() {
   const mock = await startMock({ latency: LATENCY, jitter: JITTER });
   const out = join(work, 'run-throughput');
   try {
-    const m = await gemtraj(['run', corpus, '--out', out, '--base-url', mock.url, '--model', 'm', '--concurrency', String(CONCURRENCY), '--quiet']);
+    const extra = (process.env.BENCH_ARGS ?? '').split(' ').filter(Boolean);
+    const m = await gemtraj(['run', corpus, '--out', out, '--base-url', mock.url, '--model', 'm', '--concurrency', String(CONCURRENCY), '--quiet', ...extra]);
     const server = await mock.stats();
     const run = runJsonOf(out);
     const calls = run.usage.totals.calls;

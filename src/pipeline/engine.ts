@@ -23,6 +23,11 @@ import { BoundedRunner, Semaphore, settleAll, shardOf } from './pool.js';
 import type { RunDirectory } from './run-dir.js';
 import { checkChain, orderedPrefix, type Step, type StepContext, type StepOutcome } from './step.js';
 
+/** Finished items marked done together, at most. */
+const MARK_GROUP = 64;
+/** Longest wait before finished items are marked done, in milliseconds. */
+const MARK_DELAY_MS = 200;
+
 /** One item of an input source: a record for the first step, or the reason it is not one. */
 export type SourceItem =
   | {
@@ -107,6 +112,32 @@ export async function runSteps(
   let seen = 0;
   let skipped = 0;
   let fatal: FatalEndpointError | undefined;
+
+  // Finished items are marked done in groups: one sync of every output file per group instead
+  // of per item (an fsync blocks the event loop). Records still reach the disk before the mark
+  // that lets a rerun skip their item; a crash only means the last group is redone (from the
+  // stores and the response cache).
+  const doneWaiting: string[] = [];
+  let markTimer: NodeJS.Timeout | undefined;
+  const markDoneNow = (): void => {
+    if (markTimer !== undefined) clearTimeout(markTimer);
+    markTimer = undefined;
+    if (doneWaiting.length === 0) return;
+    for (const step of steps) step.flush?.();
+    dir.syncOutputs();
+    for (const id of doneWaiting.splice(0)) state.progress.write({ id, mode: options.mode });
+  };
+  const markLater = (id: string): void => {
+    doneWaiting.push(id);
+    if (doneWaiting.length >= MARK_GROUP) markDoneNow();
+    else markTimer ??= setTimeout(() => {
+      try {
+        markDoneNow();
+      } catch (error) {
+        runner.error ??= error;
+      }
+    }, MARK_DELAY_MS);
+  };
   // Leading ordered steps run in input order; the records they make are where concurrency starts.
   const ordered = orderedPrefix(steps);
   const fanout = Math.max(ordered, 1);
@@ -257,12 +288,7 @@ export async function runSteps(
             ? await advance(0, item.record, context)
             : (await settleAll(pending.map((p) => recordSlots.use(() => advance(ordered, p.record, p.context))))).every(Boolean) && prefixDone;
         // An item with a retryable failure stays unfinished so that a rerun retries it.
-        if (done && markDone) {
-          for (const step of steps) step.flush?.();
-          // Its records reach the disk before the mark that lets a rerun skip it.
-          dir.syncOutputs();
-          state.progress.write({ id: item.id, mode: options.mode });
-        }
+        if (done && markDone) markLater(item.id);
         emit({ type: 'item', skipped: false });
         tick('documents');
       } catch (error) {
@@ -273,6 +299,11 @@ export async function runSteps(
     if (runner.error !== undefined) break;
   }
   await runner.drain();
+  try {
+    markDoneNow();
+  } catch (error) {
+    runner.error ??= error;
+  }
   clearTimeout(grace);
   options.signal?.removeEventListener('abort', onStop);
   if (runner.error !== undefined) throw runner.error;
