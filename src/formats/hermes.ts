@@ -170,6 +170,10 @@ export function fromHermes(record: unknown, options: ImportOptions = {}): Import
       for (let j = 0; j < blocks.length; j++) {
         const c = parseToolCallJson(blocks[j] as string);
         if (!c.ok) return { ok: false, error: `${p}.content: <tool_call> ${j + 1}: ${c.error}` };
+        // A call whose JSON had to be repaired is kept, and says so: the data has a slip in it.
+        if (c.repaired) {
+          warnings.push({ check: 'import_call_repaired', path: `${p}.content`, message: `<tool_call> ${j + 1} was not valid JSON and was repaired: ${(blocks[j] as string).trim().slice(0, 300)}` });
+        }
         calls.push({ id: ids.next(), type: 'function', function: { name: c.name, arguments: c.arguments } });
       }
       const text = rest.trimEnd();
