@@ -275,6 +275,11 @@ export async function runSteps(
         prefixDone = await advance(0, item.record, context, frontier);
       } catch (error) {
         await runner.drain();
+        try {
+          markDoneNow(); // what finished before the failure stays finished
+        } catch {
+          // the first error is the one to report
+        }
         throw error;
       }
     }
