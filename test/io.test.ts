@@ -328,12 +328,22 @@ describe('readDocuments: JSONL', () => {
     ]);
   });
 
-  it('a non-string text and an empty object are input_text_missing; an unnamed record is identified by file:line', async () => {
+  it('a non-string text is input_text_type, an empty object input_text_missing; an unnamed record is identified by file:line', async () => {
     const path = file('nonstring.jsonl', `${JSON.stringify({ text: 17 })}\n{}\n`);
     const rejs = rejections(await all(readDocuments(path, OPTS)));
     expect(rejs.map((r) => r.id)).toEqual(['nonstring.jsonl:1', 'nonstring.jsonl:2']);
-    expect(rejs.map((r) => r.reasons[0]?.check)).toEqual(['input_text_missing', 'input_text_missing']);
+    expect(rejs.map((r) => r.reasons[0]?.check)).toEqual(['input_text_type', 'input_text_missing']);
     expect(rejs[1]?.reasons[0]?.message).toContain('(fields: none)');
+  });
+
+  it('a text field of the wrong type says its type, naming file:line', async () => {
+    const path = file('wrongtype.jsonl', `${JSON.stringify({ id: 'a', text: 42 })}\n${JSON.stringify({ id: 'b', text: null })}\n${JSON.stringify({ id: 'c', text: ['x'] })}\n`);
+    const rejs = rejections(await all(readDocuments(path, OPTS)));
+    expect(rejs.map((r) => r.reasons[0])).toEqual([
+      { check: 'input_text_type', path: 'text', message: `${path}:1: field "text" is a number, not a string` },
+      { check: 'input_text_type', path: 'text', message: `${path}:2: field "text" is null, not a string` },
+      { check: 'input_text_type', path: 'text', message: `${path}:3: field "text" is an array, not a string` },
+    ]);
   });
 
   it('lists at most eight fields', async () => {

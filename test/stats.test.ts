@@ -1,9 +1,12 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { executeStats, registerStats } from '../src/cli/stats.js';
+import { runValidate } from '../src/cli/validate.js';
+import { formatFunnel } from '../src/pipeline/counts.js';
+import { SHARED_DATA } from './helpers/shared-data.js';
 import { compareRuns, formatComparison } from '../src/report/compare.js';
 import { analyzeRun, ReportError } from '../src/report/run-analysis.js';
 import { writeSampleRun } from '../src/report/sample-run.js';
@@ -108,6 +111,31 @@ describe('analyzeRun', () => {
     expect(a.mode).toBe('filter');
     expect(a.funnel).toMatchObject({ segments: 4, kept: 3, passed: 0, balanced: true });
     expect(a.stats.count).toBe(0);
+  });
+
+  it('counts a validate folder with the validate steps (no false UNBALANCED), with and without the judge', async () => {
+    const input = join(root, 'six.json');
+    const all = JSON.parse(readFileSync(join(SHARED_DATA, 'tool-use/glaive-toolcall-en-demo.sharegpt.json'), 'utf8')) as unknown[];
+    writeFileSync(input, JSON.stringify(all.slice(0, 6)));
+    const out = join(root, 'validated');
+    const summary = await runValidate(input, { out, from: 'auto', judge: false, minToolCalls: 1 });
+    expect(summary).toMatchObject({ read: 6, passed: 2, rejected: 4 });
+    const a = await analyzeRun(out);
+    expect(a.mode).toBe('validate');
+    expect(a.funnel.steps.map((s) => [s.step, s.in, s.out, s.rejected])).toEqual([['validate', 6, 2, 4]]);
+    expect(a.funnel).toMatchObject({ passed: 2, validate_rejected: 4, balanced: true });
+    expect(formatFunnel(a.funnel)).not.toMatch(/UNBALANCED/);
+
+    // The judge ran (verdicts on passed records, judge rejections): validate then judge.
+    const judged = join(root, 'validated-judged');
+    const passed = readFileSync(join(out, 'trajectories.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Trajectory);
+    mkdirSync(judged);
+    writeFileSync(join(judged, 'trajectories.jsonl'), `${JSON.stringify({ ...passed[0], meta: { ...passed[0]?.meta, judge: { R1: 1 } } })}\n`);
+    const rejected = readFileSync(join(out, 'rejected.jsonl'), 'utf8');
+    writeFileSync(join(judged, 'rejected.jsonl'), `${rejected}${JSON.stringify({ stage: 'judge', id: 'x', reasons: [{ check: 'judge_R1', message: 'no' }] })}\n`);
+    const b = await analyzeRun(judged);
+    expect(b.funnel.steps.map((s) => [s.step, s.in, s.out, s.rejected])).toEqual([['validate', 6, 2, 4], ['judge', 2, 1, 1]]);
+    expect(b.funnel.balanced).toBe(true);
   });
 
   it('says clearly when a directory is not a run', async () => {

@@ -71,6 +71,14 @@ export function documentFromRecord(value: unknown, place: RecordPlace, options: 
   const text = record[options.textField];
   const rawId = record[options.idField];
   const id = typeof rawId === 'string' && rawId !== '' ? rawId : typeof rawId === 'number' || typeof rawId === 'bigint' ? String(rawId) : undefined;
+  if (text !== undefined && typeof text !== 'string') {
+    // The field exists but holds something else: say what, so the fix is in the data, not the flag.
+    return {
+      kind: 'rejection',
+      id: id !== undefined ? `${id}@${place.key}` : place.key,
+      reasons: [{ check: 'input_text_type', path: options.textField, message: `${place.where}: field "${options.textField}" is ${typeName(text)}, not a string` }],
+    };
+  }
   if (typeof text !== 'string') {
     const fields = Object.keys(record).slice(0, 8).join(', ');
     return {
@@ -87,4 +95,13 @@ export function documentFromRecord(value: unknown, place: RecordPlace, options: 
   }
   const url = typeof record.url === 'string' && record.url !== '' ? record.url : undefined;
   return documentFromText(text, id, place, { url, field: options.textField });
+}
+
+/** A JSON value's type as a phrase ("a number", "null", "an array"). */
+function typeName(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (value instanceof Uint8Array) return 'binary data';
+  const t = typeof value;
+  return t === 'object' ? 'an object' : `a ${t}`;
 }

@@ -50,6 +50,8 @@ export interface GatewayStats {
 }
 
 export interface Gateway extends LlmClient {
+  /** Where calls go and the default model, after fallbacks (OpenAI's URL and default model). */
+  readonly endpoint: { readonly baseUrls: readonly string[]; readonly model: string };
   /** Calls, tokens and cost per stage and model, and totals. */
   usage(): UsageReport;
   stats(): GatewayStats;
@@ -264,6 +266,7 @@ export function createGateway(init: GatewayInit): Gateway {
     complete: (request) => complete(request),
     structured: (request) => completeStructured(request, options.structuredOutput, complete, modelFor(request.stage)),
     modelFor,
+    endpoint: { baseUrls: [...options.baseUrls], model: options.model },
     usage: () => accounting.report(),
     stats: () => ({
       inFlight: flow.inFlight,

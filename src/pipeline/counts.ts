@@ -78,7 +78,7 @@ export interface Funnel {
 }
 
 /** Which step list a run directory was made with. */
-export type FunnelMode = CorpusMode;
+export type FunnelMode = CorpusMode | 'validate';
 
 async function* records(file: string): AsyncGenerator<Record<string, unknown>> {
   if (!existsSync(file)) return;
@@ -111,7 +111,16 @@ interface RejectionTally {
 }
 
 export async function computeFunnel(dir: string, mode: FunnelMode = 'run', config: Config = runConfig(dir)): Promise<Funnel> {
-  return countSteps(dir, buildPipeline(mode, { config }));
+  // A validate folder has no run.json: whether the judge ran is read from its records.
+  const used = mode === 'validate' ? { ...config, judge: await judgeRan(dir) } : config;
+  return countSteps(dir, buildPipeline(mode, { config: used }));
+}
+
+/** A verdict on the first passed record, or any judge rejection. */
+async function judgeRan(dir: string): Promise<boolean> {
+  for await (const t of records(join(dir, RUN_FILES.final))) return (t.meta as { judge?: unknown } | undefined)?.judge !== undefined;
+  for await (const r of records(join(dir, RUN_FILES.rejected))) if (r.stage === 'judge') return true;
+  return false;
 }
 
 /** The funnel of any step list over a run directory. */

@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import type { Config } from '../config.js';
 import { InputError } from '../io/documents.js';
+import type { Gateway } from '../llm/gateway.js';
 import type { UsageFigures, UsageReport } from '../llm/usage.js';
+import { StageNameSchema } from '../records.js';
 import type { Funnel } from './counts.js';
 import type { InputIdentity } from './input-identity.js';
 
@@ -33,6 +35,8 @@ export interface RunJson {
   stop_reason?: string | undefined;
   /** Validated configuration; the API key is not in it, only the name of its variable. */
   config: Config;
+  /** The endpoint and models actually used (after fallbacks); absent when no model was needed. */
+  resolved?: ResolvedEndpoint | undefined;
   sessions: RunSession[];
   /** Wall time over all sessions, seconds. */
   duration_s: number;
@@ -42,6 +46,23 @@ export interface RunJson {
   versions: { gemtraj: string; node: string; prompts: Record<string, string> };
   /** What decides the content of the outputs; a resume with a different one is refused. */
   fingerprint: RunFingerprint;
+}
+
+export interface ResolvedEndpoint {
+  /** Base URLs called, credentials removed ({@link publicUrl}). */
+  base_urls: string[];
+  /** Model of every stage not in `models`. */
+  model: string;
+  /** Stages whose model differs from `model`. */
+  models: Record<string, string>;
+}
+
+/** What a gateway calls: its URLs (public form), default model and per-stage overrides. */
+export function resolvedEndpoint(gateway: Pick<Gateway, 'endpoint' | 'modelFor'>): ResolvedEndpoint {
+  const { baseUrls, model } = gateway.endpoint;
+  const models: Record<string, string> = {};
+  for (const stage of StageNameSchema.options) if (gateway.modelFor(stage) !== model) models[stage] = gateway.modelFor(stage);
+  return { base_urls: baseUrls.map(publicUrl), model, models };
 }
 
 /** run.json as read from disk: any field may be missing in an old or hand-made file. */

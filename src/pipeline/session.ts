@@ -17,7 +17,7 @@ import { buildPipeline, type CorpusMode } from './pipelines.js';
 import { Progress } from './progress.js';
 import { checkRunOut, RunDirectory } from './run-dir.js';
 import { inputDifferences, inputIdentity } from './input-identity.js';
-import { fingerprintDiff, mergeUsage, publicUrl, runFingerprint, type RunJson, type RunSession } from './run-json.js';
+import { fingerprintDiff, mergeUsage, publicUrl, resolvedEndpoint, runFingerprint, type RunJson, type RunSession } from './run-json.js';
 import { documentSource } from './sources.js';
 
 export interface CorpusSessionOptions {
@@ -130,6 +130,7 @@ export async function runCorpusSession(options: CorpusSessionOptions): Promise<C
       status: session.status,
       stop_reason: session.stop_reason,
       config: { ...config, base_urls: config.base_urls.map(publicUrl) },
+      ...(gateway !== undefined ? { resolved: resolvedEndpoint(gateway) } : {}),
       sessions,
       duration_s: sessions.reduce((sum, s) => sum + s.duration_s, 0),
       counts,

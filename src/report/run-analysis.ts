@@ -33,11 +33,15 @@ export function isDirectory(path: string): boolean {
 
 /**
  * The funnel's mode: run.json's command when it names one ('filter' runs stop after
- * segments.jsonl); otherwise 'synthesize' when there are trajectories but no extraction step.
+ * segments.jsonl); otherwise 'validate' for trajectories with no earlier stage's file, 'synthesize' when
+ * there are trajectories but no extraction step.
  */
 export function runMode(dir: string, runJson: RunJsonOnDisk | undefined): FunnelMode {
   if (runJson?.command === 'synthesize' || runJson?.command === 'filter') return runJson.command;
   if (runJson?.command !== undefined) return 'run';
+  // `validate` writes no run.json, only its product and rejections.
+  const has = (f: string): boolean => existsSync(join(dir, f));
+  if (!has(RUN_FILES.segments) && !has(RUN_FILES.extractions) && !has(RUN_FILES.raw) && (has(RUN_FILES.final) || has(RUN_FILES.rejected))) return 'validate';
   return !existsSync(join(dir, RUN_FILES.extractions)) && existsSync(join(dir, RUN_FILES.raw)) ? 'synthesize' : 'run';
 }
 
