@@ -84,12 +84,7 @@ export function scoreTurn(turn: EvalTurn, model: ModelTurn, options: MatchOption
   }
   const correct = isCallTurn ? callOk === true : turn.kind === 'ask' ? askOk === true : decisionOk;
   return {
-    id: turn.id,
-    trajectory_id: turn.trajectory_id,
-    index: turn.index,
-    kind: turn.kind,
-    domain: turn.domain,
-    patterns: turn.patterns,
+    ...turnIdentity(turn),
     answered,
     decision_ok: decisionOk,
     name_ok: nameOk,
@@ -104,16 +99,16 @@ export function scoreTurn(turn: EvalTurn, model: ModelTurn, options: MatchOption
   };
 }
 
+/** The fields that say which turn a score is for, the same in every score. */
+function turnIdentity(turn: EvalTurn): Pick<TurnScore, 'id' | 'trajectory_id' | 'index' | 'kind' | 'domain' | 'patterns'> {
+  return { id: turn.id, trajectory_id: turn.trajectory_id, index: turn.index, kind: turn.kind, domain: turn.domain, patterns: turn.patterns };
+}
+
 /** A turn the endpoint refused to answer (prompt too long, content policy): wrong on every count. */
 export function refusedTurn(turn: EvalTurn, reason: string): TurnScore {
   const isCallTurn = turn.kind === 'call' || turn.kind === 'parallel';
   return {
-    id: turn.id,
-    trajectory_id: turn.trajectory_id,
-    index: turn.index,
-    kind: turn.kind,
-    domain: turn.domain,
-    patterns: turn.patterns,
+    ...turnIdentity(turn),
     answered: 'text',
     decision_ok: false,
     name_ok: isCallTurn ? false : null,
