@@ -3,7 +3,6 @@
  * model on reference trajectories (see src/eval/session.ts); `gemtraj eval --compare A B`: two
  * evaluation directories side by side.
  */
-import { setMaxListeners } from 'node:events';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { EXIT_BAD_INPUT, EXIT_ENDPOINT, EXIT_INTERRUPTED, GemtrajError } from '../errors.js';
@@ -99,8 +98,6 @@ export async function executeEval(input: string | undefined, flags: EvalFlags): 
     throw error;
   }
   const abort = new AbortController();
-  // Every turn in flight (and each of its retries and queue waits) listens on the signal.
-  setMaxListeners(0, abort.signal);
   const onSigint = (): void => {
     if (abort.signal.aborted) process.exit(130);
     abort.abort();
