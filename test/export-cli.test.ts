@@ -64,6 +64,16 @@ describe('gemtraj export', () => {
     const checked = await runExport({ input: join(dir, 'trajectories.jsonl'), target: 'llamafactory', out, parquet: true, checkTemplate: `${DATA}/chat-templates/trl/qwen3.jinja`, ...quiet });
     expect(checked.template).toMatchObject({ ok: 3, failed: 0, render_error: 0, not_checkable: 0 });
   });
+  it('ms-swift-openai: the check reads the file the way ms-swift ≥ 4.5 does (tool_calls → tool_call turns) and says so', async () => {
+    const dir = runDir();
+    const logs: string[] = [];
+    const s = await runExport({ input: join(dir, 'trajectories.jsonl'), target: 'ms-swift-openai', out: join(dir, 'swift.jsonl'), checkTemplate: `${DATA}/chat-templates/trl/qwen3.jinja`, log: (m: string) => logs.push(m), warn: () => undefined });
+    expect(s.template).toMatchObject({ ok: 3, failed: 0, render_error: 0, not_checkable: 0 });
+    expect(logs.join('\n')).toContain('records read as ms-swift reads them');
+    const first = JSON.parse(readFileSync(join(dir, 'swift.jsonl'), 'utf8').split('\n')[0]!) as { tools: unknown; messages: Array<{ tool_calls?: unknown[] }> };
+    expect(typeof first.tools).toBe('string');
+    expect(first.messages.some((m) => (m.tool_calls?.length ?? 0) === 2)).toBe(true);
+  });
   it('sft-pairs: joins source texts from segments.jsonl next to the input; reports unknown ones', async () => {
     const dir = runDir();
     const s = await runExport({ input: join(dir, 'trajectories.jsonl'), format: 'sft-pairs', out: join(dir, 'pairs.parquet'), parquet: true, ...quiet });

@@ -175,6 +175,85 @@ describe('target shapes', () => {
     expect(JSON.parse(out.messages[2]?.content ?? '')).toEqual({ name: 'lookup_order', arguments: { order_id: 'A17' } });
     expect(roles).toContain('assistant');
   });
+
+  it('ms-swift-openai: assistant tool_calls with JSON-text arguments, results in call order with their ids, tools as a JSON string', () => {
+    const out = exportTarget('ms-swift-openai').convert(rich).record as { tools: string; messages: Array<Record<string, unknown>> };
+    expect(JSON.parse(out.tools)).toEqual(rich.tools);
+    expect(out.messages.map((m) => m.role).slice(0, 5)).toEqual(['system', 'user', 'assistant', 'tool', 'tool']);
+    const turn = out.messages[2] as { content: unknown; tool_calls: Array<{ id: string; type: string; function: { name: string; arguments: unknown } }> };
+    expect(turn.tool_calls.map((c) => c.id)).toEqual([out.messages[3]?.tool_call_id, out.messages[4]?.tool_call_id]);
+    expect(turn.tool_calls[0]).toMatchObject({ type: 'function', function: { name: 'lookup_order', arguments: '{"order_id":"A17"}' } });
+    // ms-swift asserts `content is not None` on every message it keeps.
+    expect(out.messages.every((m) => typeof m.content === 'string')).toBe(true);
+  });
+});
+
+/**
+ * What ms-swift's MessagesPreprocessor makes of a record, written from its source
+ * (modelscope/ms-swift swift/dataset/preprocessor/core.py `_check_messages`, and for ≥ 4.5 the
+ * OpenAI normalization of PR #9809 pinned by tests/general/test_data_preprocess.py
+ * TestProviderMessagesPreprocess): OpenAI `assistant.tool_calls` become one `tool_call` message
+ * each (`{name, arguments}`, string arguments parsed), an assistant turn with no text
+ * contributes only its calls; then every message needs a role in its set and a non-null content,
+ * and keys other than role/content/loss are dropped. Throws where ms-swift would drop the row.
+ */
+function swiftPreprocess(record: Record<string, unknown>): Array<{ role: string; content: unknown }> {
+  const messages = record.messages as Array<Record<string, unknown>>;
+  if (!Array.isArray(messages) || messages.length === 0) throw new Error('messages: empty');
+  const out: Array<{ role: string; content: unknown }> = [];
+  for (const m of messages) {
+    const calls = m.role === 'assistant' ? (m.tool_calls as Array<{ function: { name: unknown; arguments: unknown } }> | undefined) : undefined;
+    if (calls !== undefined && calls.length > 0) {
+      if (typeof m.content === 'string' && m.content !== '') out.push({ role: 'assistant', content: m.content });
+      for (const c of calls) {
+        const args = typeof c.function.arguments === 'string' ? (JSON.parse(c.function.arguments) as unknown) : c.function.arguments;
+        out.push({ role: 'tool_call', content: { name: c.function.name, arguments: args } });
+      }
+      continue;
+    }
+    if (!['system', 'user', 'tool_call', 'tool_response', 'tool', 'assistant'].includes(m.role as string)) throw new Error(`role ${String(m.role)}`);
+    if (m.content === null || m.content === undefined) throw new Error(`content is None: ${JSON.stringify(m)}`);
+    out.push({ role: m.role as string, content: m.content });
+  }
+  return out;
+}
+
+/** The agent templates' view of canonical messages: `tool` = `tool_response`, call content parsed. */
+function agentView(messages: Array<{ role: string; content: unknown }>): Array<{ role: string; content: unknown }> {
+  return messages.map((m) =>
+    m.role === 'tool' ? { role: 'tool_response', content: m.content } : m.role === 'tool_call' && typeof m.content === 'string' ? { role: m.role, content: JSON.parse(m.content) as unknown } : m,
+  );
+}
+
+describe('ms-swift-openai as ms-swift ≥ 4.5 reads it', { timeout: 300_000 }, () => {
+  it('every record keeps what ms-swift requires and becomes exactly the agent-format conversation (calls, results, text beside calls)', () => {
+    for (const { name, trajectories } of corpus) {
+      const openai = writtenRecords('ms-swift-openai', trajectories);
+      const agent = writtenRecords('ms-swift', trajectories);
+      openai.forEach(({ id, record }, i) => {
+        // JSON text for arguments and tools: one Arrow schema across rows when `datasets` loads the JSONL.
+        expect(typeof record.tools, `${name} ${id}`).toBe('string');
+        const msgs = record.messages as Array<{ role: string; tool_calls?: Array<{ function: { arguments: unknown } }> }>;
+        expect(msgs.flatMap((m) => m.tool_calls ?? []).every((c) => typeof c.function.arguments === 'string'), `${name} ${id}`).toBe(true);
+        const canonical = agentView(swiftPreprocess(record));
+        expect(canonical, `${name} ${id}`).toEqual(agentView(swiftPreprocess(agent[i]?.record ?? {})));
+        // Every call once with a known tool name and an object of arguments; every result once.
+        const t = trajectories[i] as Trajectory;
+        const toolNames = new Set((JSON.parse(record.tools as string) as Array<{ function: { name: string } }>).map((x) => x.function.name));
+        const calls = canonical.filter((m) => m.role === 'tool_call').map((m) => m.content as { name: string; arguments: unknown });
+        expect(calls.length, `${name} ${id}`).toBe(t.messages.reduce((n, m) => n + (m.role === 'assistant' ? (m.tool_calls?.length ?? 0) : 0), 0));
+        expect(calls.every((c) => toolNames.has(c.name) && typeof c.arguments === 'object' && c.arguments !== null && !Array.isArray(c.arguments)), `${name} ${id}`).toBe(true);
+        expect(canonical.filter((m) => m.role === 'tool_response').length, `${name} ${id}`).toBe(t.messages.filter((m) => m.role === 'tool').length);
+      });
+    }
+  });
+
+  it('the same conversations written for ms-swift < 4.5 (only role/content kept) would lose every call: why ms-swift stays the agent format', () => {
+    const record = exportTarget('ms-swift-openai').convert(richTrajectory()).record;
+    const old = (record.messages as Array<Record<string, unknown>>).map((m) => ({ role: m.role, content: m.content }));
+    expect(old.some((m) => m.role === 'tool_call')).toBe(false);
+    expect(agentView(swiftPreprocess(exportTarget('ms-swift').convert(richTrajectory()).record)).filter((m) => m.role === 'tool_call').length).toBe(3);
+  });
 });
 
 describe('llamafactory and ms-swift as their trainers read them', { timeout: 300_000 }, () => {
@@ -193,8 +272,14 @@ describe('llamafactory and ms-swift as their trainers read them', { timeout: 300
     const swift = (r: Record<string, unknown>) => readMsSwift(r) ?? {};
     const qwen3 = loadChatTemplate(`${DATA}/chat-templates/trl/qwen3.jinja`);
     for (const { name, trajectories } of corpus) {
-      for (const [target, read] of [['llamafactory', lf], ['ms-swift', swift]] as const) {
+      for (const [target, read] of [['llamafactory', lf], ['ms-swift', swift], ['ms-swift-openai', swift]] as const) {
         const records = writtenRecords(target, trajectories).map((w) => ({ id: w.id, record: read(w.record) }));
+        // The reader must hand every call on (the check counts calls in what it is given).
+        records.forEach((r, i) => {
+          const want = (trajectories[i] as Trajectory).messages.reduce((n, m) => n + (m.role === 'assistant' ? (m.tool_calls?.length ?? 0) : 0), 0);
+          const got = ((r.record.messages ?? []) as Array<{ tool_calls?: unknown[] }>).reduce((n, m) => n + (m.tool_calls?.length ?? 0), 0);
+          expect(got, `${target} ${r.id}`).toBe(want);
+        });
         const results = await checkRecords(records, qwen3, { engine: 'jinja2' });
         const bad = results.filter((r) => r.status !== 'ok');
         expect(bad.map((r) => `${r.id}: ${r.status}: ${r.problems.join('; ')}`).slice(0, 3), `${target} on ${name}`).toEqual([]);

@@ -184,7 +184,7 @@ export async function runExport(options: ExportOptions): Promise<ExportSummary> 
       : readFileSync(out, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
     // ShareGPT and ms-swift files are turned into chat messages by their trainer first: the
     // check does what that trainer does, and says so.
-    const reader = shareGpt ? readLlamaFactory : target?.name === 'ms-swift' ? readMsSwift : undefined;
+    const reader = shareGpt ? readLlamaFactory : target?.name.startsWith('ms-swift') === true ? readMsSwift : undefined;
     if (reader !== undefined) log(`template check: records read as ${shareGpt ? 'LLaMA-Factory' : 'ms-swift'} reads them, then rendered`);
     const results = await checkRecords(
       back.map((record, i) => ({ id: written[i]?.id ?? `line ${i + 1}`, record: reader === undefined ? record : (reader(record) ?? record) })),

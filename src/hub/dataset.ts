@@ -207,7 +207,7 @@ for m in row["messages"]:
 \`\`\`
 
 For a file shaped for one model's chat template or trainer, use \`gemtraj export --target\`
-(qwen3, llama3.1, glm4, gpt-oss, …, trl, axolotl, llamafactory, ms-swift).
+(qwen3, llama3.1, glm4, gpt-oss, …, trl, axolotl, llamafactory, ms-swift, ms-swift-openai).
 
 ## How it was made
 

@@ -10,7 +10,7 @@ import type { Trajectory } from '../../records.js';
 import { toShareGPTWithNotes } from '../sharegpt.js';
 import type { ExportOutcome } from '../types.js';
 import { shapeMessages, type MessageShape } from './messages.js';
-import { toMsSwift } from './ms-swift.js';
+import { toMsSwift, toMsSwiftOpenAI } from './ms-swift.js';
 
 export const TARGET_NAMES = [
   'qwen3',
@@ -27,6 +27,7 @@ export const TARGET_NAMES = [
   'axolotl',
   'llamafactory',
   'ms-swift',
+  'ms-swift-openai',
 ] as const;
 export type TargetName = (typeof TARGET_NAMES)[number];
 
@@ -213,6 +214,20 @@ const TARGETS: Record<TargetName, ExportTarget> = {
     chatMessages: false,
     convert: (t) => {
       const out = toMsSwift(t);
+      return { record: { ...out.record }, notes: out.notes };
+    },
+  },
+  'ms-swift-openai': {
+    name: 'ms-swift-openai',
+    kind: 'trainer',
+    // ms-swift < 4.5 drops `tool_calls` silently (its preprocessor keeps role/content/loss only),
+    // so `ms-swift` stays the agent format every version reads; see ms-swift.ts for the sources.
+    summary: 'ms-swift ≥ 4.5 OpenAI format (assistant tool_calls with arguments as JSON text, tool messages with tool_call_id, tools as a JSON string)',
+    lost: 'nothing in the file; ms-swift itself matches results to calls by order (written in call order)',
+    rendersTextBesideCalls: true,
+    chatMessages: false,
+    convert: (t) => {
+      const out = toMsSwiftOpenAI(t);
       return { record: { ...out.record }, notes: out.notes };
     },
   },

@@ -6,7 +6,8 @@
  *   between its tool-call words, or the bare JSON (FunctionFormatter); an observation holding
  *   results joined by `\n</tool_response>\n<tool_response>\n` is one result per part.
  * - ms-swift: consecutive `tool_call` messages are the calls of one assistant turn (joined to
- *   the assistant text right before them), each `tool_response` one result.
+ *   the assistant text right before them), each `tool_response` one result; ≥ 4.5 first turns
+ *   OpenAI `assistant.tool_calls` into such `tool_call` messages.
  */
 import { isObject, parseJsonLoose, type JsonObject } from '../../parse/json.js';
 import { LLAMAFACTORY_RESULT_SEPARATOR } from '../sharegpt.js';
@@ -43,20 +44,40 @@ export function readLlamaFactory(record: Record<string, unknown>): Record<string
   return { messages, tools: toolsOf(record.tools) };
 }
 
-/** An ms-swift record (agent roles or plain messages) as chat messages; undefined when it has no messages list. */
+/**
+ * An ms-swift record as chat messages; undefined when it has no messages list or a message
+ * ms-swift refuses (content missing or null outside a call turn). Reads the agent roles and,
+ * as ms-swift ≥ 4.5 does, OpenAI `assistant.tool_calls` (each call a `tool_call`, string
+ * arguments parsed; an assistant turn with no text then contributes only its calls).
+ */
 export function readMsSwift(record: Record<string, unknown>): Record<string, unknown> | undefined {
   const raw = record.messages;
   if (!Array.isArray(raw)) return undefined;
   const messages: JsonObject[] = [];
-  for (const m of raw) {
-    if (!isObject(m) || typeof m.content !== 'string') return undefined;
+  const addCall = (fn: unknown): void => {
+    const call = { type: 'function', function: isObject(fn) ? fn : { name: null, arguments: {} } };
     const last = messages[messages.length - 1];
+    if (last?.role === 'assistant') last.tool_calls = [...((last.tool_calls as JsonObject[] | undefined) ?? []), call];
+    else messages.push({ role: 'assistant', content: '', tool_calls: [call] });
+  };
+  for (const m of raw) {
+    if (!isObject(m)) return undefined;
+    const openAiCalls = m.role === 'assistant' && Array.isArray(m.tool_calls) && m.tool_calls.length > 0 ? m.tool_calls : undefined;
+    if (openAiCalls !== undefined) {
+      if (typeof m.content === 'string' && m.content !== '') messages.push({ role: 'assistant', content: m.content });
+      for (const c of openAiCalls) {
+        const fn = isObject(c) && isObject(c.function) ? c.function : c;
+        if (!isObject(fn)) return undefined;
+        const args = typeof fn.arguments === 'string' ? parseJsonLoose(fn.arguments) : { ok: true as const, value: fn.arguments };
+        addCall({ name: fn.name ?? null, arguments: args.ok ? args.value : fn.arguments });
+      }
+      continue;
+    }
+    if (typeof m.content !== 'string') return undefined;
     if (m.role === 'tool_call') {
       const parsed = parseJsonLoose(m.content);
-      const call = { type: 'function', function: parsed.ok && isObject(parsed.value) ? parsed.value : { name: null, arguments: {} } };
-      if (last?.role === 'assistant') last.tool_calls = [...((last.tool_calls as JsonObject[] | undefined) ?? []), call];
-      else messages.push({ role: 'assistant', content: '', tool_calls: [call] });
-    } else if (m.role === 'tool_response') messages.push({ role: 'tool', content: m.content });
+      addCall(parsed.ok ? parsed.value : undefined);
+    } else if (m.role === 'tool_response' || m.role === 'tool') messages.push({ role: 'tool', content: m.content });
     else messages.push({ role: m.role as string, content: m.content });
   }
   return { messages, tools: toolsOf(record.tools) };
