@@ -1,121 +1,46 @@
 /**
- * The Hub-ready dataset folder and `gemtraj push`, against a local mock of the Hugging Face Hub
- * HTTP API (repo create, preupload, LFS batch + storage PUT + verify, NDJSON commit) on
- * 127.0.0.1 that answers the way the Hub does, errors included. No real token, no network.
+ * The Hub-ready dataset folder and `gemtraj push` through @huggingface/hub, against a local mock
+ * of the Hugging Face Hub (src/testing/mock-hub.ts: repo create, preupload, git-lfs batch +
+ * pre-signed storage PUT, NDJSON commit) on 127.0.0.1 that answers the way the Hub does, errors
+ * included. The token comes from HF_TOKEN only; no real token, no network.
  */
-import { createHash } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runExport } from '../src/cli/export.js';
 import { pushDataset } from '../src/hub/push.js';
+import { runMain } from '../src/testing/cli-harness.js';
+import { startMockHub, type MockHub } from '../src/testing/mock-hub.js';
 import { richTrajectory, simpleTrajectory } from './formats-fixture.js';
 
-const TOKEN = 'hf_test_token_not_real';
+const TOKEN = 'hf_test_write_token_not_real';
+const READ_ONLY = 'hf_test_read_token_not_real';
 
-interface MockHub {
-  url: string;
-  repos: Map<string, { private: boolean; files: Map<string, Buffer> }>;
-  lfs: Map<string, Buffer>;
-  log: Array<{ method: string; path: string; auth: string | undefined }>;
-  close(): Promise<void>;
+/** Runs `fn` with HF_TOKEN (and nothing else) set as given, restoring the environment after. */
+async function withToken<T>(token: string | undefined, fn: () => Promise<T>): Promise<T> {
+  const saved = process.env.HF_TOKEN;
+  if (token === undefined) delete process.env.HF_TOKEN;
+  else process.env.HF_TOKEN = token;
+  try {
+    return await fn();
+  } finally {
+    if (saved === undefined) delete process.env.HF_TOKEN;
+    else process.env.HF_TOKEN = saved;
+  }
 }
 
-async function body(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of req) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
-
-async function startMockHub(): Promise<MockHub> {
-  const repos: MockHub['repos'] = new Map();
-  const lfs = new Map<string, Buffer>();
-  const log: MockHub['log'] = [];
-  let base = '';
-  const server: Server = createServer((req, res) => {
-    void (async () => {
-      const path = req.url ?? '';
-      log.push({ method: req.method ?? '', path, auth: req.headers.authorization });
-      const json = (status: number, value: unknown) => {
-        res.writeHead(status, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(value));
-      };
-      const data = await body(req);
-      if (path.startsWith('/storage/')) {
-        const oid = path.slice('/storage/'.length);
-        if (req.headers.authorization !== undefined) return json(400, { error: 'signed URL: no Authorization header allowed' });
-        if (createHash('sha256').update(data).digest('hex') !== oid) return json(400, { error: 'sha256 mismatch' });
-        lfs.set(oid, data);
-        res.writeHead(200).end();
-        return;
-      }
-      if (req.headers.authorization !== `Bearer ${TOKEN}`) return json(401, { error: 'Invalid credentials in Authorization header' });
-      if (path === '/api/repos/create') {
-        const b = JSON.parse(data.toString()) as { type: string; name: string; organization: string; private: boolean };
-        const id = `${b.organization}/${b.name}`;
-        if (b.type !== 'dataset') return json(400, { error: 'type' });
-        if (repos.has(id)) return json(409, { error: 'You already created this dataset repo', url: `${base}/datasets/${id}` });
-        repos.set(id, { private: b.private, files: new Map() });
-        return json(200, { url: `${base}/datasets/${id}` });
-      }
-      let m = /^\/api\/datasets\/([^/]+\/[^/]+)\/preupload\/main$/.exec(path);
-      if (m !== null) {
-        const b = JSON.parse(data.toString()) as { files: Array<{ path: string; size: number; sample: string }> };
-        return json(200, { files: b.files.map((f) => ({ path: f.path, uploadMode: f.path.endsWith('.parquet') ? 'lfs' : 'regular', shouldIgnore: false })) });
-      }
-      m = /^\/datasets\/([^/]+\/[^/]+)\.git\/info\/lfs\/objects\/batch$/.exec(path);
-      if (m !== null) {
-        const b = JSON.parse(data.toString()) as { operation: string; objects: Array<{ oid: string; size: number }> };
-        res.writeHead(200, { 'content-type': 'application/vnd.git-lfs+json' });
-        res.end(
-          JSON.stringify({
-            transfer: 'basic',
-            objects: b.objects.map((o) =>
-              lfs.has(o.oid)
-                ? { oid: o.oid, size: o.size }
-                : { oid: o.oid, size: o.size, actions: { upload: { href: `${base}/storage/${o.oid}` }, verify: { href: `${base}/api/verify`, header: { 'x-verify': '1' } } } },
-            ),
-          }),
-        );
-        return;
-      }
-      if (path === '/api/verify') {
-        const b = JSON.parse(data.toString()) as { oid: string; size: number };
-        return lfs.get(b.oid)?.length === b.size ? json(200, {}) : json(404, { error: 'object not found' });
-      }
-      m = /^\/api\/datasets\/([^/]+\/[^/]+)\/commit\/main$/.exec(path);
-      if (m !== null) {
-        const repo = repos.get(m[1] as string);
-        if (repo === undefined) return json(404, { error: 'Repository not found' });
-        const lines = data.toString().split('\n').map((l) => JSON.parse(l) as { key: string; value: Record<string, unknown> });
-        if (lines[0]?.key !== 'header') return json(400, { error: 'header first' });
-        for (const { key, value } of lines.slice(1)) {
-          if (key === 'file') repo.files.set(value.path as string, Buffer.from(value.content as string, 'base64'));
-          else if (key === 'lfsFile') {
-            const blob = lfs.get(value.oid as string);
-            if (blob === undefined) return json(400, { error: `LFS object ${String(value.oid)} missing` });
-            repo.files.set(value.path as string, blob);
-          }
-        }
-        return json(200, { commitUrl: `${base}/datasets/${m[1]}/commit/abc`, commitOid: 'abc' });
-      }
-      json(404, { error: 'not found' });
-    })();
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const address = server.address();
-  base = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`;
-  return { url: base, repos, lfs, log, close: () => new Promise((r) => server.close(() => r())) };
+/** Every file under `root`, recursively. */
+function allFiles(root: string): string[] {
+  return (readdirSync(root, { recursive: true }) as string[]).map((f) => join(root, f)).filter((f) => statSync(f).isFile());
 }
 
 let dir: string;
 let hub: MockHub;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'gemtraj-hub-'));
-  hub = await startMockHub();
+  hub = await startMockHub({ writeTokens: { [TOKEN]: ['acme'] }, readTokens: [READ_ONLY] });
   const many = Array.from({ length: 40 }, (_, i) => ({ ...richTrajectory(), id: `traj_${i}` }));
   writeFileSync(join(dir, 'trajectories.jsonl'), [...many, simpleTrajectory()].map((t) => JSON.stringify(t)).join('\n') + '\n');
   writeFileSync(join(dir, 'run.json'), JSON.stringify({ gemtraj_version: '0.2.0', command: 'run', input: 'corpus.jsonl', config: { model: 'Qwen/Qwen3-32B', models: { judge: 'glm-4.6' }, filter: { mode: 'cascade' } }, versions: { prompts: { extract: 3 } }, counts: { documents: 10 } }));
@@ -149,36 +74,71 @@ describe('--hf-dataset', () => {
   });
 });
 
-describe('gemtraj push (mock Hub)', () => {
-  it('creates the repo, uploads Parquet through LFS and commits every file; the token only in headers', async () => {
+describe('gemtraj push (mock Hub, @huggingface/hub)', () => {
+  it('creates the repo private, uploads Parquet through LFS and commits every file; the token only in API headers', async () => {
     const out = join(dir, 'hf');
-    const r = await pushDataset(out, { repo: 'acme/gem-data', private: true, endpoint: hub.url, token: TOKEN });
-    expect(r).toMatchObject({ files: 3, lfsFiles: 2, lfsSkipped: 0, commitUrl: `${hub.url}/datasets/acme/gem-data/commit/abc` });
+    const r = await withToken(TOKEN, () => pushDataset(out, { repo: 'acme/gem-data', private: true, endpoint: hub.url }));
+    expect(r).toMatchObject({ files: 3, lfsFiles: 2, lfsSkipped: 0, url: `${hub.url}/datasets/acme/gem-data` });
+    expect(r.commitUrl).toMatch(new RegExp(`^${hub.url}/datasets/acme/gem-data/commit/[0-9a-f]{40}$`));
     const repo = hub.repos.get('acme/gem-data');
     expect(repo?.private).toBe(true);
     for (const f of ['README.md', 'data/train-00000-of-00001.parquet', 'data/test-00000-of-00001.parquet']) {
       expect(repo?.files.get(f)?.equals(readFileSync(join(out, f))), f).toBe(true);
     }
-    // Storage PUTs carry no token; every API call does.
-    expect(hub.log.filter((l) => l.path.startsWith('/storage/')).every((l) => l.auth === undefined)).toBe(true);
-    expect(hub.log.filter((l) => l.path.startsWith('/api/')).every((l) => l.auth === `Bearer ${TOKEN}`)).toBe(true);
-    for (const f of readdirSync(out, { recursive: true }) as string[]) {
-      if (f.endsWith('.md') || f.endsWith('.parquet')) expect(readFileSync(join(out, f)).includes(TOKEN)).toBe(false);
-    }
-    // Again: the repo exists (409 is fine) and the Hub has the LFS objects already.
-    const again = await pushDataset(out, { repo: 'acme/gem-data', endpoint: hub.url, token: TOKEN });
-    expect(again).toMatchObject({ files: 3, lfsFiles: 2, lfsSkipped: 2 });
+    // The LFS protocol (no xet), the Parquet bytes in storage, the card inline in the commit.
+    expect(hub.transfersOffered.every((t) => !t.includes('xet') && t.includes('basic'))).toBe(true);
+    expect(hub.lfs.size).toBe(2);
+    // Storage PUTs carry no token; every Hub call does, in its header and never in a URL.
+    expect(hub.log.filter((l) => l.url.startsWith('/storage/')).every((l) => l.auth === undefined)).toBe(true);
+    expect(hub.log.filter((l) => !l.url.startsWith('/storage/')).every((l) => l.auth === `Bearer ${TOKEN}`)).toBe(true);
+    expect(hub.log.some((l) => l.url.includes(TOKEN))).toBe(false);
   });
 
-  it('reports a missing or rejected token clearly', async () => {
-    const saved = process.env.HF_TOKEN;
-    delete process.env.HF_TOKEN;
+  it('pushing again is fine: the repo exists (409), the Hub has the LFS objects, one more commit', async () => {
+    const out = join(dir, 'hf');
+    const puts = hub.log.filter((l) => l.method === 'PUT').length;
+    const again = await withToken(TOKEN, () => pushDataset(out, { repo: 'acme/gem-data', endpoint: hub.url }));
+    expect(again).toMatchObject({ files: 3, lfsFiles: 2, lfsSkipped: 2 });
+    expect(hub.log.filter((l) => l.method === 'PUT').length).toBe(puts);
+    expect(hub.repos.get('acme/gem-data')).toMatchObject({ private: true, commits: 2 });
+  });
+
+  it('gemtraj push: the token from HF_TOKEN is in no output and no file written (folder, HOME, cache)', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'gemtraj-home-'));
+    const saved = { HOME: process.env.HOME, XDG_CACHE_HOME: process.env.XDG_CACHE_HOME, HF_ENDPOINT: process.env.HF_ENDPOINT };
+    process.env.HOME = home;
+    process.env.XDG_CACHE_HOME = join(home, '.cache');
+    process.env.HF_ENDPOINT = hub.url;
     try {
-      await expect(pushDataset(join(dir, 'hf'), { repo: 'acme/x', endpoint: hub.url })).rejects.toThrow(/HF_TOKEN is not set/);
+      const ok = await withToken(TOKEN, () => runMain(['push', join(dir, 'hf'), '--repo', 'acme/cli-data', '--private']));
+      expect(ok.code).toBe(0);
+      expect(ok.stdout).toMatch(/pushed 3 files \(2 via LFS, 0 already there\) → http:\/\/127\.0\.0\.1:\d+\/datasets\/acme\/cli-data/);
+      const refused = await withToken(READ_ONLY, () => runMain(['push', join(dir, 'hf'), '--repo', 'acme/other']));
+      expect(refused.code).toBe(3);
+      for (const r of [ok, refused]) expect(`${r.stdout}${r.stderr}`.includes(TOKEN) || `${r.stdout}${r.stderr}`.includes(READ_ONLY)).toBe(false);
+      for (const f of [...allFiles(dir), ...allFiles(home)]) {
+        const bytes = readFileSync(f);
+        expect(bytes.includes(TOKEN) || bytes.includes(READ_ONLY), f).toBe(false);
+      }
     } finally {
-      if (saved !== undefined) process.env.HF_TOKEN = saved;
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+      rmSync(home, { recursive: true, force: true });
     }
-    await expect(pushDataset(join(dir, 'hf'), { repo: 'acme/x', endpoint: hub.url, token: 'hf_wrong' })).rejects.toThrow(/HTTP 401 \(HF_TOKEN invalid or expired\): Invalid credentials/);
-    await expect(pushDataset(join(dir, 'hf'), { repo: 'not a repo', endpoint: hub.url, token: TOKEN })).rejects.toThrow(/org\/name/);
+  });
+
+  it('reports a missing, malformed, rejected or read-only token and a foreign namespace the way the Hub says it', async () => {
+    const out = join(dir, 'hf');
+    const push = (token: string | undefined, repo = 'acme/x') => withToken(token, () => pushDataset(out, { repo, endpoint: hub.url }));
+    await expect(push(undefined)).rejects.toThrow(/HF_TOKEN is not set/);
+    await expect(push('not-a-token')).rejects.toThrow(/HF_TOKEN is not a Hugging Face access token/);
+    await expect(push('hf_wrong')).rejects.toMatchObject({ status: 401, message: expect.stringMatching(/^create repository: HTTP 401 \(HF_TOKEN invalid or expired\): Invalid credentials in Authorization header/) });
+    await expect(push(READ_ONLY)).rejects.toMatchObject({ status: 403, message: expect.stringMatching(/HTTP 403 \(the token cannot write to this repository\): You don't have the rights to create a dataset under the namespace "acme"/) });
+    await expect(push(TOKEN, 'someone-else/data')).rejects.toMatchObject({ status: 403 });
+    await expect(push(TOKEN, 'not a repo')).rejects.toThrow(/org\/name/);
+    // Nothing was created by the refused attempts.
+    expect([...hub.repos.keys()].sort()).toEqual(['acme/cli-data', 'acme/gem-data']);
   });
 });

@@ -1,23 +1,27 @@
 /**
  * `gemtraj push DIR --repo org/name [--private]`: uploads a dataset folder to the Hugging Face
- * Hub through its HTTP API, the calls huggingface_hub's `upload_folder` makes:
- * 1. `POST /api/repos/create` (type dataset; 409 "already exists" is fine);
- * 2. `POST /api/datasets/{repo}/preupload/{revision}`: the Hub says which files go through LFS;
- * 3. LFS files: `POST /datasets/{repo}.git/info/lfs/objects/batch` (basic transfer), then PUT
- *    the bytes to the `upload` href it returns (skipped when the Hub already has the object),
- *    and POST the `verify` href when given;
- * 4. `POST /api/datasets/{repo}/commit/{revision}`: one NDJSON commit of every file (regular
- *    files inline as base64, LFS files by sha256 pointer).
- * The token is read from `HF_TOKEN` only, sent in the Authorization header, never written
+ * Hub through the official client, @huggingface/hub: `createRepo` (409 "already exists" is
+ * fine: pushing again updates the repo), then one `commit` of every file (the library asks the
+ * Hub which files go through LFS, uploads those the Hub does not have yet, and commits all in
+ * one NDJSON call).
+ *
+ * The token is read from `HF_TOKEN` only, handed to the library (which sends it in the
+ * Authorization header of Hub API calls, never to pre-signed storage URLs), never written
  * anywhere nor printed. The endpoint is `HF_ENDPOINT` (default https://huggingface.co).
+ *
+ * `useXet: false`: large files go through the Hub's LFS protocol (batch API, then a PUT to the
+ * storage URL it returns), which the Hub accepts for every repo and which the tests' mock Hub
+ * speaks; the xet protocol (content-defined chunks to a CAS server) saves little on a few
+ * freshly written Parquet files.
  */
-import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { openAsBlob, readdirSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
+import { commitIter, createRepo, HubApiError, type CommitOperation, type CommitOutput } from '@huggingface/hub';
 
 export interface PushOptions {
   /** `org/name` of the dataset repository. */
   repo: string;
+  /** Create the repository private (an existing repository keeps its visibility). */
   private?: boolean;
   /** Branch to commit to. @default 'main' */
   revision?: string;
@@ -25,18 +29,19 @@ export interface PushOptions {
   message?: string;
   /** Hub URL. @default process.env.HF_ENDPOINT ?? 'https://huggingface.co' */
   endpoint?: string;
-  /** Access token. @default process.env.HF_TOKEN */
-  token?: string;
+  /** Custom fetch (a proxy, say); the default is the global fetch. */
   fetch?: typeof fetch;
 }
 
 export interface PushResult {
   url: string;
   files: number;
+  /** Files the Hub took through LFS. */
   lfsFiles: number;
-  /** LFS objects the Hub already had (not uploaded again). */
+  /** LFS files whose content the Hub already had (not uploaded again). */
   lfsSkipped: number;
   commitUrl?: string;
+  commitOid?: string;
 }
 
 export class HubError extends Error {
@@ -57,99 +62,75 @@ function listFiles(dir: string): string[] {
   });
 }
 
-/** Uploads every file of `dir` in one commit. */
+/** A Hub refusal as a {@link HubError} naming the step; the library's message carries the Hub's own words. */
+function hubError(what: string, error: unknown): HubError {
+  if (error instanceof HubApiError) {
+    const hint = error.statusCode === 401 ? ' (HF_TOKEN invalid or expired)' : error.statusCode === 403 ? ' (the token cannot write to this repository)' : '';
+    return new HubError(`${what}: HTTP ${error.statusCode}${hint}: ${error.message}`, error.statusCode);
+  }
+  return new HubError(`${what}: ${error instanceof Error ? error.message : String(error)}`);
+}
+
+/** Uploads every file of `dir` (hidden files aside) in one commit. */
 export async function pushDataset(dir: string, options: PushOptions): Promise<PushResult> {
-  const token = options.token ?? process.env.HF_TOKEN;
-  if (token === undefined || token === '') throw new HubError('HF_TOKEN is not set: export a Hugging Face write token in HF_TOKEN');
+  const accessToken = process.env.HF_TOKEN;
+  if (accessToken === undefined || accessToken === '') throw new HubError('HF_TOKEN is not set: export a Hugging Face write token in HF_TOKEN');
+  // The library refuses other tokens with a TypeError; say it in our terms, without the token.
+  if (!accessToken.startsWith('hf_')) throw new HubError('HF_TOKEN is not a Hugging Face access token (they start with hf_)');
   if (!/^[\w.-]+\/[\w.-]+$/.test(options.repo)) throw new HubError(`--repo must be org/name, got ${JSON.stringify(options.repo)}`);
-  const endpoint = (options.endpoint ?? process.env.HF_ENDPOINT ?? 'https://huggingface.co').replace(/\/+$/, '');
-  const revision = options.revision ?? 'main';
-  const doFetch = options.fetch ?? fetch;
-  const auth = { authorization: `Bearer ${token}` };
+  const hubUrl = (options.endpoint ?? process.env.HF_ENDPOINT ?? 'https://huggingface.co').replace(/\/+$/, '');
+  const repo = { type: 'dataset' as const, name: options.repo };
 
-  const call = async (what: string, url: string, init: RequestInit, okStatuses: number[] = []): Promise<Response> => {
-    const res = await doFetch(url, { ...init, headers: { ...auth, ...(init.headers as Record<string, string> | undefined) } });
-    if (!res.ok && !okStatuses.includes(res.status)) {
-      let detail = '';
-      try {
-        const body = (await res.json()) as { error?: string };
-        detail = body.error ?? '';
-      } catch {
-        /* not JSON */
-      }
-      const hint = res.status === 401 ? ' (HF_TOKEN invalid or expired)' : res.status === 403 ? ' (the token cannot write to this repository)' : '';
-      throw new HubError(`${what}: HTTP ${res.status}${hint}${detail === '' ? '' : `: ${detail}`}`, res.status);
-    }
-    return res;
-  };
+  const paths = listFiles(dir);
+  if (paths.length === 0) throw new HubError(`${dir}: no files to upload`);
 
-  const [org, name] = options.repo.split('/') as [string, string];
-  await call('create repository', `${endpoint}/api/repos/create`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ type: 'dataset', name, organization: org, private: options.private === true }),
-  }, [409]);
-
-  const files = listFiles(dir).map((abs) => {
-    const bytes = readFileSync(abs);
-    return { path: relative(dir, abs).split(sep).join('/'), bytes, size: statSync(abs).size, oid: createHash('sha256').update(bytes).digest('hex') };
-  });
-  if (files.length === 0) throw new HubError(`${dir}: no files to upload`);
-
-  const pre = await call('preupload', `${endpoint}/api/datasets/${options.repo}/preupload/${encodeURIComponent(revision)}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ files: files.map((f) => ({ path: f.path, size: f.size, sample: f.bytes.subarray(0, 512).toString('base64') })) }),
-  });
-  const modes = new Map(((await pre.json()) as { files: Array<{ path: string; uploadMode: string }> }).files.map((f) => [f.path, f.uploadMode]));
-  const lfs = files.filter((f) => modes.get(f.path) === 'lfs');
-
-  let skipped = 0;
-  if (lfs.length > 0) {
-    const batch = await call('LFS batch', `${endpoint}/datasets/${options.repo}.git/info/lfs/objects/batch`, {
-      method: 'POST',
-      headers: { accept: 'application/vnd.git-lfs+json', 'content-type': 'application/vnd.git-lfs+json' },
-      body: JSON.stringify({ operation: 'upload', transfers: ['basic'], hash_algo: 'sha256', ref: { name: revision }, objects: lfs.map((f) => ({ oid: f.oid, size: f.size })) }),
-    });
-    const objects = ((await batch.json()) as { objects: Array<{ oid: string; actions?: { upload?: { href: string; header?: Record<string, string> }; verify?: { href: string; header?: Record<string, string> } }; error?: { message: string } }> }).objects;
-    for (const o of objects) {
-      const file = lfs.find((f) => f.oid === o.oid);
-      if (file === undefined) continue;
-      if (o.error !== undefined) throw new HubError(`LFS ${file.path}: ${o.error.message}`);
-      const upload = o.actions?.upload;
-      if (upload === undefined) {
-        skipped += 1;
-        continue;
-      }
-      // The upload href is pre-signed storage: it gets no Authorization header.
-      const put = await doFetch(upload.href, { method: 'PUT', headers: { ...(upload.header ?? {}) }, body: file.bytes });
-      if (!put.ok) throw new HubError(`LFS upload ${file.path}: HTTP ${put.status}`, put.status);
-      const verify = o.actions?.verify;
-      if (verify !== undefined) {
-        await call(`LFS verify ${file.path}`, verify.href, {
-          method: 'POST',
-          headers: { 'content-type': 'application/vnd.git-lfs+json', ...(verify.header ?? {}) },
-          body: JSON.stringify({ oid: file.oid, size: file.size }),
-        });
-      }
-    }
+  try {
+    await createRepo({ repo, accessToken, hubUrl, ...(options.private === true ? { visibility: 'private' as const } : {}), ...(options.fetch !== undefined ? { fetch: options.fetch } : {}) });
+  } catch (error) {
+    if (!(error instanceof HubApiError && error.statusCode === 409)) throw hubError('create repository', error);
   }
 
-  const lines = [
-    { key: 'header', value: { summary: options.message ?? 'Upload dataset with gemtraj', description: '' } },
-    ...files.map((f) =>
-      modes.get(f.path) === 'lfs'
-        ? { key: 'lfsFile', value: { path: f.path, algo: 'sha256', oid: f.oid, size: f.size } }
-        : { key: 'file', value: { path: f.path, content: f.bytes.toString('base64'), encoding: 'base64' } },
-    ),
-  ];
-  const commit = await call('commit', `${endpoint}/api/datasets/${options.repo}/commit/${encodeURIComponent(revision)}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-ndjson' },
-    body: lines.map((l) => JSON.stringify(l)).join('\n'),
-  });
-  const answer = (await commit.json()) as { commitUrl?: string };
-  const result: PushResult = { url: `${endpoint}/datasets/${options.repo}`, files: files.length, lfsFiles: lfs.length, lfsSkipped: skipped };
-  if (answer.commitUrl !== undefined) result.commitUrl = answer.commitUrl;
+  // File-backed blobs: the library reads them as it hashes and uploads, not all at once.
+  const operations: CommitOperation[] = await Promise.all(
+    paths.map(async (abs) => ({ operation: 'addOrUpdate' as const, path: relative(dir, abs).split(sep).join('/'), content: await openAsBlob(abs) })),
+  );
+
+  // The progress events say which files went through LFS (hashed, then uploaded) and which of
+  // those were sent (an upload starts at progress 0) rather than found on the Hub already.
+  const lfs = new Set<string>();
+  const sent = new Set<string>();
+  let step = 'preupload';
+  let output: CommitOutput | undefined;
+  try {
+    const events = commitIter({
+      repo,
+      accessToken,
+      hubUrl,
+      operations,
+      title: options.message ?? 'Upload dataset with gemtraj',
+      branch: options.revision ?? 'main',
+      useXet: false,
+      ...(options.fetch !== undefined ? { fetch: options.fetch } : {}),
+    });
+    for (;;) {
+      const next = await events.next();
+      if (next.done === true) {
+        output = next.value;
+        break;
+      }
+      const e = next.value;
+      if (e.event === 'phase') step = e.phase === 'uploadingLargeFiles' ? 'LFS upload' : e.phase === 'committing' ? 'commit' : 'preupload';
+      else if (step === 'LFS upload') {
+        lfs.add(e.path);
+        if (e.state === 'uploading' && e.progress === 0) sent.add(e.path);
+      }
+    }
+  } catch (error) {
+    throw hubError(step, error);
+  }
+
+  const result: PushResult = { url: `${hubUrl}/datasets/${options.repo}`, files: operations.length, lfsFiles: lfs.size, lfsSkipped: lfs.size - sent.size };
+  if (output?.commit.url !== undefined) result.commitUrl = output.commit.url;
+  if (output?.commit.oid !== undefined) result.commitOid = output.commit.oid;
   return result;
 }
