@@ -138,6 +138,8 @@ describe('gemtraj push (mock Hub, @huggingface/hub)', () => {
     await expect(push(READ_ONLY)).rejects.toMatchObject({ status: 403, message: expect.stringMatching(/HTTP 403 \(the token cannot write to this repository\): You don't have the rights to create a dataset under the namespace "acme"/) });
     await expect(push(TOKEN, 'someone-else/data')).rejects.toMatchObject({ status: 403 });
     await expect(push(TOKEN, 'not a repo')).rejects.toThrow(/org\/name/);
+    // An unreachable Hub: no HTTP status (the CLI exits 2, not 3).
+    await expect(withToken(TOKEN, () => pushDataset(out, { repo: 'acme/x', endpoint: 'http://127.0.0.1:9' }))).rejects.toMatchObject({ status: undefined, message: expect.stringMatching(/^create repository: /) });
     // Nothing was created by the refused attempts.
     expect([...hub.repos.keys()].sort()).toEqual(['acme/cli-data', 'acme/gem-data']);
   });
