@@ -149,7 +149,7 @@ export async function executeRun(mode: CorpusMode, input: string, flags: RunFlag
   listInputFiles(input);
   checkRunOut(flags.out);
   // Resolve the endpoint before touching the run directory: a missing model stops here.
-  const gateway = needsModel ? openGateway(config, flags.out) : undefined;
+  const gateway = needsModel ? openGateway(config, flags.out, true) : undefined;
   const abort = new AbortController();
   // SIGTERM and SIGHUP are how schedulers (Slurm, Kubernetes, systemd) and closed terminals
   // stop a job: the same graceful stop as Ctrl-C, so run.json is written and the lock freed.

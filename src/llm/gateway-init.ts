@@ -29,6 +29,12 @@ export type GatewayInit = Pick<GatewayOptions, 'model'> &
     replicaCooldownMs?: number | undefined;
     /** Successes needed for each +1 of the adaptive concurrency limit. Minimum 1. @default 8 */
     adaptiveIncreaseEvery?: number | undefined;
+    /**
+     * Append-only usage ledger (usage-ledger.ts) of a run directory: every usage event is
+     * appended, and {@link Gateway.runUsage} sums it over every process. `undefined`: none.
+     * @example 'runs/a/usage.jsonl'
+     */
+    usageLedgerPath?: string | undefined;
   };
 
 /** Defaults filled in and ranges checked; throws a RangeError naming the bad option. */
