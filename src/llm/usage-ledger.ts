@@ -9,7 +9,8 @@
  * lose the last lines the kernel had not yet written out; a sync per call would cost more than
  * the call's own CPU budget.
  */
-import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { truncateTo, writeAll, writeFailure } from '../io/durable.js';
 import { emptyFigures, UsageAccounting, type UsageEvent, type UsageReport } from './usage.js';
 
@@ -18,12 +19,15 @@ export const USAGE_LEDGER_FILE = 'usage.jsonl';
 
 export class UsageLedger {
   private fd: number | undefined;
+  private closed = false;
+  /** Bytes of whole lines at open: a torn tail after them is cut off before the first append. */
+  private readonly wholeBytes: number;
   /** The figures of the lines written before this process opened the ledger. */
   private readonly before: UsageAccounting;
   /** True when the file held no event at open (a new run, or one made before ledgers). */
   private fresh: boolean;
 
-  /** Opens (creating) `path` and replays what earlier processes wrote. */
+  /** Replays what earlier processes wrote to `path`; the file is created at the first append. */
   constructor(readonly path: string) {
     this.before = new UsageAccounting({});
     let text = '';
@@ -48,19 +52,26 @@ export class UsageLedger {
       events++;
     }
     this.fresh = events === 0;
-    try {
-      this.fd = openSync(path, 'a');
-    } catch (error) {
-      throw writeFailure(path, error);
-    }
-    // A line cut short (a full disk) is cut off, so that the next one starts on its own line.
-    if (end < Buffer.byteLength(text, 'utf8')) truncateTo(this.fd, Buffer.byteLength(text.slice(0, end), 'utf8'));
+    this.wholeBytes = end < text.length ? Buffer.byteLength(text.slice(0, end), 'utf8') : -1;
   }
 
   /** Appends one event. Throws DiskFullError / WriteError naming the file. */
   append(event: UsageEvent): void {
-    if (this.fd === undefined) return;
-    writeAll(this.fd, Buffer.from(`${JSON.stringify(event)}\n`, 'utf8'), this.path);
+    if (this.closed) return;
+    writeAll(this.open(), Buffer.from(`${JSON.stringify(event)}\n`, 'utf8'), this.path);
+  }
+
+  private open(): number {
+    if (this.fd !== undefined) return this.fd;
+    try {
+      mkdirSync(dirname(this.path), { recursive: true });
+      this.fd = openSync(this.path, 'a');
+    } catch (error) {
+      throw writeFailure(this.path, error);
+    }
+    // A line cut short (a full disk) is cut off, so that the next one starts on its own line.
+    if (this.wholeBytes >= 0) truncateTo(this.fd, this.wholeBytes);
+    return this.fd;
   }
 
   /**
@@ -83,6 +94,7 @@ export class UsageLedger {
   }
 
   close(): void {
+    this.closed = true;
     if (this.fd === undefined) return;
     closeSync(this.fd);
     this.fd = undefined;
