@@ -55,11 +55,6 @@ function doc(description: string, example: unknown, more: Pick<SettingMeta, 'uns
   return { description, examples: [example], ...more };
 }
 
-/**
- * The one definition of every setting: type, bounds, default and documentation. Nested
- * sections use `prefault({})` so that their defaults come from their fields (written once).
- * Object and array defaults are functions: every loaded config gets its own copy.
- */
 /** True for a URL with `user:pass@` (or `user@`) before its host. */
 export function hasCredentials(url: string): boolean {
   try {
@@ -70,6 +65,11 @@ export function hasCredentials(url: string): boolean {
   }
 }
 
+/**
+ * The one definition of every setting: type, bounds, default and documentation. Nested
+ * sections use `prefault({})` so that their defaults come from their fields (written once).
+ * Object and array defaults are functions: every loaded config gets its own copy.
+ */
 export const ConfigSchema = z
   .object({
     // Endpoint
