@@ -205,8 +205,13 @@ export class UsageAccounting {
 
   /** The answer of a sent request (paid); returns its cost in dollars (0 when unpriced: see `unpriced_calls`). */
   recordCall(stage: StageName, model: string, usage: Usage): number {
+    return this.recordTokens('paid', stage, model, usage);
+  }
+
+  /** A paid answer or a cache hit at today's price; returns the dollars (spent or saved). */
+  private recordTokens(e: 'paid' | 'cached', stage: StageName, model: string, usage: Usage): number {
     const usd = this.priceOf(model, usage) ?? null;
-    this.record({ e: 'paid', s: stage, m: model, p: usage.prompt_tokens, c: usage.completion_tokens, usd });
+    this.record({ e, s: stage, m: model, p: usage.prompt_tokens, c: usage.completion_tokens, usd });
     return usd ?? 0;
   }
 
@@ -222,9 +227,7 @@ export class UsageAccounting {
 
   /** A cache hit; returns the dollars it saved. */
   recordCached(stage: StageName, model: string, usage: Usage): number {
-    const usd = this.priceOf(model, usage) ?? null;
-    this.record({ e: 'cached', s: stage, m: model, p: usage.prompt_tokens, c: usage.completion_tokens, usd });
-    return usd ?? 0;
+    return this.recordTokens('cached', stage, model, usage);
   }
 
   recordFailure(stage: StageName, model: string): void {
