@@ -152,6 +152,19 @@ describe('a run whose every model call failed does not exit 0', () => {
     }
   });
 
+  it('a stage command (extract) whose every call failed: 3', async () => {
+    const segmented = join(root, 'segmented');
+    const filter = await runMain(['filter', corpus, '--out', segmented, '--filter', 'local', '--dedup', 'off', '--quiet']);
+    expect(filter.code, filter.stderr).toBe(0);
+    const port = await closedPort();
+    const result = await runMain([
+      'extract', join(segmented, 'segments.jsonl'), '--out', join(root, 'extract-refused'),
+      '--base-url', `http://127.0.0.1:${port}/v1`, '--model', 'teacher', '--config', fastConfig,
+    ]);
+    expect(result.code, result.stderr).toBe(EXIT_ENDPOINT);
+    expect(result.stderr).toMatch(/^gemtraj: the model endpoint never answered/m);
+  });
+
   it('a base URL with user:pass@ is refused before any request (2), without echoing the password', async () => {
     const server = await startMockServer({ handler: scriptedTeacher() });
     try {
