@@ -59,7 +59,7 @@ export async function run(options: RunOptions): Promise<RunResult> {
   const mode = options.mode ?? 'run';
   const needsModel = mode !== 'filter' || config.filter.mode !== 'local';
   checkRunOut(options.out);
-  const gateway = needsModel ? gatewayFromConfig(config, { outDir: options.out, env, backend: options.backend }) : undefined;
+  const gateway = needsModel ? gatewayFromConfig(config, { outDir: options.out, env, backend: options.backend, usageLedger: true }) : undefined;
   try {
     const { runJson, files } = await runCorpusSession({
       mode,

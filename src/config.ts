@@ -55,6 +55,16 @@ function doc(description: string, example: unknown, more: Pick<SettingMeta, 'uns
   return { description, examples: [example], ...more };
 }
 
+/** True for a URL with `user:pass@` (or `user@`) before its host. */
+export function hasCredentials(url: string): boolean {
+  try {
+    const u = new URL(url);
+    return u.username !== '' || u.password !== '';
+  } catch {
+    return false;
+  }
+}
+
 /**
  * The one definition of every setting: type, bounds, default and documentation. Nested
  * sections use `prefault({})` so that their defaults come from their fields (written once).
@@ -64,7 +74,13 @@ export const ConfigSchema = z
   .object({
     // Endpoint
     base_urls: z
-      .array(z.string().regex(/^https?:\/\/[^\s/]+/i, 'must be an http:// or https:// URL, e.g. http://127.0.0.1:8000/v1'))
+      .array(
+        z
+          .string()
+          .regex(/^https?:\/\/[^\s/]+/i, 'must be an http:// or https:// URL, e.g. http://127.0.0.1:8000/v1')
+          // Refused, not retried: fetch cannot send such a URL, and the password would reach logs.
+          .refine((url) => !hasCredentials(url), 'must not hold a user name or password (user:pass@host): give the key in the environment variable `api_key_env` names (OPENAI_API_KEY by default)'),
+      )
       .default(() => [])
       .meta(
         doc(

@@ -10,11 +10,17 @@ export const EXIT_UNEXPECTED = 1;
 export const EXIT_BAD_INPUT = 2;
 /** The model endpoint cannot be used (bad key, no quota, unknown model, most requests failing). */
 export const EXIT_ENDPOINT = 3;
+/**
+ * The run finished but left records undone because the endpoint failed for them (retryable
+ * rejections remain) after answering others: rerunning the same command retries just those.
+ * (When the endpoint answered no request at all, the exit status is {@link EXIT_ENDPOINT}.)
+ */
+export const EXIT_INCOMPLETE = 4;
 /** Stopped by SIGINT/SIGTERM (128 + SIGINT): finished work is kept and a rerun resumes. */
 export const EXIT_INTERRUPTED = 130;
 
 /** An exit status of the `gemtraj` command (0, success, is not an error). */
-export type ExitCode = typeof EXIT_UNEXPECTED | typeof EXIT_BAD_INPUT | typeof EXIT_ENDPOINT | typeof EXIT_INTERRUPTED;
+export type ExitCode = typeof EXIT_UNEXPECTED | typeof EXIT_BAD_INPUT | typeof EXIT_ENDPOINT | typeof EXIT_INCOMPLETE | typeof EXIT_INTERRUPTED;
 
 /** Base class of gemtraj's own errors. Subclasses keep their names and constructors. */
 export class GemtrajError extends Error {

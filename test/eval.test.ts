@@ -272,6 +272,17 @@ describe('gemtraj eval on planted answers', () => {
 });
 
 describe('gemtraj eval: endpoint failures and refusals', () => {
+  it('exits 3 with one message when the endpoint answered no request', async () => {
+    server.setHandler(() => errorReply(500, 'boom', { type: 'server_error' }));
+    try {
+      const r = await runCli(model(join(work, 'all-failed')));
+      expect(r.code, r.stderr).toBe(3);
+      expect(r.stderr.match(/^gemtraj: .*/gm)).toEqual([expect.stringMatching(/^gemtraj: the model endpoint never answered/)]);
+    } finally {
+      server.setHandler(answerFor);
+    }
+  });
+
   it('leaves failed turns pending and scores them on the rerun; a refused turn is scored wrong', async () => {
     const out = join(work, 'b');
     server.setHandler((request) => {
@@ -283,6 +294,9 @@ describe('gemtraj eval: endpoint failures and refusals', () => {
     });
     const first = await runCli([...model(out), '--json']);
     const s1 = JSON.parse(first.stdout) as EvalSummary;
+    // A turn left to retry: incomplete (exit 4), in one message.
+    expect(first.code).toBe(4);
+    expect(first.stderr).toMatch(/^gemtraj: incomplete: 1 record\(s\)/m);
     expect(s1.turns_pending).toBe(1);
     expect(s1.turns_refused).toBe(1);
     expect(s1.trajectories.complete).toBe(4);
@@ -291,6 +305,7 @@ describe('gemtraj eval: endpoint failures and refusals', () => {
     server.setHandler(answerFor);
     const second = await runCli([...model(out), '--json']);
     const s2 = JSON.parse(second.stdout) as EvalSummary;
+    expect(second.code).toBe(0);
     expect(s2.turns_pending).toBe(0);
     expect(s2.turns_scored).toBe(15);
     // t4#2 stays refused (scored wrong); t2#2 is now right.

@@ -114,8 +114,9 @@ describe('gemtraj run under injected endpoint faults', () => {
     const out = join(dir, 'impatient');
     // No retries: every transport fault becomes a retryable rejection at once.
     const first = await runMain(args(out, 0));
-    expect(first.stderr).not.toMatch(/^gemtraj: /m);
-    expect(first.code).toBe(0);
+    // Records left to retry: the run is incomplete (exit 4), said in one message.
+    expect(first.stderr.match(/^gemtraj: .*/gm)).toEqual([expect.stringMatching(/^gemtraj: incomplete: \d+ record\(s\)/)]);
+    expect(first.code).toBe(4);
     const before = await computeFunnel(out);
     expect(before.retryable).toBeGreaterThan(0);
     expect(before.balanced).toBe(true);

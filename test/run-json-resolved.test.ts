@@ -23,7 +23,7 @@ describe('run.json records the endpoint and models actually used', () => {
 
   it('a base URL from the environment, credentials removed', async () => {
     const out = join(root, 'env-url');
-    await run({ input: empty, out, env: { OPENAI_BASE_URL: 'http://user:secret@127.0.0.1:9/v1', GEMTRAJ_MODEL: 'served' } });
+    await run({ input: empty, out, env: { OPENAI_BASE_URL: 'http://127.0.0.1:9/v1?api-key=secret', GEMTRAJ_MODEL: 'served' } });
     const runJson = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as { resolved?: unknown };
     expect(runJson.resolved).toEqual({ base_urls: ['http://127.0.0.1:9/v1 (credentials removed)'], model: 'served', models: {} });
     expect(JSON.stringify(runJson)).not.toContain('secret');

@@ -177,9 +177,12 @@ export function configFromFlags(flags: CommonFlags, extra: Record<string, unknow
   return loadConfig({ file: flags.config, env: process.env, flags: flagsToConfig(flags, extra) });
 }
 
-/** The gateway for a run directory; the cache defaults to `<out>/cache.sqlite`. */
-export function openGateway(config: Config, outDir: string | undefined): Gateway {
-  const gateway = gatewayFromConfig(config, { outDir });
+/**
+ * The gateway for a run directory; the cache defaults to `<out>/cache.sqlite`. `usageLedger`:
+ * keep `<out>/usage.jsonl` (corpus runs, whose run.json sums it).
+ */
+export function openGateway(config: Config, outDir: string | undefined, usageLedger = false): Gateway {
+  const gateway = gatewayFromConfig(config, { outDir, usageLedger });
   // Adaptations to what a model refuses are said once, even with --quiet: they change requests.
   gateway.onEvent((event) => {
     if (event.type === 'notice') process.stderr.write(`gemtraj: note: ${event.message}\n`);

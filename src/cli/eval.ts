@@ -5,6 +5,8 @@
  */
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { endpointExit, watchFailures } from './endpoint-exit.js';
+import { redact } from '../llm/errors.js';
 import { EXIT_BAD_INPUT, EXIT_ENDPOINT, EXIT_INTERRUPTED, GemtrajError } from '../errors.js';
 import { compareEvals, formatComparison } from '../eval/compare.js';
 import { runEval } from '../eval/session.js';
@@ -97,6 +99,8 @@ export async function executeEval(input: string | undefined, flags: EvalFlags): 
     await gateway.close();
     throw error;
   }
+  const lastFailure = watchFailures(gateway);
+  const lastJudgeFailure = watchFailures(judge);
   const abort = new AbortController();
   const onSigint = (): void => {
     if (abort.signal.aborted) process.exit(130);
@@ -136,5 +140,14 @@ export async function executeEval(input: string | undefined, flags: EvalFlags): 
     process.stderr.write(`gemtraj: stopped: ${evalJson.stop_reason ?? ''}\nScored turns are kept: fix the cause and rerun the same command to resume.\n`);
     return EXIT_ENDPOINT;
   }
-  return evalJson.status === 'interrupted' ? EXIT_INTERRUPTED : 0;
+  if (evalJson.status === 'interrupted') return EXIT_INTERRUPTED;
+  const usage = [gateway.usage().totals, judge?.usage().totals];
+  const incomplete = endpointExit({
+    retryable: summary.turns_pending,
+    answered: usage.reduce((n, t) => n + (t?.calls ?? 0), 0),
+    failed: usage.reduce((n, t) => n + (t?.failed_calls ?? 0), 0),
+    lastError: lastFailure() ?? lastJudgeFailure(),
+  });
+  if (incomplete !== undefined) process.stderr.write(`gemtraj: ${redact(incomplete.message)}\n`);
+  return incomplete?.code ?? 0;
 }

@@ -7,6 +7,8 @@ import { ConfigError, DEDUP_MODES, FILTER_MODES, REPAIRED_CALLS_MODES } from '..
 import { describeDefault } from '../config-docs.js';
 import { EXIT_ENDPOINT, EXIT_INTERRUPTED } from '../errors.js';
 import { registerFilter } from './filter.js';
+import { endpointExit, watchFailures } from './endpoint-exit.js';
+import { redact } from '../llm/errors.js';
 import { batchModeConfig } from '../llm/batch-from-config.js';
 import { formatCost } from '../llm/usage.js';
 import { formatFunnel } from '../pipeline/counts.js';
@@ -149,7 +151,8 @@ export async function executeRun(mode: CorpusMode, input: string, flags: RunFlag
   listInputFiles(input);
   checkRunOut(flags.out);
   // Resolve the endpoint before touching the run directory: a missing model stops here.
-  const gateway = needsModel ? openGateway(config, flags.out) : undefined;
+  const gateway = needsModel ? openGateway(config, flags.out, true) : undefined;
+  const lastFailure = watchFailures(gateway);
   const abort = new AbortController();
   // SIGTERM and SIGHUP are how schedulers (Slurm, Kubernetes, systemd) and closed terminals
   // stop a job: the same graceful stop as Ctrl-C, so run.json is written and the lock freed.
@@ -196,5 +199,14 @@ export async function executeRun(mode: CorpusMode, input: string, flags: RunFlag
     process.stderr.write(`gemtraj: stopped: ${runJson.stop_reason ?? ''}\nNothing already done is lost: fix the cause and rerun the same command to resume.\n`);
     return EXIT_ENDPOINT;
   }
-  return runJson.status === 'interrupted' ? EXIT_INTERRUPTED : 0;
+  if (runJson.status === 'interrupted') return EXIT_INTERRUPTED;
+  const usage = gateway?.usage().totals;
+  const incomplete = endpointExit({
+    retryable: funnel?.retryable ?? 0,
+    answered: usage?.calls ?? 0,
+    failed: usage?.failed_calls ?? 0,
+    lastError: lastFailure(),
+  });
+  if (incomplete !== undefined) process.stderr.write(`gemtraj: ${redact(incomplete.message)}\n`);
+  return incomplete?.code ?? 0;
 }

@@ -16,6 +16,8 @@ import { buildPipeline, productStore } from '../pipeline/pipelines.js';
 import { RunDirectory, RUN_FILES } from '../pipeline/run-dir.js';
 import { recordSource } from '../pipeline/sources.js';
 import { addModelOptions, configFromFlags, openGateway, type CommonFlags } from './common.js';
+import { endpointExit, watchFailures } from './endpoint-exit.js';
+import { redact } from '../llm/errors.js';
 
 interface StageFlags extends CommonFlags {
   out: string;
@@ -43,10 +45,14 @@ async function runStageFile<T>(input: string, flags: StageFlags, command: StageC
   const dir = new RunDirectory(flags.out);
   await dir.open();
   const steps = buildPipeline(command.mode, { config, llm: gateway });
-  const summary = { read: 0, written: 0, rejected: 0 };
+  const summary = { read: 0, written: 0, rejected: 0, retryable: 0 };
+  const lastFailure = watchFailures(gateway);
   const onEvent = (event: EngineEvent): void => {
     if (event.type === 'output' && event.final && !event.resumed) summary.written++;
-    else if (event.type === 'rejected' && !event.resumed) summary.rejected++;
+    else if (event.type === 'rejected' && !event.resumed) {
+      summary.rejected++;
+      if (event.rejection.retryable === true) summary.retryable++;
+    }
     else if (event.type === 'item' && !event.skipped) summary.read++;
   };
   try {
@@ -69,7 +75,10 @@ async function runStageFile<T>(input: string, flags: StageFlags, command: StageC
   process.stderr.write(
     `${command.mode}: ${summary.read} record(s) in, ${summary.written} written to ${store === undefined ? '-' : dir.files[store]}, ${summary.rejected} rejected (${dir.files.rejected})\n`,
   );
-  return 0;
+  const usage = gateway.usage().totals;
+  const incomplete = endpointExit({ retryable: summary.retryable, answered: usage.calls, failed: usage.failed_calls, lastError: lastFailure() });
+  if (incomplete !== undefined) process.stderr.write(`gemtraj: ${redact(incomplete.message)}\n`);
+  return incomplete?.code ?? 0;
 }
 
 export function registerStages(program: Command): void {

@@ -12,6 +12,7 @@ import { DEFAULT_CACHE_FILE } from './cache.js';
 import { registerSecret } from './errors.js';
 import { gatewayOptionsFromConfig } from './options.js';
 import { createGateway, type Gateway } from './gateway.js';
+import { USAGE_LEDGER_FILE } from './usage-ledger.js';
 
 export const OPENAI_BASE_URL = 'https://api.openai.com/v1';
 /** Model used when the endpoint is OpenAI's own and no model was named. */
@@ -73,6 +74,12 @@ export interface GatewayFromConfigOptions {
    * base URL or key is needed, and `model` must be in the config.
    */
   backend?: ModelBackend | undefined;
+  /**
+   * Keep the usage ledger `<outDir>/usage.jsonl` (a corpus run's: run.json's usage is its sum,
+   * exact after kills). Not in batch mode, whose requests are answered across processes.
+   * @default false
+   */
+  usageLedger?: boolean | undefined;
 }
 
 /** The gateway a config describes. Throws {@link ConfigError} when no usable endpoint or model is configured. */
@@ -95,6 +102,7 @@ export function gatewayFromConfig(config: Config, options: GatewayFromConfigOpti
     ...(backend === undefined ? resolveEndpoint(config, options.env) : { backend, model: backendModel(config) }),
     ...gatewayOptionsFromConfig(config),
     cachePath,
+    usageLedgerPath: options.usageLedger === true && outDir !== undefined ? join(outDir, USAGE_LEDGER_FILE) : undefined,
   });
 }
 

@@ -1,4 +1,5 @@
 /** What {@link createGateway} accepts, and its resolution into checked {@link GatewayOptions}. */
+import { hasCredentials } from '../config.js';
 import type { ModelBackend } from './backend.js';
 import { DEFAULT_GATEWAY_OPTIONS, type GatewayOptions } from './options.js';
 
@@ -29,6 +30,12 @@ export type GatewayInit = Pick<GatewayOptions, 'model'> &
     replicaCooldownMs?: number | undefined;
     /** Successes needed for each +1 of the adaptive concurrency limit. Minimum 1. @default 8 */
     adaptiveIncreaseEvery?: number | undefined;
+    /**
+     * Append-only usage ledger (usage-ledger.ts) of a run directory: every usage event is
+     * appended, and {@link Gateway.runUsage} sums it over every process. `undefined`: none.
+     * @example 'runs/a/usage.jsonl'
+     */
+    usageLedgerPath?: string | undefined;
   };
 
 /** Defaults filled in and ranges checked; throws a RangeError naming the bad option. */
@@ -38,6 +45,7 @@ export function resolveGatewayOptions(init: GatewayInit): GatewayOptions {
     if (!ok) throw new RangeError(`gateway options: ${message}`);
   };
   check(init.backend !== undefined || options.baseUrls.length > 0, 'baseUrls must hold at least one URL');
+  check(!options.baseUrls.some(hasCredentials), 'baseUrls must not hold a user name or password (user:pass@host): pass the key as apiKey');
   check(Number.isInteger(options.concurrency) && options.concurrency >= 1, 'concurrency must be an integer ≥ 1');
   check(options.rpm === undefined || options.rpm >= 1, 'rpm must be ≥ 1');
   check(options.tpm === undefined || options.tpm >= 1, 'tpm must be ≥ 1');

@@ -7,7 +7,7 @@
 import type { StageName, Usage } from '../records.js';
 import { BackendError, type ChatRequest, type ChatResponse, type ModelBackend, type ReplicaStats } from './backend.js';
 import { ResponseCache } from './cache.js';
-import { DiskFullError, isDiskFull } from '../io/durable.js';
+import { DiskFullError, isDiskFull, writeFailure } from '../io/durable.js';
 import { buildChatRequest, chatCacheKey, estimatePromptTokens, estimateTokens } from './chat-request.js';
 import { FatalEndpointError, TransientEndpointError, redact, registerSecret } from './errors.js';
 import { GatewayEvents, type GatewayEvent, type GatewayListener } from './events.js';
@@ -21,7 +21,9 @@ import { priceBook } from './prices.js';
 import { completeStructured } from './structured-call.js';
 import type { ResponseFormat } from './structured.js';
 import type { CompletionRequest, CompletionResult, LlmClient } from './types.js';
-import { UsageAccounting, type UsageReport } from './usage.js';
+import { mergeUsage, UsageAccounting, type UsageReport } from './usage.js';
+import { UsageLedger } from './usage-ledger.js';
+import type { GemtrajError } from '../errors.js';
 
 export type { GatewayInit } from './gateway-init.js';
 export type { GatewayEvent, GatewayListener } from './events.js';
@@ -52,8 +54,15 @@ export interface GatewayStats {
 export interface Gateway extends LlmClient {
   /** Where calls go and the default model, after fallbacks (OpenAI's URL and default model). */
   readonly endpoint: { readonly baseUrls: readonly string[]; readonly model: string };
-  /** Calls, tokens and cost per stage and model, and totals. */
+  /** Calls, tokens and cost per stage and model, and totals, of this gateway's calls. */
   usage(): UsageReport;
+  /**
+   * With a usage ledger: the usage of every process that worked on the run directory, this one
+   * included (requests that died with their process count as unconfirmed calls). `before` is
+   * the usage recorded before the directory had a ledger (an older run.json): a fresh ledger
+   * takes it as its first line. `undefined` without a ledger.
+   */
+  runUsage(before?: UsageReport): UsageReport | undefined;
   stats(): GatewayStats;
   /** Subscribes to progress events; returns the unsubscribe function. */
   onEvent(listener: GatewayListener): () => void;
@@ -85,9 +94,22 @@ export function createGateway(init: GatewayInit): Gateway {
   const breaker = new CircuitBreaker({ maxErrorRate: options.maxErrorRate, window: options.errorWindow });
   const cache = options.cachePath === undefined ? undefined : new ResponseCache(options.cachePath);
   const singleFlight = new SingleFlight<CompletionResult>();
+  const ledger = init.usageLedgerPath === undefined ? undefined : openLedger(init.usageLedgerPath, cache);
+  /** The ledger could not be written: no further paid call, since it could not be counted. */
+  let ledgerFailure: GemtrajError | undefined;
   const accounting = new UsageAccounting(
     priceBook({ prices: options.prices, table: options.priceTable, baseUrl: options.baseUrls[0], factor: options.priceFactor }),
+    ledger === undefined
+      ? undefined
+      : (event) => {
+          try {
+            ledger.append(event);
+          } catch (error) {
+            ledgerFailure ??= writeFailure(ledger.path, error);
+          }
+        },
   );
+  let baseAdopted = false;
   const events = new GatewayEvents();
   const counters = { retries: 0, rateLimited: 0, timeouts: 0, cacheErrors: 0 };
   let closed = false;
@@ -116,14 +138,24 @@ export function createGateway(init: GatewayInit): Gateway {
   }
 
   /** One backend attempt inside flow control. Backend failures are returned; aborts are thrown. */
-  function attempt(chat: ChatRequest, promptTokens: number, signal: AbortSignal | undefined, key: string | undefined): Promise<AttemptOutcome> {
+  function attempt(stage: StageName, chat: ChatRequest, promptTokens: number, signal: AbortSignal | undefined, key: string | undefined): Promise<AttemptOutcome> {
     return flow.run(promptTokens, signal, async (permit): Promise<AttemptOutcome> => {
       // Queued while another request met a fatal answer: do not send.
       if (fatalSeen !== undefined) throw fatalSeen;
+      // On the ledger before the wire: a kill during the request leaves it counted (unconfirmed).
+      accounting.recordSent(stage, chat.model);
+      if (ledgerFailure !== undefined) {
+        accounting.recordUnanswered(stage, chat.model);
+        throw ledgerFailure;
+      }
       try {
         return { ok: true, response: await backend.send(chat, { signal, key }) };
       } catch (error) {
-        if (error instanceof BackendError) return { ok: false, error, permit };
+        if (error instanceof BackendError) {
+          accounting.recordUnanswered(stage, chat.model);
+          return { ok: false, error, permit };
+        }
+        accounting.recordAbandoned(stage, chat.model);
         throw error; // the caller aborted, or a bug in the backend
       }
     });
@@ -132,6 +164,7 @@ export function createGateway(init: GatewayInit): Gateway {
   async function complete(request: CompletionRequest, responseFormat?: ResponseFormat): Promise<CompletionResult> {
     if (closed) throw new Error('the model gateway is closed');
     if (storageFull !== undefined) throw storageFull;
+    if (ledgerFailure !== undefined) throw ledgerFailure;
     const started = Date.now();
     const stage = request.stage;
     const model = modelFor(stage);
@@ -184,7 +217,7 @@ export function createGateway(init: GatewayInit): Gateway {
       if (attemptNo > 1 && breaker.isOpen) checkUsable(stage, model);
       let outcome: AttemptOutcome;
       try {
-        outcome = await attempt(chat, promptEstimate, request.signal, key);
+        outcome = await attempt(stage, chat, promptEstimate, request.signal, key);
       } catch (error) {
         if (error instanceof FatalEndpointError) throw fail(stage, model, error, true);
         throw error;
@@ -268,6 +301,12 @@ export function createGateway(init: GatewayInit): Gateway {
     modelFor,
     endpoint: { baseUrls: [...options.baseUrls], model: options.model },
     usage: () => accounting.report(),
+    runUsage(before) {
+      if (ledger === undefined) return undefined;
+      if (!baseAdopted && before !== undefined) ledger.adoptBase(before);
+      baseAdopted = true;
+      return mergeUsage(ledger.previous(), accounting.report());
+    },
     stats: () => ({
       inFlight: flow.inFlight,
       queued: flow.queued,
@@ -284,7 +323,18 @@ export function createGateway(init: GatewayInit): Gateway {
     async close() {
       closed = true;
       cache?.close();
+      ledger?.close();
       await backend.close?.();
     },
   };
+}
+
+/** Opens the usage ledger; closes the cache already opened when it cannot be. */
+function openLedger(path: string, cache: ResponseCache | undefined): UsageLedger {
+  try {
+    return new UsageLedger(path);
+  } catch (error) {
+    cache?.close();
+    throw error;
+  }
 }

@@ -2,6 +2,10 @@
  * Usage and cost accounting per stage and model, for `run.json` and progress output.
  * Paid calls count their tokens and cost; cache hits count as `cached_calls` and report the
  * tokens and dollars they saved, at zero new cost.
+ *
+ * Every change is one {@link UsageEvent}: the accounting applies it and hands it to its sink
+ * (the run directory's usage ledger, see usage-ledger.ts), so that replaying the ledger after a
+ * kill gives exactly the figures the dead processes had, and every request they had sent.
  */
 import type { StageName, Usage } from '../records.js';
 import type { ModelPrice } from './options.js';
@@ -9,8 +13,16 @@ import { costAt, type PriceOf } from './prices.js';
 
 /** Figures of one stage × model pair (snake_case: it goes into `run.json` as is). */
 export interface UsageFigures {
-  /** Requests answered by the endpoint (paid). A structured request with re-asks counts each answer. */
+  /**
+   * Requests answered by the endpoint (paid), plus `unconfirmed_calls`. A structured request
+   * with re-asks counts each answer.
+   */
   calls: number;
+  /**
+   * Requests sent whose answer was never read (the process was killed, or a stop aborted them):
+   * the provider may have billed them; their tokens and cost are unknown (not in the figures).
+   */
+  unconfirmed_calls: number;
   /** Requests answered from the response cache (no paid call). */
   cached_calls: number;
   /** Requests that failed after all retries, or with a fatal endpoint error. */
@@ -43,6 +55,7 @@ export interface UsageReport {
 export function emptyFigures(): UsageFigures {
   return {
     calls: 0,
+    unconfirmed_calls: 0,
     cached_calls: 0,
     failed_calls: 0,
     retries: 0,
@@ -73,14 +86,41 @@ function add(into: UsageFigures, from: UsageFigures): void {
   for (const key of Object.keys(into) as Array<keyof UsageFigures>) into[key] += from[key];
 }
 
+/**
+ * One change to the figures (short keys: one ledger line per event). `usd` is the cost (for
+ * `cached`, the saving) at the time, `null` for a model without a price.
+ */
+export type UsageEvent =
+  /** A request goes on the wire: pending until its outcome; a pending one at replay's end was never read. */
+  | { e: 'sent'; s: StageName; m: string }
+  /** The answer to a sent request (paid). */
+  | { e: 'paid'; s: StageName; m: string; p: number; c: number; usd: number | null }
+  /** A sent request ended with an error answer or no connection (not billed). */
+  | { e: 'unanswered'; s: StageName; m: string }
+  /** A sent request abandoned (aborted) before its answer: counted as unconfirmed. */
+  | { e: 'abandoned'; s: StageName; m: string }
+  | { e: 'cached'; s: StageName; m: string; p: number; c: number; usd: number | null }
+  | { e: 'retry'; s: StageName; m: string }
+  | { e: 'failed'; s: StageName; m: string }
+  /** Usage recorded before the ledger existed (an older run.json's), taken as it is. */
+  | { e: 'base'; usage: UsageReport };
+
 export class UsageAccounting {
   private readonly figures = new Map<string, { stage: StageName; model: string; figures: UsageFigures }>();
   private readonly unpriced = new Set<string>();
+  /** Sent requests without an outcome yet, by bucket key. */
+  private readonly pending = new Map<string, number>();
 
   private readonly priceOf: PriceOf;
 
-  /** `prices`: a price function, or prices by model name. */
-  constructor(prices: PriceOf | Record<string, ModelPrice>) {
+  /**
+   * `prices`: a price function, or prices by model name. `sink` receives every event after it
+   * is applied (a throwing sink propagates; the figures already hold the event).
+   */
+  constructor(
+    prices: PriceOf | Record<string, ModelPrice>,
+    private readonly sink?: (event: UsageEvent) => void,
+  ) {
     this.priceOf = typeof prices === 'function' ? prices : (model, usage) => (prices[model] === undefined ? undefined : costAt(usage, prices[model]));
   }
 
@@ -94,53 +134,153 @@ export class UsageAccounting {
     return entry.figures;
   }
 
-  /** Cost of `usage` of `model`; remembers models without a price for the report. */
-  private cost(model: string, usage: Usage): number | undefined {
-    const cost = this.priceOf(model, usage);
-    if (cost === undefined) this.unpriced.add(model);
-    return cost;
+  private settle(stage: StageName, model: string): void {
+    const key = `${stage}\u0000${model}`;
+    this.pending.set(key, (this.pending.get(key) ?? 1) - 1);
   }
 
-  /** A paid call; returns its cost in dollars (0 when unpriced: see `unpriced_calls`). */
+  /** Applies `event` to the figures (no sink): the one place the figures change. */
+  apply(event: UsageEvent): void {
+    if (event.e === 'base') {
+      for (const [stage, models] of Object.entries(event.usage.by_stage)) {
+        for (const [model, figures] of Object.entries(models ?? {})) {
+          const f = this.bucket(stage as StageName, model);
+          for (const key of Object.keys(f) as Array<keyof UsageFigures>) f[key] += figures[key] ?? 0;
+        }
+      }
+      for (const model of event.usage.unpriced_models) this.unpriced.add(model);
+      return;
+    }
+    const f = this.bucket(event.s, event.m);
+    switch (event.e) {
+      case 'sent': {
+        const key = `${event.s}\u0000${event.m}`;
+        this.pending.set(key, (this.pending.get(key) ?? 0) + 1);
+        return;
+      }
+      case 'paid':
+        this.settle(event.s, event.m);
+        f.calls++;
+        if (event.usd === null) {
+          f.unpriced_calls++;
+          this.unpriced.add(event.m);
+        }
+        f.prompt_tokens += event.p;
+        f.completion_tokens += event.c;
+        f.cost_usd += event.usd ?? 0;
+        return;
+      case 'unanswered':
+        this.settle(event.s, event.m);
+        return;
+      case 'abandoned':
+        this.settle(event.s, event.m);
+        f.calls++;
+        f.unconfirmed_calls++;
+        return;
+      case 'cached':
+        if (event.usd === null) this.unpriced.add(event.m);
+        f.cached_calls++;
+        f.saved_prompt_tokens += event.p;
+        f.saved_completion_tokens += event.c;
+        f.saved_cost_usd += event.usd ?? 0;
+        return;
+      case 'retry':
+        f.retries++;
+        return;
+      case 'failed':
+        f.failed_calls++;
+        return;
+    }
+  }
+
+  private record(event: UsageEvent): void {
+    this.apply(event);
+    this.sink?.(event);
+  }
+
+  /** A request goes on the wire; its outcome follows with recordCall, recordUnanswered or recordAbandoned. */
+  recordSent(stage: StageName, model: string): void {
+    this.record({ e: 'sent', s: stage, m: model });
+  }
+
+  /** The answer of a sent request (paid); returns its cost in dollars (0 when unpriced: see `unpriced_calls`). */
   recordCall(stage: StageName, model: string, usage: Usage): number {
-    const priced = this.cost(model, usage);
-    const cost = priced ?? 0;
-    const f = this.bucket(stage, model);
-    f.calls++;
-    if (priced === undefined) f.unpriced_calls++;
-    f.prompt_tokens += usage.prompt_tokens;
-    f.completion_tokens += usage.completion_tokens;
-    f.cost_usd += cost;
-    return cost;
+    return this.recordTokens('paid', stage, model, usage);
+  }
+
+  /** A paid answer or a cache hit at today's price; returns the dollars (spent or saved). */
+  private recordTokens(e: 'paid' | 'cached', stage: StageName, model: string, usage: Usage): number {
+    const usd = this.priceOf(model, usage) ?? null;
+    this.record({ e, s: stage, m: model, p: usage.prompt_tokens, c: usage.completion_tokens, usd });
+    return usd ?? 0;
+  }
+
+  /** A sent request that got an error answer or none (not billed). */
+  recordUnanswered(stage: StageName, model: string): void {
+    this.record({ e: 'unanswered', s: stage, m: model });
+  }
+
+  /** A sent request aborted before its answer (may have been billed: unconfirmed). */
+  recordAbandoned(stage: StageName, model: string): void {
+    this.record({ e: 'abandoned', s: stage, m: model });
   }
 
   /** A cache hit; returns the dollars it saved. */
   recordCached(stage: StageName, model: string, usage: Usage): number {
-    const saved = this.cost(model, usage) ?? 0;
-    const f = this.bucket(stage, model);
-    f.cached_calls++;
-    f.saved_prompt_tokens += usage.prompt_tokens;
-    f.saved_completion_tokens += usage.completion_tokens;
-    f.saved_cost_usd += saved;
-    return saved;
+    return this.recordTokens('cached', stage, model, usage);
   }
 
   recordFailure(stage: StageName, model: string): void {
-    this.bucket(stage, model).failed_calls++;
+    this.record({ e: 'failed', s: stage, m: model });
   }
 
   recordRetry(stage: StageName, model: string): void {
-    this.bucket(stage, model).retries++;
+    this.record({ e: 'retry', s: stage, m: model });
   }
 
-  report(): UsageReport {
+  /**
+   * The figures. With `unsettled` (replaying the ledger of processes that are gone), requests
+   * sent without an outcome count as unconfirmed calls; without it they are in flight and not
+   * counted yet.
+   */
+  report(unsettled = false): UsageReport {
     const report: UsageReport = { by_stage: {}, by_model: {}, totals: emptyFigures(), unpriced_models: [...this.unpriced].sort() };
-    for (const { stage, model, figures } of this.figures.values()) {
+    for (const [key, { stage, model, figures }] of this.figures) {
+      const open = unsettled ? Math.max(0, this.pending.get(key) ?? 0) : 0;
+      const withOpen = { ...figures, calls: figures.calls + open, unconfirmed_calls: figures.unconfirmed_calls + open };
       const stageEntry = (report.by_stage[stage] ??= {});
-      stageEntry[model] = { ...figures };
-      add((report.by_model[model] ??= emptyFigures()), figures);
-      add(report.totals, figures);
+      stageEntry[model] = withOpen;
+      add((report.by_model[model] ??= emptyFigures()), withOpen);
+      add(report.totals, withOpen);
     }
     return report;
   }
 }
+
+function addFigures(a: UsageFigures, b: UsageFigures): UsageFigures {
+  const out = { ...a };
+  for (const key of Object.keys(b) as Array<keyof UsageFigures>) out[key] = (a[key] ?? 0) + (b[key] ?? 0);
+  return out;
+}
+
+function addMap(a: Record<string, UsageFigures> | undefined, b: Record<string, UsageFigures> | undefined): Record<string, UsageFigures> {
+  const out: Record<string, UsageFigures> = { ...(a ?? {}) };
+  for (const [k, v] of Object.entries(b ?? {})) out[k] = out[k] === undefined ? v : addFigures(out[k], v);
+  return out;
+}
+
+/** Sums two usage reports (earlier sessions + this one). */
+export function mergeUsage(previous: UsageReport | undefined, current: UsageReport): UsageReport {
+  if (previous === undefined) return current;
+  const byStage: UsageReport['by_stage'] = { ...previous.by_stage };
+  for (const [stage, models] of Object.entries(current.by_stage)) {
+    byStage[stage as keyof UsageReport['by_stage']] = addMap(byStage[stage as keyof UsageReport['by_stage']], models);
+  }
+  return {
+    by_stage: byStage,
+    by_model: addMap(previous.by_model, current.by_model),
+    totals: addFigures(previous.totals, current.totals),
+    unpriced_models: [...new Set([...previous.unpriced_models, ...current.unpriced_models])],
+  };
+}
+

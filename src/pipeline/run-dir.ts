@@ -16,6 +16,7 @@ import { InputError } from '../io/documents.js';
 import type { Extraction, Rejection, Segment, Trajectory } from '../records.js';
 import { BATCH_JOURNAL_FILE } from '../llm/batch-journal.js';
 import { DEFAULT_CACHE_FILE } from '../llm/cache.js';
+import { USAGE_LEDGER_FILE } from '../llm/usage-ledger.js';
 import { readRunJson, type RunJsonOnDisk } from './run-json.js';
 import { dropTornTail, JsonlWriter, readJsonl, readJsonlLocated, readRecordAt, type JsonlLine } from '../io/jsonl.js';
 
@@ -34,12 +35,15 @@ export const RUN_FILES = {
   cache: DEFAULT_CACHE_FILE,
   /** `{pid, host}` of the process writing the directory; removed when it closes. */
   lock: 'run.lock',
+  /** Append-only usage events of every process (run.json's usage is their sum). */
+  usage: USAGE_LEDGER_FILE,
 } as const;
 
 /** Files a corpus run may leave before its first run.json: a run killed at once is still ours. */
 /** SQLite files a run may open before its first run.json (the cache, the batch journal, the dedup index). */
 const EARLY_FILES = new Set<string>([
   RUN_FILES.lock,
+  RUN_FILES.usage,
   ...[RUN_FILES.cache, BATCH_JOURNAL_FILE, RUN_FILES.dedup].flatMap((f) => [f, `${f}-wal`, `${f}-shm`, `${f}-journal`]),
 ]);
 

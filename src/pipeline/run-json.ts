@@ -9,7 +9,7 @@ import { z } from 'zod';
 import type { Config } from '../config.js';
 import { InputError } from '../io/documents.js';
 import type { Gateway } from '../llm/gateway.js';
-import type { UsageFigures, UsageReport } from '../llm/usage.js';
+import type { UsageReport } from '../llm/usage.js';
 import { StageNameSchema } from '../records.js';
 import type { Funnel } from './counts.js';
 import type { InputIdentity } from './input-identity.js';
@@ -193,32 +193,7 @@ export function publicUrl(url: string): string {
   }
 }
 
-function addFigures(a: UsageFigures, b: UsageFigures): UsageFigures {
-  const out = { ...a };
-  for (const key of Object.keys(b) as Array<keyof UsageFigures>) out[key] = (a[key] ?? 0) + (b[key] ?? 0);
-  return out;
-}
-
-function addMap(a: Record<string, UsageFigures> | undefined, b: Record<string, UsageFigures> | undefined): Record<string, UsageFigures> {
-  const out: Record<string, UsageFigures> = { ...(a ?? {}) };
-  for (const [k, v] of Object.entries(b ?? {})) out[k] = out[k] === undefined ? v : addFigures(out[k], v);
-  return out;
-}
-
-/** Sums two usage reports (earlier sessions + this one). */
-export function mergeUsage(previous: UsageReport | undefined, current: UsageReport): UsageReport {
-  if (previous === undefined) return current;
-  const byStage: UsageReport['by_stage'] = { ...previous.by_stage };
-  for (const [stage, models] of Object.entries(current.by_stage)) {
-    byStage[stage as keyof UsageReport['by_stage']] = addMap(byStage[stage as keyof UsageReport['by_stage']], models);
-  }
-  return {
-    by_stage: byStage,
-    by_model: addMap(previous.by_model, current.by_model),
-    totals: addFigures(previous.totals, current.totals),
-    unpriced_models: [...new Set([...previous.unpriced_models, ...current.unpriced_models])],
-  };
-}
+export { mergeUsage } from '../llm/usage.js';
 
 /** Sums filter counters of two sessions. */
 export function mergeCounters(a: Record<string, number> | undefined, b: Record<string, number>): Record<string, number> {

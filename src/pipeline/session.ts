@@ -134,7 +134,8 @@ export async function runCorpusSession(options: CorpusSessionOptions): Promise<C
       sessions,
       duration_s: sessions.reduce((sum, s) => sum + s.duration_s, 0),
       counts,
-      usage: gateway !== undefined ? mergeUsage(previous?.usage, gateway.usage()) : previous?.usage,
+      // The ledger's sum over every process (exact after kills); without one, the sessions' sum.
+      usage: gateway !== undefined ? gateway.runUsage(previous?.usage) ?? mergeUsage(previous?.usage, gateway.usage()) : previous?.usage,
       // From the segments on disk, so that resumed sessions do not count a segment twice.
       filter: counts === undefined ? previous?.filter : { ...counts.decided_by, llm_calls_saved: filterCallsSaved(counts) },
       versions: { gemtraj: VERSION, node: process.version, prompts: promptVersions(config.prompts) },

@@ -43,6 +43,7 @@ function calls(...names: string[]): Message[] {
 function figures(calls: number, cached: number, prompt: number, completion: number, cost: number): UsageFigures {
   return {
     calls,
+    unconfirmed_calls: 0,
     cached_calls: cached,
     failed_calls: 0,
     retries: 0,
