@@ -14,7 +14,7 @@ import { statSync } from 'node:fs';
 import type { Document } from '../records.js';
 import { openBytes, STDIN } from './byte-stream.js';
 import { readCsv } from './csv.js';
-import { sniffFormat, SUPPORTED_TYPES, type InputFormat } from './input-format.js';
+import { markupFromName, sniffFormat, SUPPORTED_TYPES, type InputFormat } from './input-format.js';
 import { InputError, resolveInputs, type InputFile } from './input-files.js';
 import { readJsonArray } from './json-array.js';
 import { splitLines } from './lines.js';
@@ -134,7 +134,7 @@ async function* readTextDocument(file: InputFile, chunks: AsyncIterable<Buffer>)
   const text = Buffer.concat(parts).toString('utf8').replace(/^\uFEFF/, '');
   // A file is named by its path; piped text by its content, so that a rerun finds it again.
   const id = file.stream ? undefined : file.label;
-  const item = documentFromText(text, id, { key: file.label, where: file.path, origin: { file: file.path } });
+  const item = documentFromText(text, id, { key: file.label, where: file.path, origin: { file: file.path } }, { markup: markupFromName(file.path) });
   if (item.kind === 'rejection' && id !== undefined) item.id = id;
   yield item;
 }
@@ -263,7 +263,8 @@ async function* readWetDocuments(file: InputFile, chunks: AsyncIterable<Buffer>)
     const id = rawId === undefined || rawId === '' ? undefined : rawId.replace(/^<(.*)>$/, '$1');
     const url = rec.headers.get('warc-target-uri');
     const place = { key: `${file.label}:offset ${rec.offset}`, where: `${file.path}: record at byte ${rec.offset}`, origin: { file: file.path, offset: rec.offset } };
-    yield documentFromText(rec.body.toString('utf8'), id, place, { url: url === '' ? undefined : url });
+    // A WET record is text extracted from a page: never HTML, whatever it quotes.
+    yield documentFromText(rec.body.toString('utf8'), id, place, { url: url === '' ? undefined : url, markup: 'markdown' });
   }
   if (conversions === 0) {
     const seen = [...others].map(([t, n]) => `${n} ${t}`).join(', ') || 'no records';
