@@ -11,6 +11,19 @@ export interface ReadOptions {
   textField: string;
   /** Field holding the id; absent → `doc_` + a hash of the text. @default 'id' */
   idField: string;
+  /**
+   * Told about input problems that do not stop a record from being read (invalid UTF-8, read
+   * as U+FFFD): the record still becomes a document. @default ignored
+   */
+  onWarning?: ((warning: InputWarning) => void) | undefined;
+}
+
+/** A problem in an input that does not reject the record. */
+export interface InputWarning {
+  /** `input_utf8`: bytes that are not UTF-8 (read as U+FFFD). */
+  check: 'input_utf8';
+  /** Names the file, the record (line, row, record offset) and the byte position. */
+  message: string;
 }
 
 export type InputItem =
@@ -115,7 +128,7 @@ export function documentFromRecord(value: unknown, place: RecordPlace, options: 
 }
 
 /** Fields a record may declare its text's markup in (a MIME type or a format name). */
-const MARKUP_FIELDS = ['format', 'mime', 'mime_type', 'mimetype', 'content_type', 'content-type', 'contentType'] as const;
+export const MARKUP_FIELDS = ['format', 'mime', 'mime_type', 'mimetype', 'content_type', 'content-type', 'contentType'] as const;
 
 /**
  * The markup a record declares: `text/html`, `application/xhtml+xml` or `html` → HTML;
