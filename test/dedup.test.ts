@@ -3,7 +3,7 @@
  * n-grams of benchmark texts), on real pages: the tau2 banking knowledge base (a templated help
  * centre), its policies, and the BFCL and tau2 benchmark files.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -329,6 +329,23 @@ describe('dedup and decontaminate steps in a run', () => {
     // Nothing left to remove: rejected.jsonl exists (always written) and is empty.
     expect(readLines(join(run, 'rejected.jsonl'))).toEqual([]);
     expect(readLines(join(run, 'segments.jsonl'))).toHaveLength(6);
+  });
+});
+
+describe('gemtraj dedup keeps the declared markup', () => {
+  it('a markdown file full of HTML-looking tags stays markdown in documents.jsonl', async () => {
+    const dir = tempDir();
+    const input = join(dir, 'in');
+    mkdirSync(input);
+    const md = 'Use the field <Account ID>.\n\n' + '<div><p>One.</p><p>Two.</p><ul><li>a</li><li>b</li></ul></div>\n'.repeat(3);
+    writeFileSync(join(input, 'guide.md'), md);
+    writeFileSync(join(input, 'page.html'), '<p>Use <code>&lt;Account ID&gt;</code> to sign in.</p>');
+    const out = join(dir, 'clean');
+    expect((await runMain(['dedup', input, '--out', out, '--quiet'])).code).toBe(0);
+    expect(readLines(join(out, 'documents.jsonl'))).toEqual([
+      { format: 'markdown', id: 'guide.md', text: md },
+      { format: 'html', id: 'page.html', text: '<p>Use <code>&lt;Account ID&gt;</code> to sign in.</p>' },
+    ]);
   });
 });
 

@@ -100,7 +100,8 @@ export async function dedupCorpus(input: string, out: string, config: Config, on
       }
       pieces.push(doc.text.slice(at));
       const text = cuts.length === 0 ? doc.text : pieces.map((p) => p.trim()).filter((p) => p !== '').join('\n\n');
-      documents.write({ [config.id_field]: doc.id, [config.text_field]: text });
+      // The markup the input declared (a `.md` or `.html` file) stays declared for the next read.
+      documents.write({ ...(doc.markup !== undefined ? { format: doc.markup } : {}), [config.id_field]: doc.id, [config.text_field]: text });
       summary.documents_kept++;
     }
   } finally {
