@@ -45,9 +45,20 @@ describe('code keeps its indentation', () => {
     expect(reduceMarkup('Example:\n\n    x = a_b_c * 2  # <Account ID>\n')).toBe('Example:\n\nx = a_b_c * 2  # <Account ID>');
   });
 
+  it('indented code inside a list item: 4 columns past the item text', () => {
+    expect(reduceMarkup('- Install:\n\n      pip install x\n        --user\n- Then run it.')).toBe('- Install:\npip install x\n  --user\n- Then run it.');
+    expect(reduceMarkup('1. Install:\n\n       npm i\n2. Done.')).toBe('1. Install:\nnpm i\n2. Done.');
+    // Less than that is the item's own paragraph.
+    expect(reduceMarkup('- Install:\n\n    more about it\n- Then run it.')).toBe('- Install:\nmore about it\n- Then run it.');
+  });
+
   it('shell continuation lines', () => {
     const md = 'Run:\n\ncurl -X POST https://x/v1/items \\\n    -H "Authorization: Bearer <token>" \\\n    -d @file_name.json\n\nDone.';
     expect(reduceMarkup(md)).toBe('Run:\n\ncurl -X POST https://x/v1/items \\\n    -H "Authorization: Bearer <token>" \\\n    -d @file_name.json\n\nDone.');
+  });
+
+  it('a code fence after a line ending in a backslash still opens a code block', () => {
+    expect(reduceMarkup('Text ends here \\\n```sh\nls \\\n    -l\n```\nAfter.')).toBe('Text ends here \\\n\nls \\\n    -l\nAfter.');
   });
 
   it('shell continuation lines inside a list item', () => {

@@ -40,7 +40,8 @@ type LineClass =
   /** ATX heading; `hashes` is the length of the `#` run. */
   | { kind: 'heading'; title: string; hashes: number }
   | { kind: 'link-definition' }
-  | { kind: 'item'; indent: number }
+  /** `content`: the column where the item's text starts (after its marker). */
+  | { kind: 'item'; indent: number; content: number }
   | { kind: 'text'; indent: number };
 
 function classifyLine(line: string): LineClass {
@@ -52,7 +53,8 @@ function classifyLine(line: string): LineClass {
   if (atx !== null) return { kind: 'heading', title: atx[2] ?? '', hashes: (atx[1] as string).length };
   if (LINK_DEFINITION.test(line)) return { kind: 'link-definition' };
   const indent = indentWidth(line);
-  return LIST_ITEM.test(line) ? { kind: 'item', indent } : { kind: 'text', indent };
+  const item = LIST_ITEM.exec(line);
+  return item !== null ? { kind: 'item', indent, content: indentWidth(line.slice(0, item[0].length).replace(/\S/g, ' ')) } : { kind: 'text', indent };
 }
 
 /** An open fenced code block. */
@@ -81,7 +83,9 @@ class MarkdownReader {
   /** Lines of the current paragraph (1 = a candidate setext/RST title). */
   private paraLines = 0;
   /** An indented code block is open (blank lines inside it do not close it). */
-  private indentedCode = false;
+  private indentedCode: { strip: number; inList: boolean } | null = null;
+  /** Column where the text of the last list item starts: code inside the item is 4 columns further. */
+  private itemContent = 0;
   /** The last line ended with ` \`: the next one continues it; its indentation is kept relative to `indent`. */
   private continuation: { indent: number } | null = null;
 
@@ -98,18 +102,20 @@ class MarkdownReader {
       return;
     }
     if (this.continuation !== null) {
-      if (line.trim() !== '') {
+      // A code fence is never a continuation: a prose line ending in ` \` must not swallow it.
+      if (line.trim() !== '' && !FENCE.test(line)) {
         this.continuationLine(this.continuation.indent, line, lineStart, lineEnd);
         return;
       }
       this.continuation = null;
     }
     const c = classifyLine(line);
-    if (c.kind !== 'blank' && this.isIndentedCode(line)) {
-      this.indentedCodeLine(line, lineStart, lineEnd);
+    const strip = c.kind === 'blank' ? -1 : this.indentedCodeStrip(line);
+    if (strip !== -1) {
+      this.indentedCodeLine(strip, lineStart, lineEnd);
       return;
     }
-    this.indentedCode = false;
+    this.indentedCode = null;
     if (c.kind === 'item' || c.kind === 'text') this.continuation = CONTINUED.test(line) ? { indent: c.indent } : null;
     switch (c.kind) {
       case 'blank':
@@ -133,7 +139,10 @@ class MarkdownReader {
         return;
       case 'item':
         if (this.isWrappedParagraphLine(line)) this.textLine(c.indent, lineStart, lineEnd);
-        else this.item(c.indent, lineStart, lineEnd);
+        else {
+          this.item(c.indent, lineStart, lineEnd);
+          this.itemContent = c.content;
+        }
         return;
       case 'text':
         this.textLine(c.indent, lineStart, lineEnd);
@@ -159,18 +168,27 @@ class MarkdownReader {
   }
 
   /**
-   * An indented code block: 4 columns in, outside a list, not inside a paragraph (after a
-   * blank line, a heading or the start) or continuing one.
+   * The columns of indentation an indented code line loses, or -1 when `line` is not one: 4
+   * columns in (4 past the item's text inside a list), not inside a paragraph (after a blank
+   * line, a heading or the start) unless continuing a code block.
    */
-  private isIndentedCode(line: string): boolean {
-    if (indentWidth(line) < CODE_INDENT || this.list !== null) return false;
-    return this.indentedCode || this.blankBefore || this.prev === 'heading' || this.prev === 'none';
+  private indentedCodeStrip(line: string): number {
+    const strip = (this.list !== null ? this.itemContent : 0) + CODE_INDENT;
+    if (indentWidth(line) < strip) return -1;
+    if (this.indentedCode !== null) return this.indentedCode.strip;
+    const after = this.blankBefore || (this.list === null && (this.prev === 'heading' || this.prev === 'none'));
+    return after ? strip : -1;
   }
 
-  private indentedCodeLine(line: string, lineStart: number, lineEnd: number): void {
-    const first = !this.indentedCode;
-    pushCodeLine(this.out, this.text, lineStart + columnsPrefix(line, CODE_INDENT), lineEnd, first ? '\n\n' : '\n', first ? COST_BLOCK : COST_LINE, this.maxChars, first);
-    this.indentedCode = true;
+  private indentedCodeLine(strip: number, lineStart: number, lineEnd: number): void {
+    const first = this.indentedCode === null;
+    const inList = this.indentedCode?.inList ?? this.list !== null;
+    const line = this.text.slice(lineStart, lineEnd);
+    const before = this.out.length;
+    const blockStart = first && !inList;
+    pushCodeLine(this.out, this.text, lineStart + columnsPrefix(line, strip), lineEnd, blockStart ? '\n\n' : '\n', blockStart ? COST_BLOCK : COST_LINE, this.maxChars, blockStart);
+    if (inList) markInList(this.out, before);
+    this.indentedCode = { strip, inList };
     this.prev = 'code';
     this.blankBefore = false;
     this.paraLines = 0;
