@@ -332,8 +332,8 @@ describe('dedup and decontaminate steps in a run', () => {
   });
 });
 
-describe('gemtraj dedup keeps the declared markup', () => {
-  it('a markdown file full of HTML-looking tags stays markdown in documents.jsonl', async () => {
+describe('gemtraj dedup: declared markup and encoding', () => {
+  it('a markdown file full of HTML-looking tags stays markdown in documents.jsonl; invalid UTF-8 is a warning', async () => {
     const dir = tempDir();
     const input = join(dir, 'in');
     mkdirSync(input);
@@ -341,9 +341,14 @@ describe('gemtraj dedup keeps the declared markup', () => {
     writeFileSync(join(input, 'guide.md'), md);
     writeFileSync(join(input, 'page.html'), '<p>Use <code>&lt;Account ID&gt;</code> to sign in.</p>');
     const out = join(dir, 'clean');
-    expect((await runMain(['dedup', input, '--out', out, '--quiet'])).code).toBe(0);
+    writeFileSync(join(input, 'latin1.txt'), Buffer.from('Order a caf\xe9 at the counter.', 'latin1'));
+    const result = await runMain(['dedup', input, '--out', out]);
+    expect(result.code).toBe(0);
+    // Invalid UTF-8 is reported, not silently read as U+FFFD.
+    expect(result.stderr).toContain(`warning: ${join(input, 'latin1.txt')}: invalid UTF-8 at byte 11 (line 1, column 12)`);
     expect(readLines(join(out, 'documents.jsonl'))).toEqual([
       { format: 'markdown', id: 'guide.md', text: md },
+      { format: 'markdown', id: 'latin1.txt', text: 'Order a caf\ufffd at the counter.' },
       { format: 'html', id: 'page.html', text: '<p>Use <code>&lt;Account ID&gt;</code> to sign in.</p>' },
     ]);
   });
