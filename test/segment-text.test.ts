@@ -3,9 +3,13 @@
  * code keeps its indentation, and only real HTML (declared, or sniffed conservatively) is
  * read as HTML.
  */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { reduceMarkup, segmentDocument } from '../src/stages/segment.js';
 import { looksLikeHtml } from '../src/stages/segment/detect.js';
+import { runMain } from '../src/testing/cli-harness.js';
 
 describe('markdown keeps angle-bracketed text', () => {
   it('keeps placeholders, in and out of code spans', () => {
@@ -99,5 +103,27 @@ describe('only real HTML is parsed as HTML', () => {
     const html = `<html><body><p>${'Compare the totals. '.repeat(20)}If a < b and c > d, stop. ${'Then go on. '.repeat(30)}</p></body></html>`;
     const segments = segmentDocument({ id: 'l', text: html }, { maxChars: 200, minChars: 0 });
     expect(segments.map((s) => s.text).join(' ')).toContain('If a < b and c > d, stop.');
+  });
+});
+
+describe('a run segments each input by its declared markup', () => {
+  it('a .md file with HTML blocks stays markdown (placeholders kept); a .html file is HTML', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gemtraj-markup-'));
+    try {
+      const html = '<div><p>Sign in first.</p><p>Then open Settings.</p><ul><li>a</li><li>b</li></ul></div>\n';
+      writeFileSync(join(dir, 'guide.md'), `To reset access, enter <Account ID> and the code from Promise<void> logs.\n\n${html}`);
+      writeFileSync(join(dir, 'page.html'), `<p>Enter the &lt;Account ID&gt; shown on <b>your</b> card.</p>${html}`);
+      const out = join(dir, 'run');
+      const result = await runMain(['filter', join(dir, 'guide.md'), '--out', out, '--filter', 'local', '--quiet']);
+      expect(result.code).toBe(0);
+      const segments = readFileSync(join(out, 'segments.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { text: string });
+      expect(segments[0]?.text).toContain('enter <Account ID> and the code from Promise<void> logs.');
+      const out2 = join(dir, 'run-html');
+      expect((await runMain(['filter', join(dir, 'page.html'), '--out', out2, '--filter', 'local', '--quiet'])).code).toBe(0);
+      const htmlSegments = readFileSync(join(out2, 'segments.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { text: string });
+      expect(htmlSegments[0]?.text).toMatch(/^Enter the <Account ID> shown on your card\.\n\nSign in first\./);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
