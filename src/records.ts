@@ -31,6 +31,13 @@ export const DocumentSchema = z.object({
   /** Page address when the input has one (a WET record's WARC-Target-URI, a `url` field or column). */
   url: z.string().optional(),
   /**
+   * Markup of the text when the input declares it: `html` for a `.html` file or a record whose
+   * `format`/`mime`/`content_type` field says HTML; `markdown` for `.md`/`.txt`/`.rst` files,
+   * WET records (extracted text) and records declared markdown or plain text. Absent: the
+   * segmenter sniffs (see src/stages/segment/detect.ts).
+   */
+  markup: z.enum(['html', 'markdown']).optional(),
+  /**
    * Where the document was read from, for error messages: the file (`-` for stdin) and the
    * 1-based line (JSONL, CSV), row (Parquet, CSV, JSON array) or byte offset (WET record).
    */

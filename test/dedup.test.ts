@@ -3,7 +3,7 @@
  * n-grams of benchmark texts), on real pages: the tau2 banking knowledge base (a templated help
  * centre), its policies, and the BFCL and tau2 benchmark files.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -329,6 +329,28 @@ describe('dedup and decontaminate steps in a run', () => {
     // Nothing left to remove: rejected.jsonl exists (always written) and is empty.
     expect(readLines(join(run, 'rejected.jsonl'))).toEqual([]);
     expect(readLines(join(run, 'segments.jsonl'))).toHaveLength(6);
+  });
+});
+
+describe('gemtraj dedup: declared markup and encoding', () => {
+  it('a markdown file full of HTML-looking tags stays markdown in documents.jsonl; invalid UTF-8 is a warning', async () => {
+    const dir = tempDir();
+    const input = join(dir, 'in');
+    mkdirSync(input);
+    const md = 'Use the field <Account ID>.\n\n' + '<div><p>One.</p><p>Two.</p><ul><li>a</li><li>b</li></ul></div>\n'.repeat(3);
+    writeFileSync(join(input, 'guide.md'), md);
+    writeFileSync(join(input, 'page.html'), '<p>Use <code>&lt;Account ID&gt;</code> to sign in.</p>');
+    const out = join(dir, 'clean');
+    writeFileSync(join(input, 'latin1.txt'), Buffer.from('Order a caf\xe9 at the counter.', 'latin1'));
+    const result = await runMain(['dedup', input, '--out', out]);
+    expect(result.code).toBe(0);
+    // Invalid UTF-8 is reported, not silently read as U+FFFD.
+    expect(result.stderr).toContain(`warning: ${join(input, 'latin1.txt')}: invalid UTF-8 at byte 11 (line 1, column 12)`);
+    expect(readLines(join(out, 'documents.jsonl'))).toEqual([
+      { format: 'markdown', id: 'guide.md', text: md },
+      { format: 'markdown', id: 'latin1.txt', text: 'Order a caf\ufffd at the counter.' },
+      { format: 'html', id: 'page.html', text: '<p>Use <code>&lt;Account ID&gt;</code> to sign in.</p>' },
+    ]);
   });
 });
 

@@ -217,7 +217,8 @@ describe('where a bad record is, per format', () => {
     const empty = warcRecord({ 'WARC-Type': 'conversion', 'WARC-Record-ID': '<urn:uuid:2>', 'WARC-Target-URI': 'https://b.example/' }, '  \n');
     const file = write('x.warc.wet', good + empty);
     const items = await all(readDocuments(file, OPTS));
-    expect(docs(items)).toEqual([{ id: 'urn:uuid:1', text: 'Open the app.', url: 'https://a.example/', origin: { file, offset: 0 } }]);
+    // Extracted text: never read as HTML.
+    expect(docs(items)).toEqual([{ id: 'urn:uuid:1', text: 'Open the app.', url: 'https://a.example/', markup: 'markdown', origin: { file, offset: 0 } }]);
     const offset = Buffer.byteLength(good);
     expect(rejections(items)).toEqual([
       { kind: 'rejection', id: `urn:uuid:2@x.warc.wet:offset ${offset}`, reasons: [{ check: 'input_empty', message: `${file}: record at byte ${offset}: text is empty` }] },

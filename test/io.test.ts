@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { dropTornTail, JsonlWriter, readJsonl, readJsonlValues, type JsonlLine } from '../src/io/jsonl.js';
@@ -410,7 +411,24 @@ describe('readDocuments: JSONL', () => {
 describe('readDocuments: text files and folders', () => {
   it('a single .txt file is one document whose id is the file name', async () => {
     const path = file('guide.txt', PROSE);
-    expect(await all(readDocuments(path, OPTS))).toEqual([{ kind: 'document', document: { id: 'guide.txt', text: PROSE, origin: { file: path } } }]);
+    expect(await all(readDocuments(path, OPTS))).toEqual([{ kind: 'document', document: { id: 'guide.txt', text: PROSE, markup: 'markdown', origin: { file: path } } }]);
+  });
+
+  it('the markup a document declares: by file type, by a format or MIME field, else none (the segmenter sniffs)', async () => {
+    const html = '<p>Use <code>&lt;Account ID&gt;</code>.</p>';
+    expect(docs(await all(readDocuments(file('page.html', html), OPTS)))[0]?.markup).toBe('html');
+    expect(docs(await all(readDocuments(file('page.htm.gz', gzipSync(html)), OPTS)))[0]?.markup).toBe('html');
+    expect(docs(await all(readDocuments(file('notes.md', 'Use <Account ID>.'), OPTS)))[0]?.markup).toBe('markdown');
+    expect(docs(await all(readDocuments(file('notes', 'Use <Account ID>.'), OPTS)))[0]?.markup).toBeUndefined();
+    const lines = [
+      { id: 'a', text: html, mime: 'text/html; charset=utf-8' },
+      { id: 'b', text: html, format: 'markdown' },
+      { id: 'c', text: html, content_type: 'text/plain' },
+      { id: 'd', text: html, format: 'qa' },
+      { id: 'e', text: html },
+    ];
+    const path = file('records.jsonl', lines.map((l) => JSON.stringify(l)).join('\n'));
+    expect(docs(await all(readDocuments(path, OPTS))).map((d) => d.markup)).toEqual(['html', 'markdown', 'markdown', undefined, undefined]);
   });
 
   it('a folder: .md/.txt/.jsonl files, recursively, in sorted order, with relative-path ids', async () => {

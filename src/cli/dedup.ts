@@ -25,6 +25,8 @@ export function registerDedup(program: Command): void {
       const config = configFromFlags(flags, { dedup: flags.dedup !== undefined ? { mode: flags.dedup } : undefined });
       const s = await dedupCorpus(input, flags.out, config);
       if (!config.quiet) {
+        for (const message of s.input_warnings.slice(0, 20)) process.stderr.write(`warning: ${message}\n`);
+        if (s.input_warnings.length > 20) process.stderr.write(`${s.input_warnings.length} input warning(s) in all: see ${s.files.summary}\n`);
         process.stderr.write(
           `${s.documents} document(s), ${s.segments} segment(s): ${s.duplicates} duplicate(s) removed (${s.exact_duplicates} exact, ${s.near_duplicates} near), ` +
             `${s.documents - s.documents_kept} document(s) left empty and dropped${s.input_rejected > 0 ? `, ${s.input_rejected} input record(s) rejected` : ''}\n` +

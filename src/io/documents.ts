@@ -14,15 +14,16 @@ import { statSync } from 'node:fs';
 import type { Document } from '../records.js';
 import { openBytes, STDIN } from './byte-stream.js';
 import { readCsv } from './csv.js';
-import { sniffFormat, SUPPORTED_TYPES, type InputFormat } from './input-format.js';
+import { markupFromName, sniffFormat, SUPPORTED_TYPES, type InputFormat } from './input-format.js';
 import { InputError, resolveInputs, type InputFile } from './input-files.js';
 import { readJsonArray } from './json-array.js';
 import { splitLines } from './lines.js';
 import { parquetShape, readParquetRows } from './parquet-input.js';
-import { documentFromRecord, documentFromText, type InputItem, type ReadOptions } from './record-document.js';
+import { documentFromRecord, documentFromText, MARKUP_FIELDS, type InputItem, type ReadOptions } from './record-document.js';
+import { firstInvalidUtf8, invalidUtf8Message, lineAndColumn, watchUtf8, type InvalidAt } from './utf8.js';
 import { readWarc } from './warc.js';
 
-export { contentId, textProblem, type InputItem, type ReadOptions } from './record-document.js';
+export { contentId, textProblem, type InputItem, type InputWarning, type ReadOptions } from './record-document.js';
 export { InputError } from './input-files.js';
 
 /** Files an input path stands for, in a stable order (unreadable types included: they are reported). Throws {@link InputError}. */
@@ -113,28 +114,48 @@ async function* readKnown(file: InputFile, options: ReadOptions): AsyncGenerator
       yield* readJsonlDocuments(file, chunks, options, objectJson);
       return;
     case 'json':
-      yield* readArrayDocuments(file, chunks, options);
+      yield* readArrayDocuments(file, watched(file, chunks, options), options);
       return;
     case 'csv':
     case 'tsv':
-      yield* readCsvDocuments(file, chunks, format === 'csv' ? ',' : '\t', options);
+      yield* readCsvDocuments(file, watched(file, chunks, options), format === 'csv' ? ',' : '\t', options);
       return;
     case 'wet':
-      yield* readWetDocuments(file, chunks);
+      yield* readWetDocuments(file, chunks, options);
       return;
     case 'text':
-      yield* readTextDocument(file, chunks);
+      yield* readTextDocument(file, chunks, options);
       return;
   }
 }
 
-async function* readTextDocument(file: InputFile, chunks: AsyncIterable<Buffer>): AsyncGenerator<InputItem> {
+/** Reports invalid UTF-8 in `bytes` (a whole text), if any; `where` names it, `of` what the offset counts in. */
+function checkUtf8(bytes: Buffer, where: string, options: ReadOptions, of = ''): void {
+  if (options.onWarning === undefined) return;
+  const bad = firstInvalidUtf8(bytes);
+  if (bad === -1) return;
+  const at = lineAndColumn(bytes, bad);
+  options.onWarning({ check: 'input_utf8', message: invalidUtf8Message(where, `byte ${bad}${of} (line ${at.line}, column ${at.column})`, bytes.subarray(bad, bad + 4)) });
+}
+
+/** `chunks`, checked for invalid UTF-8 when someone listens (CSV, JSON arrays: streamed, not split in lines here). */
+function watched(file: InputFile, chunks: AsyncIterable<Buffer>, options: ReadOptions): AsyncIterable<Buffer> {
+  const warn = options.onWarning;
+  if (warn === undefined) return chunks;
+  return watchUtf8(chunks, (at) =>
+    warn({ check: 'input_utf8', message: invalidUtf8Message(`${file.path}:${at.line}`, `byte ${at.byte} (column ${at.column})`, at.bytes) }),
+  );
+}
+
+async function* readTextDocument(file: InputFile, chunks: AsyncIterable<Buffer>, options: ReadOptions): AsyncGenerator<InputItem> {
   const parts: Buffer[] = [];
   for await (const chunk of chunks) parts.push(chunk);
-  const text = Buffer.concat(parts).toString('utf8').replace(/^\uFEFF/, '');
+  const bytes = Buffer.concat(parts);
+  checkUtf8(bytes, file.path, options);
+  const text = bytes.toString('utf8').replace(/^\uFEFF/, '');
   // A file is named by its path; piped text by its content, so that a rerun finds it again.
   const id = file.stream ? undefined : file.label;
-  const item = documentFromText(text, id, { key: file.label, where: file.path, origin: { file: file.path } });
+  const item = documentFromText(text, id, { key: file.label, where: file.path, origin: { file: file.path } }, { markup: markupFromName(file.path) });
   if (item.kind === 'rejection' && id !== undefined) item.id = id;
   yield item;
 }
@@ -145,7 +166,12 @@ async function* readTextDocument(file: InputFile, chunks: AsyncIterable<Buffer>)
  */
 async function* readJsonlDocuments(file: InputFile, chunks: AsyncIterable<Buffer>, options: ReadOptions, whole = false): AsyncGenerator<InputItem> {
   let first = true;
-  const lines = splitLines(chunks);
+  const onInvalid =
+    options.onWarning === undefined
+      ? undefined
+      : (bad: InvalidAt): void =>
+          options.onWarning?.({ check: 'input_utf8', message: invalidUtf8Message(`${file.path}:${bad.line}`, `byte ${bad.byte} (column ${bad.column})`, bad.bytes) });
+  const lines = splitLines(chunks, onInvalid);
   for await (const { line, text } of lines) {
     if (text.trim() === '') continue;
     if (first && whole) {
@@ -242,14 +268,23 @@ async function* readCsvDocuments(file: InputFile, chunks: AsyncIterable<Buffer>,
 }
 
 async function* readParquetDocuments(file: InputFile, options: ReadOptions): AsyncGenerator<InputItem> {
-  for await (const { row, record } of readParquetRows(file.path, options.textField, options.idField)) {
+  const rows = readParquetRows(file.path, options.textField, options.idField, { extraColumns: MARKUP_FIELDS, checkUtf8: options.onWarning !== undefined });
+  for await (const { row, record, invalidText } of rows) {
+    const place = rowPlace(file, row);
     const text = record[options.textField];
-    if (text instanceof Uint8Array) record[options.textField] = Buffer.from(text).toString('utf8');
-    yield documentFromRecord(record, rowPlace(file, row), options, 'row');
+    if (text instanceof Uint8Array) {
+      const bytes = Buffer.from(text);
+      checkUtf8(bytes, place.where, options, ` of its ${options.textField}`);
+      record[options.textField] = bytes.toString('utf8');
+    }
+    if (invalidText !== undefined) {
+      options.onWarning?.({ check: 'input_utf8', message: invalidUtf8Message(place.where, `byte ${invalidText.byte} of its ${options.textField}`, invalidText.bytes) });
+    }
+    yield documentFromRecord(record, place, options, 'row');
   }
 }
 
-async function* readWetDocuments(file: InputFile, chunks: AsyncIterable<Buffer>): AsyncGenerator<InputItem> {
+async function* readWetDocuments(file: InputFile, chunks: AsyncIterable<Buffer>, options: ReadOptions): AsyncGenerator<InputItem> {
   let conversions = 0;
   const others = new Map<string, number>();
   for await (const rec of readWarc(chunks)) {
@@ -263,7 +298,9 @@ async function* readWetDocuments(file: InputFile, chunks: AsyncIterable<Buffer>)
     const id = rawId === undefined || rawId === '' ? undefined : rawId.replace(/^<(.*)>$/, '$1');
     const url = rec.headers.get('warc-target-uri');
     const place = { key: `${file.label}:offset ${rec.offset}`, where: `${file.path}: record at byte ${rec.offset}`, origin: { file: file.path, offset: rec.offset } };
-    yield documentFromText(rec.body.toString('utf8'), id, place, { url: url === '' ? undefined : url });
+    checkUtf8(rec.body, place.where, options, ' of its text');
+    // A WET record is text extracted from a page: never HTML, whatever it quotes.
+    yield documentFromText(rec.body.toString('utf8'), id, place, { url: url === '' ? undefined : url, markup: 'markdown' });
   }
   if (conversions === 0) {
     const seen = [...others].map(([t, n]) => `${n} ${t}`).join(', ') || 'no records';

@@ -38,6 +38,20 @@ const BY_COMPRESSION: Record<string, Compression> = { '.gz': 'gzip', '.gzip': 'g
 /** The extensions gemtraj reads, for messages. */
 export const SUPPORTED_TYPES = '.jsonl, .ndjson, .json (lines or an array), .csv, .tsv, .parquet, .warc.wet, .txt, .md, .html (any of them .gz or .zst)';
 
+/**
+ * Markup a text file's name declares: `.html`/`.htm` are HTML; `.md`, `.markdown`, `.txt` and
+ * `.rst` are read as markdown (plain text is valid markdown); a name without one of these
+ * (a pipe, `notes`) declares nothing and the segmenter sniffs.
+ */
+export function markupFromName(path: string): 'html' | 'markdown' | undefined {
+  let name = basename(path);
+  const outer = lastExtension(name);
+  if (BY_COMPRESSION[outer] !== undefined) name = name.slice(0, -outer.length);
+  const ext = lastExtension(name);
+  if (ext === '.html' || ext === '.htm') return 'html';
+  return BY_EXTENSION[ext] === 'text' ? 'markdown' : undefined;
+}
+
 /** Last extension of a name, lower case ('' when none). */
 function lastExtension(name: string): string {
   const dot = name.lastIndexOf('.');

@@ -3,17 +3,27 @@
  * byte 0x0A is safe in UTF-8 (no multi-byte character contains it), so each line is decoded
  * whole; only the unfinished last line of a chunk is carried over.
  */
+import { firstInvalidUtf8, type InvalidAt } from './utf8.js';
+
 export interface NumberedLine {
   line: number;
   text: string;
 }
 
-export async function* splitLines(chunks: AsyncIterable<Buffer>): AsyncGenerator<NumberedLine> {
+/** With `onInvalid`, each line is checked for invalid UTF-8 (one native scan per line). */
+export async function* splitLines(chunks: AsyncIterable<Buffer>, onInvalid?: (where: InvalidAt) => void): AsyncGenerator<NumberedLine> {
   let carry: Buffer | undefined;
   let n = 0;
+  // Stream offset of the next line's first byte.
+  let offset = 0;
   const decode = (bytes: Buffer): string => {
     n += 1;
     const end = bytes.length > 0 && bytes[bytes.length - 1] === 0x0d ? bytes.length - 1 : bytes.length;
+    if (onInvalid !== undefined) {
+      const bad = firstInvalidUtf8(bytes, 0, end);
+      if (bad !== -1) onInvalid({ line: n, byte: offset + bad, column: bad + 1, bytes: bytes.subarray(bad, Math.min(end, bad + 4)) });
+    }
+    offset += bytes.length + 1;
     const text = bytes.toString('utf8', 0, end);
     return n === 1 ? text.replace(/^\uFEFF/, '') : text;
   };

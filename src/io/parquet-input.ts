@@ -6,12 +6,22 @@
  */
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
+import { firstInvalidUtf8 } from './utf8.js';
 
 export interface ParquetRow {
   /** 1-based row number in the file. */
   row: number;
   /** The requested columns of the row (strings, numbers, null). */
   record: Record<string, unknown>;
+  /** When the text column's bytes are not UTF-8 (read as U+FFFD): the first bad one's offset in the value, and a few bytes from it. */
+  invalidText?: { byte: number; bytes: Uint8Array };
+}
+
+export interface ParquetReadOptions {
+  /** More columns to read when the file has them (besides the text, id and `url`). */
+  extraColumns?: readonly string[];
+  /** Check the strings for invalid UTF-8 (sets {@link ParquetRow.invalidText}). @default false */
+  checkUtf8?: boolean;
 }
 
 /** Thrown for a file that is not Parquet or lacks the text column; the message says which. */
@@ -28,7 +38,7 @@ export async function parquetShape(file: string): Promise<{ columns: string[]; r
  * Streams the rows of `file`: `textField` must be a column; `idField` and `url` are read
  * when present.
  */
-export async function* readParquetRows(file: string, textField: string, idField: string): AsyncGenerator<ParquetRow> {
+export async function* readParquetRows(file: string, textField: string, idField: string, options: ParquetReadOptions = {}): AsyncGenerator<ParquetRow> {
   const buffer = await asyncBufferFromFile(file);
   let metadata;
   try {
@@ -40,13 +50,34 @@ export async function* readParquetRows(file: string, textField: string, idField:
   if (!names.includes(textField)) {
     throw new ParquetInputError(`no column "${textField}" (columns: ${names.slice(0, 12).join(', ') || 'none'}); choose one with --text-field`);
   }
-  const columns = [textField, ...[idField, 'url'].filter((c) => c !== textField && names.includes(c))];
+  const columns = [textField, ...[idField, 'url', ...(options.extraColumns ?? [])].filter((c, i, all) => c !== textField && names.includes(c) && all.indexOf(c) === i)];
+  // Strings decoded from bytes that are not UTF-8, by their decoded value (rare: usually empty).
+  const invalid = new Map<string, { byte: number; bytes: Uint8Array }>();
+  const decoder = new TextDecoder();
+  const parsers =
+    options.checkUtf8 === true
+      ? {
+          stringFromBytes(bytes: Uint8Array | undefined): string | undefined {
+            if (bytes === undefined) return bytes;
+            const text = decoder.decode(bytes);
+            const bad = firstInvalidUtf8(bytes);
+            if (bad !== -1) invalid.set(text, { byte: bad, bytes: bytes.slice(bad, bad + 4) });
+            return text;
+          },
+        }
+      : undefined;
   let rowStart = 0;
   for (const group of metadata.row_groups) {
     const rowEnd = rowStart + Number(group.num_rows);
     if (rowEnd > rowStart) {
-      const rows = (await parquetReadObjects({ file: buffer, metadata, columns, rowStart, rowEnd, compressors })) as Array<Record<string, unknown>>;
-      for (let i = 0; i < rows.length; i++) yield { row: rowStart + i + 1, record: rows[i] as Record<string, unknown> };
+      invalid.clear();
+      const rows = (await parquetReadObjects({ file: buffer, metadata, columns, rowStart, rowEnd, compressors, ...(parsers !== undefined ? { parsers } : {}) })) as Array<Record<string, unknown>>;
+      for (let i = 0; i < rows.length; i++) {
+        const record = rows[i] as Record<string, unknown>;
+        const text = record[textField];
+        const bad = invalid.size > 0 && typeof text === 'string' ? invalid.get(text) : undefined;
+        yield { row: rowStart + i + 1, record, ...(bad !== undefined ? { invalidText: bad } : {}) };
+      }
     }
     rowStart = rowEnd;
   }

@@ -11,6 +11,19 @@ export interface ReadOptions {
   textField: string;
   /** Field holding the id; absent → `doc_` + a hash of the text. @default 'id' */
   idField: string;
+  /**
+   * Told about input problems that do not stop a record from being read (invalid UTF-8, read
+   * as U+FFFD): the record still becomes a document. @default ignored
+   */
+  onWarning?: ((warning: InputWarning) => void) | undefined;
+}
+
+/** A problem in an input that does not reject the record. */
+export interface InputWarning {
+  /** `input_utf8`: bytes that are not UTF-8 (read as U+FFFD). */
+  check: 'input_utf8';
+  /** Names the file, the record (line, row, record offset) and the byte position. */
+  message: string;
 }
 
 export type InputItem =
@@ -52,14 +65,31 @@ export function textProblem(text: string): Reason | undefined {
   return undefined;
 }
 
+/** Extra facts of a document besides its text and id. */
+export interface DocumentExtra {
+  url?: string | undefined;
+  /** The record's text field, named in rejections. */
+  field?: string;
+  markup?: Document['markup'];
+}
+
 /** The text as a document, or its rejection; `id` is the record's own id when it has one. */
-export function documentFromText(text: string, id: string | undefined, place: RecordPlace, extra: { url?: string | undefined; field?: string } = {}): InputItem {
+export function documentFromText(text: string, id: string | undefined, place: RecordPlace, extra: DocumentExtra = {}): InputItem {
   const problem = textProblem(text);
   if (problem !== undefined) {
     const path = extra.field === undefined ? {} : { path: extra.field };
     return { kind: 'rejection', id: id !== undefined ? `${id}@${place.key}` : place.key, reasons: [{ ...problem, ...path, message: `${place.where}: ${problem.message}` }] };
   }
-  return { kind: 'document', document: { id: id ?? contentId(text), text, ...(extra.url !== undefined ? { url: extra.url } : {}), origin: place.origin } };
+  return {
+    kind: 'document',
+    document: {
+      id: id ?? contentId(text),
+      text,
+      ...(extra.url !== undefined ? { url: extra.url } : {}),
+      ...(extra.markup !== undefined ? { markup: extra.markup } : {}),
+      origin: place.origin,
+    },
+  };
 }
 
 /** A record read as JSON (or a CSV/Parquet row): its text and id fields, checked. */
@@ -94,7 +124,26 @@ export function documentFromRecord(value: unknown, place: RecordPlace, options: 
     };
   }
   const url = typeof record.url === 'string' && record.url !== '' ? record.url : undefined;
-  return documentFromText(text, id, place, { url, field: options.textField });
+  return documentFromText(text, id, place, { url, field: options.textField, markup: declaredMarkup(record) });
+}
+
+/** Fields a record may declare its text's markup in (a MIME type or a format name). */
+export const MARKUP_FIELDS = ['format', 'mime', 'mime_type', 'mimetype', 'content_type', 'content-type', 'contentType'] as const;
+
+/**
+ * The markup a record declares: `text/html`, `application/xhtml+xml` or `html` → HTML;
+ * `text/markdown`, `text/plain`, `markdown`, `md`, `text`, `plain` → markdown. Any other value
+ * (a `format` field meaning something else) declares nothing.
+ */
+export function declaredMarkup(record: Record<string, unknown>): Document['markup'] {
+  for (const field of MARKUP_FIELDS) {
+    const value = record[field];
+    if (typeof value !== 'string') continue;
+    const v = value.trim().toLowerCase().split(';')[0]?.trim() ?? '';
+    if (v === 'html' || v === 'text/html' || v === 'application/xhtml+xml' || v === 'xhtml') return 'html';
+    if (['markdown', 'md', 'text', 'plain', 'plaintext', 'text/markdown', 'text/x-markdown', 'text/plain'].includes(v)) return 'markdown';
+  }
+  return undefined;
 }
 
 /** A JSON value's type as a phrase ("a number", "null", "an array"). */

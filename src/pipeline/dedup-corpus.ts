@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import type { Config } from '../config.js';
 import { ConfigError } from '../config.js';
 import { SegmentIndex } from '../dedup/segment-index.js';
-import { readDocuments } from '../io/documents.js';
+import { readDocuments, type InputWarning } from '../io/documents.js';
 import { JsonlWriter } from '../io/jsonl.js';
 import type { Rejection } from '../records.js';
 import { segmentDocument } from '../stages/segment.js';
@@ -41,6 +41,8 @@ export interface DedupCorpusSummary {
   near_duplicates: number;
   /** Characters of text cut out. */
   chars_removed: number;
+  /** Input problems that did not reject a record (invalid UTF-8): messages, in input order. */
+  input_warnings: string[];
   files: Record<keyof typeof DEDUP_FILES, string>;
 }
 
@@ -61,6 +63,7 @@ export async function dedupCorpus(input: string, out: string, config: Config, on
     exact_duplicates: 0,
     near_duplicates: 0,
     chars_removed: 0,
+    input_warnings: [],
     files,
   };
   const index = new SegmentIndex(files.index, settings);
@@ -68,7 +71,8 @@ export async function dedupCorpus(input: string, out: string, config: Config, on
   const rejected = new JsonlWriter(files.rejected);
   const segmentOptions = stepOptions(config).segment;
   try {
-    for await (const item of readDocuments(input, { textField: config.text_field, idField: config.id_field })) {
+    const onWarning = (warning: InputWarning): void => void summary.input_warnings.push(warning.message);
+    for await (const item of readDocuments(input, { textField: config.text_field, idField: config.id_field, onWarning })) {
       onDocument?.();
       if (item.kind === 'rejection') {
         summary.input_rejected++;
@@ -100,7 +104,8 @@ export async function dedupCorpus(input: string, out: string, config: Config, on
       }
       pieces.push(doc.text.slice(at));
       const text = cuts.length === 0 ? doc.text : pieces.map((p) => p.trim()).filter((p) => p !== '').join('\n\n');
-      documents.write({ [config.id_field]: doc.id, [config.text_field]: text });
+      // The markup the input declared (a `.md` or `.html` file) stays declared for the next read.
+      documents.write({ ...(doc.markup !== undefined ? { format: doc.markup } : {}), [config.id_field]: doc.id, [config.text_field]: text });
       summary.documents_kept++;
     }
   } finally {

@@ -23,6 +23,8 @@ export interface RunSession {
   documents_skipped: number;
   /** Why the session stopped early, when it did. */
   stop_reason?: string | undefined;
+  /** Input problems that did not reject a record (invalid UTF-8 read as U+FFFD): how many, and the first messages. */
+  input_warnings?: { count: number; first: string[] } | undefined;
 }
 
 export interface RunJson {

@@ -6,7 +6,7 @@
  */
 import type { Config } from '../config.js';
 import { CONFIG_DEFAULTS, ConfigError } from '../config.js';
-import { countInputRecords } from '../io/documents.js';
+import { countInputRecords, type InputWarning } from '../io/documents.js';
 import type { Gateway } from '../llm/gateway.js';
 import { promptVersions } from '../prompts/index.js';
 import { parseShard } from '../config.js';
@@ -19,6 +19,9 @@ import { checkRunOut, RunDirectory } from './run-dir.js';
 import { inputDifferences, inputIdentity } from './input-identity.js';
 import { fingerprintDiff, mergeUsage, publicUrl, resolvedEndpoint, runFingerprint, type RunJson, type RunSession } from './run-json.js';
 import { documentSource } from './sources.js';
+
+/** Input warnings printed and kept in run.json per session; the rest are counted. */
+const SHOWN_WARNINGS = 20;
 
 export interface CorpusSessionOptions {
   mode: CorpusMode;
@@ -117,8 +120,19 @@ export async function runCorpusSession(options: CorpusSessionOptions): Promise<C
     documents_seen: 0,
     documents_skipped: 0,
   };
+  // Input problems that do not reject a record (invalid UTF-8): the first ones shown and kept
+  // in run.json, all counted. Each session reads the whole input, so each has its own.
+  const warnings: string[] = [];
+  let warningCount = 0;
+  const onWarning = (warning: InputWarning): void => {
+    warningCount++;
+    if (warnings.length >= SHOWN_WARNINGS) return;
+    warnings.push(warning.message);
+    progress.log(`warning: ${warning.message}`);
+  };
   const runJsonNow = async (final: boolean): Promise<RunJson> => {
     session.duration_s = (Date.now() - startedAt.getTime()) / 1000;
+    if (warningCount > 0) session.input_warnings = { count: warningCount, first: [...warnings] };
     const sessions = [...(previous?.sessions ?? []), session];
     const counts = final ? await computeFunnel(out, mode, config) : previous?.counts;
     return {
@@ -152,7 +166,7 @@ export async function runCorpusSession(options: CorpusSessionOptions): Promise<C
   let final: RunJson | undefined;
   let failure: unknown;
   try {
-    const result = await runSteps(documentSource(input, { textField: config.text_field, idField: config.id_field }), steps, dir, {
+    const result = await runSteps(documentSource(input, { textField: config.text_field, idField: config.id_field, onWarning }), steps, dir, {
       mode,
       itemConcurrency: Math.max(4, config.concurrency * 2),
       recordConcurrency: Math.max(4, config.concurrency * 2),
@@ -161,6 +175,7 @@ export async function runCorpusSession(options: CorpusSessionOptions): Promise<C
       signal: options.signal,
       progress,
     });
+    if (warningCount > warnings.length) log(`${warningCount} input warning(s) in all; run.json (sessions, input_warnings) keeps the first ${warnings.length}`);
     session.documents_seen = result.itemsSeen;
     session.documents_skipped = result.itemsSkipped;
     if (result.stoppedBy !== undefined) {

@@ -12,11 +12,13 @@
  * it governs, which is what extraction needs. Everything is deterministic.
  *
  * Parts (src/stages/segment/): piece.ts (pieces, break costs, long-line splitting),
- * markdown.ts and html.ts (the readers), pack.ts (the packer), entities.ts.
+ * markdown.ts and html.ts (the readers), inline-html.ts (HTML inside markdown), detect.ts
+ * (is an undeclared text HTML?), pack.ts (the packer), entities.ts.
  */
 import { CONFIG_DEFAULTS } from '../config.js';
 import type { Document, SegmentDraft } from '../records.js';
-import { looksLikeHtml, htmlPieces } from './segment/html.js';
+import { looksLikeHtml } from './segment/detect.js';
+import { htmlPieces } from './segment/html.js';
 import { markdownPieces } from './segment/markdown.js';
 import { finishPieces, joinPieces, pack } from './segment/pack.js';
 import type { Piece } from './segment/piece.js';
@@ -37,9 +39,12 @@ export interface SegmentOptions {
    */
   minChars?: number | undefined;
   /**
-   * Markup of the document. `auto` treats text that starts with an HTML tag, or that holds
-   * many block-level tags and no markdown headings, as HTML, and anything else as markdown
-   * (plain text is valid markdown). @default 'auto'
+   * Markup of the document. `auto` follows the document's declared `markup` (its file type or
+   * a `format`/`mime` field) and otherwise reads it as markdown unless it is clearly HTML: it
+   * starts with `<!doctype html>`, `<html>`, `<head>` or `<body>`, or holds many known block
+   * tags with their closers and no markdown heading or code fence (the rule: segment/detect.ts).
+   * Plain text is valid markdown. `markdown` and `html` override the declared markup.
+   * @default 'auto'
    */
   format?: SegmentFormat | undefined;
 }
@@ -50,14 +55,13 @@ export const DEFAULT_MAX_CHARS = CONFIG_DEFAULTS.segment.max_chars;
 export const DEFAULT_MIN_CHARS = CONFIG_DEFAULTS.segment.min_chars;
 
 /** Cuts `doc` into segments. Pure and deterministic: same text and options, same segments. */
-export function segmentDocument(doc: Pick<Document, 'id' | 'text'>, options: SegmentOptions = {}): SegmentDraft[] {
+export function segmentDocument(doc: Pick<Document, 'id' | 'text' | 'markup'>, options: SegmentOptions = {}): SegmentDraft[] {
   const maxChars = Math.max(200, Math.floor(options.maxChars ?? DEFAULT_MAX_CHARS));
   const minChars = Math.min(
     Math.max(0, Math.floor(options.minChars ?? DEFAULT_MIN_CHARS)),
     Math.floor(maxChars / 2),
   );
-  const format = options.format ?? 'auto';
-  const html = format === 'html' || (format === 'auto' && looksLikeHtml(doc.text));
+  const html = isHtml(doc.text, options.format, doc.markup);
   const raw = html ? htmlPieces(doc.text, maxChars) : markdownPieces(doc.text, maxChars);
   const pieces = finishPieces(raw);
   const groups = pack(pieces, maxChars, minChars);
@@ -79,7 +83,13 @@ export function segmentDocument(doc: Pick<Document, 'id' | 'text'>, options: Seg
 
 /** Reduces markdown or HTML to plain text (the segments' text, without cutting). */
 export function reduceMarkup(text: string, format: SegmentFormat = 'auto'): string {
-  const html = format === 'html' || (format === 'auto' && looksLikeHtml(text));
+  const html = isHtml(text, format, undefined);
   const pieces = finishPieces(html ? htmlPieces(text, Infinity) : markdownPieces(text, Infinity));
   return joinPieces(pieces);
+}
+
+/** The format option first, then the document's declared markup, then the sniff. */
+function isHtml(text: string, format: SegmentFormat | undefined, markup: Document['markup']): boolean {
+  const chosen = format === undefined || format === 'auto' ? markup : format;
+  return chosen === undefined ? looksLikeHtml(text) : chosen === 'html';
 }

@@ -13,17 +13,6 @@ import {
   type Piece,
 } from './piece.js';
 
-const HTML_START = /^\s*(?:<!doctype\b|<html\b|<head\b|<body\b|<\?xml|<div\b|<p\b|<section\b|<article\b|<main\b|<h[1-6]\b|<ul\b|<ol\b|<table\b)/i;
-const HTML_BLOCK_TAG = /<\/?(?:p|div|br|h[1-6]|ul|ol|li|table|tr|section|article|blockquote|pre)\b[^>]*>/gi;
-
-export function looksLikeHtml(text: string): boolean {
-  if (HTML_START.test(text)) return true;
-  let count = 0;
-  HTML_BLOCK_TAG.lastIndex = 0;
-  while (HTML_BLOCK_TAG.exec(text) !== null) if (++count >= 5) break;
-  return count >= 5 && !/^ {0,3}#{1,6} /m.test(text);
-}
-
 const HTML_TOKEN =
   /<!--[\s\S]*?(?:-->|$)|<(script|style|noscript|template|head|svg|iframe|object)\b[^>]*>[\s\S]*?(?:<\/\1\s*>|$)|<!\[CDATA\[[\s\S]*?\]\]>|<[!?][^>]*>|<(\/?)([a-zA-Z][a-zA-Z0-9-]*)((?:[^>"']|"[^"]*"|'[^']*')*)>/g;
 
@@ -203,7 +192,8 @@ function reduceHtmlFragment(fragment: string): string {
     fragment
       .replace(/<(script|style|noscript|template)\b[^>]*>[\s\S]*?(?:<\/\1\s*>|$)/gi, '')
       .replace(/<!--[\s\S]*?(?:-->|$)/g, '')
-      .replace(/<[^>]*>?/g, ''),
+      // Tags only: a raw `<` in text ("a < b") is text, as browsers read it.
+      .replace(/<\/?[a-zA-Z][^<>]*(?:>|$)|<[!?][^<>]*>/g, ''),
   )
     .replace(/\s+/g, ' ')
     .trim();

@@ -1,10 +1,13 @@
 /**
  * The markdown reader (also plain text, and reStructuredText titles). Each line is first
  * classified on its own ({@link classifyLine}); a small state carried from line to line
- * ({@link MarkdownReader}) then decides what it means in context: a line inside a fenced code
- * block, an item or continuation of the open list, a setext title, a new paragraph.
+ * ({@link MarkdownReader}) then decides what it means in context: a line inside a fenced or
+ * indented code block, a shell continuation line, an item or continuation of the open list, a
+ * setext title, a new paragraph. Code and continuation lines keep their indentation and
+ * characters; only prose gets its inline markup reduced.
  */
 import { decodeEntities } from './entities.js';
+import { stripInlineHtml } from './inline-html.js';
 import {
   COST_BLOCK,
   COST_HEADING,
@@ -23,6 +26,10 @@ const FENCE = /^([ \t]*)(`{3,}|~{3,})/;
 const LIST_ITEM = /^([ \t]*)(?:[-*+•]|\d{1,3}[.)]|[a-z][.)]|#\.|[Ss]tep\s+\d{1,3}[a-z]?[:.)])(?:[ \t]+|$)/;
 const LINK_DEFINITION = /^ {0,3}\[[^\]]+\]:[ \t]+\S+/;
 const SENTENCE_FINAL = /[.!?:;]["')\]”’*_]*$/;
+/** A shell line continued on the next one: a backslash after a space at the end. */
+const CONTINUED = /[ \t]\\$/;
+/** Indentation of an indented code block, in columns. */
+const CODE_INDENT = 4;
 
 /** What a line outside a code block is, on its own. */
 type LineClass =
@@ -33,7 +40,8 @@ type LineClass =
   /** ATX heading; `hashes` is the length of the `#` run. */
   | { kind: 'heading'; title: string; hashes: number }
   | { kind: 'link-definition' }
-  | { kind: 'item'; indent: number }
+  /** `content`: the column where the item's text starts (after its marker). */
+  | { kind: 'item'; indent: number; content: number }
   | { kind: 'text'; indent: number };
 
 function classifyLine(line: string): LineClass {
@@ -45,7 +53,8 @@ function classifyLine(line: string): LineClass {
   if (atx !== null) return { kind: 'heading', title: atx[2] ?? '', hashes: (atx[1] as string).length };
   if (LINK_DEFINITION.test(line)) return { kind: 'link-definition' };
   const indent = indentWidth(line);
-  return LIST_ITEM.test(line) ? { kind: 'item', indent } : { kind: 'text', indent };
+  const item = LIST_ITEM.exec(line);
+  return item !== null ? { kind: 'item', indent, content: indentWidth(line.slice(0, item[0].length).replace(/\S/g, ' ')) } : { kind: 'text', indent };
 }
 
 /** An open fenced code block. */
@@ -73,6 +82,12 @@ class MarkdownReader {
   private prev: LineKind = 'none';
   /** Lines of the current paragraph (1 = a candidate setext/RST title). */
   private paraLines = 0;
+  /** An indented code block is open (blank lines inside it do not close it). */
+  private indentedCode: { strip: number; inList: boolean } | null = null;
+  /** Column where the text of the last list item starts: code inside the item is 4 columns further. */
+  private itemContent = 0;
+  /** The last line ended with ` \`: the next one continues it; its indentation is kept relative to `indent`. */
+  private continuation: { indent: number } | null = null;
 
   constructor(
     private readonly text: string,
@@ -86,7 +101,22 @@ class MarkdownReader {
       this.codeLine(this.code, line, lineStart, lineEnd);
       return;
     }
+    if (this.continuation !== null) {
+      // A code fence is never a continuation: a prose line ending in ` \` must not swallow it.
+      if (line.trim() !== '' && !FENCE.test(line)) {
+        this.continuationLine(this.continuation.indent, line, lineStart, lineEnd);
+        return;
+      }
+      this.continuation = null;
+    }
     const c = classifyLine(line);
+    const strip = c.kind === 'blank' ? -1 : this.indentedCodeStrip(line);
+    if (strip !== -1) {
+      this.indentedCodeLine(strip, lineStart, lineEnd);
+      return;
+    }
+    this.indentedCode = null;
+    if (c.kind === 'item' || c.kind === 'text') this.continuation = CONTINUED.test(line) ? { indent: c.indent } : null;
     switch (c.kind) {
       case 'blank':
         this.blankBefore = true;
@@ -109,7 +139,10 @@ class MarkdownReader {
         return;
       case 'item':
         if (this.isWrappedParagraphLine(line)) this.textLine(c.indent, lineStart, lineEnd);
-        else this.item(c.indent, lineStart, lineEnd);
+        else {
+          this.item(c.indent, lineStart, lineEnd);
+          this.itemContent = c.content;
+        }
         return;
       case 'text':
         this.textLine(c.indent, lineStart, lineEnd);
@@ -132,6 +165,42 @@ class MarkdownReader {
     if (code.inList) markInList(this.out, before);
     code.first = false;
     this.prev = 'code';
+  }
+
+  /**
+   * The columns of indentation an indented code line loses, or -1 when `line` is not one: 4
+   * columns in (4 past the item's text inside a list), not inside a paragraph (after a blank
+   * line, a heading or the start) unless continuing a code block.
+   */
+  private indentedCodeStrip(line: string): number {
+    const strip = (this.list !== null ? this.itemContent : 0) + CODE_INDENT;
+    if (indentWidth(line) < strip) return -1;
+    if (this.indentedCode !== null) return this.indentedCode.strip;
+    const after = this.blankBefore || (this.list === null && (this.prev === 'heading' || this.prev === 'none'));
+    return after ? strip : -1;
+  }
+
+  private indentedCodeLine(strip: number, lineStart: number, lineEnd: number): void {
+    const first = this.indentedCode === null;
+    const inList = this.indentedCode?.inList ?? this.list !== null;
+    const line = this.text.slice(lineStart, lineEnd);
+    const before = this.out.length;
+    const blockStart = first && !inList;
+    pushCodeLine(this.out, this.text, lineStart + columnsPrefix(line, strip), lineEnd, blockStart ? '\n\n' : '\n', blockStart ? COST_BLOCK : COST_LINE, this.maxChars, blockStart);
+    if (inList) markInList(this.out, before);
+    this.indentedCode = { strip, inList };
+    this.prev = 'code';
+    this.blankBefore = false;
+    this.paraLines = 0;
+  }
+
+  /** A line continuing a shell command: kept as written, indented relative to the command's first line. */
+  private continuationLine(indent: number, line: string, lineStart: number, lineEnd: number): void {
+    const before = this.out.length;
+    pushCodeLine(this.out, this.text, lineStart + columnsPrefix(line, indent), lineEnd, '\n', COST_LINE, this.maxChars, false);
+    if (this.list !== null) markInList(this.out, before);
+    if (!CONTINUED.test(line)) this.continuation = null;
+    this.blankBefore = false;
   }
 
   private underline(): void {
@@ -195,15 +264,17 @@ class MarkdownReader {
   private textLine(indent: number, lineStart: number, lineEnd: number): void {
     const prevText = this.out[this.out.length - 1]?.text ?? '';
     const lineCost = SENTENCE_FINAL.test(prevText) ? COST_LINE_AFTER_SENTENCE : COST_LINE;
+    // The first line of a continued shell command is code, not prose: no inline reduction.
+    const reduce = this.continuation !== null ? verbatim : reduceInlineMarkdown;
     if (this.list !== null && (!this.blankBefore || indent >= 2)) {
       const before = this.out.length;
-      pushRange(this.out, this.text, lineStart, lineEnd, '\n', lineCost, false, this.maxChars, reduceInlineMarkdown);
+      pushRange(this.out, this.text, lineStart, lineEnd, '\n', lineCost, false, this.maxChars, reduce);
       markInList(this.out, before);
       this.prev = 'item';
     } else {
       this.list = null;
       const newPara = this.blankBefore || this.prev !== 'para';
-      pushRange(this.out, this.text, lineStart, lineEnd, newPara ? this.blockSep() : '\n', newPara ? COST_BLOCK : lineCost, false, this.maxChars, reduceInlineMarkdown);
+      pushRange(this.out, this.text, lineStart, lineEnd, newPara ? this.blockSep() : '\n', newPara ? COST_BLOCK : lineCost, false, this.maxChars, reduce);
       this.paraLines = newPara ? 1 : this.paraLines + 1;
       this.prev = 'para';
     }
@@ -253,6 +324,21 @@ function pushCodeLine(
   pushRange(out, text, s, end, sep, cost, false, maxChars, (x) => x, leadIn);
 }
 
+const verbatim = (s: string): string => s;
+
+/** Length of the prefix of `line` that covers up to `columns` columns of indentation (a tab is 4). */
+function columnsPrefix(line: string, columns: number): number {
+  let w = 0;
+  let i = 0;
+  for (; i < line.length && w < columns; i++) {
+    const c = line.charCodeAt(i);
+    if (c === 32) w += 1;
+    else if (c === 9) w += 4;
+    else break;
+  }
+  return i;
+}
+
 function indentWidth(line: string): number {
   let w = 0;
   for (let i = 0; i < line.length; i++) {
@@ -268,33 +354,34 @@ const CODE_SPAN = /(`+)([\s\S]*?[^`])\1(?!`)/g;
 
 /**
  * Strips inline markdown from one line: links and images keep their text, emphasis and code
- * span markers go, inline HTML tags go, entities are decoded. Leading list markers and
- * indentation stay (they are not touched by any rule here).
+ * span markers go, sure inline HTML tags go (placeholders and generics stay: inline-html.ts),
+ * entities are decoded. Leading list markers and indentation stay (no rule here touches them).
  */
 export function reduceInlineMarkdown(line: string): string {
   let out = '';
   let last = 0;
   CODE_SPAN.lastIndex = 0;
   for (let m = CODE_SPAN.exec(line); m !== null; m = CODE_SPAN.exec(line)) {
-    out += reduceInlineText(line.slice(last, m.index));
+    out += reduceInlineText(line.slice(last, m.index), line, last);
     // Code span content is literal: only the backticks go.
     out += (m[2] as string).replace(/^ (.*) $/s, '$1');
     last = m.index + m[0].length;
   }
-  out += reduceInlineText(line.slice(last));
+  out += reduceInlineText(line.slice(last), line, last);
   return out.replace(/[ \t]+$/, '');
 }
 
-function reduceInlineText(s: string): string {
+/** Reduces `s`, the part of `line` at `offset` between code spans. */
+function reduceInlineText(s: string, line: string, offset: number): string {
   if (s === '') return s;
+  const linked = s
+    .replace(/<!--[\s\S]*?-->/g, '')
+    .replace(/!\[([^\]]*)\]\([^)]*\)/g, '$1')
+    .replace(/\[([^\]]+)\]\((?:[^()\s]+|\([^)]*\))*(?:\s+(?:"[^"]*"|'[^']*'))?\)/g, '$1')
+    .replace(/\[([^\]]+)\]\[[^\]]*\]/g, '$1')
+    .replace(/<((?:https?|ftp|mailto):[^>\s]+)>/g, '$1');
   return decodeEntities(
-    s
-      .replace(/<!--[\s\S]*?-->/g, '')
-      .replace(/!\[([^\]]*)\]\([^)]*\)/g, '$1')
-      .replace(/\[([^\]]+)\]\((?:[^()\s]+|\([^)]*\))*(?:\s+(?:"[^"]*"|'[^']*'))?\)/g, '$1')
-      .replace(/\[([^\]]+)\]\[[^\]]*\]/g, '$1')
-      .replace(/<((?:https?|ftp|mailto):[^>\s]+)>/g, '$1')
-      .replace(/<\/?[a-zA-Z][a-zA-Z0-9-]*(?:\s[^<>]*)?\/?>/g, '')
+    stripInlineHtml(linked, line, offset)
       .replace(/\*\*(?=\S)([\s\S]*?\S)\*\*/g, '$1')
       // `__x__` and `_x_` only as whole words: identifiers (__init__.py, snake_case) stay.
       .replace(/(^|[^\w\\])__(?=\S)([^_\n]*?\S)__(?!\w|\.\w)/g, '$1$2')
