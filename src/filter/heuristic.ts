@@ -62,6 +62,8 @@ const F_WE = 65536;
 const F_AUX = 131072;
 const F_POLICY = 262144;
 const F_TIME_UNIT = 524288;
+const F_COMMIT = 1048576;
+const F_PROMO = 2097152;
 
 const LEXICON: ReadonlyArray<readonly [number, string]> = [
   [
@@ -82,7 +84,7 @@ const LEXICON: ReadonlyArray<readonly [number, string]> = [
   [
     F_ACTION,
     'click clicks clicking select selecting enter entering submit submitting upload uploading run running ' +
-      'install installing installed type typing press pressing open opening tap tapping download downloading ' +
+      'install installing installed type typing open opening tap tapping download downloading ' +
       'toggle enable disable navigate restart reboot configure uninstall launch execute activate reset browse ' +
       'scroll save paste login logout signup checkout',
   ],
@@ -141,6 +143,13 @@ const LEXICON: ReadonlyArray<readonly [number, string]> = [
       'application applications appeal appeals dispute disputes claim claims',
   ],
   // Not minutes or hours: recipes and workouts time their steps in those.
+  [
+    F_PROMO,
+    'innovative innovation innovators amazing exciting excited thrilled delighted proud passionate passion ' +
+      'incredible awesome fantastic wonderful inspiring inspired mission vision values journey celebrate ' +
+      'empower empowering transform transformation transformative impact impactful community communities ' +
+      'cutting revolutionary world leading premier stunning beautiful love loved enjoy enjoyed success successful',
+  ],
   [F_TIME_UNIT, 'day days week weeks month months year years business calendar working'],
   [
     F_EXPOSITORY,
@@ -221,6 +230,15 @@ for (const [flag, phrases] of [
   [F_CONDITIONAL, ['in case', 'only if', 'as long']],
   [F_INTERFACE, ['user id', 'user name', 'e mail', 'text box', 'drop down', 'check box', 'home screen', 'control panel']],
   [F_NEWS, ['per cent', 'prime minister']],
+  // A service or a procedure stating what will or must happen: "we will refund", "you must".
+  [
+    F_COMMIT,
+    [
+      'we will', 'we ll', 'we may', 'we can', 'we cannot', 'we won', 'we must', 'we would', 'we d', 'we reserve',
+      'we need', 'we require', 'we delete', 'we charge', 'we refund', 'we don', 'we do', 'you will', 'you ll',
+      'you must', 'you may', 'you can', 'you need', 'you should', 'you cannot', 'you won', 'you have',
+    ],
+  ],
 ] as const) {
   for (const phrase of phrases) {
     const [a, b] = phrase.split(' ') as [string, string];
@@ -262,13 +280,19 @@ export interface HeuristicCounts {
   policy: number;
   /** A number followed by a time unit ("14 days", "1 hour", "30 calendar days"): a deadline or a window. */
   deadlines: number;
+  /** "we will", "you must", "you can"...: what a service or a procedure says will or must happen. */
+  commitments: number;
+  /** Words of promotion and celebration: innovative, excited, proud, mission, impact... */
+  promo: number;
+  /** Sentences ending in "!". */
+  exclamations: number;
 }
 
 /** Count fields, in one order, for differences between snapshots. */
 const COUNT_KEYS = [
   'words', 'lines', 'sentences', 'numbered', 'bullets', 'stepRefs', 'imperatives', 'sequence', 'conditional',
   'action', 'interface', 'codeLines', 'second', 'modal', 'past', 'pastEd', 'first', 'quotes', 'reported', 'news',
-  'speakerTags', 'expository', 'actors', 'we', 'policy', 'deadlines',
+  'speakerTags', 'expository', 'actors', 'we', 'policy', 'deadlines', 'commitments', 'promo', 'exclamations',
 ] as const satisfies ReadonlyArray<keyof HeuristicCounts>;
 
 function zeroCounts(): HeuristicCounts {
@@ -276,7 +300,7 @@ function zeroCounts(): HeuristicCounts {
     words: 0, lines: 0, sentences: 0, numbered: 0, bullets: 0, stepRefs: 0, imperatives: 0,
     sequence: 0, conditional: 0, action: 0, interface: 0, codeLines: 0, second: 0, modal: 0,
     past: 0, pastEd: 0, first: 0, quotes: 0, reported: 0, news: 0, speakerTags: 0, expository: 0,
-    actors: 0, we: 0, policy: 0, deadlines: 0,
+    actors: 0, we: 0, policy: 0, deadlines: 0, commitments: 0, promo: 0, exclamations: 0,
   };
 }
 
@@ -398,9 +422,15 @@ function scan(text: string, blockChars: number): { counts: HeuristicCounts; snap
         i += 2;
         sentenceStart = true;
         continue;
-      } else if ((c === 36 || c === 62) && text.charCodeAt(i + 1) === 32) {
-        // "$ cmd" or "> cmd": a shell prompt.
+      } else if (c === 36 && text.charCodeAt(i + 1) === 32) {
+        // "$ cmd": a shell prompt.
         lineCode = true;
+        i += 2;
+        sentenceStart = true;
+        continue;
+      } else if (c === 62 && text.charCodeAt(i + 1) === 32) {
+        // "> text" is a Markdown quote as often as a prompt: a command word after it marks the
+        // line as code (below), prose does not.
         i += 2;
         sentenceStart = true;
         continue;
@@ -453,6 +483,7 @@ function scan(text: string, blockChars: number): { counts: HeuristicCounts; snap
         if ((flags & F_MODAL) !== 0) counts.modal++;
         if ((flags & F_PAST) !== 0) counts.past++;
         if ((flags & F_WE) !== 0) counts.we++;
+        if ((flags & F_PROMO) !== 0) counts.promo++;
         if ((flags & F_POLICY) !== 0) counts.policy++;
         if ((flags & F_TIME_UNIT) !== 0 && afterNumber) counts.deadlines++;
         if ((flags & F_FIRST) !== 0) {
@@ -475,6 +506,7 @@ function scan(text: string, blockChars: number): { counts: HeuristicCounts; snap
           if ((phrase & F_CONDITIONAL) !== 0) counts.conditional++;
           if ((phrase & F_INTERFACE) !== 0) counts.interface++;
           if ((phrase & F_NEWS) !== 0) counts.news++;
+          if ((phrase & F_COMMIT) !== 0) counts.commitments++;
         }
       }
       prevWasStep = (flags & F_STEP) !== 0;
@@ -498,6 +530,7 @@ function scan(text: string, blockChars: number): { counts: HeuristicCounts; snap
       const next = text.charCodeAt(i + 1);
       if (next === 32 || next === 10 || next === 13 || next === 9 || i + 1 >= n) {
         counts.sentences++;
+        if (c === 33) counts.exclamations++;
         sentenceStart = true;
         prevHash = 0;
         if (i + 1 >= nextSnapshot) snapshot(i + 1);
@@ -556,10 +589,13 @@ export const HEURISTIC_WEIGHTS = {
   past: -0.9,
   past_ed: -0.25,
   first_person: -0.7,
-  we: -0.3,
+  we: -0.15,
   service_voice: 0.5,
   policy: 0.4,
   deadlines: 0.5,
+  commitments: 0.5,
+  promo: -0.8,
+  exclamations: -0.8,
   quotes: -1.0,
   reported_speech: -1.2,
   news: -0.8,
@@ -571,32 +607,47 @@ export const HEURISTIC_WEIGHTS = {
 
 export type HeuristicFeatureName = Exclude<keyof typeof HEURISTIC_WEIGHTS, 'bias'>;
 
+/**
+ * Words that tie a text to a system: interface nouns, interface verbs, commands, actors
+ * (user, agent, customer) and policy terms. Per 100 words, at which a text counts as fully
+ * about a system; below it the shape features of a procedure (numbered steps, imperatives,
+ * sequence words) count for less, so that a recipe or a workout is not taken for a workflow.
+ */
+const SYSTEM_RATE_FULL = 2.5;
+/** Share of the shape features a text with no system word keeps. */
+const SHAPE_FLOOR = 0.35;
+
 /** Feature values (before weighting) from raw counts. */
 export function heuristicFeatures(counts: HeuristicCounts): Record<HeuristicFeatureName, number> {
   const per100 = 100 / Math.max(counts.words, 20);
   const rate = (k: number): number => Math.log1p(k * per100);
   // Every line, list item and sentence can open with an imperative; count the larger base.
   const openings = Math.max(counts.sentences, counts.lines, 1);
+  const systemRate = (counts.interface + counts.action + counts.codeLines + counts.actors + counts.policy) * per100;
+  const shape = SHAPE_FLOOR + (1 - SHAPE_FLOOR) * Math.min(1, systemRate / SYSTEM_RATE_FULL);
   return {
-    steps: Math.log1p(counts.numbered + counts.stepRefs),
-    bullets: Math.log1p(counts.bullets),
-    imperative: Math.min(1, counts.imperatives / openings),
-    imperative_count: Math.log1p(counts.imperatives),
-    sequence: rate(counts.sequence),
-    conditional: rate(counts.conditional),
+    steps: shape * Math.log1p(counts.numbered + counts.stepRefs),
+    bullets: shape * Math.log1p(counts.bullets),
+    imperative: shape * Math.min(1, counts.imperatives / openings),
+    imperative_count: shape * Math.log1p(counts.imperatives),
+    sequence: shape * rate(counts.sequence),
+    conditional: shape * rate(counts.conditional),
     action: rate(counts.action),
     interface: rate(counts.interface),
     code: Math.log1p(counts.codeLines),
-    second_person: rate(counts.second),
-    modal: rate(counts.modal),
+    second_person: shape * rate(counts.second),
+    modal: shape * rate(counts.modal),
     past: rate(counts.past),
     past_ed: rate(counts.pastEd),
     first_person: rate(counts.first),
     we: rate(counts.we),
     // "We will refund you": a service stating what it does for its customers.
-    service_voice: Math.min(rate(counts.we), rate(counts.second)),
+    service_voice: shape * Math.min(rate(counts.we), rate(counts.second)),
     policy: rate(counts.policy),
     deadlines: rate(counts.deadlines),
+    commitments: shape * rate(counts.commitments),
+    promo: rate(counts.promo),
+    exclamations: rate(counts.exclamations),
     quotes: rate(counts.quotes),
     reported_speech: rate(counts.reported),
     news: rate(counts.news),
