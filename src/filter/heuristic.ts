@@ -1,39 +1,60 @@
 /**
  * Local relevance scorer: how likely a passage describes multi-step operations with an app,
- * website, computer or machine. No model call: one pass over the characters, words hashed
- * on the fly (no substring per word) and looked up in a small lexicon, line and sentence
- * starts tracked with a few flags. Throughput is well above 20 MB/s on one core
- * (`bench/filter-bench.mjs`).
+ * website, computer or machine, or a policy an agent enforces with one (refunds, cancellations,
+ * account changes). No model call: one pass over the characters, words hashed on the fly (no
+ * substring per word) and looked up in a small lexicon, line and sentence starts tracked with a
+ * few flags. Well above 20 MB/s on one core (`bench/filter-bench.mjs`).
  *
  * The score is a logistic function of a weighted sum of features. Weights were set from what
  * the features mean (a first-person past-tense quote is news or narrative; "Click Save, then
- * restart" is a procedure), and checked on aggregate figures of a small labelled dev set; they
- * are not fitted per passage. The table:
+ * restart" is a procedure; "we will refund you within 14 days" is a policy), and checked on
+ * aggregate figures of the shared dev labels and the tune part of `test/fixtures/relevance`
+ * (real pages, long and short); they are not fitted per passage. The table:
  *
  * | feature          | definition                                                       | weight |
  * |------------------|------------------------------------------------------------------|-------:|
- * | bias             |                                                                  |  -3.2  |
- * | steps            | ln(1 + numbered items + "Step N" references)                     |  +0.55 |
- * | bullets          | ln(1 + bulleted items)                                           |  +0.25 |
- * | imperative       | share of sentences/lines/items opening with an imperative verb   |  +4.0  |
- * | sequence         | ln(1 + sequence words per 100 words: first, then, next, finally)  |  +0.5  |
- * | conditional      | ln(1 + conditionals per 100 words: if, unless, when, otherwise)   |  +0.7  |
+ * | bias (baseline)  | what a text with no feature scores                               |  -3.2  |
+ * | steps *          | ln(1 + numbered items + "Step N" references)                     |  +0.55 |
+ * | bullets *        | ln(1 + bulleted items)                                           |  +0.25 |
+ * | imperative *     | share of sentences/lines/items opening with an imperative verb   |  +3.0  |
+ * | imperative_count*| ln(1 + imperative openings): many instructions count on a long   |  +0.2  |
+ * |                  | page even where they are a small share of its lines              |        |
+ * | sequence *       | ln(1 + sequence words per 100 words: first, then, next, finally)  |  +0.5  |
+ * | conditional *    | ln(1 + conditionals per 100 words: if, unless, when, otherwise)   |  +0.7  |
  * | action           | ln(1 + interface/action verbs per 100 words: click, install...)   |  +0.8  |
  * | interface        | ln(1 + account/form/settings/app/file... nouns per 100 words)     |  +0.45 |
  * | code             | ln(1 + shell prompt / command / code lines)                      |  +0.45 |
- * | second_person    | ln(1 + you/your per 100 words)                                   |  +0.35 |
- * | modal            | ln(1 + must/should/need/cannot/required per 100 words)           |  +0.6  |
+ * | second_person *  | ln(1 + you/your per 100 words)                                   |  +0.35 |
+ * | modal *          | ln(1 + must/should/need/cannot/required per 100 words)           |  +0.6  |
  * | past             | ln(1 + irregular past forms and was/were/had per 100 words)      |  -0.9  |
- * | past_ed          | ln(1 + -ed words per 100 words)                                  |  -0.25 |
- * | first_person     | ln(1 + I/me/my/we/our/us per 100 words)                          |  -0.7  |
+ * | past_ed          | ln(1 + -ed words per 100 words; not after is/has/been..., not     |  -0.25 |
+ * |                  | the states of an order: booked, cancelled, refunded, charged...)  |        |
+ * | first_person     | ln(1 + I/me/my per 100 words)                                    |  -0.7  |
+ * | we               | ln(1 + we/our/us per 100 words)                                  |  -0.15 |
+ * | service_voice *  | min(we rate, you rate): a service speaking to its customers      |  +0.5  |
+ * | commitments *    | ln(1 + "we will", "we'll", "we may", "you must", "you can"... per |  +0.5  |
+ * |                  | 100 words)                                                       |        |
+ * | policy           | ln(1 + refund/fee/cancellation/eligible/deadline... per 100 words)|  +0.4  |
+ * | deadlines        | ln(1 + "<number> days/weeks/months/years/business" per 100 words) |  +0.5  |
+ * | promo            | ln(1 + innovative/excited/proud/mission/impact... per 100 words)  |  -0.8  |
+ * | exclamations     | ln(1 + sentences ending in "!" per 100 words)                    |  -0.8  |
  * | quotes           | ln(1 + speech quotes per 100 words: an opening quote before a     |  -1.0  |
  * |                  | capital that does not close within 40 chars (UI labels do)       |        |
  * | reported_speech  | ln(1 + said/told/announced/according per 100 words)              |  -1.2  |
- * | news             | ln(1 + minister/government/parliament/million... per 100 words)  |  -0.8  |
+ * | news             | ln(1 + minister/parliament/election/million... per 100 words;     |  -0.8  |
+ * |                  | not government or council, which service pages name)             |        |
  * | dialogue         | share of lines that are speaker tags ("KING HENRY:")             |  -8.0  |
  * | short            | 1 when the text has fewer than 25 words                          |  -1.0  |
  * | actors           | ln(1 + user/customer/agent/operator/member per 100 words)        |  +0.4  |
  * | expository       | ln(1 + because/however/therefore/instead... per 100 words)       |  -0.6  |
+ *
+ * (*) Shape of a procedure, scaled by how much the text is about a system: interface nouns,
+ * action verbs, commands, actors and policy words per 100 words; at 2.5 or more the full
+ * weight, at none 35% of it. A recipe or a workout has the shape of a procedure but no system.
+ *
+ * Long texts: the score is the higher of the whole text's and its best window's (about 2,000
+ * characters, sliding by about 500 at line or sentence ends, from cumulative counts of the same
+ * single pass), so that a workflow in one part of a long page is not diluted by the rest.
  *
  * The output is a plausibility, not a calibrated probability of any particular corpus: pick
  * cascade bands with `gemtraj filter eval` on labels from your own data.
