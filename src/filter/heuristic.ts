@@ -60,6 +60,12 @@
  * cascade bands with `gemtraj filter eval` on labels from your own data.
  */
 
+/**
+ * Version of the scorer's features and weights, kept in a run's fingerprint: a run resumed under
+ * another version would mix decisions made by two scorers. 2: best window, policy voice, system gate.
+ */
+export const HEURISTIC_VERSION = 2;
+
 // ---------------------------------------------------------------------------------------------
 // Lexicon
 
