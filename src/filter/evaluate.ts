@@ -176,3 +176,14 @@ export function cascadeFigures(scores: readonly number[], labels: readonly boole
     decidedLocally: scores.length === 0 ? 0 : (positives.dropped + positives.kept + negatives.dropped + negatives.kept) / scores.length,
   };
 }
+
+/** A plain-text report of {@link CascadeFigures}, for the CLI. */
+export function formatCascade(f: CascadeFigures): string {
+  const pct = (x: number): string => `${(100 * x).toFixed(0)}%`;
+  const route = (r: CascadeRoute): string => `${r.dropped} dropped / ${r.judged} judged / ${r.kept} kept`;
+  return [
+    `cascade (drop below ${f.low}, keep at or above ${f.high}): recall ${pct(f.recall)} (positives not dropped), precision ${pct(f.precision)}, negatives dropped ${pct(f.negativesDropped)}, decided without a call ${pct(f.decidedLocally)}`,
+    `  positives: ${route(f.positives)}`,
+    `  negatives: ${route(f.negatives)}`,
+  ].join('\n');
+}
