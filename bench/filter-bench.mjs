@@ -31,13 +31,24 @@ for (let i = 0; bytes < targetMb * 1e6; i++) {
 }
 const mb = bytes / 1e6;
 
-function bench(name, fn, sizeMb = mb) {
+// Throughput by wall clock and by CPU time of this process, best of `runs`: on a shared machine
+// the wall clock also counts time spent waiting for a core, the CPU time does not.
+function bench(name, fn, sizeMb = mb, runs = 3) {
   fn(corpus.slice(0, 200)); // warm-up
-  const t0 = performance.now();
-  const sink = fn(corpus);
-  const seconds = (performance.now() - t0) / 1000;
-  console.log(`${name.padEnd(22)} ${sizeMb.toFixed(1).padStart(6)} MB in ${seconds.toFixed(2)} s  → ${(sizeMb / seconds).toFixed(1)} MB/s  (${sink})`);
-  return sizeMb / seconds;
+  let best = { seconds: Infinity, cpuSeconds: Infinity, sink: '' };
+  for (let run = 0; run < runs; run++) {
+    const t0 = performance.now();
+    const c0 = process.cpuUsage();
+    const sink = fn(corpus);
+    const cpu = process.cpuUsage(c0);
+    const seconds = (performance.now() - t0) / 1000;
+    const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+    if (cpuSeconds < best.cpuSeconds) best = { seconds, cpuSeconds, sink };
+  }
+  console.log(
+    `${name.padEnd(22)} ${sizeMb.toFixed(1).padStart(6)} MB in ${best.seconds.toFixed(2)} s  → ${(sizeMb / best.seconds).toFixed(1)} MB/s wall, ${(sizeMb / best.cpuSeconds).toFixed(1)} MB/s CPU  (${best.sink}; best of ${runs})`,
+  );
+  return sizeMb / best.cpuSeconds;
 }
 
 console.log(`corpus: ${corpus.length} texts, ${mb.toFixed(1)} MB (UTF-8), node ${process.version}`);
@@ -50,7 +61,7 @@ bench('segment (6000 chars)', (list) => {
   let n = 0;
   for (let i = 0; i < list.length; i++) n += segmentDocument({ id: `d${i}`, text: list[i] }).length;
   return `${n} segments`;
-});
+}, mb, 1);
 const modelFile = arg('--model', undefined);
 const model = modelFile
   ? loadModel(modelFile)
@@ -65,6 +76,6 @@ const smallMb = small.reduce((s, t) => s + Buffer.byteLength(t, 'utf8'), 0) / 1e
   console.log(`${'model score'.padEnd(22)} ${smallMb.toFixed(1).padStart(6)} MB in ${seconds.toFixed(2)} s  → ${(smallMb / seconds).toFixed(1)} MB/s  (mean ${(s / small.length).toFixed(3)})`);
 }
 if (heuristic < 20) {
-  console.error(`heuristic scorer below 20 MB/s (${heuristic.toFixed(1)})`);
+  console.error(`heuristic scorer below 20 MB/s of CPU time (${heuristic.toFixed(1)})`);
   process.exitCode = 1;
 }

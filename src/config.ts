@@ -324,8 +324,13 @@ export const ConfigSchema = z
           .default('heuristic')
           .meta(doc('Local scorer: heuristic (built-in features) or model:PATH (a model file from gemtraj filter train).', 'model:filter-model.json', { allowed: 'heuristic | model:PATH' })),
         low: unit
-          .default(0.2)
-          .meta(doc('Cascade mode: segments whose local score is below this are dropped without a call. At most high.', 0.1)),
+          .default(0.15)
+          .meta(
+            doc(
+              'Cascade mode: segments whose local score is below this are dropped without a call. At most high. Kept low on purpose: dropping a procedural page loses its workflows, judging a non-procedural one costs one short call (README, Relevance filter).',
+              0.1,
+            ),
+          ),
         high: unit
           .default(0.8)
           .meta(doc('Cascade mode: segments whose local score is at or above this are kept without a call; scores in [low, high) go to the judge.', 0.9)),

@@ -66,7 +66,7 @@ describe('defaults', () => {
     expect(c.id_field).toBe('id');
     expect(c.shard).toBeUndefined();
     expect(c.segment).toEqual({ max_chars: 6000, min_chars: 200 });
-    expect(c.filter).toEqual({ mode: 'cascade', scorer: 'heuristic', low: 0.2, high: 0.8, threshold: 0.5 });
+    expect(c.filter).toEqual({ mode: 'cascade', scorer: 'heuristic', low: 0.15, high: 0.8, threshold: 0.5 });
     expect(c.extract).toEqual({ min_tools: 2, min_steps: 2, max_workflows: 3 });
     expect(c.refine).toBe(true);
     expect(c.judge).toBe(true);
@@ -77,7 +77,7 @@ describe('defaults', () => {
 
   it('a partial nested section keeps the defaults of its other keys', () => {
     const c = loadConfig({ env: {}, flags: { filter: { mode: 'llm' }, segment: { max_chars: 900 } } });
-    expect(c.filter).toEqual({ mode: 'llm', scorer: 'heuristic', low: 0.2, high: 0.8, threshold: 0.5 });
+    expect(c.filter).toEqual({ mode: 'llm', scorer: 'heuristic', low: 0.15, high: 0.8, threshold: 0.5 });
     expect(c.segment).toEqual({ max_chars: 900, min_chars: 200 });
   });
 

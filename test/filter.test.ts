@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { CompletionRequest, CompletionResult, LlmClient, StructuredRequest, StructuredResult } from '../src/llm/types.js';
-import { evaluate, rocAuc } from '../src/filter/evaluate.js';
+import { cascadeFigures, evaluate, formatCascade, rocAuc } from '../src/filter/evaluate.js';
 import { explainHeuristic, heuristicScore } from '../src/filter/heuristic.js';
 import { readLabelledExamples } from '../src/filter/labels.js';
 import { loadModel, saveModel, scoreWithModel, trainModel } from '../src/filter/model.js';
@@ -103,6 +103,27 @@ describe('evaluate', () => {
     expect(e.precision).toBe(0);
     expect(e.recall).toBe(0);
     expect(e.f1).toBe(0);
+  });
+});
+
+describe('cascade figures', () => {
+  it('routes scores through [low, high) and counts by label (hand-worked)', () => {
+    // positives: 0.05 dropped, 0.3 judged, 0.9 kept; negatives: 0.01 and 0.1 dropped, 0.5 judged, 0.85 kept
+    const f = cascadeFigures([0.05, 0.3, 0.9, 0.01, 0.1, 0.5, 0.85], [true, true, true, false, false, false, false], 0.15, 0.8);
+    expect(f.positives).toEqual({ dropped: 1, judged: 1, kept: 1 });
+    expect(f.negatives).toEqual({ dropped: 2, judged: 1, kept: 1 });
+    expect(f.recall).toBeCloseTo(2 / 3);
+    expect(f.precision).toBeCloseTo(2 / 4);
+    expect(f.negativesDropped).toBeCloseTo(2 / 4);
+    expect(f.decidedLocally).toBeCloseTo(5 / 7);
+    expect(formatCascade(f)).toContain('recall 67% (positives not dropped)');
+  });
+
+  it('is defined on empty classes and edges: low is judged, high is kept', () => {
+    const f = cascadeFigures([0.15, 0.8], [false, false], 0.15, 0.8);
+    expect(f.negatives).toEqual({ dropped: 0, judged: 1, kept: 1 });
+    expect(f.recall).toBe(1);
+    expect(cascadeFigures([], [], 0.2, 0.8).decidedLocally).toBe(0);
   });
 });
 

@@ -20,4 +20,17 @@ describe('run fingerprint', () => {
     // Without the defaults every missing key differs (the strict comparison).
     expect(fingerprintDiff(before, runFingerprint('synthesize', ConfigSchema.parse({}), prompts))).toEqual(['synthesize']);
   });
+  it('a run filtered by an earlier heuristic or band is flagged on resume: its segments were decided differently', () => {
+    const current = runFingerprint('run', CONFIG_DEFAULTS as Config, prompts);
+    // As a 0.2 run wrote it: the defaults of then (filter.low 0.2) and no scorer version.
+    const earlier = { ...current, filter: { mode: 'cascade', scorer: 'heuristic', low: 0.2, high: 0.8, threshold: 0.5 } };
+    expect(fingerprintDiff(earlier, current, runFingerprint('run', CONFIG_DEFAULTS as Config, prompts))).toEqual(['filter']);
+    // Same band set explicitly, still another scorer.
+    const sameBand = { ...current, filter: { ...CONFIG_DEFAULTS.filter } };
+    expect(fingerprintDiff(sameBand, current)).toEqual(['filter']);
+    // A trained model has no heuristic version; the same settings resume.
+    const model = ConfigSchema.parse({ filter: { scorer: 'model:m.json' } });
+    expect(runFingerprint('run', model, prompts).filter).toEqual(model.filter);
+    expect(fingerprintDiff(runFingerprint('run', model, prompts), runFingerprint('run', model, prompts))).toEqual([]);
+  });
 });

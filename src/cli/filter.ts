@@ -9,7 +9,9 @@
  * `.action()`: commander runs that action when the first operand is not `train` or `eval`.
  */
 import { Command, InvalidArgumentError } from 'commander';
-import { evaluate, formatEvaluation, type Evaluation } from '../filter/evaluate.js';
+import { CONFIG_DEFAULTS } from '../config.js';
+import { describeDefault } from '../config-docs.js';
+import { cascadeFigures, evaluate, formatCascade, formatEvaluation, type Evaluation } from '../filter/evaluate.js';
 import { readLabelledExamples, type LabelledExample } from '../filter/labels.js';
 import { saveModel, scoreWithModel, trainModel, TRAIN_DEFAULTS, type TrainOptions } from '../filter/model.js';
 import { createScorer, heuristicScorer } from '../filter/scorer.js';
@@ -28,6 +30,8 @@ interface TrainFlags {
 
 interface EvalFlags {
   labels: string;
+  low?: number;
+  high?: number;
   input?: string;
   scorer: string;
   threshold?: number;
@@ -121,14 +125,18 @@ export function registerFilter(program: Command): Command {
     .option('--input <file>', 'JSONL texts {id, text} for label lines that only carry an id')
     .option('--scorer <scorer>', 'heuristic or model:FILE', 'heuristic')
     .option('--threshold <x>', `decision threshold (default: the scorer's own; ${heuristicScorer().threshold} for heuristic)`, numberArg(0, 1))
+    .option('--low <x>', `cascade band: drop below ${describeDefault('filter.low')}`, numberArg(0, 1))
+    .option('--high <x>', `cascade band: keep at or above ${describeDefault('filter.high')}`, numberArg(0, 1))
     .option('--json', 'print figures as JSON')
     .action((flags: EvalFlags) => {
       const examples = loadExamples(flags.labels, flags.input);
       const scorer = createScorer(flags.scorer);
       const scores = examples.map((e) => scorer.score(e.text));
-      const result = evaluate(scores, examples.map((e) => e.label), flags.threshold ?? scorer.threshold);
-      if (flags.json === true) process.stdout.write(`${JSON.stringify({ scorer: scorer.name, ...result })}\n`);
-      else process.stdout.write(`${formatEvaluation(result, scorer.name)}\n`);
+      const labels = examples.map((e) => e.label);
+      const result = evaluate(scores, labels, flags.threshold ?? scorer.threshold);
+      const cascade = cascadeFigures(scores, labels, flags.low ?? CONFIG_DEFAULTS.filter.low, flags.high ?? CONFIG_DEFAULTS.filter.high);
+      if (flags.json === true) process.stdout.write(`${JSON.stringify({ scorer: scorer.name, ...result, cascade })}\n`);
+      else process.stdout.write(`${formatEvaluation(result, scorer.name)}\n${formatCascade(cascade)}\n`);
     });
 
   return filter;

@@ -119,3 +119,71 @@ export function formatEvaluation(e: Evaluation, title = 'filter'): string {
     `  best F1 ${pct(e.bestF1)} at threshold ${e.bestThreshold.toFixed(4)}`,
   ].join('\n');
 }
+
+/** Where the cascade sends labelled examples, by label. */
+export interface CascadeRoute {
+  /** Local score below `low`: dropped without a call. */
+  dropped: number;
+  /** Score in [low, high): sent to the judge. */
+  judged: number;
+  /** Score at or above `high`: kept without a call. */
+  kept: number;
+}
+
+/**
+ * Figures of the cascade's local decisions (`filter.mode: cascade`). A positive is safe when it
+ * is not dropped locally (the judge may still keep it); a negative is saved a call when dropped.
+ */
+export interface CascadeFigures {
+  n: number;
+  low: number;
+  high: number;
+  positives: CascadeRoute;
+  negatives: CascadeRoute;
+  /** Positives not dropped locally / positives (1 when there are none). */
+  recall: number;
+  /** Positives among the examples not dropped locally (1 when nothing passes). */
+  precision: number;
+  /** Negatives dropped without a call / negatives (0 when there are none). */
+  negativesDropped: number;
+  /** Examples decided without a call (dropped or kept locally) / n. */
+  decidedLocally: number;
+}
+
+/** Routes every score through the cascade bands [low, high) and counts by label. */
+export function cascadeFigures(scores: readonly number[], labels: readonly boolean[], low: number, high: number): CascadeFigures {
+  if (scores.length !== labels.length) throw new Error(`cascadeFigures: ${scores.length} scores but ${labels.length} labels`);
+  const positives: CascadeRoute = { dropped: 0, judged: 0, kept: 0 };
+  const negatives: CascadeRoute = { dropped: 0, judged: 0, kept: 0 };
+  scores.forEach((score, i) => {
+    const route = labels[i] === true ? positives : negatives;
+    if (score < low) route.dropped++;
+    else if (score >= high) route.kept++;
+    else route.judged++;
+  });
+  const total = (r: CascadeRoute): number => r.dropped + r.judged + r.kept;
+  const passedPositives = positives.judged + positives.kept;
+  const passed = passedPositives + negatives.judged + negatives.kept;
+  return {
+    n: scores.length,
+    low,
+    high,
+    positives,
+    negatives,
+    recall: total(positives) === 0 ? 1 : passedPositives / total(positives),
+    precision: passed === 0 ? 1 : passedPositives / passed,
+    negativesDropped: total(negatives) === 0 ? 0 : negatives.dropped / total(negatives),
+    decidedLocally: scores.length === 0 ? 0 : (positives.dropped + positives.kept + negatives.dropped + negatives.kept) / scores.length,
+  };
+}
+
+/** A plain-text report of {@link CascadeFigures}, for the CLI. */
+export function formatCascade(f: CascadeFigures): string {
+  const pct = (x: number): string => `${(100 * x).toFixed(0)}%`;
+  const route = (r: CascadeRoute): string => `${r.dropped} dropped / ${r.judged} judged / ${r.kept} kept`;
+  return [
+    `cascade (drop below ${f.low}, keep at or above ${f.high}): recall ${pct(f.recall)} (positives not dropped), precision ${pct(f.precision)}, negatives dropped ${pct(f.negativesDropped)}, decided without a call ${pct(f.decidedLocally)}`,
+    `  positives: ${route(f.positives)}`,
+    `  negatives: ${route(f.negatives)}`,
+  ].join('\n');
+}

@@ -32,7 +32,11 @@ export function heuristicScorer(): Scorer {
         .sort((a, b) => Math.abs(b[1]) - Math.abs(a[1]))
         .slice(0, 4)
         .map(([k, v]) => `${k} ${v > 0 ? '+' : ''}${v.toFixed(2)}`);
-      return `heuristic score ${e.score.toFixed(3)}${parts.length > 0 ? ` (${parts.join(', ')})` : ''}`;
+      // The baseline is part of every score: a low score is as much "not enough evidence" as
+      // any negative feature, and the reason should say so.
+      const terms = [`baseline ${e.baseline.toFixed(2)}`, ...parts].join(', ');
+      const where = e.window === undefined ? '' : `; best window chars ${e.window.start}-${e.window.end} of ${text.length}`;
+      return `heuristic score ${e.score.toFixed(3)} (${terms}${where})`;
     },
   };
 }

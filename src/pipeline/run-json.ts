@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { Config } from '../config.js';
+import { HEURISTIC_VERSION } from '../filter/heuristic.js';
 import { InputError } from '../io/documents.js';
 import type { Gateway } from '../llm/gateway.js';
 import type { UsageReport } from '../llm/usage.js';
@@ -141,7 +142,8 @@ export function runFingerprint(mode: string, config: Config, prompts: Record<str
     id_field: config.id_field,
     shard: config.shard ?? null,
     segment: config.segment,
-    filter: config.filter,
+    // The built-in scorer's version with its settings: a new heuristic scores segments differently.
+    filter: config.filter.scorer === 'heuristic' ? { ...config.filter, heuristic: HEURISTIC_VERSION } : config.filter,
     dedup: config.dedup,
     decontaminate: config.decontaminate,
     decontaminate_ngram: config.decontaminate_ngram,

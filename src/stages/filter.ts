@@ -18,7 +18,11 @@ import { promptVersion, usesFieldGuide, type PromptSet } from '../prompts/versio
 
 export type FilterMode = 'local' | 'llm' | 'cascade';
 
-/** Default of {@link FilterOptions.low} (config `filter.low`): on the dev set no positive scored below it. */
+/**
+ * Default of {@link FilterOptions.low} (config `filter.low`): conservative, because a dropped procedural
+ * page loses its workflows while a judged non-procedural one costs one short call. No procedural page of
+ * the shared dev labels or of the relevance fixture's tune part scored below it.
+ */
 export const DEFAULT_CASCADE_LOW = CONFIG_DEFAULTS.filter.low;
 /** Default of {@link FilterOptions.high} (config `filter.high`). */
 export const DEFAULT_CASCADE_HIGH = CONFIG_DEFAULTS.filter.high;

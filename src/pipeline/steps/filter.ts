@@ -5,7 +5,7 @@
  */
 import type { LlmClient } from '../../llm/types.js';
 import type { Segment, SegmentDraft } from '../../records.js';
-import { createSegmentFilter, toSegmentRecord, type SegmentFilter } from '../../stages/filter.js';
+import { createSegmentFilter, DEFAULT_CASCADE_HIGH, DEFAULT_CASCADE_LOW, toSegmentRecord, type SegmentFilter } from '../../stages/filter.js';
 import { createScorer, type Scorer } from '../../filter/scorer.js';
 import type { Step } from '../step.js';
 import { oneCall } from './estimate-call.js';
@@ -21,8 +21,8 @@ export function filterStep(options: StepOptions['filter'], llm: LlmClient | unde
   // Built on first use: counting a run directory's funnel needs the step, not a model.
   let built: SegmentFilter | undefined;
   const filter = (): SegmentFilter => (built ??= createSegmentFilter(options, mode === 'local' ? undefined : llm));
-  const low = options.low ?? 0.2;
-  const high = options.high ?? 0.8;
+  const low = options.low ?? DEFAULT_CASCADE_LOW;
+  const high = options.high ?? DEFAULT_CASCADE_HIGH;
   const threshold = options.threshold ?? 0.5;
   let scorer: Scorer | undefined;
   const scorerOf = (): Scorer => (scorer ??= typeof options.scorer === 'object' ? options.scorer : createScorer(options.scorer ?? 'heuristic'));
