@@ -6,9 +6,9 @@
 import { z } from 'zod';
 import type { Message, Tool } from '../records.js';
 import { TurnSchema } from './conversation.js';
-import { ToolSpecSchema } from './tool-spec.js';
+import { ToolSpecSchema, ToolSpecV2Schema } from './tool-spec.js';
 import { CONVERSATION_RULES, INTERACTION_PATTERNS } from './generate.js';
-import { parallelCallsRule, renderConversation, renderTools, TOOL_SPEC_GUIDE, type ParallelCalls } from './shared.js';
+import { parallelCallsRule, renderConversation, renderTools, TOOL_SPEC_GUIDE, TOOL_SPEC_GUIDE_V2, type ParallelCalls } from './shared.js';
 import { promptVersion, type PromptSet } from './versions.js';
 
 /** Version of this prompt in the default prompt set (versions.ts). */
@@ -41,11 +41,14 @@ export const RefinedTrajectoryV2Schema = z
   .object({
     user_persona: z.string().describe("the user's persona after the rewrite: who they are, their situation and what they want, as the new conversation shows it"),
     ...RefinedTrajectorySchema.shape,
+    tools: z.array(ToolSpecV2Schema).describe('the full tool set after refinement: kept, changed and new tools'),
   })
   .strict();
 
 /** The answer schema of refinement in a prompt set. */
-export function refineAnswerSchema(set: PromptSet | undefined): typeof RefinedTrajectorySchema | typeof RefinedTrajectoryV2Schema {
+export type RefinedAnswer = RefinedTrajectory | z.infer<typeof RefinedTrajectoryV2Schema>;
+
+export function refineAnswerSchema(set: PromptSet | undefined): z.ZodType<RefinedAnswer> {
   return set === 'v1' ? RefinedTrajectorySchema : RefinedTrajectoryV2Schema;
 }
 
@@ -66,7 +69,7 @@ ${CONVERSATION_RULES}`;
 
 /** v2: the parallel-call rule in the shared wording, in place of v1's "at most one tool call per assistant turn". */
 function systemV2(parallel: ParallelCalls): string {
-  return SYSTEM.replace('no redundant or repeated calls, at most one tool call per assistant turn, and fix', 'no redundant or repeated calls, and fix').replace(
+  return SYSTEM.replace(TOOL_SPEC_GUIDE, TOOL_SPEC_GUIDE_V2).replace('no redundant or repeated calls, at most one tool call per assistant turn, and fix', 'no redundant or repeated calls, and fix').replace(
     CONVERSATION_RULES,
     `${CONVERSATION_RULES}\n${parallelCallsRule(parallel)}`,
   );

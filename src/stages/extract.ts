@@ -13,10 +13,10 @@ import {
   buildExtractMessages,
   EXTRACT_PROMPT_VERSION,
   EXTRACT_SCHEMA_NAME,
-  ExtractionAnswerSchema,
+  extractAnswerSchema,
   type ExtractionAnswer,
 } from '../prompts/extract.js';
-import type { ToolSpec } from '../prompts/tool-spec.js';
+import type { AnyToolSpec } from '../prompts/tool-spec.js';
 import { checkToolSpecs, specToTool } from './tool-spec.js';
 import { compileToolSchemas } from './schema-check.js';
 import { structuredFailure, type StageOutcome } from './types.js';
@@ -42,13 +42,14 @@ export interface ExtractOptions {
 export async function extractSegment(segment: Segment, options: ExtractOptions, llm: LlmClient): Promise<StageOutcome<Extraction>> {
   const result = await llm.structured({
     stage: 'extract',
-    schema: ExtractionAnswerSchema,
+    schema: extractAnswerSchema(options.promptSet),
     schemaName: EXTRACT_SCHEMA_NAME,
     messages: buildExtractMessages({
       text: segment.text,
       heading: segment.heading,
       summary: segment.labels?.summary,
       maxWorkflows: options.maxWorkflows,
+      promptSet: options.promptSet,
     }),
     temperature: options.temperature ?? EXTRACT_TEMPERATURE,
     max_tokens: options.maxTokens,
@@ -104,7 +105,7 @@ export function checkExtraction(
   }
   const warnings: Reason[] = [];
   // Duplicates: keep the first definition, so steps that name it still resolve.
-  const specs: ToolSpec[] = [];
+  const specs: AnyToolSpec[] = [];
   const seen = new Set<string>();
   answer.tools.forEach((spec, i) => {
     if (seen.has(spec.name)) {
