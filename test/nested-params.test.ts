@@ -135,6 +135,7 @@ describe('the validator checks arguments against the nested shape', () => {
   const tool = specToTool(returnSpec);
   const trajectory = (args: Record<string, unknown>): Trajectory => ({
     id: 't',
+    source: { doc_id: 'd' },
     tools: [tool],
     messages: [
       { role: 'system', content: 'Returns desk.' },

@@ -7,7 +7,8 @@ import { z } from 'zod';
 import type { Message, Tool } from '../records.js';
 import { TurnSchema } from './conversation.js';
 import { ToolSpecSchema, ToolSpecV2Schema } from './tool-spec.js';
-import { CONVERSATION_RULES, INTERACTION_PATTERNS } from './generate.js';
+import { CONVERSATION_RULES, conversationRules, INTERACTION_PATTERNS } from './generate.js';
+import { timeRules } from './now.js';
 import { parallelCallsRule, renderConversation, renderTools, TOOL_SPEC_GUIDE, TOOL_SPEC_GUIDE_V2, type ParallelCalls } from './shared.js';
 import { promptVersion, type PromptSet } from './versions.js';
 
@@ -68,10 +69,10 @@ ${TOOL_SPEC_GUIDE}
 ${CONVERSATION_RULES}`;
 
 /** v2: the parallel-call rule in the shared wording, in place of v1's "at most one tool call per assistant turn". */
-function systemV2(parallel: ParallelCalls): string {
+function systemV2(parallel: ParallelCalls, now: string | undefined): string {
   return SYSTEM.replace(TOOL_SPEC_GUIDE, TOOL_SPEC_GUIDE_V2).replace('no redundant or repeated calls, at most one tool call per assistant turn, and fix', 'no redundant or repeated calls, and fix').replace(
     CONVERSATION_RULES,
-    `${CONVERSATION_RULES}\n${parallelCallsRule(parallel)}`,
+    `${now === undefined ? '' : `${timeRules(now)} Keep the times the current conversation already has where they fit this.\n\n`}${conversationRules('v2')}\n${parallelCallsRule(parallel)}`,
   );
 }
 
@@ -99,6 +100,8 @@ export interface RefinePromptInput {
   parallelCalls?: ParallelCalls | undefined;
   /** The user's persona before the rewrite (generation's `meta.persona`); v2 shows it and asks for the updated one. */
   persona?: string | undefined;
+  /** v2: the conversation's current date and time (`meta.now`), kept through the rewrite. */
+  now?: string | undefined;
 }
 
 export function buildRefineMessages(input: RefinePromptInput): Message[] {
@@ -115,7 +118,7 @@ ${renderConversation(input.messages)}
 ${input.promptSet === 'v1' ? '' : `\nCurrent user persona: ${input.persona ?? '(not recorded; infer it from the conversation)'}\n`}
 Rewrite it following the instructions. Return the complete tool set and the complete new conversation${input.promptSet === 'v1' ? '' : ', and the user persona as it is after your rewrite'}.`;
   return [
-    { role: 'system', content: input.promptSet === 'v1' ? `${SYSTEM}\n\n${V1_TARGET}` : `${systemV2(input.parallelCalls ?? 'forbid')}\n\n${refineTarget(input.messages, input.tools.length)}` },
+    { role: 'system', content: input.promptSet === 'v1' ? `${SYSTEM}\n\n${V1_TARGET}` : `${systemV2(input.parallelCalls ?? 'forbid', input.now)}\n\n${refineTarget(input.messages, input.tools.length)}` },
     { role: 'user', content: user },
   ];
 }
