@@ -56,16 +56,10 @@ export const OBJECT_PARAM_TYPES: ReadonlySet<string> = new Set(['object', 'objec
 export const FIELD_TYPES = ['string', 'integer', 'number', 'boolean', 'string_array', 'integer_array', 'number_array'] as const;
 
 /** A field of an object parameter: the parameter spec one level down, without further nesting. */
-export const ToolFieldSpecSchema = z
-  .object({
-    name: z.string().describe('snake_case field name that explains itself'),
-    type: z.enum(FIELD_TYPES),
-    description: z.string().describe('what the field holds, its unit or format'),
-    required: z.boolean().describe('true when every object must carry this field'),
-    enum: z.array(z.string()).describe('allowed values when the text lists options; [] otherwise'),
-    format: z.enum(STRING_FORMATS).describe('string format; none when not a date, time, email or URL'),
-  })
-  .strict();
+export const ToolFieldSpecSchema = ToolParamSpecSchema.extend({
+  type: z.enum(FIELD_TYPES),
+  required: z.boolean().describe('true when every object must carry this field'),
+});
 export type ToolFieldSpec = z.infer<typeof ToolFieldSpecSchema>;
 
 export const ToolParamSpecV2Schema = z
