@@ -10,6 +10,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { formatPath } from './records.js';
 import { EXIT_BAD_INPUT, GemtrajError } from './errors.js';
+import { checkNowSetting, DEFAULT_NOW, NOW_PATTERN } from './prompts/now.js';
 
 const positiveInt = z.number().int().min(1);
 const fraction = z.number().gt(0).max(1);
@@ -188,6 +189,24 @@ export const ConfigSchema = z
         doc(
           'Tool calls per assistant turn in generated and refined conversations (prompt set v2): forbid = one call per assistant turn, as in the paper’s refinement, and the validator rejects a turn with several (check parallel_calls); allow = independent calls may share a turn. The same wording goes into every prompt. Prompt set v1 keeps 0.2’s wording and does not check.',
           'allow',
+        ),
+      ),
+    now: z
+      .string()
+      .regex(NOW_PATTERN, 'a date YYYY-MM-DD, a date and time YYYY-MM-DDTHH:MM, or a range YYYY-MM-DD..YYYY-MM-DD')
+      .superRefine((value, ctx) => {
+        try {
+          checkNowSetting(value);
+        } catch (error) {
+          ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        }
+      })
+      .default(DEFAULT_NOW)
+      .meta(
+        doc(
+          'The current date and time each generated conversation takes place at (prompt set v2): a range of dates draws one day per trajectory, and a time of day between 08:00 and 20:00, seeded by the trajectory id so reruns reproduce; a date fixes the day; a date and time fixes both. Stated in the conversation’s system prompt, kept by refinement, used by the judge for deadlines, recorded as meta.now.',
+          '2025-06-02',
+          { allowed: 'YYYY-MM-DD | YYYY-MM-DDTHH:MM | YYYY-MM-DD..YYYY-MM-DD' },
         ),
       ),
     reasoning_effort: z

@@ -152,6 +152,23 @@ describe('checkExtraction', () => {
     expect(value.workflows[0]?.execution_graph).toBe('(find_user)->(get_order)->(cancel_order)');
   });
 
+  it('warns when a step needs an id that only a later step returns, with the step numbers (issue 12, B8)', () => {
+    const tools = [
+      tool('get_order', [p('order_id')], 'read', 'Get an order by order_id; returns its status.'),
+      tool('search_orders', [p('email')], 'read', 'Search the orders of an email; returns their order IDs and statuses.'),
+      tool('cancel_order', [p('order_id')], 'write', 'Cancel a pending order.'),
+    ];
+    const late = workflow('cancel_late', [step('get_order'), step('search_orders'), step('cancel_order', [0])]);
+    const { warnings } = ok(checkExtraction(answer(tools, [late]), OPTIONS));
+    expect(warnings).toEqual([
+      { check: 'workflow_step_order', path: 'workflows[0].steps[0]', message: 'workflow "cancel_late": step 0 (get_order) needs order_id, which only later step 1 (search_orders) returns' },
+    ]);
+    // In order: no warning. No step returns the id at all: the user gives it, no warning.
+    const inOrder = workflow('cancel', [step('search_orders'), step('get_order', [0]), step('cancel_order', [1])]);
+    expect(ok(checkExtraction(answer(tools, [inOrder]), OPTIONS)).warnings).toEqual([]);
+    expect(ok(checkExtraction(answer(STORE_TOOLS, [CANCEL]), OPTIONS)).warnings).toEqual([]);
+  });
+
   it('too few tools → extract_too_few_tools', () => {
     const one = [tool('get_order', [p('order_id')])];
     const wf = workflow('w', [step('get_order'), step('get_order', [0])]);

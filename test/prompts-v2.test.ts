@@ -8,6 +8,7 @@ import { stepOptions } from '../src/pipeline/steps/options.js';
 import { parallelCallsRule } from '../src/prompts/shared.js';
 import type { Message, Tool, Trajectory, Workflow } from '../src/records.js';
 import { validateTrajectory } from '../src/validate/index.js';
+import { toJsonSchema } from '../src/llm/structured.js';
 
 const tool = (name: string): Tool => ({ type: 'function', function: { name, description: name, parameters: { type: 'object', properties: {} } } });
 const TOOLS = ['find_booking', 'get_fare_rules', 'cancel_booking', 'issue_refund', 'send_receipt', 'verify_member'].map(tool);
@@ -91,10 +92,10 @@ describe('the persona survives refinement', () => {
     const v2 = user(buildRefineMessages({ sourceText: 'x', tools: TOOLS, messages, persona: 'Ana, a member flying to Lima' }));
     expect(v2).toContain('Current user persona: Ana, a member flying to Lima');
     expect(v2).toContain('and the user persona as it is after your rewrite');
-    expect(Object.keys(refineAnswerSchema('v2').shape)).toContain('user_persona');
+    expect(Object.keys(toJsonSchema(refineAnswerSchema('v2')).schema.properties as object)).toContain('user_persona');
     const v1 = user(buildRefineMessages({ sourceText: 'x', tools: TOOLS, messages, persona: 'Ana', promptSet: 'v1' }));
     expect(v1).not.toContain('persona');
-    expect(Object.keys(refineAnswerSchema('v1').shape)).not.toContain('user_persona');
+    expect(Object.keys(toJsonSchema(refineAnswerSchema('v1')).schema.properties as object)).not.toContain('user_persona');
   });
 });
 

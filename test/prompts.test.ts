@@ -11,6 +11,7 @@ import {
 import {
   buildGenerateMessages,
   CONVERSATION_RULES,
+  conversationRules,
   GENERATE_PROMPT_VERSION,
   GENERATE_SCHEMA_NAME,
   GeneratedTrajectorySchema,
@@ -314,7 +315,7 @@ describe('generate prompt', () => {
     for (const pattern of INTERACTION_PATTERNS) expect(system).toContain(pattern);
     expect(system).toMatch(/at least three different interaction patterns/);
     expect(system).toMatch(/each at most twice/i);
-    expect(system).toContain(CONVERSATION_RULES);
+    expect(system).toContain(conversationRules('v2')); // v2 (default): derivations and defaults allowed in arguments (issue 12, B8);
   });
 
   it('the conversation rules fix the turn order, call/result pairing, grounding and error results', () => {
@@ -348,7 +349,7 @@ describe('refine prompt', () => {
 
   it('asks for the paper refinements', () => {
     expect(system).toContain(TOOL_SPEC_GUIDE);
-    expect(system).toContain(CONVERSATION_RULES);
+    expect(system).toContain(conversationRules('v2')); // v2 (default): derivations and defaults allowed in arguments (issue 12, B8);
     expect(system).toMatch(/Return the complete tool set/);
     expect(system).toMatch(/data schema/);
     expect(system).toMatch(/faithful to the source text/);

@@ -165,3 +165,57 @@ describe('argument_provenance', () => {
     expect(validateTrajectory(t, { ...OPTS, argumentProvenance: 'reject' }).errors.map((r) => r.check)).toEqual(['argument_provenance']);
   });
 });
+
+describe('plain derivations and documented defaults (issue 12, B8)', () => {
+  const window = { type: 'object', properties: { service: { type: 'string' }, window_minutes: { type: 'integer' } }, required: ['service'] };
+
+  it('credits a unit conversion of a number the user stated with its unit', () => {
+    expect(flagged([user('Show me the errors of billing-api over the last 12 hours.')], { service: 'billing-api', window_minutes: 720 }, window)).toEqual([]);
+    expect(flagged([user('Errors of billing-api for the past two days, please.')], { service: 'billing-api', window_hours: 48 })).toEqual([]);
+    expect(flagged([user('billing-api, last 90 seconds')], { service: 'billing-api', timeout_ms: 90000 })).toEqual([]);
+    expect(flagged([user('billing-api for the last hour')], { service: 'billing-api', window_minutes: 60 }, window)).toEqual([]);
+    expect(flagged([user('Set the discount to 15% for billing-api.')], { service: 'billing-api', rate: 0.15 })).toEqual([]);
+    expect(flagged([user('Refund $12.50 on billing-api.')], { service: 'billing-api', amount_cents: 1250 })).toEqual([]);
+    expect(flagged([user('A budget of 5k for billing-api.')], { service: 'billing-api', budget: 5000 })).toEqual([]);
+  });
+
+  it('does not credit a bare number, a number with another unit, or a conversion the argument name rules out', () => {
+    expect(flagged([user('Errors of billing-api, 12 of them.')], { service: 'billing-api', window_minutes: 720 }, window)).toHaveLength(1);
+    expect(flagged([user('billing-api over the last 12 kg')], { service: 'billing-api', window_minutes: 720 }, window)).toHaveLength(1);
+    // 720 seconds would be 12 minutes, but the argument is in minutes: 12 minutes is not 720 minutes.
+    expect(flagged([user('billing-api over the last 12 minutes')], { service: 'billing-api', window_minutes: 720 }, window)).toHaveLength(1);
+  });
+
+  it('credits the calling turn\'s own text for numbers and dates it works out', () => {
+    const call = (content: string, args: Record<string, unknown>): Trajectory => {
+      const t = withCall([user('How much is left on gift card GC-77 after 3 lamps at 41.50 each?')], args);
+      const at = t.messages.findIndex((m) => m.role === 'assistant' && m.tool_calls !== undefined && m.tool_calls[0]?.id === 'c1');
+      (t.messages[at] as { content: string | null }).content = content;
+      return t;
+    };
+    const warn = (t: Trajectory) => validateTrajectory(t, OPTS).warnings.filter((w) => w.check === 'argument_provenance');
+    expect(warn(call('Three lamps at 41.50 come to 124.50; let me charge that.', { card: 'GC-77', amount: 124.5 }))).toEqual([]);
+    expect(warn(call('Charging the card now.', { card: 'GC-77', amount: 124.5 }))).toHaveLength(1);
+    expect(warn(call('Delivery was March 3, so the return window ends on March 17; checking it.', { card: 'GC-77', until: '2025-03-17' }))).toEqual([]);
+    // Strings are still never grounded by the assistant's own words: an id it names is invented.
+    expect(warn(call('Using card GC-99.', { card: 'GC-99' }))).toHaveLength(1);
+  });
+
+  it('credits an optional parameter left at the default its description documents', () => {
+    const schema = {
+      type: 'object',
+      properties: {
+        service: { type: 'string' },
+        page_size: { type: 'integer', description: 'Results per page; default 50.' },
+        sort: { type: 'string', description: "Sort order, 'asc' or 'desc' (defaults to 'desc')." },
+        region: { type: 'string', description: 'Region code; default: eu-west-1' },
+      },
+      required: ['service', 'region'],
+    };
+    const ask = user('List billing-api incidents in us-east-2.');
+    expect(flagged([ask], { service: 'billing-api', region: 'us-east-2', page_size: 50, sort: 'desc' }, schema)).toEqual([]);
+    expect(flagged([ask], { service: 'billing-api', region: 'us-east-2', page_size: 75 }, schema)).toHaveLength(1);
+    // Only for an optional parameter: a required one must come from somewhere.
+    expect(flagged([user('List billing-api incidents.')], { service: 'billing-api', region: 'eu-west-1' }, schema)).toHaveLength(1);
+  });
+});

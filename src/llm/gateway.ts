@@ -9,6 +9,7 @@ import { BackendError, type ChatRequest, type ChatResponse, type ModelBackend, t
 import { ResponseCache } from './cache.js';
 import { DiskFullError, isDiskFull, writeFailure } from '../io/durable.js';
 import { buildChatRequest, chatCacheKey, estimatePromptTokens, estimateTokens } from './chat-request.js';
+import { ContextWatch } from './context-watch.js';
 import { FatalEndpointError, TransientEndpointError, redact, registerSecret } from './errors.js';
 import { GatewayEvents, type GatewayEvent, type GatewayListener } from './events.js';
 import { FlowControl } from './flow-control.js';
@@ -111,6 +112,7 @@ export function createGateway(init: GatewayInit): Gateway {
   );
   let baseAdopted = false;
   const events = new GatewayEvents();
+  const contextWatch = new ContextWatch(options.baseUrls, (message) => events.emit({ type: 'notice', message }));
   const counters = { retries: 0, rateLimited: 0, timeouts: 0, cacheErrors: 0 };
   let closed = false;
 
@@ -206,6 +208,7 @@ export function createGateway(init: GatewayInit): Gateway {
   ): Promise<CompletionResult> {
     const model = chat.model;
     const promptEstimate = estimatePromptTokens(chat);
+    contextWatch.beforeSend(promptEstimate);
     let lastReason = '';
     let lastStatus: number | undefined;
     let lastWhere = '';
@@ -274,6 +277,7 @@ export function createGateway(init: GatewayInit): Gateway {
   ): CompletionResult {
     const model = chat.model;
     const { text, finishReason, toolCalls } = response;
+    contextWatch.afterResponse(promptEstimate, response.usage?.prompt_tokens, model);
     const usage: Usage = response.usage ?? { prompt_tokens: promptEstimate, completion_tokens: estimateTokens(text.length) };
     flow.onSuccess(usage.prompt_tokens + usage.completion_tokens, promptEstimate);
     const answeredBy = response.model !== undefined && response.model !== '' ? response.model : model;

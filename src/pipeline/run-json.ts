@@ -153,7 +153,7 @@ export function runFingerprint(mode: string, config: Config, prompts: Record<str
     temperature: config.temperature,
     max_tokens: config.max_tokens ?? null,
     // Only what a run uses, so that a 0.2 run resumed with prompt set v1 keeps its fingerprint.
-    ...(config.prompts === 'v1' ? {} : { stage_max_tokens: config.stage_max_tokens }),
+    ...(config.prompts === 'v1' ? {} : { stage_max_tokens: config.stage_max_tokens, now: config.now }),
     ...(config.reasoning_effort === undefined ? {} : { reasoning_effort: config.reasoning_effort }),
     structured_output: config.structured_output,
     refine: config.refine,

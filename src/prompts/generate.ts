@@ -14,6 +14,7 @@ import { TurnSchema } from './conversation.js';
 import { parallelCallsRule, renderTools, type ParallelCalls } from './shared.js';
 import { dedupeRules } from './rules.js';
 import { promptVersion, type PromptSet } from './versions.js';
+import { timeRules } from './now.js';
 
 /** Version of this prompt in the default prompt set (versions.ts). */
 export const GENERATE_PROMPT_VERSION = promptVersion('generate');
@@ -46,6 +47,19 @@ export const CONVERSATION_RULES = `Conversation rules (they are checked by a pro
 - Tool results (tool turns) are the environment's answers: complete, realistic JSON with stable ids, statuses, timestamps and the fields a real backend returns; the same entity keeps the same values across turns.
 - An assistant turn with tool_calls may carry one short sentence of plan in content ("Let me check the order status first."), or "". Tool turns and user turns have tool_calls [].`;
 
+const PROVENANCE_V1 = `- Every argument value must come from somewhere visible: the user said it, the system prompt states it, or an earlier tool result returned it. Never invent an id, a date, an amount or an email: ask the user instead.`;
+/**
+ * v2: plain derivations and documented defaults are legitimate (the validator's provenance
+ * check and the judge's R1 credit them), so the teacher need not avoid them or pad the user's
+ * words with the converted value.
+ */
+const PROVENANCE_V2 = `- Every argument value must come from somewhere visible: the user said it, the system prompt states it, an earlier tool result returned it, or it follows plainly from those — a unit conversion ("the last 12 hours" sent as window_minutes 720, "15%" as 0.15), a date worked out from the current date ("next Friday"), a total of listed prices. When the assistant derives a value, its calling turn says so in a few words ("12 hours is 720 minutes"). An optional parameter may be left out or set to the default its description documents. Never invent an id, a date, an amount or an email: ask the user instead.`;
+
+/** The conversation rules of a prompt set (v2: derivations and defaults allowed in arguments). */
+export function conversationRules(set: PromptSet | undefined): string {
+  return set === 'v1' ? CONVERSATION_RULES : CONVERSATION_RULES.replace(PROVENANCE_V1, PROVENANCE_V2);
+}
+
 /**
  * v2 length target, scaled to the work: each step is a call and its result, the required
  * patterns and clarifications add turns, and tool turns count. A 12-step workflow honestly
@@ -60,7 +74,7 @@ export function lengthTarget(steps: number, toolCount: number): string {
 }
 
 /** The system prompt, with targets that the given environment can meet. */
-function systemPrompt(toolCount: number, hasRules: boolean, length?: string, parallel?: ParallelCalls): string {
+function systemPrompt(toolCount: number, hasRules: boolean, length?: string, parallel?: ParallelCalls, now?: string): string {
   const distinct = Math.min(3, toolCount);
   const patterns = hasRules ? INTERACTION_PATTERNS : INTERACTION_PATTERNS.filter((p) => p !== 'rule_vs_need_conflict');
   const ruleBreak = hasRules
@@ -77,8 +91,8 @@ The assistant: plans before acting; checks preconditions (identity, ownership, s
 Use at least three different interaction patterns among: ${patterns.map((p) => PATTERN_HELP[p]).join('; ')}. Use each at most twice, and list the ones you used.
 
 Write in English. ${length ?? `Length: about 20 to 40 turns, at least 4 tool calls over at least ${distinct} different tool${distinct === 1 ? '' : 's'}, only from the list.`}
-
-${CONVERSATION_RULES}${parallel === undefined ? '' : `\n${parallelCallsRule(parallel)}`}`;
+${now === undefined ? '' : `\n${timeRules(now)}\n`}
+${parallel === undefined ? CONVERSATION_RULES : `${conversationRules('v2')}\n${parallelCallsRule(parallel)}`}`;
 }
 
 const PATTERN_HELP: Record<(typeof INTERACTION_PATTERNS)[number], string> = {
@@ -99,6 +113,8 @@ export interface GeneratePromptInput {
   promptSet?: PromptSet | undefined;
   /** v2: the parallel-call rule. @default 'forbid' */
   parallelCalls?: ParallelCalls | undefined;
+  /** v2: the conversation's current date and time (`2025-03-14T10:37`, see now.ts); none: no time rules. */
+  now?: string | undefined;
 }
 
 export function buildGenerateMessages(input: GeneratePromptInput): Message[] {
@@ -133,7 +149,7 @@ Write one complete conversation that exercises this workflow.`;
       role: 'system',
       content: v1
         ? systemPrompt(input.tools.length, rules.length > 0)
-        : systemPrompt(input.tools.length, rules.length > 0, lengthTarget(wf.steps.length, input.tools.length), input.parallelCalls ?? 'forbid'),
+        : systemPrompt(input.tools.length, rules.length > 0, lengthTarget(wf.steps.length, input.tools.length), input.parallelCalls ?? 'forbid', input.now),
     },
     { role: 'user', content: user },
   ];

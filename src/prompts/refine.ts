@@ -6,9 +6,10 @@
 import { z } from 'zod';
 import type { Message, Tool } from '../records.js';
 import { TurnSchema } from './conversation.js';
-import { ToolSpecSchema } from './tool-spec.js';
-import { CONVERSATION_RULES, INTERACTION_PATTERNS } from './generate.js';
-import { parallelCallsRule, renderConversation, renderTools, TOOL_SPEC_GUIDE, type ParallelCalls } from './shared.js';
+import { ToolSpecSchema, ToolSpecV2Schema } from './tool-spec.js';
+import { CONVERSATION_RULES, conversationRules, INTERACTION_PATTERNS } from './generate.js';
+import { timeRules } from './now.js';
+import { parallelCallsRule, renderConversation, renderTools, TOOL_SPEC_GUIDE, TOOL_SPEC_GUIDE_V2, type ParallelCalls } from './shared.js';
 import { promptVersion, type PromptSet } from './versions.js';
 
 /** Version of this prompt in the default prompt set (versions.ts). */
@@ -41,11 +42,14 @@ export const RefinedTrajectoryV2Schema = z
   .object({
     user_persona: z.string().describe("the user's persona after the rewrite: who they are, their situation and what they want, as the new conversation shows it"),
     ...RefinedTrajectorySchema.shape,
+    tools: z.array(ToolSpecV2Schema).describe('the full tool set after refinement: kept, changed and new tools'),
   })
   .strict();
 
 /** The answer schema of refinement in a prompt set. */
-export function refineAnswerSchema(set: PromptSet | undefined): typeof RefinedTrajectorySchema | typeof RefinedTrajectoryV2Schema {
+export type RefinedAnswer = RefinedTrajectory | z.infer<typeof RefinedTrajectoryV2Schema>;
+
+export function refineAnswerSchema(set: PromptSet | undefined): z.ZodType<RefinedAnswer> {
   return set === 'v1' ? RefinedTrajectorySchema : RefinedTrajectoryV2Schema;
 }
 
@@ -65,10 +69,10 @@ ${TOOL_SPEC_GUIDE}
 ${CONVERSATION_RULES}`;
 
 /** v2: the parallel-call rule in the shared wording, in place of v1's "at most one tool call per assistant turn". */
-function systemV2(parallel: ParallelCalls): string {
-  return SYSTEM.replace('no redundant or repeated calls, at most one tool call per assistant turn, and fix', 'no redundant or repeated calls, and fix').replace(
+function systemV2(parallel: ParallelCalls, now: string | undefined): string {
+  return SYSTEM.replace(TOOL_SPEC_GUIDE, TOOL_SPEC_GUIDE_V2).replace('no redundant or repeated calls, at most one tool call per assistant turn, and fix', 'no redundant or repeated calls, and fix').replace(
     CONVERSATION_RULES,
-    `${CONVERSATION_RULES}\n${parallelCallsRule(parallel)}`,
+    `${now === undefined ? '' : `${timeRules(now)} Keep the times the current conversation already has where they fit this.\n\n`}${conversationRules('v2')}\n${parallelCallsRule(parallel)}`,
   );
 }
 
@@ -96,6 +100,8 @@ export interface RefinePromptInput {
   parallelCalls?: ParallelCalls | undefined;
   /** The user's persona before the rewrite (generation's `meta.persona`); v2 shows it and asks for the updated one. */
   persona?: string | undefined;
+  /** v2: the conversation's current date and time (`meta.now`), kept through the rewrite. */
+  now?: string | undefined;
 }
 
 export function buildRefineMessages(input: RefinePromptInput): Message[] {
@@ -112,7 +118,7 @@ ${renderConversation(input.messages)}
 ${input.promptSet === 'v1' ? '' : `\nCurrent user persona: ${input.persona ?? '(not recorded; infer it from the conversation)'}\n`}
 Rewrite it following the instructions. Return the complete tool set and the complete new conversation${input.promptSet === 'v1' ? '' : ', and the user persona as it is after your rewrite'}.`;
   return [
-    { role: 'system', content: input.promptSet === 'v1' ? `${SYSTEM}\n\n${V1_TARGET}` : `${systemV2(input.parallelCalls ?? 'forbid')}\n\n${refineTarget(input.messages, input.tools.length)}` },
+    { role: 'system', content: input.promptSet === 'v1' ? `${SYSTEM}\n\n${V1_TARGET}` : `${systemV2(input.parallelCalls ?? 'forbid', input.now)}\n\n${refineTarget(input.messages, input.tools.length)}` },
     { role: 'user', content: user },
   ];
 }

@@ -4,6 +4,7 @@
  * by the same rules.
  */
 import type { Message, Tool } from '../records.js';
+import type { PromptSet } from './versions.js';
 
 /** The paper's tool-design rules, in our words. */
 export const TOOL_SPEC_GUIDE = `Tool design rules:
@@ -14,6 +15,19 @@ export const TOOL_SPEC_GUIDE = `Tool design rules:
 - Parameters: self-explanatory snake_case names (order_id, not id), an explicit type, a description that says the unit or format and where the caller gets the value. Use enum when the text lists the allowed options. Use format date / date-time / email / uri where it applies, none otherwise.
 - required mirrors real logic: identifiers and authentication the operation cannot run without are required; genuine options are not.
 - Descriptions say what the tool returns and when it fails (not found, not allowed, limit reached).`;
+
+/**
+ * Prompt set v2: the tool design rules plus nested parameters (object fields declared) and
+ * documented defaults, which the validator's provenance check credits.
+ */
+export const TOOL_SPEC_GUIDE_V2 = `${TOOL_SPEC_GUIDE}
+- Structured values: a parameter that takes an object (type object) or a list of objects (type object_array) declares the fields of that object in properties, each with its own type, description and required flag (a line item: sku required, quantity required, gift_note optional). Every other parameter has properties [].
+- An optional parameter with a default says it in its description ("Page size; default 20"), so a caller may leave it at that value.`;
+
+/** The tool design rules of a prompt set. */
+export function toolSpecGuide(set: PromptSet | undefined): string {
+  return set === 'v1' ? TOOL_SPEC_GUIDE : TOOL_SPEC_GUIDE_V2;
+}
 
 /** Whether an assistant turn may call several tools at once (config `parallel_calls`). */
 export type ParallelCalls = 'allow' | 'forbid';

@@ -13,10 +13,10 @@ import {
   buildExtractMessages,
   EXTRACT_PROMPT_VERSION,
   EXTRACT_SCHEMA_NAME,
-  ExtractionAnswerSchema,
+  extractAnswerSchema,
   type ExtractionAnswer,
 } from '../prompts/extract.js';
-import type { ToolSpec } from '../prompts/tool-spec.js';
+import type { AnyToolSpec } from '../prompts/tool-spec.js';
 import { checkToolSpecs, specToTool } from './tool-spec.js';
 import { compileToolSchemas } from './schema-check.js';
 import { structuredFailure, type StageOutcome } from './types.js';
@@ -42,13 +42,14 @@ export interface ExtractOptions {
 export async function extractSegment(segment: Segment, options: ExtractOptions, llm: LlmClient): Promise<StageOutcome<Extraction>> {
   const result = await llm.structured({
     stage: 'extract',
-    schema: ExtractionAnswerSchema,
+    schema: extractAnswerSchema(options.promptSet),
     schemaName: EXTRACT_SCHEMA_NAME,
     messages: buildExtractMessages({
       text: segment.text,
       heading: segment.heading,
       summary: segment.labels?.summary,
       maxWorkflows: options.maxWorkflows,
+      promptSet: options.promptSet,
     }),
     temperature: options.temperature ?? EXTRACT_TEMPERATURE,
     max_tokens: options.maxTokens,
@@ -94,6 +95,46 @@ export function executionGraph(steps: Workflow['steps']): string {
     .join('->');
 }
 
+const ID_PARAM_RE = /(?:^|_)ids?$/;
+
+/** Whether a tool's description says it returns `param` (`order_id`, "order id", "order ID"). */
+function mentions(spec: AnyToolSpec, param: string): boolean {
+  const text = spec.description.toLowerCase().replace(/[_-]+/g, ' ');
+  const words = param.toLowerCase().replace(/_/g, ' ');
+  return new RegExp(`\\b${words.replace(/ids?$/, 'ids?')}\\b`).test(text);
+}
+
+/**
+ * Steps that need an id only a later step returns: a required `*_id` parameter of step i's
+ * tool that no earlier step's tool returns while a later one does (a tool "returns" an id
+ * when its description names it and it does not take it as input). The text's order is
+ * then wrong, or a lookup step is missing: a conversation written from it would call with
+ * an id nobody has yet. An id no step returns is the user's to give, and not reported.
+ */
+export function lateIdWarnings(name: string, steps: Workflow['steps'], specs: ReadonlyMap<string, AnyToolSpec>, path = 'workflow'): Reason[] {
+  const warnings: Reason[] = [];
+  const returns = (j: number, param: string): boolean => {
+    const spec = specs.get(steps[j]?.tool ?? '');
+    return spec !== undefined && !spec.parameters.some((p) => p.name === param) && mentions(spec, param);
+  };
+  steps.forEach((step, i) => {
+    const spec = specs.get(step.tool);
+    for (const param of spec?.parameters ?? []) {
+      if (!param.required || !ID_PARAM_RE.test(param.name)) continue;
+      const earlier = steps.slice(0, i).some((_, j) => returns(j, param.name));
+      if (earlier) continue;
+      const later = steps.map((_, j) => j).filter((j) => j > i && returns(j, param.name));
+      if (later.length === 0) continue;
+      warnings.push({
+        check: 'workflow_step_order',
+        path: `${path}.steps[${i}]`,
+        message: `workflow "${name}": step ${i} (${step.tool}) needs ${param.name}, which only later step${later.length > 1 ? 's' : ''} ${later.map((j) => `${j} (${steps[j]?.tool})`).join(', ')} return${later.length > 1 ? '' : 's'}`,
+      });
+    }
+  });
+  return warnings;
+}
+
 /** Post-checks on a parsed answer; pure, exported for tests. */
 export function checkExtraction(
   answer: ExtractionAnswer,
@@ -104,7 +145,7 @@ export function checkExtraction(
   }
   const warnings: Reason[] = [];
   // Duplicates: keep the first definition, so steps that name it still resolve.
-  const specs: ToolSpec[] = [];
+  const specs: AnyToolSpec[] = [];
   const seen = new Set<string>();
   answer.tools.forEach((spec, i) => {
     if (seen.has(spec.name)) {
@@ -117,6 +158,7 @@ export function checkExtraction(
   const errors = checkToolSpecs(specs);
   if (errors.length > 0) return { ok: false, reasons: errors };
   const tools = specs.map(specToTool);
+  const specByName = new Map(specs.map((spec) => [spec.name, spec]));
   const schemaErrors = compileToolSchemas(tools);
   if (schemaErrors.length > 0) return { ok: false, reasons: schemaErrors };
 
@@ -139,6 +181,7 @@ export function checkExtraction(
       }
       return { action: s.action, tool: s.tool, depends_on: deps, condition: s.condition };
     });
+    warnings.push(...lateIdWarnings(wf.name, steps, specByName, path));
     workflows.push({
       name: wf.name,
       description: wf.description,

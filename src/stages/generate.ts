@@ -13,6 +13,7 @@ import {
 import { assembleMessages } from './conversation.js';
 import { structuredFailure, type StageOutcome } from './types.js';
 import { promptVersion, usesFieldGuide, type PromptSet } from '../prompts/versions.js';
+import { DEFAULT_NOW, nowLine, statesNow, trajectoryNow } from '../prompts/now.js';
 
 export interface GenerateOptions {
   /** Sampling temperature of the teacher, 0–2 (config `temperature`). */
@@ -22,6 +23,19 @@ export interface GenerateOptions {
   promptSet?: PromptSet | undefined;
   /** v2: one call per assistant turn (`forbid`) or several (`allow`), config `parallel_calls`. @default 'forbid' */
   parallelCalls?: 'allow' | 'forbid' | undefined;
+  /** v2: the dates a conversation's "now" is drawn from (config `now`, see prompts/now.ts). @default {@link DEFAULT_NOW} */
+  now?: string | undefined;
+}
+
+/** The fixed "now" of trajectory `id` in prompt set v2; v1 has none. */
+export function nowFor(id: string, options: { promptSet?: PromptSet | undefined; now?: string | undefined }): string | undefined {
+  return options.promptSet === 'v1' ? undefined : trajectoryNow(id, options.now ?? DEFAULT_NOW);
+}
+
+/** The system prompt with the now line, added when the teacher did not state the date. */
+export function withNow(systemPrompt: string, now: string | undefined): string {
+  if (now === undefined || statesNow(systemPrompt, now)) return systemPrompt;
+  return `${systemPrompt.trimEnd()}\n\n${nowLine(now)}`;
 }
 
 export async function generateTrajectory(
@@ -34,6 +48,9 @@ export async function generateTrajectory(
   if (workflow === undefined) {
     return { ok: false, reasons: [{ check: 'generate_no_workflow', message: `extraction has no workflow ${workflowIndex}` }] };
   }
+  const segmentId = extraction.source.segment_id ?? extraction.id;
+  const id = trajectoryId(segmentId, workflowIndex);
+  const now = nowFor(id, options);
   const result = await llm.structured({
     stage: 'generate',
     schema: GeneratedTrajectorySchema,
@@ -46,6 +63,7 @@ export async function generateTrajectory(
       tools: extraction.tools,
       promptSet: options.promptSet,
       parallelCalls: options.parallelCalls,
+      now,
     }),
     temperature: options.temperature,
     max_tokens: options.maxTokens,
@@ -58,15 +76,14 @@ export async function generateTrajectory(
   if (answer.turns.length === 0) {
     return { ok: false, reasons: [{ check: 'generate_empty', message: 'the teacher returned no turns' }], usage: result.usage };
   }
-  const segmentId = extraction.source.segment_id ?? extraction.id;
   return {
     ok: true,
     value: {
-      id: trajectoryId(segmentId, workflowIndex),
+      id,
       source: { doc_id: extraction.source.doc_id, segment_id: segmentId, workflow_index: workflowIndex },
       domain: extraction.domain,
       tools: extraction.tools,
-      messages: assembleMessages(answer.system_prompt, answer.turns),
+      messages: assembleMessages(withNow(answer.system_prompt, now), answer.turns),
       meta: {
         stage: 'generated',
         model: result.model,
@@ -75,6 +92,7 @@ export async function generateTrajectory(
         workflow: workflow.name,
         persona: answer.user_persona,
         patterns: answer.patterns,
+        ...(now === undefined ? {} : { now }),
       },
     },
     warnings: [],

@@ -21,6 +21,7 @@ import {
 } from '../prompts/judge.js';
 import { looksLikeRefusal, structuredFailure } from './types.js';
 import { promptVersion, usesFieldGuide, type PromptSet } from '../prompts/versions.js';
+import { asNow } from '../prompts/now.js';
 
 /** 1 = pass, 0 = fail, per rubric the judge was asked about (R4 only with a source text). */
 export type JudgeVerdict = Partial<Record<JudgeRubric, 0 | 1>>;
@@ -84,7 +85,14 @@ export async function judgeTrajectory(trajectory: Trajectory, options: JudgeOpti
   // v2 never cuts the system prompt (R4 judges it) and cuts the rest only beyond a budget.
   const v1 = options.promptSet === 'v1';
   const render: RenderOptions = v1 ? { maxMessageChars: options.maxMessageChars } : { budgetChars: options.budgetChars ?? JUDGE_BUDGET_CHARS };
-  const messages = buildJudgeMessages({ trajectory, sourceText: options.sourceText, render, omissionNote: !v1 });
+  const messages = buildJudgeMessages({
+    trajectory,
+    sourceText: options.sourceText,
+    render,
+    omissionNote: !v1,
+    promptSet: options.promptSet ?? 'v2',
+    now: asNow(trajectory.meta?.now),
+  });
   const request = {
     stage: 'judge' as const,
     schemaName: JUDGE_SCHEMA_NAME,

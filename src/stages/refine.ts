@@ -11,6 +11,8 @@ import { compileToolSchemas } from './schema-check.js';
 import { checkToolSpecs, specToTool } from './tool-spec.js';
 import { addUsage, structuredFailure, type StageOutcome } from './types.js';
 import { promptVersion, usesFieldGuide, type PromptSet } from '../prompts/versions.js';
+import { asNow } from '../prompts/now.js';
+import { nowFor, withNow } from './generate.js';
 
 export interface RefineOptions {
   /** Sampling temperature of the rewrite, 0–2 (config `temperature`). */
@@ -20,6 +22,14 @@ export interface RefineOptions {
   promptSet?: PromptSet | undefined;
   /** v2: one call per assistant turn (`forbid`) or several (`allow`), config `parallel_calls`. @default 'forbid' */
   parallelCalls?: 'allow' | 'forbid' | undefined;
+  /** v2: the dates a "now" is drawn from when the trajectory has no `meta.now` (config `now`). @default {@link DEFAULT_NOW} */
+  now?: string | undefined;
+}
+
+/** The trajectory's own "now" (`meta.now`), else (v2) the one generation would have drawn for its id. */
+function nowOf(trajectory: Trajectory, options: RefineOptions): string | undefined {
+  if (options.promptSet === 'v1') return undefined;
+  return asNow(trajectory.meta?.now) ?? nowFor(trajectory.id, options);
 }
 
 function personaOf(trajectory: Trajectory): string | undefined {
@@ -33,11 +43,12 @@ export async function refineTrajectory(
   options: RefineOptions,
   llm: LlmClient,
 ): Promise<StageOutcome<Trajectory>> {
+  const now = nowOf(trajectory, options);
   const result = await llm.structured({
     stage: 'refine',
     schema: refineAnswerSchema(options.promptSet),
     schemaName: REFINE_SCHEMA_NAME,
-    messages: buildRefineMessages({ sourceText, tools: trajectory.tools, messages: trajectory.messages, promptSet: options.promptSet, parallelCalls: options.parallelCalls, persona: personaOf(trajectory) }),
+    messages: buildRefineMessages({ sourceText, tools: trajectory.tools, messages: trajectory.messages, promptSet: options.promptSet, parallelCalls: options.parallelCalls, persona: personaOf(trajectory), now }),
     temperature: options.temperature,
     max_tokens: options.maxTokens,
     fieldGuide: usesFieldGuide(options.promptSet),
@@ -59,7 +70,7 @@ export async function refineTrajectory(
     value: {
       ...trajectory,
       tools,
-      messages: assembleMessages(answer.system_prompt, answer.turns),
+      messages: assembleMessages(withNow(answer.system_prompt, now), answer.turns),
       meta: {
         ...trajectory.meta,
         stage: 'refined',
@@ -70,6 +81,7 @@ export async function refineTrajectory(
         pitfalls: answer.pitfalls,
         // v2: the persona of the refined user, not the pre-refinement one.
         ...('user_persona' in answer ? { persona: answer.user_persona } : {}),
+        ...(now === undefined ? {} : { now }),
       },
     },
     warnings: [],

@@ -4,12 +4,28 @@
  * rules (snake_case names, typed and described parameters, enums, required lists) in one place.
  */
 import { TOOL_NAME_PATTERN, type Reason, type Tool } from '../records.js';
-import { STRING_FORMATS, type ToolParamSpec, type ToolSpec } from '../prompts/tool-spec.js';
+import { OBJECT_PARAM_TYPES, STRING_FORMATS, type AnyParamSpec, type AnyToolSpec, type ToolFieldSpec, type ToolParamSpec, type ToolSpec } from '../prompts/tool-spec.js';
 
 const PARAM_NAME_PATTERN = /^[a-zA-Z_][a-zA-Z0-9_]{0,63}$/;
 
-function paramSchema(p: ToolParamSpec): Record<string, unknown> {
+/**
+ * The object schema of declared fields: closed and with its required list, like the top
+ * level; with no fields declared, an open object (its shape is unknown).
+ */
+function objectSchema(fields: readonly ToolFieldSpec[]): Record<string, unknown> {
+  if (fields.length === 0) return { type: 'object' };
+  const properties: Record<string, unknown> = {};
+  const required: string[] = [];
+  for (const f of fields) {
+    properties[f.name] = paramSchema(f);
+    if (f.required) required.push(f.name);
+  }
+  return { type: 'object', properties, required, additionalProperties: false };
+}
+
+function paramSchema(p: AnyParamSpec | ToolFieldSpec): Record<string, unknown> {
   const base: Record<string, unknown> = {};
+  const fields = 'properties' in p ? p.properties : [];
   switch (p.type) {
     case 'string':
       base.type = 'string';
@@ -35,7 +51,10 @@ function paramSchema(p: ToolParamSpec): Record<string, unknown> {
       break;
     case 'object_array':
       base.type = 'array';
-      base.items = { type: 'object' };
+      base.items = objectSchema(fields);
+      break;
+    case 'object':
+      Object.assign(base, objectSchema(fields));
       break;
   }
   base.description = p.description;
@@ -43,7 +62,7 @@ function paramSchema(p: ToolParamSpec): Record<string, unknown> {
 }
 
 /** Converts one spec to an OpenAI tool. Names are kept as given; {@link checkToolSpecs} judges them. */
-export function specToTool(spec: ToolSpec): Tool {
+export function specToTool(spec: AnyToolSpec): Tool {
   const properties: Record<string, unknown> = {};
   const required: string[] = [];
   for (const p of spec.parameters) {
@@ -88,7 +107,7 @@ export function toolToSpec(tool: Tool): ToolSpec {
  * Checks the paper's tool rules that code can judge. Returns problems; an empty list means
  * the tool set is usable. `path` points into the model's answer (`tools[2].parameters[0]`).
  */
-export function checkToolSpecs(specs: ToolSpec[], pathPrefix = 'tools'): Reason[] {
+export function checkToolSpecs(specs: readonly AnyToolSpec[], pathPrefix = 'tools'): Reason[] {
   const reasons: Reason[] = [];
   const seen = new Set<string>();
   specs.forEach((spec, i) => {
@@ -99,16 +118,28 @@ export function checkToolSpecs(specs: ToolSpec[], pathPrefix = 'tools'): Reason[
     if (seen.has(spec.name)) reasons.push({ check: 'duplicate_tool', path, message: `tool "${spec.name}" is defined twice` });
     seen.add(spec.name);
     if (spec.description.trim() === '') reasons.push({ check: 'tool_description', path, message: `tool "${spec.name}" has no description` });
-    const params = new Set<string>();
-    spec.parameters.forEach((p, j) => {
-      const ppath = `${path}.parameters[${j}]`;
-      if (!PARAM_NAME_PATTERN.test(p.name)) reasons.push({ check: 'parameter_name', path: ppath, message: `parameter "${p.name}" of "${spec.name}" is not a valid identifier` });
-      if (params.has(p.name)) reasons.push({ check: 'parameter_name', path: ppath, message: `parameter "${p.name}" of "${spec.name}" is listed twice` });
-      params.add(p.name);
-      if (p.enum.length > 0 && p.type !== 'string' && p.type !== 'string_array') {
-        reasons.push({ check: 'parameter_enum', path: ppath, message: `parameter "${p.name}" of "${spec.name}" has an enum but type ${p.type}` });
-      }
-    });
+    checkParams(spec.parameters, `${path}.parameters`, `"${spec.name}"`, reasons);
   });
   return reasons;
+}
+
+/** Names, repeats and enums of a parameter list, and of the fields of its object parameters. */
+function checkParams(params: readonly (AnyParamSpec | ToolFieldSpec)[], path: string, owner: string, reasons: Reason[]): void {
+  const names = new Set<string>();
+  params.forEach((p, j) => {
+    const ppath = `${path}[${j}]`;
+    const what = `parameter "${p.name}" of ${owner}`;
+    if (!PARAM_NAME_PATTERN.test(p.name)) reasons.push({ check: 'parameter_name', path: ppath, message: `${what} is not a valid identifier` });
+    if (names.has(p.name)) reasons.push({ check: 'parameter_name', path: ppath, message: `${what} is listed twice` });
+    names.add(p.name);
+    if (p.enum.length > 0 && p.type !== 'string' && p.type !== 'string_array') {
+      reasons.push({ check: 'parameter_enum', path: ppath, message: `${what} has an enum but type ${p.type}` });
+    }
+    if (!('properties' in p) || p.properties.length === 0) return;
+    if (!OBJECT_PARAM_TYPES.has(p.type)) {
+      reasons.push({ check: 'parameter_properties', path: ppath, message: `${what} declares fields but has type ${p.type} (fields belong to object or object_array)` });
+      return;
+    }
+    checkParams(p.properties, `${ppath}.properties`, `${owner}.${p.name}`, reasons);
+  });
 }

@@ -121,3 +121,28 @@ export function defaultCompletionCap(defaultCap: number, handler: MockHandler): 
   };
 }
 
+
+/**
+ * Ollama's OpenAI-compatible API with a context of `numCtx` tokens (its default is 4,096 on
+ * machines under 24 GiB of VRAM): a longer prompt is not refused but cut from the start, the
+ * handler sees only the kept tail, and `usage.prompt_tokens` reports the tokens kept.
+ */
+export function ollamaContext(numCtx: number, handler: MockHandler): MockHandler {
+  return async (request, index) => {
+    const prompt = promptTokens(request);
+    if (prompt <= numCtx) return handler(request, index);
+    // Drop characters from the front, message by message, until the rest fits.
+    let drop = (prompt - numCtx) * 4;
+    const messages = (request.body.messages ?? []).map((m) => {
+      if (drop <= 0 || typeof m.content !== 'string') return m;
+      const cut = Math.min(drop, m.content.length);
+      drop -= cut;
+      return { ...m, content: m.content.slice(cut) };
+    });
+    const truncated: MockRequest = { ...request, body: { ...request.body, messages } };
+    const reply = await handler(truncated, index);
+    if (reply.kind !== 'text') return reply;
+    const completion = Math.ceil((reply.content ?? '').length / 4);
+    return { ...reply, usage: { prompt_tokens: promptTokens(truncated), completion_tokens: completion } };
+  };
+}

@@ -91,14 +91,23 @@ const EXTRA_TOOL = {
   parameters: [{ name: 'customer_id', type: 'string', description: 'customer id from get_customer', required: true, enum: [], format: 'none' }],
 };
 
-function extraction(): unknown {
+/**
+ * Tools in the shape the request's prompt set asks for: v2 parameters carry `properties`
+ * (nested fields; [] for scalars), recognised by v2's tool design rules in the prompt.
+ */
+function toolsFor(text: string, tools: readonly Record<string, unknown>[]): unknown[] {
+  if (!text.includes('Structured values:')) return [...tools];
+  return tools.map((t) => ({ ...t, parameters: (t.parameters as Record<string, unknown>[]).map((p) => ({ ...p, properties: [] })) }));
+}
+
+function extraction(text: string): unknown {
   return {
     procedural: true,
     domain: 'shopping',
     platform: 'computer',
     task_category: 'ecommerce_and_retail',
     rules: ['Verify the customer by email before any change.', 'Only pending orders can be cancelled.', 'Confirm with the user before cancelling.'],
-    tools: TOOLS,
+    tools: toolsFor(text, TOOLS),
     workflows: [
       {
         name: 'cancel_pending_order',
@@ -178,7 +187,7 @@ function refinement(text: string): unknown {
   // A refinement that breaks the turn order: a user turn right after a tool result.
   if (text.includes('[[bad-refine]]')) turns.splice(5, 0, user('Also, hello?'));
   return {
-    tools: [...TOOLS, EXTRA_TOOL],
+    tools: toolsFor(text, [...TOOLS, EXTRA_TOOL]),
     system_prompt: 'You are a store support agent.\nRules:\n1. Verify the customer by email before any change.\n2. Only pending orders can be cancelled.\n3. Confirm before cancelling.\nData: customer {customer_id, email, status}; order {order_id, customer_id, status, items}.',
     patterns: ['clarification', 'rule_awareness', 'multi_hop_reasoning', 'long_context'],
     pitfalls: ['Order W0950 has shipped and cannot be cancelled.'],
@@ -245,7 +254,7 @@ export function scriptedTeacher(options: ScriptedTeacherOptions = {}): MockHandl
       case 'extract':
         if (text.includes('[[malformed]]')) return { kind: 'text', content: '{"procedural": true, "tools": [ {"name": "get_order", ' };
         if (text.includes('[[refusal]]')) return { kind: 'text', content: "I'm sorry, I can't help with that." };
-        return json(extraction());
+        return json(extraction(text));
       case 'generate':
         return json(generation(text));
       case 'refine':

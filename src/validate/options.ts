@@ -84,9 +84,16 @@ export interface ComplexityOptions {
  * - booleans and null; values the schema lists (`enum`, `const`) or declares as `default`;
  * - integers with |n| <= `smallIntMax` (quantities, counts, flags);
  * - 2–3 letter upper-case codes (`JFK`, `CA`, `USD`): derived from names the user gives;
- * - other numbers are also grounded by earlier assistant text: computed amounts (a total, a
- *   split between two cards) that the assistant told the user before the call. Strings never
- *   are: an id the assistant wrote first is still an invented id;
+ * - other numbers, and dates and times, are also grounded by assistant text up to and
+ *   including the calling turn: computed amounts (a total, a split between two cards) and
+ *   worked-out dates the assistant states. Other strings never are: an id the assistant wrote
+ *   first is still an invented id;
+ * - a number that is a unit conversion of a number stated with its unit: "the last 12 hours"
+ *   grounds `window_minutes: 720`; time (ms … weeks), length, mass and data sizes, percent ↔
+ *   fraction, currency cents, thousands/millions ("5k"). When the argument name names a unit
+ *   (`_minutes`, `_ms`), only conversions into it count (see checks/derivations.ts);
+ * - an optional parameter (not in its object's `required`) set to the default its description
+ *   documents ("Page size; default 20", "defaults to 'desc'");
  * - free text: strings longer than `freeTextMinChars` or with more than `freeTextMaxWords` words,
  *   and any string under a key whose last `_`-separated part is in `freeTextKeys`
  *   (`message`, `query`, `reason`, `cancel_reason`, `search_query`...);

@@ -70,6 +70,8 @@ export class SchemaCache {
     // `$id` would register the schema globally in ajv (a second tool with the same id would
     // throw) and `$schema` may name a draft ajv does not load; OpenAI ignores both.
     const { $id: _id, $schema: _schema, ...schema } = parameters;
+    const closed = unsatisfiableRequired(schema, '');
+    if (closed !== undefined) return { ok: false, error: closed };
     try {
       return { ok: true, validate: this.ajv.compile(schema) };
     } catch (error) {
@@ -80,6 +82,30 @@ export class SchemaCache {
       this.ajv.removeSchema(schema);
     }
   }
+}
+
+/**
+ * A closed object (`additionalProperties: false`) that requires a field it does not declare
+ * can never be satisfied: every call would fail `arguments_schema`. Checked at every level of
+ * `properties` and `items` (nested object parameters), since ajv accepts such a schema.
+ */
+function unsatisfiableRequired(node: unknown, where: string, depth = 0): string | undefined {
+  if (node === null || typeof node !== 'object' || Array.isArray(node) || depth > 16) return undefined;
+  const s = node as Record<string, unknown>;
+  const properties = s['properties'] !== null && typeof s['properties'] === 'object' ? (s['properties'] as Record<string, unknown>) : {};
+  if (s['additionalProperties'] === false && Array.isArray(s['required'])) {
+    const missing = (s['required'] as unknown[]).filter((name) => typeof name === 'string' && !Object.prototype.hasOwnProperty.call(properties, name));
+    if (missing.length > 0) {
+      const list = missing.map((m) => JSON.stringify(m)).join(', ');
+      return `${where === '' ? '(root)' : where}: required ${list} not declared in properties while additionalProperties is false, so no arguments can satisfy the schema`;
+    }
+  }
+  for (const [name, sub] of Object.entries(properties)) {
+    const found = unsatisfiableRequired(sub, where === '' ? name : `${where}.${name}`, depth + 1);
+    if (found !== undefined) return found;
+  }
+  if (s['items'] !== undefined) return unsatisfiableRequired(s['items'], `${where === '' ? '' : where}[]`, depth + 1);
+  return undefined;
 }
 
 let shared: SchemaCache | undefined;

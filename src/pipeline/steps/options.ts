@@ -44,7 +44,7 @@ export function stageMaxTokens(config: Pick<Config, 'max_tokens' | 'stage_max_to
 
 export function stepOptions(config: Config): StepOptions {
   const promptSet = config.prompts;
-  const sampling = (stage: ModelStage) => ({ temperature: config.temperature, maxTokens: stageMaxTokens(config, stage), promptSet, parallelCalls: config.parallel_calls });
+  const sampling = (stage: ModelStage) => ({ temperature: config.temperature, maxTokens: stageMaxTokens(config, stage), promptSet, parallelCalls: config.parallel_calls, now: config.now });
   return {
     segment: { maxChars: config.segment.max_chars, minChars: config.segment.min_chars },
     filter: {

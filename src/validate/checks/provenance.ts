@@ -10,6 +10,7 @@
 import type { Reason } from '../../records.js';
 import type { ValidateContext } from '../context.js';
 import type { ProvenanceOptions, ResolvedValidateOptions } from '../options.js';
+import { conversionSources, isDocumentedDefault } from './derivations.js';
 
 type ResolvedProvenance = ResolvedValidateOptions['provenance'];
 
@@ -192,17 +193,26 @@ interface Leaf {
   key: string | undefined;
   value: string | number;
   schema: unknown;
+  /** A property its object's schema does not require (it may be left at its default). */
+  optional: boolean;
 }
 
-function collectLeaves(value: unknown, path: string, key: string | undefined, schema: unknown, out: Leaf[], depth: number): void {
+function requiredOf(schema: unknown): ReadonlySet<string> {
+  if (schema === null || typeof schema !== 'object') return new Set();
+  const required = (schema as Record<string, unknown>)['required'];
+  return new Set(Array.isArray(required) ? required.filter((r): r is string => typeof r === 'string') : []);
+}
+
+function collectLeaves(value: unknown, path: string, key: string | undefined, schema: unknown, out: Leaf[], depth: number, optional = false): void {
   if (depth > 16) return;
   if (typeof value === 'string' || typeof value === 'number') {
-    out.push({ path, key, value, schema });
+    out.push({ path, key, value, schema, optional });
   } else if (Array.isArray(value)) {
     value.forEach((item, i) => collectLeaves(item, `${path}[${i}]`, key, childSchema(schema, i), out, depth + 1));
   } else if (value !== null && typeof value === 'object') {
+    const required = requiredOf(schema);
     for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-      collectLeaves(v, path === '' ? k : `${path}.${k}`, k, childSchema(schema, k), out, depth + 1);
+      collectLeaves(v, path === '' ? k : `${path}.${k}`, k, childSchema(schema, k), out, depth + 1, !required.has(k));
     }
   }
 }
@@ -299,19 +309,32 @@ class Grounding {
   }
 }
 
-function isGrounded(value: string | number, g: Grounding, before: number, p: ResolvedProvenance): boolean {
+/**
+ * A number is grounded when it is stated (by the user, a tool, the system prompt, or the
+ * assistant before or in the calling turn) or follows from a stated number by a unit
+ * conversion ("12 hours" → 720 under `window_minutes`).
+ */
+function numberGrounded(n: number, forms: readonly string[], key: string | undefined, g: Grounding, through: number): boolean {
+  // Amounts are often computed (a total, a split between two cards): grounded when the
+  // assistant stated them to the user, before or while calling. Whether the arithmetic is right is R1.
+  if (g.any(forms, through, true)) return true;
+  const sources = conversionSources(Math.abs(n), key);
+  return sources.length > 0 && g.any(sources, through, true);
+}
+
+function isGrounded(value: string | number, key: string | undefined, g: Grounding, before: number, p: ResolvedProvenance): boolean {
+  // Sources up to and including the calling assistant turn: its own text ("12 hours, so 720 minutes").
+  const through = before + 1;
   if (typeof value === 'number') {
     if (Number.isInteger(value) && Math.abs(value) <= p.smallIntMax) return true;
-    // Amounts are often computed (a total, a split between two cards): grounded when the
-    // assistant stated them to the user before calling. Whether the arithmetic is right is R1.
-    return g.any(numberForms(value), before, true);
+    return numberGrounded(value, numberForms(value), key, g, through);
   }
   const text = value.trim();
   if (text === '' || CODE_RE.test(text)) return true;
   if (NUMERIC_STRING_RE.test(text)) {
     const n = Number(text);
     if (Number.isInteger(n) && Math.abs(n) <= p.smallIntMax) return true;
-    return g.any([text.startsWith('-') ? text.slice(1) : text, ...numberForms(n)], before, true);
+    return numberGrounded(n, [text.startsWith('-') ? text.slice(1) : text, ...numberForms(n)], key, g, through);
   }
   const needle = normalizeForGrounding(text).replace(EDGE_PUNCT_RE, '');
   if (needle === '') return true;
@@ -321,16 +344,17 @@ function isGrounded(value: string | number, g: Grounding, before: number, p: Res
     const [, y, mo, d, hh, mi] = date;
     const month = Number(mo);
     const day = Number(d);
+    // A date the assistant worked out and said ("14 days from March 3 is March 17") counts too.
     const dateOk =
-      g.any([`${y} ${mo} ${d}`], before) || g.any(dateMentions(month, day), before) || g.relativeDate(before);
+      g.any([`${y} ${mo} ${d}`], through, true) || g.any(dateMentions(month, day), through, true) || g.relativeDate(before);
     if (!dateOk) return false;
     if (hh === undefined || mi === undefined) return true;
     const hour = Number(hh);
     const minute = Number(mi);
-    return (hour === 0 && minute === 0) || g.any(timeMentions(hour, minute), before);
+    return (hour === 0 && minute === 0) || g.any(timeMentions(hour, minute), through, true);
   }
   const time = TIME_RE.exec(text);
-  if (time !== null) return g.any(timeMentions(Number(time[1]), Number(time[2])), before);
+  if (time !== null) return g.any(timeMentions(Number(time[1]), Number(time[2])), through, true);
   return false;
 }
 
@@ -357,11 +381,13 @@ export function checkArgumentProvenance(ctx: ValidateContext): Reason[] {
       if (leaf.key !== undefined && isFreeTextKey(leaf.key, p.freeTextKeys)) continue;
       if (typeof leaf.value === 'string' && isFreeText(leaf.value, p)) continue;
       if (leaf.schema !== undefined && schemaLiterals(leaf.schema).includes(leaf.value)) continue;
-      if (isGrounded(leaf.value, g, c.msg, p)) continue;
+      // An optional parameter left at the default its description documents.
+      if (leaf.optional && isDocumentedDefault(leaf.value, leaf.schema)) continue;
+      if (isGrounded(leaf.value, leaf.key, g, c.msg, p)) continue;
       reasons.push({
         check: 'argument_provenance',
         path: c.path,
-        message: `argument ${leaf.path} = ${JSON.stringify(leaf.value)} of ${c.call.function.name} appears in no earlier user message, tool result or the system prompt`,
+        message: `argument ${leaf.path} = ${JSON.stringify(leaf.value)} of ${c.call.function.name} appears in no earlier user message, tool result or the system prompt, nor follows from one by a unit conversion`,
       });
     }
   }
