@@ -25,7 +25,7 @@ import { readWarc } from './warc.js';
 export { contentId, textProblem, type InputItem, type ReadOptions } from './record-document.js';
 export { InputError } from './input-files.js';
 
-/** Files an input path stands for, in a stable order (unreadable types included: they are reported). Throws {@link InputError}. */
+/** Files an input path stands for, in a stable order (entries not read included: they are reported). Throws {@link InputError}. */
 export function listInputFiles(input: string): string[] {
   return resolveInputs(input).map((f) => f.path);
 }
@@ -73,7 +73,7 @@ function describe(doc: Document): string {
 /** One file's items; a failure to read it becomes a rejection naming the file (or an InputError for a lone file). */
 async function* readFile(file: InputFile, options: ReadOptions, single: boolean): AsyncGenerator<InputItem> {
   if (file.kind === undefined) {
-    yield { kind: 'rejection', id: file.label, reasons: [{ check: 'input_unsupported', message: `${file.path}: not a file type gemtraj reads (${SUPPORTED_TYPES})` }] };
+    yield { kind: 'rejection', id: file.label, reasons: [file.skip ?? { check: 'input_unsupported', message: `${file.path}: not a file type gemtraj reads (${SUPPORTED_TYPES})` }] };
     return;
   }
   let read = 0;
