@@ -12,6 +12,8 @@ import { loadSegmentTexts } from '../io/segment-texts.js';
 import { basename, dirname, extname, join, relative } from 'node:path';
 import { Command, Option } from 'commander';
 import { FORMAT_NAMES, readForeign } from '../formats/detect.js';
+import { InputError } from '../io/input-files.js';
+import { checkRecordFile } from '../io/record-file.js';
 import { EXPORT_FORMATS, exportTrajectory, type ExportFormat } from '../formats/index.js';
 import { writeParquetRecords } from '../formats/parquet.js';
 import { datasetInfoEntry } from '../formats/sharegpt.js';
@@ -86,7 +88,8 @@ export async function runExport(options: ExportOptions): Promise<ExportSummary> 
   if (format !== undefined && !EXPORT_FORMATS.includes(format)) throw new Error(`--format must be one of ${EXPORT_FORMATS.join(', ')}`);
   const label = target === undefined ? String(format) : `target ${target.name}`;
   const shareGpt = format === 'sharegpt' || target?.name === 'llamafactory';
-  if (!existsSync(options.input)) throw new Error(`${options.input}: no such file`);
+  if (!existsSync(options.input)) throw new InputError(`${options.input}: no such file`);
+  checkRecordFile(options.input);
   const summary: ExportSummary = { read: 0, imported: 0, exported: 0, importFailed: 0, exportFailed: 0, lossyRecords: 0, lossNotes: 0, problems: [] };
   const problem = (line: number, stage: 'import' | 'export' | 'template', message: string): void => {
     summary.problems.push({ line, stage, message });

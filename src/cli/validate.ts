@@ -6,6 +6,7 @@
  * rejection with its line number, not a crash. Reruns skip records already decided.
  */
 import { existsSync } from 'node:fs';
+import { checkRecordFile } from '../io/record-file.js';
 import { loadSegmentTexts } from '../io/segment-texts.js';
 import { dirname, join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -99,6 +100,7 @@ export function registerValidate(program: Command): void {
 
 export async function runValidate(file: string, flags: ValidateFlags): Promise<ValidateSummary> {
   if (!existsSync(file)) throw new ConfigError(`${file}: no such file`);
+  checkRecordFile(file);
   const complexity = {
     min_distinct_tools: flags.minDistinctTools,
     min_tool_calls: flags.minToolCalls,
