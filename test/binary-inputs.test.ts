@@ -5,12 +5,14 @@
  * the file, what it is and what to do — not one "invalid JSON" per line and exit 0.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { parquetWriteFile } from 'hyparquet-writer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT_BAD_INPUT } from '../src/errors.js';
+import { readDocuments, type InputItem } from '../src/io/documents.js';
 import { InputError } from '../src/io/input-files.js';
 import { binaryKind, readRecordFile } from '../src/io/record-file.js';
 import { runMain } from '../src/testing/cli-harness.js';
@@ -170,4 +172,47 @@ describe('binary files that are not records', () => {
     };
     await expect(read()).rejects.toBeInstanceOf(InputError);
   });
+});
+
+describe('corpus input (run, synthesize, filter)', () => {
+  const docs = [
+    { id: 'a', text: 'Open the settings page and press Save to keep the changes you made to the profile.' },
+    { id: 'b', text: 'Tap Share, then Copy link, and paste the link into the message to send the page.' },
+  ];
+  const filterRun = (input: string, out: string): Promise<{ code: number; stderr: string }> => runMain(['filter', input, '--out', out, '--filter', 'local']);
+  const count = (file: string): number => readFileSync(file, 'utf8').split('\n').filter(Boolean).length;
+
+  it('a JSON array is read whether the file is named .json or .jsonl, pretty-printed or on one line', async () => {
+    const inputs = {
+      'pretty.json': JSON.stringify(docs, null, 2),
+      'pretty.jsonl': JSON.stringify(docs, null, 2),
+      'one-line.jsonl': JSON.stringify(docs),
+    };
+    for (const [name, text] of Object.entries(inputs)) {
+      writeFileSync(at(name), text);
+      const out = at(`f-${name}`);
+      const result = await filterRun(at(name), out);
+      expect(result.code, name).toBe(0);
+      expect(count(join(out, 'rejected.jsonl')), name).toBe(0);
+      expect(new Set(readFileSync(join(out, 'segments.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { doc_id: string }).doc_id)), name).toEqual(new Set(['a', 'b']));
+    }
+  }, 60_000);
+
+  it('a zip named .jsonl stops before --out is created; in a folder it is one rejection naming it, and a Parquet file named .jsonl is read', async () => {
+    writeFileSync(at('corpus-zip.jsonl'), zipOf('c.jsonl', Buffer.from(docs.map((d) => JSON.stringify(d)).join('\n'))));
+    const out = at('f-zip');
+    const result = await filterRun(at('corpus-zip.jsonl'), out);
+    expect(result.code).toBe(EXIT_BAD_INPUT);
+    expect(result.stderr).toMatch(/corpus-zip\.jsonl: a zip archive, not a corpus file/);
+    expect(existsSync(out)).toBe(false);
+
+    const folder = at('mixed');
+    mkdirSync(folder);
+    writeFileSync(join(folder, 'a.jsonl'), readFileSync(at('corpus-zip.jsonl')));
+    parquetWriteFile({ filename: join(folder, 'b.jsonl'), columnData: [{ name: 'id', data: ['p'] }, { name: 'text', data: ['Press Save to keep the file.'] }] });
+    const items: InputItem[] = [];
+    for await (const item of readDocuments(folder, { textField: 'text', idField: 'id' })) items.push(item);
+    expect(items.map((i) => (i.kind === 'document' ? i.document.id : [i.id, i.reasons[0]?.check]))).toEqual([['a.jsonl', 'input_unreadable'], 'p']);
+    expect(items[0]?.kind === 'rejection' ? items[0].reasons[0]?.message : undefined).toBe(`${join(folder, 'a.jsonl')}: a zip archive, not JSON Lines: unzip it and give the .jsonl (or .json, .parquet) file inside`);
+  }, 60_000);
 });

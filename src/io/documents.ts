@@ -17,6 +17,7 @@ import { readCsv } from './csv.js';
 import { sniffFormat, SUPPORTED_TYPES, type InputFormat } from './input-format.js';
 import { InputError, resolveInputs, type InputFile } from './input-files.js';
 import { readJsonArray } from './json-array.js';
+import { binaryKind } from './record-file.js';
 import { splitLines } from './lines.js';
 import { parquetShape, readParquetRows } from './parquet-input.js';
 import { documentFromRecord, documentFromText, type InputItem, type ReadOptions } from './record-document.js';
@@ -90,6 +91,8 @@ async function* readFile(file: InputFile, options: ReadOptions, single: boolean)
   }
 }
 
+const PARQUET_INSIDE = { what: 'a Parquet file', todo: 'give the .parquet file itself (uncompressed: Parquet compresses its own pages), by its path' };
+
 const PIPED_PARQUET = 'Parquet needs random access (its index is at the end of the file): give the file path, not a pipe';
 
 async function* readKnown(file: InputFile, options: ReadOptions): AsyncGenerator<InputItem> {
@@ -99,8 +102,21 @@ async function* readKnown(file: InputFile, options: ReadOptions): AsyncGenerator
     yield* readParquetDocuments(file, options);
     return;
   }
-  const { head, chunks } = await openBytes(file.path, kind.compression);
+  const { head, chunks, compression } = await openBytes(file.path, kind.compression);
   let format: InputFormat = kind.format === 'sniff' ? sniffFormat(head) : kind.format;
+  // A `.jsonl` holding a JSON array (a common mislabel) is read as the array it is, as
+  // `validate` and `export` read it; JSON Lines of arrays could hold no document anyway.
+  if (format === 'jsonl' && sniffFormat(head) === 'json') format = 'json';
+  // Binary bytes behind a text name (a zip, a database, a Parquet file gzipped) are named
+  // once, not reported as one bad record per line.
+  const binary = format === 'text' ? undefined : sniffFormat(head) === 'parquet' ? PARQUET_INSIDE : binaryKind(head);
+  if (binary !== undefined) {
+    if (binary === PARQUET_INSIDE && compression === 'none' && !file.stream) {
+      yield* readParquetDocuments(file, options);
+      return;
+    }
+    throw new Error(`${binary.what}, not ${format === 'json' ? 'JSON' : format === 'jsonl' ? 'JSON Lines' : format.toUpperCase()}: ${binary.todo}`);
+  }
   // `.json` holds an array, one object per line (as often), or one pretty-printed object.
   const objectJson = format === 'json' && sniffFormat(head) !== 'json';
   if (objectJson) format = 'jsonl';
@@ -295,7 +311,7 @@ export async function countInputRecords(input: string): Promise<number | undefin
     }
     if (kind.format !== 'jsonl' && kind.format !== 'json' && kind.format !== 'csv' && kind.format !== 'tsv') return undefined;
     const { head, chunks } = await openBytes(file.path, 'sniff');
-    if (kind.format === 'json' && sniffFormat(head) === 'json') return undefined;
+    if ((kind.format === 'json' || kind.format === 'jsonl') && sniffFormat(head) === 'json') return undefined;
     if (kind.format === 'csv' || kind.format === 'tsv') {
       let n = -1; // the header
       for await (const _ of readCsv(chunks, kind.format === 'csv' ? ',' : '\t')) n++;

@@ -40,8 +40,8 @@ export function binaryKind(head: Uint8Array): { what: string; todo: string } | u
   return undefined;
 }
 
-function refuse(file: string, kind: { what: string; todo: string }): InputError {
-  return new InputError(`${file}: ${kind.what}, not JSON Lines: ${kind.todo}`);
+function refuse(file: string, kind: { what: string; todo: string }, expected: string): InputError {
+  return new InputError(`${file}: ${kind.what}, not ${expected}: ${kind.todo}`);
 }
 
 const isParquet = (head: Uint8Array): boolean => startsWith(head, ascii('PAR1'));
@@ -61,8 +61,9 @@ function headOf(file: string): Buffer {
  * Refuses, before anything is written, a file that cannot hold records: its first bytes are
  * read and a known binary format is named. Compressed content is checked again when it is
  * read. Throws {@link InputError}; a file that cannot be read is left to the reader.
+ * `expected` names what the command reads, for the message.
  */
-export function checkRecordFile(file: string): void {
+export function checkRecordFile(file: string, expected = 'JSON Lines'): void {
   let head: Buffer;
   try {
     head = headOf(file);
@@ -71,7 +72,7 @@ export function checkRecordFile(file: string): void {
   }
   if (isParquet(head) || sniffCompression(head) !== 'none') return;
   const kind = binaryKind(head);
-  if (kind !== undefined) throw refuse(file, kind);
+  if (kind !== undefined) throw refuse(file, kind, expected);
 }
 
 /**
