@@ -155,6 +155,14 @@ describe('binary files that are not records', () => {
     for (const dir of ['v-zip', 's-zip', 'e-zip']) expect(existsSync(at(dir)), dir).toBe(false);
   });
 
+  it('view and report, which read a run directory, name a file given instead and the way to get one', async () => {
+    for (const command of ['view', 'report']) {
+      const result = await runMain([command, at('o.parquet')]);
+      expect(result.code, command).toBe(EXIT_BAD_INPUT);
+      expect(result.stderr, command).toContain(`${at('o.parquet')}: a file, not a run directory; this command reads the folder of a run or of gemtraj validate (for a file of trajectories: gemtraj validate ${at('o.parquet')} --no-judge --out DIR`);
+    }
+  });
+
   it('binaryKind names the common formats and leaves text alone', () => {
     expect(binaryKind(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))?.what).toBe('xz-compressed data');
     expect(binaryKind(Buffer.from('BZh91AY'))?.what).toBe('bzip2-compressed data');
