@@ -244,7 +244,7 @@ export function registerExport(program: Command): void {
   program
     .command('export')
     .description('export trajectories for a model family or trainer (--target), or as OpenAI, ShareGPT, Hermes or synthesizer SFT pairs (--format)')
-    .argument('<trajectories>', 'trajectories.jsonl (or any importable JSONL / JSON array file)')
+    .argument('<trajectories>', 'trajectories.jsonl (or any importable JSONL / JSON array file, .gz, .zst or Parquet)')
     .addOption(new Option('--target <name>', 'shape the export for this model\'s chat template or this trainer (see README "Exports")').choices([...TARGET_NAMES]))
     .addOption(new Option('--format <format>', 'output format (when no --target)').choices([...EXPORT_FORMATS]))
     .option('--out <file>', 'output file (with --format or --target)')

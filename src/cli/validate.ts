@@ -78,7 +78,7 @@ export function registerValidate(program: Command): void {
   const cmd = program
     .command('validate')
     .description('rule checks (+ LLM judge) on trajectories in gemtraj or a foreign format → <out>/trajectories.jsonl + rejected.jsonl')
-    .argument('<file>', 'JSONL (one record per line) or a JSON array file')
+    .argument('<file>', 'JSONL (one record per line) or a JSON array file, plain, .gz or .zst; or a Parquet file')
     .requiredOption('--out <dir>', 'output directory')
     .addOption(new Option('--from <format>', 'input format').choices(['auto', ...FORMAT_NAMES]).default('auto'))
     .option('--no-judge', 'rule checks only (no model needed)')
