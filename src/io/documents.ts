@@ -109,7 +109,7 @@ async function* readKnown(file: InputFile, options: ReadOptions): AsyncGenerator
   if (format === 'jsonl' && sniffFormat(head) === 'json') format = 'json';
   // Binary bytes behind a text name (a zip, a database, a Parquet file gzipped) are named
   // once, not reported as one bad record per line.
-  const binary = format === 'text' ? undefined : sniffFormat(head) === 'parquet' ? PARQUET_INSIDE : binaryKind(head);
+  const binary = format === 'text' || format === 'parquet' ? undefined : sniffFormat(head) === 'parquet' ? PARQUET_INSIDE : binaryKind(head);
   if (binary !== undefined) {
     if (binary === PARQUET_INSIDE && compression === 'none' && !file.stream) {
       yield* readParquetDocuments(file, options);
