@@ -5,8 +5,8 @@
  * per line (or Parquet with `--parquet`), and reports every record it could not read or
  * export with its line — a bad record is counted, never a crash. Optional chat-template check.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { syncFd, writeAll, writeFailure, writeFileAtomic } from '../io/durable.js';
+import { closeSync, existsSync, openSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { makeOutputDir, syncFd, writeAll, writeFailure, writeFileAtomic } from '../io/durable.js';
 import { canonicalPath, sameFile } from '../io/same-file.js';
 import { loadSegmentTexts } from '../io/segment-texts.js';
 import { basename, dirname, extname, join, relative } from 'node:path';
@@ -114,7 +114,7 @@ export async function runExport(options: ExportOptions): Promise<ExportSummary> 
         throw new Error(`--out ${out} is the ${what} (${canonicalPath(file)}): exporting onto it would destroy it; choose another --out`);
       }
     }
-    mkdirSync(dirname(out) || '.', { recursive: true });
+    makeOutputDir(dirname(out) || '.');
   }
   const rows: Array<Record<string, unknown>> = [];
   // Written beside the target and renamed over it at the end: a failed export leaves the old file.
@@ -164,7 +164,13 @@ export async function runExport(options: ExportOptions): Promise<ExportSummary> 
     if (convert) {
       if (fd !== undefined) syncFd(fd, out);
       // ShareGPT conversations as a nested column: dataset_info.json points LLaMA-Factory at this file.
-      else writeParquetRecords(tmp, rows, shareGpt ? { structLists: { conversations: ['from', 'value'] } } : {});
+      else {
+        try {
+          writeParquetRecords(tmp, rows, shareGpt ? { structLists: { conversations: ['from', 'value'] } } : {});
+        } catch (error) {
+          throw writeFailure(out, error);
+        }
+      }
       if (fd !== undefined) closeSync(fd);
       fd = undefined;
       renameSync(tmp, out);
