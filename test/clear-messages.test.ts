@@ -61,7 +61,7 @@ describe('messages', () => {
     ];
     for (const args of runs) {
       const result = await runMain(args);
-      expect(result.code, args.join(' ')).not.toBe(0);
+      expect(result.code, args.join(' ')).toBe(1); // README: a disk problem is 1, bad input 2
       expect(result.stderr, args.join(' ')).toMatch(/cannot write \S+: .*(read-only or not writable)/);
       expect(result.stderr, args.join(' ')).not.toMatch(/ENOENT: no such file|EROFS: read-only file system, open/);
     }

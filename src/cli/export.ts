@@ -12,6 +12,7 @@ import { loadSegmentTexts } from '../io/segment-texts.js';
 import { basename, dirname, extname, join, relative } from 'node:path';
 import { Command, Option } from 'commander';
 import { FORMAT_NAMES, readForeign } from '../formats/detect.js';
+import { EXIT_BAD_INPUT, GemtrajError } from '../errors.js';
 import { InputError } from '../io/input-files.js';
 import { checkRecordFile } from '../io/record-file.js';
 import { EXPORT_FORMATS, exportTrajectory, type ExportFormat } from '../formats/index.js';
@@ -284,7 +285,8 @@ export function registerExport(program: Command): void {
           if (t !== undefined && t.failed + t.render_error > 0) process.exitCode = 1;
         } catch (error) {
           process.stderr.write(`gemtraj export: ${(error as Error).message}\n`);
-          process.exitCode = 2;
+          // Bad input or flags exit 2; a full or read-only disk keeps its own status (README's table).
+          process.exitCode = error instanceof GemtrajError ? error.exitCode : EXIT_BAD_INPUT;
         }
       },
     );
