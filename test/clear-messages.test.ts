@@ -1,7 +1,8 @@
 /**
  * Clear messages instead of raw errors: a missing input leaves nothing behind in --out (no
- * run.lock, no empty cache.sqlite); a read-only output folder says so (checked on a read-only
- * tmpfs where one can be mounted, since root ignores file permissions).
+ * run.lock, no empty cache.sqlite); a read-only output folder says so, for every command that
+ * writes one (checked on a read-only tmpfs where one can be mounted, since root ignores file
+ * permissions).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runMain } from '../src/testing/cli-harness.js';
+import { makeValidTrajectory } from './fixtures/valid-trajectory.js';
 
 const work = mkdtempSync(join(tmpdir(), 'gemtraj-messages-'));
 const ro = join(work, 'ro');
@@ -44,5 +46,24 @@ describe('messages', () => {
     const result = await runMain(args(input, join(ro, 'run')));
     expect(result.code).not.toBe(0);
     expect(result.stderr).toMatch(/cannot write \S+: .*read-only or not writable/);
+  });
+
+  it.skipIf(!RO)('export, dedup and split into a read-only folder say so too (not ENOENT mkdir or EROFS open)', async () => {
+    const trajectories = join(work, 't.jsonl');
+    writeFileSync(trajectories, `${JSON.stringify(makeValidTrajectory())}\n`);
+    const corpus = join(work, 'd.jsonl');
+    writeFileSync(corpus, '{"id":"a","text":"Open the settings page and press Save."}\n');
+    const runs = [
+      ['export', trajectories, '--format', 'openai', '--out', join(ro, 'sub', 'x.jsonl')],
+      ['export', trajectories, '--format', 'openai', '--parquet', '--out', join(ro, 'x.parquet')],
+      ['dedup', corpus, '--out', join(ro, 'dedup')],
+      ['split', trajectories, '--test', '1', '--out', join(ro, 'split')],
+    ];
+    for (const args of runs) {
+      const result = await runMain(args);
+      expect(result.code, args.join(' ')).toBe(1); // README: a disk problem is 1, bad input 2
+      expect(result.stderr, args.join(' ')).toMatch(/cannot write \S+: .*(read-only or not writable)/);
+      expect(result.stderr, args.join(' ')).not.toMatch(/ENOENT: no such file|EROFS: read-only file system, open/);
+    }
   });
 });

@@ -442,14 +442,18 @@ describe('readDocuments: text files and folders', () => {
     file('corpus/.hidden.md', 'ignored');
     file('corpus/.git/HEAD.md', 'ignored');
     const items = await all(readDocuments(root, OPTS));
-    // A file of a type gemtraj does not read is reported by name, never skipped in silence.
+    // A file of a type gemtraj does not read is reported by name, never skipped in silence; so are hidden entries.
     expect(rejections(items)).toEqual([
+      { kind: 'rejection', id: '.git/', reasons: [{ check: 'input_hidden', message: expect.stringContaining(`${join(root, '.git')}: hidden folder`) }] },
+      { kind: 'rejection', id: '.hidden.md', reasons: [{ check: 'input_hidden', message: expect.stringContaining(`${join(root, '.hidden.md')}: hidden file`) }] },
       { kind: 'rejection', id: 'notes.pdf', reasons: [{ check: 'input_unsupported', message: expect.stringContaining(`${join(root, 'notes.pdf')}: not a file type gemtraj reads`) }] },
     ]);
     expect(docs(items).map((d) => d.id)).toEqual(['a.txt', 'b.md', 'sub/c.md', 'sub/deeper/d.txt', 'zz']);
     expect(docs(items).map((d) => d.text)).toEqual(['First.', '# B\n\nSecond.', 'Third.', 'Fourth.', 'Fifth.']);
     expect(docs(items)[2]?.origin).toEqual({ file: join(root, 'sub', 'c.md') });
     expect(listInputFiles(root)).toEqual([
+      join(root, '.git'),
+      join(root, '.hidden.md'),
       join(root, 'a.txt'),
       join(root, 'b.md'),
       join(root, 'notes.pdf'),
@@ -503,7 +507,7 @@ describe('readDocuments: text files and folders', () => {
     expect(() => listInputFiles(missing)).toThrow(new InputError(`${missing}: no such file or folder`));
     const root = join(dir, 'useless');
     file('useless/.b.md', 'hidden');
-    expect(() => listInputFiles(root)).toThrow(/the folder holds no files/);
+    expect(() => listInputFiles(root)).toThrow(/the folder holds no file gemtraj reads; it holds .b.md: hidden/);
     const error = (() => {
       try {
         listInputFiles(root);

@@ -5,13 +5,16 @@
  * per line (or Parquet with `--parquet`), and reports every record it could not read or
  * export with its line — a bad record is counted, never a crash. Optional chat-template check.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { syncFd, writeAll, writeFailure, writeFileAtomic } from '../io/durable.js';
+import { closeSync, existsSync, openSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { makeOutputDir, syncFd, writeAll, writeFailure, writeFileAtomic } from '../io/durable.js';
 import { canonicalPath, sameFile } from '../io/same-file.js';
 import { loadSegmentTexts } from '../io/segment-texts.js';
 import { basename, dirname, extname, join, relative } from 'node:path';
 import { Command, Option } from 'commander';
 import { FORMAT_NAMES, readForeign } from '../formats/detect.js';
+import { EXIT_BAD_INPUT, GemtrajError } from '../errors.js';
+import { InputError } from '../io/input-files.js';
+import { checkRecordFile } from '../io/record-file.js';
 import { EXPORT_FORMATS, exportTrajectory, type ExportFormat } from '../formats/index.js';
 import { writeParquetRecords } from '../formats/parquet.js';
 import { datasetInfoEntry } from '../formats/sharegpt.js';
@@ -86,7 +89,8 @@ export async function runExport(options: ExportOptions): Promise<ExportSummary> 
   if (format !== undefined && !EXPORT_FORMATS.includes(format)) throw new Error(`--format must be one of ${EXPORT_FORMATS.join(', ')}`);
   const label = target === undefined ? String(format) : `target ${target.name}`;
   const shareGpt = format === 'sharegpt' || target?.name === 'llamafactory';
-  if (!existsSync(options.input)) throw new Error(`${options.input}: no such file`);
+  if (!existsSync(options.input)) throw new InputError(`${options.input}: no such file`);
+  checkRecordFile(options.input);
   const summary: ExportSummary = { read: 0, imported: 0, exported: 0, importFailed: 0, exportFailed: 0, lossyRecords: 0, lossNotes: 0, problems: [] };
   const problem = (line: number, stage: 'import' | 'export' | 'template', message: string): void => {
     summary.problems.push({ line, stage, message });
@@ -111,7 +115,7 @@ export async function runExport(options: ExportOptions): Promise<ExportSummary> 
         throw new Error(`--out ${out} is the ${what} (${canonicalPath(file)}): exporting onto it would destroy it; choose another --out`);
       }
     }
-    mkdirSync(dirname(out) || '.', { recursive: true });
+    makeOutputDir(dirname(out) || '.');
   }
   const rows: Array<Record<string, unknown>> = [];
   // Written beside the target and renamed over it at the end: a failed export leaves the old file.
@@ -161,7 +165,13 @@ export async function runExport(options: ExportOptions): Promise<ExportSummary> 
     if (convert) {
       if (fd !== undefined) syncFd(fd, out);
       // ShareGPT conversations as a nested column: dataset_info.json points LLaMA-Factory at this file.
-      else writeParquetRecords(tmp, rows, shareGpt ? { structLists: { conversations: ['from', 'value'] } } : {});
+      else {
+        try {
+          writeParquetRecords(tmp, rows, shareGpt ? { structLists: { conversations: ['from', 'value'] } } : {});
+        } catch (error) {
+          throw writeFailure(out, error);
+        }
+      }
       if (fd !== undefined) closeSync(fd);
       fd = undefined;
       renameSync(tmp, out);
@@ -241,7 +251,7 @@ export function registerExport(program: Command): void {
   program
     .command('export')
     .description('export trajectories for a model family or trainer (--target), or as OpenAI, ShareGPT, Hermes or synthesizer SFT pairs (--format)')
-    .argument('<trajectories>', 'trajectories.jsonl (or any importable JSONL / JSON array file)')
+    .argument('<trajectories>', 'trajectories.jsonl (or any importable JSONL / JSON array file, .gz, .zst or Parquet)')
     .addOption(new Option('--target <name>', 'shape the export for this model\'s chat template or this trainer (see README "Exports")').choices([...TARGET_NAMES]))
     .addOption(new Option('--format <format>', 'output format (when no --target)').choices([...EXPORT_FORMATS]))
     .option('--out <file>', 'output file (with --format or --target)')
@@ -275,7 +285,8 @@ export function registerExport(program: Command): void {
           if (t !== undefined && t.failed + t.render_error > 0) process.exitCode = 1;
         } catch (error) {
           process.stderr.write(`gemtraj export: ${(error as Error).message}\n`);
-          process.exitCode = 2;
+          // Bad input or flags exit 2; a full or read-only disk keeps its own status (README's table).
+          process.exitCode = error instanceof GemtrajError ? error.exitCode : EXIT_BAD_INPUT;
         }
       },
     );

@@ -2,6 +2,7 @@
  * `gemtraj run`, `gemtraj synthesize` and `gemtraj filter <input>`: flags → config → pipeline.
  * One function serves the three; they differ in the steps they build.
  */
+import { statSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, DEDUP_MODES, FILTER_MODES, REPAIRED_CALLS_MODES } from '../config.js';
 import { describeDefault } from '../config-docs.js';
@@ -20,6 +21,7 @@ import { truncationSummary } from '../pipeline/truncation.js';
 import { addInputOptions, addModelOptions, checkOneInput, configFromFlags, INPUT_ARGUMENT_HELP, openGateway, type CommonFlags } from './common.js';
 import { checkRunOut } from '../pipeline/run-dir.js';
 import { listInputFiles } from '../io/documents.js';
+import { checkRecordFile } from '../io/record-file.js';
 
 export interface RunFlags extends CommonFlags {
   out: string;
@@ -149,6 +151,7 @@ export async function executeRun(mode: CorpusMode, input: string, flags: RunFlag
   // Before the gateway creates its cache in --out: a missing input or a foreign folder is
   // refused with nothing left behind (no run.lock, no empty cache.sqlite).
   listInputFiles(input);
+  if (statSync(input, { throwIfNoEntry: false })?.isFile() === true) checkRecordFile(input, 'a corpus file (JSON Lines, JSON, CSV, Parquet, WET or text)');
   checkRunOut(flags.out);
   // Resolve the endpoint before touching the run directory: a missing model stops here.
   const gateway = needsModel ? openGateway(config, flags.out, true) : undefined;

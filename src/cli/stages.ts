@@ -15,6 +15,7 @@ import { runSteps, type EngineEvent } from '../pipeline/engine.js';
 import { buildPipeline, productStore } from '../pipeline/pipelines.js';
 import { RunDirectory, RUN_FILES } from '../pipeline/run-dir.js';
 import { recordSource } from '../pipeline/sources.js';
+import { checkRecordFile } from '../io/record-file.js';
 import { addModelOptions, configFromFlags, openGateway, type CommonFlags } from './common.js';
 import { endpointExit, watchFailures } from './endpoint-exit.js';
 import { redact } from '../llm/errors.js';
@@ -40,6 +41,7 @@ interface StageCommand<T> {
 
 async function runStageFile<T>(input: string, flags: StageFlags, command: StageCommand<T>): Promise<number> {
   const config = configFromFlags(flags);
+  checkRecordFile(input);
   const texts = command.segmentOf === undefined ? undefined : await loadSegmentTexts(segmentsFileFor(input, flags.segments));
   const gateway = openGateway(config, flags.out);
   const dir = new RunDirectory(flags.out);

@@ -5,6 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { Command } from 'commander';
+import { checkRecordFile } from '../io/record-file.js';
 import { formatFunnel } from '../pipeline/counts.js';
 import { compareRuns, formatComparison } from '../report/compare.js';
 import { analyzeRun, formatJudge, formatUsage, isDirectory, ReportError, type RunAnalysis } from '../report/run-analysis.js';
@@ -61,6 +62,7 @@ export async function executeStats(input: string | undefined, flags: StatsFlags,
     return;
   }
   if (!existsSync(input)) throw new ReportError(`${input}: no such file or directory`);
+  checkRecordFile(input);
   const stats = await computeStats(input);
   print({ kind: 'trajectories', file: input, stats, paper: compareToPaper(stats) }, formatStats(stats));
 }

@@ -6,6 +6,7 @@
  * rejection with its line number, not a crash. Reruns skip records already decided.
  */
 import { existsSync } from 'node:fs';
+import { checkRecordFile } from '../io/record-file.js';
 import { loadSegmentTexts } from '../io/segment-texts.js';
 import { dirname, join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -77,7 +78,7 @@ export function registerValidate(program: Command): void {
   const cmd = program
     .command('validate')
     .description('rule checks (+ LLM judge) on trajectories in gemtraj or a foreign format → <out>/trajectories.jsonl + rejected.jsonl')
-    .argument('<file>', 'JSONL (one record per line) or a JSON array file')
+    .argument('<file>', 'JSONL (one record per line) or a JSON array file, plain, .gz or .zst; or a Parquet file')
     .requiredOption('--out <dir>', 'output directory')
     .addOption(new Option('--from <format>', 'input format').choices(['auto', ...FORMAT_NAMES]).default('auto'))
     .option('--no-judge', 'rule checks only (no model needed)')
@@ -99,6 +100,7 @@ export function registerValidate(program: Command): void {
 
 export async function runValidate(file: string, flags: ValidateFlags): Promise<ValidateSummary> {
   if (!existsSync(file)) throw new ConfigError(`${file}: no such file`);
+  checkRecordFile(file);
   const complexity = {
     min_distinct_tools: flags.minDistinctTools,
     min_tool_calls: flags.minToolCalls,

@@ -13,7 +13,8 @@
  * the records. Memory grows with the number of documents, not with the data.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { makeOutputDir } from '../io/durable.js';
 import { join } from 'node:path';
 import { readForeign } from '../formats/detect.js';
 import type { FormatName } from '../formats/types.js';
@@ -106,7 +107,7 @@ export async function splitTrajectories(options: SplitOptions): Promise<SplitSum
   const testDocs = chooseTestDocuments(summaryDocs, fraction, seed);
 
   // Pass 2: write. Files are rewritten whole: a split is cheap and must match its summary.
-  mkdirSync(options.out, { recursive: true });
+  makeOutputDir(options.out);
   const files = { train: join(options.out, SPLIT_FILES.train), test: join(options.out, SPLIT_FILES.test), rejected: join(options.out, SPLIT_FILES.rejected) };
   for (const file of Object.values(files)) rmSync(file, { force: true });
   const train = new JsonlWriter(files.train);

@@ -1,11 +1,11 @@
 /**
- * Format detection and reading of foreign dataset files: JSON Lines (one record per line) or
- * one JSON array (parsed whole; fine up to ~100 MB). A bad record never throws: it comes out
- * as `{ok:false, error}` with its line (or 1-based array index); only an unreadable file throws.
+ * Format detection and reading of foreign dataset files: JSON Lines (one record per line), a
+ * JSON array (streamed), either gzip or zstd compressed, or a Parquet table (see
+ * io/record-file.ts). A bad record never throws: it comes out as `{ok:false, error}` with its
+ * line (1-based array index, Parquet row); only an unreadable or binary file throws.
  */
-import { open, readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { readJsonl } from '../io/jsonl.js';
+import { readRecordFile } from '../io/record-file.js';
 import { finishImport } from './common.js';
 import { isObject } from '../parse/json.js';
 import { fromHermes } from './hermes.js';
@@ -59,36 +59,6 @@ export function importRecord(format: FormatName, record: unknown, options: Impor
   }
 }
 
-/** Raw records of a file with their positions (JSON parse errors included). */
-async function* rawRecords(file: string): AsyncGenerator<{ line: number; value?: unknown; error?: string }> {
-  // Peek: a JSON array file is parsed whole; anything else streams as JSONL.
-  const handle = await open(file, 'r'); // throws for an unreadable file, as documented
-  let head: string;
-  try {
-    const buf = Buffer.alloc(4096);
-    const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
-    head = buf.subarray(0, bytesRead).toString('utf8').replace(/^\uFEFF/, '').trimStart();
-  } finally {
-    await handle.close();
-  }
-  if (head.startsWith('[')) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse((await readFile(file, 'utf8')).replace(/^\uFEFF/, ''));
-    } catch {
-      parsed = undefined; // maybe JSONL whose first line is an array: read line by line
-    }
-    if (Array.isArray(parsed)) {
-      for (let i = 0; i < parsed.length; i++) yield { line: i + 1, value: parsed[i] as unknown };
-      return;
-    }
-  }
-  for await (const entry of readJsonl(file)) {
-    if (entry.error !== undefined) yield { line: entry.line, error: entry.error };
-    else yield { line: entry.line, value: entry.value };
-  }
-}
-
 /**
  * Reads a foreign file as trajectories. With `from: 'auto'`, each record's format is
  * detected on its own (so a stray record of another shape is imported, not misread).
@@ -96,7 +66,7 @@ async function* rawRecords(file: string): AsyncGenerator<{ line: number; value?:
  */
 export async function* readForeign(file: string, from: FormatName | 'auto'): AsyncIterable<ImportedRecord> {
   const name = basename(file);
-  for await (const raw of rawRecords(file)) {
+  for await (const raw of readRecordFile(file)) {
     if (raw.error !== undefined) {
       yield { line: raw.line, result: { ok: false, error: raw.error } };
       continue;

@@ -14,7 +14,7 @@
  * LLaMA-Factory's converter load as lists of dicts (a JSON string there raises TypeError).
  * An `id` column holds the trajectory id. Rows are buffered in memory until written.
  */
-import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
+import { JSON_COLUMNS_KEY, readParquetTable } from '../io/parquet-input.js';
 import { parquetWriteFile } from 'hyparquet-writer';
 import type { SchemaElement } from 'hyparquet';
 
@@ -22,8 +22,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Key of the file metadata listing JSON-encoded columns. */
-export const JSON_COLUMNS_KEY = 'gemtraj.json_columns';
+export { JSON_COLUMNS_KEY };
 
 /**
  * Writes records (objects with the same top-level keys) to a Parquet file. Columns are the
@@ -76,17 +75,7 @@ export function writeParquetRecords(
 
 /** Reads a file written by {@link writeParquetRecords}, decoding its JSON columns. */
 export async function readParquetRecords(file: string): Promise<Array<Record<string, unknown>>> {
-  const buffer = await asyncBufferFromFile(file);
-  const metadata = await parquetMetadataAsync(buffer);
-  const kv = metadata.key_value_metadata?.find((e) => e.key === JSON_COLUMNS_KEY)?.value;
-  const jsonColumns = kv === undefined ? [] : (JSON.parse(kv) as string[]);
-  const rows = (await parquetReadObjects({ file: buffer, metadata })) as Array<Record<string, unknown>>;
-  return rows.map((row) => {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(row)) {
-      if (v === null || v === undefined) continue;
-      out[k] = jsonColumns.includes(k) && typeof v === 'string' ? (JSON.parse(v) as unknown) : v;
-    }
-    return out;
-  });
+  const out: Array<Record<string, unknown>> = [];
+  for await (const { record } of readParquetTable(file)) out.push(record);
+  return out;
 }

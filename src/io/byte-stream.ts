@@ -85,7 +85,7 @@ export async function peek(source: AsyncIterable<Buffer>, n: number): Promise<Pe
  * Decompressed bytes of a path. The compression comes from the name when it says
  * (`.gz`, `.zst`), else from the first bytes, so pipes of compressed data are read too.
  */
-export async function openBytes(path: string, compression: Compression | 'sniff'): Promise<Peeked> {
+export async function openBytes(path: string, compression: Compression | 'sniff'): Promise<Peeked & { compression: Compression }> {
   let raw: AsyncIterable<Buffer> = rawBytes(path);
   let kind = compression;
   if (kind === 'sniff') {
@@ -93,5 +93,5 @@ export async function openBytes(path: string, compression: Compression | 'sniff'
     kind = sniffCompression(p.head);
     raw = p.chunks;
   }
-  return peek(decompress(raw, kind), 4096);
+  return { ...(await peek(decompress(raw, kind), 4096)), compression: kind };
 }

@@ -17,6 +17,7 @@ import { readCsv } from './csv.js';
 import { markupFromName, sniffFormat, SUPPORTED_TYPES, type InputFormat } from './input-format.js';
 import { InputError, resolveInputs, type InputFile } from './input-files.js';
 import { readJsonArray } from './json-array.js';
+import { binaryKind } from './record-file.js';
 import { splitLines } from './lines.js';
 import { parquetShape, readParquetRows } from './parquet-input.js';
 import { documentFromRecord, documentFromText, MARKUP_FIELDS, type InputItem, type ReadOptions } from './record-document.js';
@@ -26,7 +27,7 @@ import { readWarc } from './warc.js';
 export { contentId, textProblem, type InputItem, type InputWarning, type ReadOptions } from './record-document.js';
 export { InputError } from './input-files.js';
 
-/** Files an input path stands for, in a stable order (unreadable types included: they are reported). Throws {@link InputError}. */
+/** Files an input path stands for, in a stable order (entries not read included: they are reported). Throws {@link InputError}. */
 export function listInputFiles(input: string): string[] {
   return resolveInputs(input).map((f) => f.path);
 }
@@ -74,7 +75,7 @@ function describe(doc: Document): string {
 /** One file's items; a failure to read it becomes a rejection naming the file (or an InputError for a lone file). */
 async function* readFile(file: InputFile, options: ReadOptions, single: boolean): AsyncGenerator<InputItem> {
   if (file.kind === undefined) {
-    yield { kind: 'rejection', id: file.label, reasons: [{ check: 'input_unsupported', message: `${file.path}: not a file type gemtraj reads (${SUPPORTED_TYPES})` }] };
+    yield { kind: 'rejection', id: file.label, reasons: [file.skip ?? { check: 'input_unsupported', message: `${file.path}: not a file type gemtraj reads (${SUPPORTED_TYPES})` }] };
     return;
   }
   let read = 0;
@@ -91,6 +92,8 @@ async function* readFile(file: InputFile, options: ReadOptions, single: boolean)
   }
 }
 
+const PARQUET_INSIDE = { what: 'a Parquet file', todo: 'give the .parquet file itself (uncompressed: Parquet compresses its own pages), by its path' };
+
 const PIPED_PARQUET = 'Parquet needs random access (its index is at the end of the file): give the file path, not a pipe';
 
 async function* readKnown(file: InputFile, options: ReadOptions): AsyncGenerator<InputItem> {
@@ -100,8 +103,21 @@ async function* readKnown(file: InputFile, options: ReadOptions): AsyncGenerator
     yield* readParquetDocuments(file, options);
     return;
   }
-  const { head, chunks } = await openBytes(file.path, kind.compression);
+  const { head, chunks, compression } = await openBytes(file.path, kind.compression);
   let format: InputFormat = kind.format === 'sniff' ? sniffFormat(head) : kind.format;
+  // A `.jsonl` holding a JSON array (a common mislabel) is read as the array it is, as
+  // `validate` and `export` read it; JSON Lines of arrays could hold no document anyway.
+  if (format === 'jsonl' && sniffFormat(head) === 'json') format = 'json';
+  // Binary bytes behind a text name (a zip, a database, a Parquet file gzipped) are named
+  // once, not reported as one bad record per line.
+  const binary = format === 'text' || format === 'parquet' ? undefined : sniffFormat(head) === 'parquet' ? PARQUET_INSIDE : binaryKind(head);
+  if (binary !== undefined) {
+    if (binary === PARQUET_INSIDE && compression === 'none' && !file.stream) {
+      yield* readParquetDocuments(file, options);
+      return;
+    }
+    throw new Error(`${binary.what}, not ${format === 'json' ? 'JSON' : format === 'jsonl' ? 'JSON Lines' : format.toUpperCase()}: ${binary.todo}`);
+  }
   // `.json` holds an array, one object per line (as often), or one pretty-printed object.
   const objectJson = format === 'json' && sniffFormat(head) !== 'json';
   if (objectJson) format = 'jsonl';
@@ -332,7 +348,7 @@ export async function countInputRecords(input: string): Promise<number | undefin
     }
     if (kind.format !== 'jsonl' && kind.format !== 'json' && kind.format !== 'csv' && kind.format !== 'tsv') return undefined;
     const { head, chunks } = await openBytes(file.path, 'sniff');
-    if (kind.format === 'json' && sniffFormat(head) === 'json') return undefined;
+    if ((kind.format === 'json' || kind.format === 'jsonl') && sniffFormat(head) === 'json') return undefined;
     if (kind.format === 'csv' || kind.format === 'tsv') {
       let n = -1; // the header
       for await (const _ of readCsv(chunks, kind.format === 'csv' ? ',' : '\t')) n++;

@@ -6,7 +6,7 @@
  * that makes no progress) becomes a {@link DiskFullError} naming the file, after the partial
  * line is cut off again, so a rerun after space is freed starts from whole lines.
  */
-import { closeSync, fsyncSync, ftruncateSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, ftruncateSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { GemtrajError } from '../errors.js';
 
 /** Error codes that mean "no room to write": the user frees space and reruns. */
@@ -53,6 +53,15 @@ export function isDiskFull(error: unknown): boolean {
 export function writeFailure(file: string, error: unknown): GemtrajError {
   if (error instanceof DiskFullError || error instanceof WriteError) return error;
   return isDiskFull(error) ? new DiskFullError(file, error) : new WriteError(file, error);
+}
+
+/** Creates an output folder (and its parents); a read-only or full file system is named as such. */
+export function makeOutputDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (error) {
+    throw writeFailure(dir, error);
+  }
 }
 
 /**

@@ -82,3 +82,53 @@ export async function* readParquetRows(file: string, textField: string, idField:
     rowStart = rowEnd;
   }
 }
+
+/**
+ * Key of the file metadata listing the columns that hold JSON text (nested values gemtraj's
+ * Parquet exports store as strings: `messages`, `tools`); see formats/parquet.ts.
+ */
+export const JSON_COLUMNS_KEY = 'gemtraj.json_columns';
+
+/** A JSON-safe copy of a Parquet value: INT64 bigints as numbers (or strings past 2^53), bytes as UTF-8, dates as ISO text. */
+function plain(value: unknown): unknown {
+  if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('utf8');
+  if (value instanceof Date) return value.toISOString();
+  if (Array.isArray(value)) return value.map(plain);
+  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
+  return value;
+}
+
+/**
+ * Every row of a Parquet table as a record (all columns, nulls left out), one row group at a
+ * time: what `export`, `validate` and `stats` read when given a Parquet file of conversations
+ * (gemtraj's `--parquet` export, a Hugging Face dataset). Columns named in the file's
+ * `gemtraj.json_columns` metadata are decoded from their JSON text.
+ */
+export async function* readParquetTable(file: string): AsyncGenerator<ParquetRow> {
+  const buffer = await asyncBufferFromFile(file);
+  let metadata;
+  try {
+    metadata = await parquetMetadataAsync(buffer);
+  } catch (error) {
+    throw new ParquetInputError(`not a readable Parquet file: ${(error as Error).message}`);
+  }
+  const listed = metadata.key_value_metadata?.find((e) => e.key === JSON_COLUMNS_KEY)?.value;
+  const jsonColumns = new Set(listed === undefined ? [] : (JSON.parse(listed) as string[]));
+  let rowStart = 0;
+  for (const group of metadata.row_groups) {
+    const rowEnd = rowStart + Number(group.num_rows);
+    if (rowEnd > rowStart) {
+      const rows = (await parquetReadObjects({ file: buffer, metadata, rowStart, rowEnd, compressors })) as Array<Record<string, unknown>>;
+      for (let i = 0; i < rows.length; i++) {
+        const record: Record<string, unknown> = {};
+        for (const [k, v] of Object.entries(rows[i] as Record<string, unknown>)) {
+          if (v === null || v === undefined) continue;
+          record[k] = jsonColumns.has(k) && typeof v === 'string' ? (JSON.parse(v) as unknown) : plain(v);
+        }
+        yield { row: rowStart + i + 1, record };
+      }
+    }
+    rowStart = rowEnd;
+  }
+}

@@ -4,13 +4,13 @@
  * skipped: no trajectory comes from them, and they are the large majority of a corpus.
  */
 import { existsSync } from 'node:fs';
-import { readJsonl } from './jsonl.js';
+import { readRecordFile } from './record-file.js';
 
 /** Segment id → text; an empty map when the file does not exist. Unreadable lines are skipped. */
 export async function loadSegmentTexts(file: string): Promise<Map<string, string>> {
   const texts = new Map<string, string>();
   if (!existsSync(file)) return texts;
-  for await (const entry of readJsonl(file)) {
+  for await (const entry of readRecordFile(file)) {
     const s = entry.value as { id?: unknown; text?: unknown; keep?: unknown } | null | undefined;
     if (s !== null && typeof s === 'object' && s.keep !== false && typeof s.id === 'string' && typeof s.text === 'string') texts.set(s.id, s.text);
   }

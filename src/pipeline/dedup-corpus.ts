@@ -13,7 +13,8 @@
  *
  * A pass always starts afresh (it calls no model), so rerunning it gives the same files.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
+import { makeOutputDir } from '../io/durable.js';
 import { join } from 'node:path';
 import type { Config } from '../config.js';
 import { ConfigError } from '../config.js';
@@ -49,7 +50,7 @@ export interface DedupCorpusSummary {
 export async function dedupCorpus(input: string, out: string, config: Config, onDocument?: () => void): Promise<DedupCorpusSummary> {
   const settings = stepOptions(config).dedup;
   if (settings === undefined) throw new ConfigError('gemtraj dedup: dedup.mode is off; use --dedup exact or --dedup near');
-  mkdirSync(out, { recursive: true });
+  makeOutputDir(out);
   const files = Object.fromEntries(Object.entries(DEDUP_FILES).map(([k, v]) => [k, join(out, v)])) as DedupCorpusSummary['files'];
   for (const f of [files.documents, files.rejected, files.summary, files.index, `${files.index}-wal`, `${files.index}-shm`]) rmSync(f, { force: true });
   const summary: DedupCorpusSummary = {

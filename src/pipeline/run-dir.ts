@@ -8,8 +8,8 @@
  * served by the response cache, so no paid call is repeated.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, linkSync, openSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { writeFailure, writeFileAtomic } from '../io/durable.js';
+import { closeSync, existsSync, linkSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { makeOutputDir, writeFailure, writeFileAtomic } from '../io/durable.js';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { InputError } from '../io/documents.js';
@@ -209,11 +209,7 @@ export class RunDirectory {
 
   /** Creates the folder or opens an existing run for resume. */
   async open(): Promise<ResumeInfo> {
-    try {
-      mkdirSync(this.dir, { recursive: true });
-    } catch (error) {
-      throw writeFailure(this.dir, error);
-    }
+    makeOutputDir(this.dir);
     this.lock();
     const resumed = existsSync(this.files.runJson) || existsSync(this.files.segments);
     const make = <T extends { id: string }>(key: FileKey): IndexedWriter<T> =>

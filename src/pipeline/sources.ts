@@ -5,7 +5,7 @@
 import { readForeign } from '../formats/detect.js';
 import type { FormatName } from '../formats/types.js';
 import { readDocuments, type ReadOptions } from '../io/documents.js';
-import { readJsonl } from '../io/jsonl.js';
+import { readRecordFile } from '../io/record-file.js';
 import { firstIssue, type Trajectory } from '../records.js';
 import type { z } from 'zod';
 import type { SourceItem } from './engine.js';
@@ -29,9 +29,9 @@ export interface RecordSourceOptions<T> {
   textOf?(record: T): string | undefined;
 }
 
-/** A JSONL file of gemtraj records (segments, extractions, trajectories) for one stage. */
+/** A JSONL file of gemtraj records (segments, extractions, trajectories) for one stage (also a JSON array, compressed, Parquet). */
 export async function* recordSource<T>(file: string, options: RecordSourceOptions<T>): AsyncGenerator<SourceItem> {
-  for await (const entry of readJsonl(file)) {
+  for await (const entry of readRecordFile(file)) {
     const where = `${file}:${entry.line}`;
     if (entry.error !== undefined) {
       yield { kind: 'rejection', rejection: { stage: options.stage, id: where, reasons: [{ check: 'input_json', message: `${where}: ${entry.error}` }] } };

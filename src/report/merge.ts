@@ -7,7 +7,8 @@
  * leaves no half-merged run behind. run.json gets summed usage, concatenated sessions,
  * counts recomputed from the merged files, and `merged_from`.
  */
-import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
+import { makeOutputDir } from '../io/durable.js';
+import { createReadStream, createWriteStream, existsSync, readdirSync, renameSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { UsageReport } from '../llm/usage.js';
@@ -195,7 +196,7 @@ export async function mergeRuns(dirs: readonly string[], out: string): Promise<M
   for (const s of shards) if (resolve(s.dir) === outAbs) throw new MergeError(`--out ${out} is one of the shards: choose a new directory`);
   if (!isEmptyOrAbsent(out)) throw new MergeError(`--out ${out}: directory is not empty; merge writes a new run directory`);
   const created = !existsSync(out);
-  mkdirSync(out, { recursive: true });
+  makeOutputDir(out);
 
   const temps: string[] = [];
   const lines = {} as Record<MergedFile, number>;

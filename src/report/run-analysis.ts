@@ -31,6 +31,14 @@ export function isDirectory(path: string): boolean {
   }
 }
 
+/** Why `path` (not a directory) cannot be read as a run directory, with the way to get one from a file. */
+export function notRunDirectory(path: string): ReportError {
+  if (!existsSync(path)) return new ReportError(`${path}: no such directory`);
+  return new ReportError(
+    `${path}: a file, not a run directory; this command reads the folder of a run or of gemtraj validate (for a file of trajectories: gemtraj validate ${path} --no-judge --out DIR, then give DIR)`,
+  );
+}
+
 /**
  * The funnel's mode: run.json's command when it names one ('filter' runs stop after
  * segments.jsonl); otherwise 'validate' for trajectories with no earlier stage's file, 'synthesize' when
@@ -114,7 +122,7 @@ function judgeRates(stats: TrajectoryStats, funnel: Funnel): JudgeRates {
 
 /** Reads a run directory once, streaming each file. */
 export async function analyzeRun(dir: string): Promise<RunAnalysis> {
-  if (!isDirectory(dir)) throw new ReportError(`${dir}: not a directory`);
+  if (!isDirectory(dir)) throw notRunDirectory(dir);
   const runJson = readRunJson(dir);
   const hasData = [RUN_FILES.segments, RUN_FILES.final, RUN_FILES.raw, RUN_FILES.rejected].some((f) => existsSync(join(dir, f)));
   if (runJson === undefined && !hasData) throw new ReportError(`${dir}: not a run directory (no run.json, segments.jsonl or trajectories.jsonl)`);

@@ -3,7 +3,7 @@
  * trajectory, so a count map per figure gives exact means and quantiles in memory that
  * grows with the number of distinct values, not with the number of trajectories.
  */
-import { readJsonl } from '../io/jsonl.js';
+import { readRecordFile } from '../io/record-file.js';
 import { TrajectorySchema, type Trajectory } from '../records.js';
 import { NEAR_TRAJECTORY_THRESHOLD, NearTrajectoryFinder, type NearTrajectory } from '../dedup/near-trajectories.js';
 
@@ -182,9 +182,9 @@ function stringOf(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
-/** Parseable trajectories of a JSONL file; `onInvalid` counts the lines that are not. */
+/** Parseable trajectories of a JSONL file (or JSON array, compressed, Parquet); `onInvalid` counts the records that are not. */
 export async function* readTrajectories(file: string, onInvalid?: () => void): AsyncGenerator<Trajectory> {
-  for await (const entry of readJsonl(file)) {
+  for await (const entry of readRecordFile(file)) {
     const parsed = entry.error === undefined ? TrajectorySchema.safeParse(entry.value) : undefined;
     if (parsed?.success === true) yield parsed.data;
     else onInvalid?.();

@@ -14,7 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { RUN_FILES } from '../pipeline/run-dir.js';
 import { readLine, scanJsonl, type LineLoc } from './line-index.js';
-import { analyzeRun, isDirectory, ReportError, type RunAnalysis } from './run-analysis.js';
+import { analyzeRun, isDirectory, notRunDirectory, ReportError, type RunAnalysis } from './run-analysis.js';
 import { VIEWER_CSS, VIEWER_HTML, VIEWER_JS } from './viewer-page.js';
 
 /** Rejection stages that concern a trajectory (or the extraction it would have come from). */
@@ -92,7 +92,7 @@ export class RunIndex {
   }
 
   static async build(dir: string): Promise<RunIndex> {
-    if (!isDirectory(dir)) throw new ReportError(`${dir}: not a directory`);
+    if (!isDirectory(dir)) throw notRunDirectory(dir);
     const index = new RunIndex(dir);
     await index.scan();
     return index;
