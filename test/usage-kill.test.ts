@@ -26,8 +26,11 @@ if (!HAVE_DIST) console.warn(`usage-kill.test.ts skipped: ${builtCli()} is missi
 const CORPUS: CorpusOptions = { count: 16, seed: 11, narrative: 0.1, markers: { '[[judge-fail]]': 0.1 } };
 const LATENCY_MS = 60;
 const CONCURRENCY = 4;
-/** Every answer's usage: fixed, so that tokens follow from the number of answers read. */
-const USAGE = { prompt_tokens: 100, completion_tokens: 7 };
+/**
+ * Every answer's usage: fixed, so that tokens follow from the number of answers read; above any
+ * prompt of this run, since a smaller count reads as a silently truncated prompt (context-watch).
+ */
+const USAGE = { prompt_tokens: 20_000, completion_tokens: 7 };
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
