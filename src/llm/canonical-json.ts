@@ -5,9 +5,11 @@
 
 /** Canonical JSON of the values given to {@link frozenForKeys}: computed once, not per call. */
 const frozenJson = new WeakMap<object, string>();
+/** `JSON.stringify` of the same values (the request body's text of them), made on first use. */
+const frozenPlainJson = new WeakMap<object, string>();
 
 /**
- * Deep-freezes `value` and lets {@link canonicalJson} remember its text: for values that every
+ * Deep-freezes `value` and lets {@link canonicalJson} and {@link plainJson} remember its text: for values that every
  * call of a stage repeats (a schema's `response_format` is 2–3 KB of nested objects, and was
  * most of the key's cost). Returns `value`.
  */
@@ -17,6 +19,17 @@ export function frozenForKeys<T>(value: T): T {
     frozenJson.set(value, canonicalJson(value));
   }
   return value;
+}
+
+/** `JSON.stringify(value)`, remembered for values given to {@link frozenForKeys}. */
+export function plainJson(value: unknown): string {
+  if (typeof value !== 'object' || value === null || !frozenJson.has(value)) return JSON.stringify(value) ?? 'null';
+  let text = frozenPlainJson.get(value);
+  if (text === undefined) {
+    text = JSON.stringify(value);
+    frozenPlainJson.set(value, text);
+  }
+  return text;
 }
 
 function deepFreeze(value: unknown): void {

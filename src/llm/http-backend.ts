@@ -10,10 +10,11 @@
  * With http-errors.ts, the only code that imports the `openai` SDK.
  */
 import { APIConnectionError, APIError } from 'openai';
-import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
+import type { ChatCompletion } from 'openai/resources/chat/completions';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ToolCall } from '../records.js';
 import { BackendError, type ChatRequest, type ChatResponse, type ModelBackend, type ReplicaStats, type SendOptions } from './backend.js';
+import { plainJson } from './canonical-json.js';
 import { toOpenAiErrorBody } from './error-shapes.js';
 import { classifyError, completionRoom, isContextLength, MalformedResponseError, RequestTimeoutError } from './http-errors.js';
 import { HttpPoster } from './http-post.js';
@@ -169,7 +170,7 @@ export class HttpBackend implements ModelBackend {
   private async post(replica: Replica, body: WireParams, signal: AbortSignal): Promise<unknown> {
     let answer;
     try {
-      answer = await this.poster.post(replica.endpoint, JSON.stringify(toSdkBody(body)), { authorization: this.authorization }, signal);
+      answer = await this.poster.post(replica.endpoint, bodyJson(body), { authorization: this.authorization }, signal);
     } catch (error) {
       if (signal.aborted) throw error;
       throw new APIConnectionError({ cause: error instanceof Error ? error : new Error(String(error)) });
@@ -255,18 +256,21 @@ function toHeaders(headers: IncomingHttpHeaders): Headers {
   return out;
 }
 
-/** The request body; members in the order they always had on the wire. */
-function toSdkBody(request: WireParams): ChatCompletionCreateParamsNonStreaming {
-  const body: ChatCompletionCreateParamsNonStreaming = { model: request.model, messages: request.messages };
-  if (request.tools !== undefined) body.tools = request.tools;
-  if (request.response_format !== undefined) body.response_format = request.response_format;
-  if (request.temperature !== undefined) body.temperature = request.temperature;
-  if (request.top_p !== undefined) body.top_p = request.top_p;
-  if (request.max_tokens !== undefined) body.max_tokens = request.max_tokens;
-  if (request.max_completion_tokens !== undefined) body.max_completion_tokens = request.max_completion_tokens;
-  if (request.seed !== undefined) body.seed = request.seed;
-  if (request.reasoning_effort !== undefined) body.reasoning_effort = request.reasoning_effort as ChatCompletionCreateParamsNonStreaming['reasoning_effort'];
-  return body;
+/** Members of the request body, in the order they always had on the wire. */
+const BODY_MEMBERS = ['model', 'messages', 'tools', 'response_format', 'temperature', 'top_p', 'max_tokens', 'max_completion_tokens', 'seed', 'reasoning_effort'] as const;
+
+/**
+ * The request body's JSON, unset members left out. A schema's `response_format` is the same
+ * object on every call of a stage: its text is made once ({@link plainJson}).
+ */
+function bodyJson(request: WireParams): string {
+  let out = '{';
+  for (const name of BODY_MEMBERS) {
+    const value = request[name];
+    if (value === undefined) continue;
+    out += `${out.length === 1 ? '' : ','}"${name}":${plainJson(value)}`;
+  }
+  return `${out}}`;
 }
 
 function toChatResponse(completion: ChatCompletion): ChatResponse {
