@@ -128,43 +128,50 @@ function runJsonOf(out) {
 
 const fmt = (n, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : String(n));
 
+/**
+ * A full-pipeline `gemtraj run` (plus $BENCH_ARGS) of a fresh corpus against its own mock;
+ * gives the process figures, the mock's stats, run.json, calls and the pipeline time.
+ */
+async function pipelineRun({ name, docs, seed, latency, jitter, concurrency }) {
+  const corpus = join(work, `corpus-${name}-${docs}.jsonl`);
+  await writeCorpus(corpus, { count: docs, seed });
+  const mock = await startMock({ latency, jitter });
+  const out = join(work, `run-${name}`);
+  try {
+    const extra = (process.env.BENCH_ARGS ?? '').split(' ').filter(Boolean);
+    const m = await gemtraj(['run', corpus, '--out', out, '--base-url', mock.url, '--model', 'm', '--concurrency', String(concurrency), '--quiet', ...extra]);
+    const server = await mock.stats();
+    const run = runJsonOf(out);
+    return { m, server, run, calls: run.usage.totals.calls, sessionS: run.sessions.at(-1).duration_s };
+  } finally {
+    await mock.close();
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // 1. Throughput at the configured concurrency, full pipeline (filter cascade, refine, judge)
 
 async function throughput() {
-  const corpus = join(work, `corpus-${DOCS}.jsonl`);
-  await writeCorpus(corpus, { count: DOCS, seed: 1 });
-  const mock = await startMock({ latency: LATENCY, jitter: JITTER });
-  const out = join(work, 'run-throughput');
-  try {
-    const extra = (process.env.BENCH_ARGS ?? '').split(' ').filter(Boolean);
-    const m = await gemtraj(['run', corpus, '--out', out, '--base-url', mock.url, '--model', 'm', '--concurrency', String(CONCURRENCY), '--quiet', ...extra]);
-    const server = await mock.stats();
-    const run = runJsonOf(out);
-    const calls = run.usage.totals.calls;
-    const sessionS = run.sessions.at(-1).duration_s;
-    const meanLatency = LATENCY + JITTER / 2;
-    const ideal = CONCURRENCY / (meanLatency / 1000);
-    const achieved = calls / sessionS;
-    const achievedWall = calls / m.wallS;
-    console.log(`\n== throughput: ${DOCS} documents, full pipeline (cascade filter, extract, generate, refine, judge)`);
-    console.log(`   mock latency ${LATENCY} ms${JITTER > 0 ? ` + jitter [0, ${JITTER}) ms` : ''}, --concurrency ${CONCURRENCY}, ${cpus().length} cores`);
-    console.log(`   calls ${calls} (${fmt(calls / DOCS, 2)}/document; server saw ${server.count}, in flight: max ${server.maxInFlight}, mean while busy ${fmt(server.meanInFlight)})`);
-    console.log(`   passed ${run.counts.passed}, balanced ${run.counts.balanced}`);
-    console.log(`   pipeline time ${fmt(sessionS, 2)} s (process wall ${fmt(m.wallS, 2)} s, incl. start-up)`);
-    console.log(`   achieved ${fmt(achieved)} calls/s vs ideal ${fmt(ideal)} (concurrency / latency) → ${fmt((100 * achieved) / ideal)}% of ideal` +
-      ` (${fmt((100 * achievedWall) / ideal)}% over process wall time)`);
-    // The unavoidable tail: the last documents' chains of dependent calls drain with fewer in flight.
-    const chain = calls / DOCS;
-    const bound = (calls / ideal) / (calls / ideal + (chain * meanLatency) / 1000 / 2);
-    console.log(`   sustained ${fmt(server.sustainedPerS)} calls/s over the middle 80% of requests → ${fmt((100 * server.sustainedPerS) / ideal)}% of ideal`);
-    console.log(`   (tail bound: a ${fmt(chain, 1)}-call dependent chain per document caps a ${DOCS}-document run at ≈${fmt(100 * bound)}%)`);
-    console.log(`   gemtraj CPU ${fmt(m.cpuS, 2)} s → ${fmt((1000 * m.cpuS) / calls, 3)} ms per call (${fmt((100 * m.cpuS) / m.wallS)}% of one core); peak RSS ${fmt(m.peakMb)} MB, live heap ≤ ${fmt(m.liveHeapMb)} MB`);
-    console.log(`   mock server CPU ${fmt(server.cpuMs / 1000, 2)} s (separate process)`);
-    return { calls, achieved, ideal, sustained: server.sustainedPerS, cpuPerCallMs: (1000 * m.cpuS) / calls, peakMb: m.peakMb, liveHeapMb: m.liveHeapMb, sessionS };
-  } finally {
-    await mock.close();
-  }
+  const { m, server, run, calls, sessionS } = await pipelineRun({ name: 'throughput', docs: DOCS, seed: 1, latency: LATENCY, jitter: JITTER, concurrency: CONCURRENCY });
+  const meanLatency = LATENCY + JITTER / 2;
+  const ideal = CONCURRENCY / (meanLatency / 1000);
+  const achieved = calls / sessionS;
+  const achievedWall = calls / m.wallS;
+  console.log(`\n== throughput: ${DOCS} documents, full pipeline (cascade filter, extract, generate, refine, judge)`);
+  console.log(`   mock latency ${LATENCY} ms${JITTER > 0 ? ` + jitter [0, ${JITTER}) ms` : ''}, --concurrency ${CONCURRENCY}, ${cpus().length} cores`);
+  console.log(`   calls ${calls} (${fmt(calls / DOCS, 2)}/document; server saw ${server.count}, in flight: max ${server.maxInFlight}, mean while busy ${fmt(server.meanInFlight)})`);
+  console.log(`   passed ${run.counts.passed}, balanced ${run.counts.balanced}`);
+  console.log(`   pipeline time ${fmt(sessionS, 2)} s (process wall ${fmt(m.wallS, 2)} s, incl. start-up)`);
+  console.log(`   achieved ${fmt(achieved)} calls/s vs ideal ${fmt(ideal)} (concurrency / latency) → ${fmt((100 * achieved) / ideal)}% of ideal` +
+    ` (${fmt((100 * achievedWall) / ideal)}% over process wall time)`);
+  // The unavoidable tail: the last documents' chains of dependent calls drain with fewer in flight.
+  const chain = calls / DOCS;
+  const bound = (calls / ideal) / (calls / ideal + (chain * meanLatency) / 1000 / 2);
+  console.log(`   sustained ${fmt(server.sustainedPerS)} calls/s over the middle 80% of requests → ${fmt((100 * server.sustainedPerS) / ideal)}% of ideal`);
+  console.log(`   (tail bound: a ${fmt(chain, 1)}-call dependent chain per document caps a ${DOCS}-document run at ≈${fmt(100 * bound)}%)`);
+  console.log(`   gemtraj CPU ${fmt(m.cpuS, 2)} s → ${fmt((1000 * m.cpuS) / calls, 3)} ms per call (${fmt((100 * m.cpuS) / m.wallS)}% of one core); peak RSS ${fmt(m.peakMb)} MB, live heap ≤ ${fmt(m.liveHeapMb)} MB`);
+  console.log(`   mock server CPU ${fmt(server.cpuMs / 1000, 2)} s (separate process)`);
+  return { calls, achieved, ideal, sustained: server.sustainedPerS, cpuPerCallMs: (1000 * m.cpuS) / calls, peakMb: m.peakMb, liveHeapMb: m.liveHeapMb, sessionS };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -172,26 +179,13 @@ async function throughput() {
 
 async function fastEndpoint() {
   if (!(FAST_DOCS > 0)) return undefined;
-  const corpus = join(work, `corpus-fast-${FAST_DOCS}.jsonl`);
-  await writeCorpus(corpus, { count: FAST_DOCS, seed: 3 });
-  const mock = await startMock({ latency: FAST_LATENCY, jitter: FAST_JITTER });
-  const out = join(work, 'run-fast');
-  try {
-    const extra = (process.env.BENCH_ARGS ?? '').split(' ').filter(Boolean);
-    const m = await gemtraj(['run', corpus, '--out', out, '--base-url', mock.url, '--model', 'm', '--concurrency', String(FAST_CONCURRENCY), '--quiet', ...extra]);
-    const server = await mock.stats();
-    const run = runJsonOf(out);
-    const calls = run.usage.totals.calls;
-    const sessionS = run.sessions.at(-1).duration_s;
-    const cpuPerCallMs = (1000 * m.cpuS) / calls;
-    console.log(`\n== fast endpoint: ${FAST_DOCS} documents, full pipeline, mock latency ${FAST_LATENCY} ms + jitter [0, ${FAST_JITTER}) ms, --concurrency ${FAST_CONCURRENCY}`);
-    console.log(`   calls ${calls} in ${fmt(sessionS, 2)} s → ${fmt(calls / sessionS)} calls/s (sustained ${fmt(server.sustainedPerS)} calls/s over the middle 80%; in flight: max ${server.maxInFlight}, mean while busy ${fmt(server.meanInFlight)})`);
-    console.log(`   gemtraj CPU ${fmt(m.cpuS, 2)} s → ${fmt(cpuPerCallMs, 3)} ms per call (${fmt((100 * m.cpuS) / m.wallS)}% of one core) → one core drives ≈${fmt(1000 / cpuPerCallMs, 0)} calls/s`);
-    console.log(`   mock server CPU ${fmt(server.cpuMs / 1000, 2)} s (${fmt(server.cpuMs / calls, 3)} ms per call; it shares the ${cpus().length} cores with gemtraj)`);
-    return { calls, perS: calls / sessionS, sustained: server.sustainedPerS, cpuPerCallMs };
-  } finally {
-    await mock.close();
-  }
+  const { m, server, calls, sessionS } = await pipelineRun({ name: 'fast', docs: FAST_DOCS, seed: 3, latency: FAST_LATENCY, jitter: FAST_JITTER, concurrency: FAST_CONCURRENCY });
+  const cpuPerCallMs = (1000 * m.cpuS) / calls;
+  console.log(`\n== fast endpoint: ${FAST_DOCS} documents, full pipeline, mock latency ${FAST_LATENCY} ms + jitter [0, ${FAST_JITTER}) ms, --concurrency ${FAST_CONCURRENCY}`);
+  console.log(`   calls ${calls} in ${fmt(sessionS, 2)} s → ${fmt(calls / sessionS)} calls/s (sustained ${fmt(server.sustainedPerS)} calls/s over the middle 80%; in flight: max ${server.maxInFlight}, mean while busy ${fmt(server.meanInFlight)})`);
+  console.log(`   gemtraj CPU ${fmt(m.cpuS, 2)} s → ${fmt(cpuPerCallMs, 3)} ms per call (${fmt((100 * m.cpuS) / m.wallS)}% of one core) → one core drives ≈${fmt(1000 / cpuPerCallMs, 0)} calls/s`);
+  console.log(`   mock server CPU ${fmt(server.cpuMs / 1000, 2)} s (${fmt(server.cpuMs / calls, 3)} ms per call; it shares the ${cpus().length} cores with gemtraj)`);
+  return { calls, perS: calls / sessionS, sustained: server.sustainedPerS, cpuPerCallMs };
 }
 
 // ---------------------------------------------------------------------------------------------
