@@ -12,6 +12,12 @@
 //   BENCH_LATENCY_MS=200      mock latency of the throughput run
 //   BENCH_JITTER_MS=0         extra uniform jitter of the throughput run
 //   BENCH_CONCURRENCY=64      --concurrency of the throughput run
+//   BENCH_FAST_DOCS=2000      documents of the fast-endpoint run: the same pipeline against a mock
+//                             that answers at once, to show how many calls/s one process drives
+//                             ('' or 0 to skip)
+//   BENCH_FAST_LATENCY_MS=0   mock latency of the fast-endpoint run
+//   BENCH_FAST_JITTER_MS=5    extra uniform jitter of the fast-endpoint run
+//   BENCH_FAST_CONCURRENCY=256 --concurrency of the fast-endpoint run
 //   BENCH_MEMORY_DOCS=1000,10000,100000   corpus sizes of the memory runs ('' to skip)
 //   BENCH_MEMORY_LATENCY_MS=5 mock latency of the memory runs
 //   BENCH_MEMORY_CONCURRENCY=128
@@ -39,6 +45,10 @@ const DOCS = num('BENCH_DOCS', 2000);
 const LATENCY = num('BENCH_LATENCY_MS', 200);
 const JITTER = num('BENCH_JITTER_MS', 0);
 const CONCURRENCY = num('BENCH_CONCURRENCY', 64);
+const FAST_DOCS = num('BENCH_FAST_DOCS', 2000);
+const FAST_LATENCY = num('BENCH_FAST_LATENCY_MS', 0);
+const FAST_JITTER = num('BENCH_FAST_JITTER_MS', 5);
+const FAST_CONCURRENCY = num('BENCH_FAST_CONCURRENCY', 256);
 const MEMORY_DOCS = (process.env.BENCH_MEMORY_DOCS ?? '1000,10000,100000').split(',').filter((s) => s.trim() !== '').map(Number);
 const MEMORY_LATENCY = num('BENCH_MEMORY_LATENCY_MS', 5);
 const MEMORY_CONCURRENCY = num('BENCH_MEMORY_CONCURRENCY', 128);
@@ -118,47 +128,68 @@ function runJsonOf(out) {
 
 const fmt = (n, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : String(n));
 
-// ---------------------------------------------------------------------------------------------
-// 1. Throughput at the configured concurrency, full pipeline (filter cascade, refine, judge)
-
-async function throughput() {
-  const corpus = join(work, `corpus-${DOCS}.jsonl`);
-  await writeCorpus(corpus, { count: DOCS, seed: 1 });
-  const mock = await startMock({ latency: LATENCY, jitter: JITTER });
-  const out = join(work, 'run-throughput');
+/**
+ * A full-pipeline `gemtraj run` (plus $BENCH_ARGS) of a fresh corpus against its own mock;
+ * gives the process figures, the mock's stats, run.json, calls and the pipeline time.
+ */
+async function pipelineRun({ name, docs, seed, latency, jitter, concurrency }) {
+  const corpus = join(work, `corpus-${name}-${docs}.jsonl`);
+  await writeCorpus(corpus, { count: docs, seed });
+  const mock = await startMock({ latency, jitter });
+  const out = join(work, `run-${name}`);
   try {
     const extra = (process.env.BENCH_ARGS ?? '').split(' ').filter(Boolean);
-    const m = await gemtraj(['run', corpus, '--out', out, '--base-url', mock.url, '--model', 'm', '--concurrency', String(CONCURRENCY), '--quiet', ...extra]);
+    const m = await gemtraj(['run', corpus, '--out', out, '--base-url', mock.url, '--model', 'm', '--concurrency', String(concurrency), '--quiet', ...extra]);
     const server = await mock.stats();
     const run = runJsonOf(out);
-    const calls = run.usage.totals.calls;
-    const sessionS = run.sessions.at(-1).duration_s;
-    const meanLatency = LATENCY + JITTER / 2;
-    const ideal = CONCURRENCY / (meanLatency / 1000);
-    const achieved = calls / sessionS;
-    const achievedWall = calls / m.wallS;
-    console.log(`\n== throughput: ${DOCS} documents, full pipeline (cascade filter, extract, generate, refine, judge)`);
-    console.log(`   mock latency ${LATENCY} ms${JITTER > 0 ? ` + jitter [0, ${JITTER}) ms` : ''}, --concurrency ${CONCURRENCY}, ${cpus().length} cores`);
-    console.log(`   calls ${calls} (${fmt(calls / DOCS, 2)}/document; server saw ${server.count}, in flight: max ${server.maxInFlight}, mean while busy ${fmt(server.meanInFlight)})`);
-    console.log(`   passed ${run.counts.passed}, balanced ${run.counts.balanced}`);
-    console.log(`   pipeline time ${fmt(sessionS, 2)} s (process wall ${fmt(m.wallS, 2)} s, incl. start-up)`);
-    console.log(`   achieved ${fmt(achieved)} calls/s vs ideal ${fmt(ideal)} (concurrency / latency) → ${fmt((100 * achieved) / ideal)}% of ideal` +
-      ` (${fmt((100 * achievedWall) / ideal)}% over process wall time)`);
-    // The unavoidable tail: the last documents' chains of dependent calls drain with fewer in flight.
-    const chain = calls / DOCS;
-    const bound = (calls / ideal) / (calls / ideal + (chain * meanLatency) / 1000 / 2);
-    console.log(`   sustained ${fmt(server.sustainedPerS)} calls/s over the middle 80% of requests → ${fmt((100 * server.sustainedPerS) / ideal)}% of ideal`);
-    console.log(`   (tail bound: a ${fmt(chain, 1)}-call dependent chain per document caps a ${DOCS}-document run at ≈${fmt(100 * bound)}%)`);
-    console.log(`   gemtraj CPU ${fmt(m.cpuS, 2)} s → ${fmt((1000 * m.cpuS) / calls, 3)} ms per call (${fmt((100 * m.cpuS) / m.wallS)}% of one core); peak RSS ${fmt(m.peakMb)} MB, live heap ≤ ${fmt(m.liveHeapMb)} MB`);
-    console.log(`   mock server CPU ${fmt(server.cpuMs / 1000, 2)} s (separate process)`);
-    return { calls, achieved, ideal, sustained: server.sustainedPerS, cpuPerCallMs: (1000 * m.cpuS) / calls, peakMb: m.peakMb, liveHeapMb: m.liveHeapMb, sessionS };
+    return { m, server, run, calls: run.usage.totals.calls, sessionS: run.sessions.at(-1).duration_s };
   } finally {
     await mock.close();
   }
 }
 
 // ---------------------------------------------------------------------------------------------
-// 2. Memory as the corpus grows (fast settings: local filter, no refine, no judge)
+// 1. Throughput at the configured concurrency, full pipeline (filter cascade, refine, judge)
+
+async function throughput() {
+  const { m, server, run, calls, sessionS } = await pipelineRun({ name: 'throughput', docs: DOCS, seed: 1, latency: LATENCY, jitter: JITTER, concurrency: CONCURRENCY });
+  const meanLatency = LATENCY + JITTER / 2;
+  const ideal = CONCURRENCY / (meanLatency / 1000);
+  const achieved = calls / sessionS;
+  const achievedWall = calls / m.wallS;
+  console.log(`\n== throughput: ${DOCS} documents, full pipeline (cascade filter, extract, generate, refine, judge)`);
+  console.log(`   mock latency ${LATENCY} ms${JITTER > 0 ? ` + jitter [0, ${JITTER}) ms` : ''}, --concurrency ${CONCURRENCY}, ${cpus().length} cores`);
+  console.log(`   calls ${calls} (${fmt(calls / DOCS, 2)}/document; server saw ${server.count}, in flight: max ${server.maxInFlight}, mean while busy ${fmt(server.meanInFlight)})`);
+  console.log(`   passed ${run.counts.passed}, balanced ${run.counts.balanced}`);
+  console.log(`   pipeline time ${fmt(sessionS, 2)} s (process wall ${fmt(m.wallS, 2)} s, incl. start-up)`);
+  console.log(`   achieved ${fmt(achieved)} calls/s vs ideal ${fmt(ideal)} (concurrency / latency) → ${fmt((100 * achieved) / ideal)}% of ideal` +
+    ` (${fmt((100 * achievedWall) / ideal)}% over process wall time)`);
+  // The unavoidable tail: the last documents' chains of dependent calls drain with fewer in flight.
+  const chain = calls / DOCS;
+  const bound = (calls / ideal) / (calls / ideal + (chain * meanLatency) / 1000 / 2);
+  console.log(`   sustained ${fmt(server.sustainedPerS)} calls/s over the middle 80% of requests → ${fmt((100 * server.sustainedPerS) / ideal)}% of ideal`);
+  console.log(`   (tail bound: a ${fmt(chain, 1)}-call dependent chain per document caps a ${DOCS}-document run at ≈${fmt(100 * bound)}%)`);
+  console.log(`   gemtraj CPU ${fmt(m.cpuS, 2)} s → ${fmt((1000 * m.cpuS) / calls, 3)} ms per call (${fmt((100 * m.cpuS) / m.wallS)}% of one core); peak RSS ${fmt(m.peakMb)} MB, live heap ≤ ${fmt(m.liveHeapMb)} MB`);
+  console.log(`   mock server CPU ${fmt(server.cpuMs / 1000, 2)} s (separate process)`);
+  return { calls, achieved, ideal, sustained: server.sustainedPerS, cpuPerCallMs: (1000 * m.cpuS) / calls, peakMb: m.peakMb, liveHeapMb: m.liveHeapMb, sessionS };
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. A fast endpoint: how many calls/s one gemtraj process drives when the model answers at once
+
+async function fastEndpoint() {
+  if (!(FAST_DOCS > 0)) return undefined;
+  const { m, server, calls, sessionS } = await pipelineRun({ name: 'fast', docs: FAST_DOCS, seed: 3, latency: FAST_LATENCY, jitter: FAST_JITTER, concurrency: FAST_CONCURRENCY });
+  const cpuPerCallMs = (1000 * m.cpuS) / calls;
+  console.log(`\n== fast endpoint: ${FAST_DOCS} documents, full pipeline, mock latency ${FAST_LATENCY} ms + jitter [0, ${FAST_JITTER}) ms, --concurrency ${FAST_CONCURRENCY}`);
+  console.log(`   calls ${calls} in ${fmt(sessionS, 2)} s → ${fmt(calls / sessionS)} calls/s (sustained ${fmt(server.sustainedPerS)} calls/s over the middle 80%; in flight: max ${server.maxInFlight}, mean while busy ${fmt(server.meanInFlight)})`);
+  console.log(`   gemtraj CPU ${fmt(m.cpuS, 2)} s → ${fmt(cpuPerCallMs, 3)} ms per call (${fmt((100 * m.cpuS) / m.wallS)}% of one core) → one core drives ≈${fmt(1000 / cpuPerCallMs, 0)} calls/s`);
+  console.log(`   mock server CPU ${fmt(server.cpuMs / 1000, 2)} s (${fmt(server.cpuMs / calls, 3)} ms per call; it shares the ${cpus().length} cores with gemtraj)`);
+  return { calls, perS: calls / sessionS, sustained: server.sustainedPerS, cpuPerCallMs };
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. Memory as the corpus grows (fast settings: local filter, no refine, no judge)
 
 async function memory() {
   if (MEMORY_DOCS.length === 0) return [];
@@ -199,7 +230,7 @@ async function memory() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// 3. Micro-benchmarks that already exist
+// 4. Micro-benchmarks that already exist
 
 function micro() {
   if (!MICRO) return;
@@ -230,6 +261,7 @@ function micro() {
 
 console.log(`gemtraj benchmark — node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}; figures of the gemtraj process from process.resourceUsage() (bench/heap-probe.mjs)`);
 const t = await throughput();
+const fast = await fastEndpoint();
 const mem = await memory();
 micro();
 
@@ -237,6 +269,9 @@ console.log('\n== summary (markdown)');
 console.log('| run | figure |');
 console.log('|---|---|');
 console.log(`| ${DOCS} docs, full pipeline, latency ${LATENCY} ms, concurrency ${CONCURRENCY} | ${fmt(t.achieved)} calls/s = ${fmt((100 * t.achieved) / t.ideal)}% of ideal ${fmt(t.ideal)} (sustained ${fmt((100 * t.sustained) / t.ideal)}%); ${fmt(t.cpuPerCallMs, 2)} ms CPU/call; peak RSS ${fmt(t.peakMb, 0)} MB; live heap ≤ ${fmt(t.liveHeapMb, 0)} MB |`);
+if (fast !== undefined) {
+  console.log(`| ${FAST_DOCS} docs, full pipeline, fast endpoint (latency ${FAST_LATENCY}–${FAST_LATENCY + FAST_JITTER} ms), concurrency ${FAST_CONCURRENCY} | ${fmt(fast.perS)} calls/s (sustained ${fmt(fast.sustained)}); ${fmt(fast.cpuPerCallMs, 2)} ms CPU/call → ≈${fmt(1000 / fast.cpuPerCallMs, 0)} calls/s per core |`);
+}
 for (const r of mem) {
   console.log(`| ${r.count} docs${r.cap === undefined ? '' : ` (heap capped at ${r.cap} MB)`}, local filter, no refine/judge, latency ${MEMORY_LATENCY} ms | ${r.calls} calls in ${fmt(r.wallS, 1)} s; ${fmt((1000 * r.cpuS) / r.calls, 2)} ms CPU/call; peak RSS ${fmt(r.peakMb, 0)} MB; live heap ≤ ${fmt(r.liveHeapMb, 0)} MB |`);
 }

@@ -10,6 +10,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { writeFailure } from '../io/durable.js';
+import { canonicalJson } from './canonical-json.js';
 import type { ToolCall, Usage } from '../records.js';
 
 /** File name of the cache inside a run directory, when the config names no other file. */
@@ -17,6 +18,8 @@ export const DEFAULT_CACHE_FILE = 'cache.sqlite';
 
 /** Bumped when the key recipe or the stored shape changes, so old entries are not misread. */
 const KEY_VERSION = 'gemtraj-cache-v1';
+
+export { canonicalJson } from './canonical-json.js';
 
 /** Everything that determines an answer. `undefined` fields are left out of the key. */
 export interface CacheKeyParts {
@@ -40,16 +43,6 @@ export interface CachedCompletion {
   /** Model that answered. */
   model: string;
   toolCalls?: ToolCall[] | undefined;
-}
-
-/** JSON with object keys sorted at every depth and `undefined` members dropped. */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map((item) => (item === undefined ? 'null' : canonicalJson(item))).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, item]) => item !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(',')}}`;
 }
 
 /** sha256 (hex) of the canonical JSON of the key parts. */

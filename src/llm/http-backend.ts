@@ -1,22 +1,28 @@
 /**
- * The OpenAI-compatible HTTP backend, through the official SDK with one client per base URL.
+ * The OpenAI-compatible HTTP backend: `POST {baseUrl}/chat/completions` over keep-alive
+ * sockets (http-post.ts). Failed answers become the `openai` SDK's own error classes
+ * (`APIError.generate`, as the SDK's client makes them), so http-errors.ts classifies them.
  * With several replicas each attempt goes to the one with the fewest requests in flight, and
  * a replica that just failed (connection error, 5xx, timeout) is skipped for a cooldown.
- * Retries are not done here: the SDK's own are off (`maxRetries: 0`) and the gateway retries.
+ * Retries are not done here: the gateway retries.
  * A 400 that refuses an optional parameter (param-adapt.ts) or a completion cap too large for
  * the context is answered by adapting the request and sending it again at once.
  * With http-errors.ts, the only code that imports the `openai` SDK.
  */
-import OpenAI, { APIError } from 'openai';
-import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
+import { APIConnectionError, APIError } from 'openai';
+import type { ChatCompletion } from 'openai/resources/chat/completions';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { ToolCall } from '../records.js';
 import { BackendError, type ChatRequest, type ChatResponse, type ModelBackend, type ReplicaStats, type SendOptions } from './backend.js';
+import { plainJson } from './canonical-json.js';
 import { toOpenAiErrorBody } from './error-shapes.js';
 import { classifyError, completionRoom, isContextLength, MalformedResponseError, RequestTimeoutError } from './http-errors.js';
+import { HttpPoster } from './http-post.js';
 import { ParamAdapter, refusedParameter, type WireParams } from './param-adapt.js';
 import { abortReason } from './retry.js';
+import { VERSION } from '../version.js';
 
-/** Sent when no key is configured: local servers ignore it, and the SDK insists on one. */
+/** Sent when no key is configured: local servers ignore it, and some proxies insist on one. */
 const PLACEHOLDER_KEY = 'none';
 
 export interface HttpBackendOptions {
@@ -56,23 +62,10 @@ export function isOpenAiHost(baseUrl: string): boolean {
   }
 }
 
-/**
- * `fetch` that rewrites every failed answer's body into OpenAI's error shape (error-shapes.ts),
- * so that the SDK's error carries the server's message whatever shape it was sent in.
- */
-const normalizingFetch: typeof fetch = async (input, init) => {
-  const response = await fetch(input, init);
-  if (response.ok) return response;
-  const text = await response.text();
-  const headers = new Headers(response.headers);
-  headers.delete('content-length');
-  headers.delete('content-encoding');
-  return new Response(toOpenAiErrorBody(text) ?? text, { status: response.status, statusText: response.statusText, headers });
-};
-
 interface Replica {
   baseUrl: string;
-  client: OpenAI;
+  /** `{baseUrl}/chat/completions`. */
+  endpoint: URL;
   inFlight: number;
   sent: number;
   failures: number;
@@ -84,24 +77,18 @@ export class HttpBackend implements ModelBackend {
   private readonly timeoutMs: number;
   private readonly cooldownMs: number;
   private readonly params: ParamAdapter;
+  private readonly poster = new HttpPoster(`gemtraj/${VERSION}`);
+  private readonly authorization: string;
 
   constructor(options: HttpBackendOptions) {
     if (options.baseUrls.length === 0) throw new RangeError('at least one base URL is required');
     this.timeoutMs = options.timeoutMs;
     this.cooldownMs = options.cooldownMs ?? 10_000;
     this.params = new ParamAdapter(options.baseUrls.every(isOpenAiHost) ? 'max_completion_tokens' : 'max_tokens', options.onNotice);
+    this.authorization = `Bearer ${options.apiKey ?? PLACEHOLDER_KEY}`;
     this.replicas = options.baseUrls.map((baseUrl) => ({
       baseUrl,
-      client: new OpenAI({
-        baseURL: baseUrl,
-        apiKey: options.apiKey ?? PLACEHOLDER_KEY,
-        timeout: options.timeoutMs,
-        maxRetries: 0,
-        fetch: normalizingFetch,
-        // Keep environment-provided org/project headers away from arbitrary local servers.
-        organization: null,
-        project: null,
-      }),
+      endpoint: completionsUrl(baseUrl),
       inFlight: 0,
       sent: 0,
       failures: 0,
@@ -133,7 +120,7 @@ export class HttpBackend implements ModelBackend {
     const replica = this.pick();
     replica.inFlight++;
     replica.sent++;
-    // Our own timer covers the body too: the SDK's timeout stops at the response headers.
+    // One timer for the whole exchange, body included.
     const controller = new AbortController();
     let timedOut = false;
     const timer = setTimeout(() => {
@@ -147,11 +134,7 @@ export class HttpBackend implements ModelBackend {
       for (let adaptations = 0; ; adaptations++) {
         const body = this.params.wire(current);
         try {
-          const completion = await replica.client.chat.completions.create(toSdkBody(body), {
-            signal: controller.signal,
-            timeout: this.timeoutMs,
-            maxRetries: 0,
-          });
+          const completion = await this.post(replica, body, controller.signal);
           checkCompletion(completion);
           return toChatResponse(completion);
         } catch (error) {
@@ -176,6 +159,39 @@ export class HttpBackend implements ModelBackend {
       signal?.removeEventListener('abort', onAbort);
       replica.inFlight--;
     }
+  }
+
+  /**
+   * One exchange: the parsed body of a 2xx answer (JSON; text when the server says it is not
+   * JSON), or the SDK's error for anything else, as the SDK itself would throw it: an
+   * `APIError` subclass with the server's error object (normalized by error-shapes.ts) and
+   * headers, or an `APIConnectionError` whose cause is the socket's error.
+   */
+  private async post(replica: Replica, body: WireParams, signal: AbortSignal): Promise<unknown> {
+    let answer;
+    try {
+      answer = await this.poster.post(replica.endpoint, bodyJson(body), { authorization: this.authorization }, signal);
+    } catch (error) {
+      if (signal.aborted) throw error;
+      throw new APIConnectionError({ cause: error instanceof Error ? error : new Error(String(error)) });
+    }
+    const { status, headers, text } = answer;
+    if (status < 200 || status > 299) {
+      const normalized = toOpenAiErrorBody(text) ?? text;
+      const json = safeJson(normalized);
+      throw APIError.generate(status, json as object | undefined, json ? undefined : normalized, toHeaders(headers));
+    }
+    if (status === 204) return null;
+    const mediaType = String(headers['content-type'] ?? '').split(';')[0]?.trim() ?? '';
+    if (!mediaType.includes('application/json') && !mediaType.endsWith('+json')) return text;
+    if (headers['content-length'] === '0') return undefined;
+    // A SyntaxError here (a truncated body) is classified as a garbled answer, retried.
+    return JSON.parse(text) as unknown;
+  }
+
+  /** Ends the keep-alive sockets. */
+  async close(): Promise<void> {
+    this.poster.close();
   }
 
   /**
@@ -214,18 +230,47 @@ export class HttpBackend implements ModelBackend {
   }
 }
 
-/** The SDK's request body; members in the order they always had on the wire. */
-function toSdkBody(request: WireParams): ChatCompletionCreateParamsNonStreaming {
-  const body: ChatCompletionCreateParamsNonStreaming = { model: request.model, messages: request.messages };
-  if (request.tools !== undefined) body.tools = request.tools;
-  if (request.response_format !== undefined) body.response_format = request.response_format;
-  if (request.temperature !== undefined) body.temperature = request.temperature;
-  if (request.top_p !== undefined) body.top_p = request.top_p;
-  if (request.max_tokens !== undefined) body.max_tokens = request.max_tokens;
-  if (request.max_completion_tokens !== undefined) body.max_completion_tokens = request.max_completion_tokens;
-  if (request.seed !== undefined) body.seed = request.seed;
-  if (request.reasoning_effort !== undefined) body.reasoning_effort = request.reasoning_effort as ChatCompletionCreateParamsNonStreaming['reasoning_effort'];
-  return body;
+/** `{baseUrl}/chat/completions`, the base URL's own query string kept (Azure's `api-version`). */
+function completionsUrl(baseUrl: string): URL {
+  const url = new URL(baseUrl);
+  url.pathname = `${url.pathname.replace(/\/+$/, '')}/chat/completions`;
+  return url;
+}
+
+/** `JSON.parse`, or `undefined` for text that is not JSON (the SDK's `safeJSON`). */
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Node's header object as a fetch `Headers` (what the SDK's errors carry; Retry-After is read from it). */
+function toHeaders(headers: IncomingHttpHeaders): Headers {
+  const out = new Headers();
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    for (const item of Array.isArray(value) ? value : [value]) out.append(name, item);
+  }
+  return out;
+}
+
+/** Members of the request body, in the order they always had on the wire. */
+const BODY_MEMBERS = ['model', 'messages', 'tools', 'response_format', 'temperature', 'top_p', 'max_tokens', 'max_completion_tokens', 'seed', 'reasoning_effort'] as const;
+
+/**
+ * The request body's JSON, unset members left out. A schema's `response_format` is the same
+ * object on every call of a stage: its text is made once ({@link plainJson}).
+ */
+function bodyJson(request: WireParams): string {
+  let out = '{';
+  for (const name of BODY_MEMBERS) {
+    const value = request[name];
+    if (value === undefined) continue;
+    out += `${out.length === 1 ? '' : ','}"${name}":${plainJson(value)}`;
+  }
+  return `${out}}`;
 }
 
 function toChatResponse(completion: ChatCompletion): ChatResponse {

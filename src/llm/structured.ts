@@ -7,6 +7,7 @@
 import { jsonrepair } from 'jsonrepair';
 import { z } from 'zod';
 import { formatPath, type Message } from '../records.js';
+import { frozenForKeys } from './canonical-json.js';
 import { fieldGuide, wireSchema } from './field-guide.js';
 import type { StructuredOutputMode } from './types.js';
 
@@ -101,19 +102,47 @@ export function buildStructuredRequest(
   schemaName: string,
   options: { fieldGuide?: boolean | undefined } = {},
 ): { messages: Message[]; responseFormat: ResponseFormat | undefined } {
-  const json = toJsonSchema(schema);
-  const guide = options.fieldGuide === false ? undefined : fieldGuide(json.schema);
+  const parts = schemaParts(mode, schema, schemaName, options.fieldGuide !== false);
   if (mode === 'json_schema') {
-    return {
-      messages: guide === undefined ? messages : appendToSystem(messages, guide),
-      responseFormat: { type: 'json_schema', json_schema: { name: schemaName, schema: guide === undefined ? json.schema : wireSchema(json.schema), strict: json.strict } },
-    };
+    return { messages: parts.text === undefined ? messages : appendToSystem(messages, parts.text), responseFormat: parts.responseFormat };
   }
-  const instructions = guide === undefined ? schemaInstructions(json.schema) : `${guide}\n\n${schemaInstructions(json.schema)}`;
-  if (mode === 'json_object') {
-    return { messages: appendToSystem(messages, instructions), responseFormat: { type: 'json_object' } };
+  const text = parts.text ?? '';
+  if (mode === 'json_object') return { messages: appendToSystem(messages, text), responseFormat: parts.responseFormat };
+  return { messages: appendToLastUser(messages, text), responseFormat: undefined };
+}
+
+/** What a schema adds to every request of a mode: the prompt text, and the `response_format`. */
+interface SchemaParts {
+  text: string | undefined;
+  /** Frozen ({@link frozenForKeys}): shared by every request, its cache-key text computed once. */
+  responseFormat: ResponseFormat | undefined;
+}
+
+/** Built once per schema, mode, name and guide setting: stages reuse one schema for every call. */
+const schemaPartsCache = new WeakMap<z.ZodType, Map<string, SchemaParts>>();
+
+function schemaParts(mode: StructuredOutputMode, schema: z.ZodType, schemaName: string, withGuide: boolean): SchemaParts {
+  let perSchema = schemaPartsCache.get(schema);
+  if (perSchema === undefined) {
+    perSchema = new Map();
+    schemaPartsCache.set(schema, perSchema);
   }
-  return { messages: appendToLastUser(messages, instructions), responseFormat: undefined };
+  const key = `${mode}\u0000${withGuide}\u0000${schemaName}`;
+  let parts = perSchema.get(key);
+  if (parts === undefined) {
+    const json = toJsonSchema(schema);
+    const guide = withGuide ? fieldGuide(json.schema) : undefined;
+    if (mode === 'json_schema') {
+      // A copy, never the cached JSON Schema itself: the response format is frozen.
+      const wire = guide === undefined ? structuredClone(json.schema) : wireSchema(json.schema);
+      parts = { text: guide, responseFormat: frozenForKeys({ type: 'json_schema', json_schema: { name: schemaName, schema: wire, strict: json.strict } }) };
+    } else {
+      const text = guide === undefined ? schemaInstructions(json.schema) : `${guide}\n\n${schemaInstructions(json.schema)}`;
+      parts = { text, responseFormat: mode === 'json_object' ? frozenForKeys({ type: 'json_object' }) : undefined };
+    }
+    perSchema.set(key, parts);
+  }
+  return parts;
 }
 
 function appendToSystem(messages: Message[], text: string): Message[] {
