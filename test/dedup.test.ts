@@ -3,7 +3,7 @@
  * n-grams of benchmark texts), on real pages: the tau2 banking knowledge base (a templated help
  * centre), its policies, and the BFCL and tau2 benchmark files.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -145,6 +145,82 @@ describe('SegmentIndex', () => {
     expect(index.check('b', edit(a, 30))).toMatchObject({ duplicate: true, of: 'a' });
     index.close();
     expect(() => new SegmentIndex(file, { ...SETTINGS, threshold: 0.9 })).toThrow(/other settings/);
+  });
+
+  describe('band keys buffered in memory, written to SQLite in sorted bulk', () => {
+    // 60 band keys: a spill every two kept segments, so the sequence crosses many of them.
+    const TUNING = { bufferEntries: 60, bloomLog2Bits: 16 };
+    /** Pages and planted copies of earlier ones (some exact, some edited, some of a copy). */
+    const SEGMENTS: Array<[string, string]> = [...ARTICLES.keys()].slice(0, 36).flatMap((key, i, keys): Array<[string, string]> => {
+      const own: [string, string] = [key, article(key)];
+      if (i % 3 !== 2) return [own];
+      const earlier = article(keys[i - 2] as string);
+      return [own, [`${key}-copy`, i % 2 === 0 ? edit(earlier, 30) : page(earlier)]];
+    });
+    const verdicts = (index: SegmentIndex, from = 0, to = SEGMENTS.length): string[] =>
+      SEGMENTS.slice(from, to).map(([id, text]) => {
+        const v = index.check(id, text);
+        return v.duplicate ? `${id} → ${v.of} (${v.kind})` : `${id} kept`;
+      });
+    const uninterrupted = (): string[] => {
+      const index = new SegmentIndex(':memory:', SETTINGS);
+      const out = verdicts(index);
+      index.close();
+      return out;
+    };
+
+    it('decides the same whether the band keys are in memory or in SQLite', () => {
+      // The reference keeps every key in memory; these spill every segment or every two.
+      const expected = uninterrupted();
+      expect(expected.filter((v) => v.includes('→')).length).toBeGreaterThan(8);
+      for (const bufferEntries of [SETTINGS.bands, 60]) {
+        const index = new SegmentIndex(join(tempDir(), 'dedup.sqlite'), SETTINGS, { ...TUNING, bufferEntries });
+        expect(verdicts(index), `buffer ${bufferEntries}`).toEqual(expected);
+        index.close();
+      }
+    });
+
+    it('a kill at any point, then a rerun from the last flush, gives the same duplicates in the same order', () => {
+      const expected = uninterrupted();
+      // Flushes every 5 segments (the engine flushes before it marks documents done); a kill
+      // after every segment: the files as a SIGKILL leaves them are the database and its WAL,
+      // the open transaction and the in-memory buffer lost.
+      for (let kill = 1; kill < SEGMENTS.length; kill += 2) {
+        const dir = tempDir();
+        const file = join(dir, 'dedup.sqlite');
+        const first = new SegmentIndex(file, SETTINGS, TUNING);
+        const before: string[] = [];
+        let flushed = 0;
+        for (let i = 0; i < kill; i++) {
+          before.push(...verdicts(first, i, i + 1));
+          if (i % 5 === 4) {
+            first.flush();
+            flushed = i + 1;
+          }
+        }
+        const crashed = join(dir, 'crashed.sqlite');
+        copyFileSync(file, crashed);
+        if (existsSync(`${file}-wal`)) copyFileSync(`${file}-wal`, `${crashed}-wal`);
+        first.close();
+        // The rerun redoes every segment not flushed (its document was not marked done).
+        const second = new SegmentIndex(crashed, SETTINGS, TUNING);
+        const after = verdicts(second, flushed);
+        second.close();
+        expect([...before.slice(0, flushed), ...after], `killed after ${kill} segments`).toEqual(expected);
+      }
+    });
+
+    it('an index reopened after many spills decides as one session', () => {
+      const expected = uninterrupted();
+      const file = join(tempDir(), 'dedup.sqlite');
+      const got: string[] = [];
+      for (let from = 0; from < SEGMENTS.length; from += 7) {
+        const index = new SegmentIndex(file, SETTINGS, TUNING);
+        got.push(...verdicts(index, from, Math.min(SEGMENTS.length, from + 7)));
+        index.close();
+      }
+      expect(got).toEqual(expected);
+    });
   });
 
   it('exact mode only catches the same words', () => {
