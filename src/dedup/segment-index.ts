@@ -58,6 +58,10 @@ const BATCH = 1000;
  * thousands of them; sorted and in bulk, each page is visited once per spill.
  */
 const BUFFER_ENTRIES = 2 ** 19;
+/** Bloom filter over ids and exact hashes: 2^25 bits = 4 MiB (0.5 % false positives at 1 million kept segments). */
+const SEEN_LOG2_BITS = 25;
+/** Band rows per INSERT statement in a spill. */
+const ROWS_PER_INSERT = 64;
 /** Bloom filter over the band table: 2^28 bits = 32 MiB, see bloom.ts. */
 const BLOOM_LOG2_BITS = 28;
 
@@ -87,10 +91,14 @@ export class SegmentIndex {
   private readonly signatureOf: Database.Statement<[number], { id: string; sig: Buffer }>;
   private readonly insertSeg: Database.Statement<[string, Buffer, Buffer | null]>;
   private readonly insertBand: Database.Statement<[number, number]>;
+  /** {@link ROWS_PER_INSERT} band rows in one statement: one call into SQLite instead of 64. */
+  private readonly insertBands: Database.Statement<number[]>;
   private readonly setUpto: Database.Statement<[string]>;
   private readonly buffer: BandBuffer;
   /** Over the keys in `bands` (not the buffer); undefined while `bands` is empty. */
   private bloom: BloomFilter | undefined;
+  /** Over the ids and exact hashes in `segs`: a new id or text costs no lookup. */
+  private readonly seen: BloomFilter;
   private readonly bloomBits: number;
   private kept = 0;
   private pending = 0;
@@ -126,9 +134,15 @@ export class SegmentIndex {
     this.bandLookup = this.db.prepare<[number], number>('SELECT ord FROM bands WHERE key = ?').pluck();
     this.insertSeg = this.db.prepare('INSERT INTO segs (id, exact, sig) VALUES (?, ?, ?)');
     this.insertBand = this.db.prepare('INSERT OR IGNORE INTO bands (key, ord) VALUES (?, ?)');
+    this.insertBands = this.db.prepare(`INSERT OR IGNORE INTO bands (key, ord) VALUES ${Array.from({ length: ROWS_PER_INSERT }, () => '(?, ?)').join(', ')}`);
     this.setUpto = this.db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('bands_upto', ?)");
     const counts = this.db.prepare<[], { n: number; last: number | null }>('SELECT count(*) AS n, max(ord) AS last FROM segs').get();
     this.kept = counts?.n ?? 0;
+    this.seen = new BloomFilter(SEEN_LOG2_BITS);
+    for (const row of this.db.prepare<[], [string, Buffer]>('SELECT id, exact FROM segs').raw().iterate()) {
+      this.seen.add(idKey(row[0]));
+      this.seen.add(exactKey(row[1]));
+    }
     this.lastOrd = counts?.last ?? 0;
     if (this.hasher !== undefined) this.load(this.hasher);
   }
@@ -177,11 +191,13 @@ export class SegmentIndex {
   }
 
   private judge(id: string, text: string): DedupVerdict {
-    if (this.byId.get(id) !== undefined) return { duplicate: false };
+    const ik = idKey(id);
+    if (this.seen.has(ik) && this.byId.get(id) !== undefined) return { duplicate: false };
     const hashes = wordHashes(text);
     if (hashes.length === 0) return { duplicate: false };
     const exact = createHash('sha256').update(hashes).digest().subarray(0, 16);
-    const same = this.byExact.get(exact);
+    const ek = exactKey(exact);
+    const same = this.seen.has(ek) ? this.byExact.get(exact) : undefined;
     if (same !== undefined) return { duplicate: true, of: same.id, kind: 'exact', similarity: 1 };
     const sig = this.hasher?.signature(hashes);
     const keys = sig === undefined || this.hasher === undefined ? [] : this.hasher.bandKeys(sig);
@@ -197,6 +213,8 @@ export class SegmentIndex {
     const ord = Number(this.insertSeg.run(id, exact, sig === undefined ? null : Buffer.from(sig.buffer, sig.byteOffset, sig.byteLength)).lastInsertRowid);
     this.lastOrd = ord;
     this.kept++;
+    this.seen.add(ik);
+    this.seen.add(ek);
     if (keys.length > 0) this.index(keys, ord);
     return { duplicate: false };
   }
@@ -227,10 +245,16 @@ export class SegmentIndex {
   private spill(): void {
     if (!this.db.inTransaction) this.db.exec('BEGIN');
     const bloom = (this.bloom ??= new BloomFilter(this.bloomBits));
+    const rows: number[] = [];
     this.buffer.drain((key, ord) => {
-      this.insertBand.run(key, ord);
+      rows.push(key, ord);
+      if (rows.length === 2 * ROWS_PER_INSERT) {
+        this.insertBands.run(...rows);
+        rows.length = 0;
+      }
       bloom.add(key);
     });
+    for (let i = 0; i < rows.length; i += 2) this.insertBand.run(rows[i] as number, rows[i + 1] as number);
     this.setUpto.run(String(this.bufferedUpto));
   }
 
@@ -273,6 +297,23 @@ export class SegmentIndex {
       );
     }
   }
+}
+
+/** A Bloom key for a segment id (FNV-1a, two seeds: 53 bits). */
+function idKey(id: string): number {
+  let a = 0x811c9dc5;
+  let b = 0x01000193;
+  for (let i = 0; i < id.length; i++) {
+    const c = id.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995) ^ (b >>> 13);
+  }
+  return (a & 0x1fffff) * 4294967296 + (b >>> 0);
+}
+
+/** A Bloom key for an exact hash: its first 48 bits. */
+function exactKey(exact: Buffer): number {
+  return exact.readUInt16BE(4) * 4294967296 + exact.readUInt32BE(0);
 }
 
 function fromBlob(blob: Buffer): Uint32Array {
