@@ -3,15 +3,17 @@
  * n-grams of benchmark texts), on real pages: the tau2 banking knowledge base (a templated help
  * centre), its policies, and the BFCL and tau2 benchmark files.
  */
+import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CONFIG_DEFAULTS } from '../src/config.js';
 import { BenchmarkIndex } from '../src/dedup/benchmark-index.js';
 import { candidateProbability, MinHasher, similarity } from '../src/dedup/minhash.js';
 import { SegmentIndex, type DedupSettings } from '../src/dedup/segment-index.js';
-import { words } from '../src/dedup/words.js';
+import { wordHashes, words } from '../src/dedup/words.js';
 import type { Funnel } from '../src/pipeline/counts.js';
 import { computeStats, formatStats } from '../src/report/stats.js';
 import { runMain } from '../src/testing/cli-harness.js';
@@ -208,6 +210,39 @@ describe('SegmentIndex', () => {
         second.close();
         expect([...before.slice(0, flushed), ...after], `killed after ${kill} segments`).toEqual(expected);
       }
+    });
+
+    it('reads an index written before the buffer (every band in SQLite, no bands_upto)', () => {
+      const expected = uninterrupted();
+      const file = join(tempDir(), 'dedup.sqlite');
+      const half = SEGMENTS.length >> 1;
+      // Written as 0.2 wrote it: one row per kept segment, its band keys straight into `bands`.
+      const old = new SegmentIndex(':memory:', SETTINGS);
+      const hasher = new MinHasher(SETTINGS);
+      const db = new Database(file);
+      db.exec(`
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE segs (ord INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, exact BLOB NOT NULL, sig BLOB);
+        CREATE INDEX segs_exact ON segs (exact);
+        CREATE TABLE bands (key INTEGER NOT NULL, ord INTEGER NOT NULL, PRIMARY KEY (key, ord)) WITHOUT ROWID;
+      `);
+      db.prepare("INSERT INTO meta VALUES ('settings', ?)").run(JSON.stringify({ mode: 'near', shingle: SETTINGS.shingle, bands: SETTINGS.bands, rows: SETTINGS.rows, threshold: SETTINGS.threshold }));
+      for (const [id, text] of SEGMENTS.slice(0, half)) {
+        if (old.check(id, text).duplicate) continue;
+        const hashes = wordHashes(text);
+        const sig = hasher.signature(hashes) as Uint32Array;
+        const { lastInsertRowid } = db
+          .prepare('INSERT INTO segs (id, exact, sig) VALUES (?, ?, ?)')
+          .run(id, createHash('sha256').update(hashes).digest().subarray(0, 16), Buffer.from(sig.buffer));
+        for (const key of hasher.bandKeys(sig)) db.prepare('INSERT OR IGNORE INTO bands VALUES (?, ?)').run(key, lastInsertRowid);
+      }
+      db.close();
+      old.close();
+      const index = new SegmentIndex(file, SETTINGS, TUNING);
+      expect([...expected.slice(0, half), ...verdicts(index, half)]).toEqual(expected);
+      // A rerun of the first half finds every kept segment by id and every copy by its text.
+      expect(verdicts(index, 0, half)).toEqual(expected.slice(0, half));
+      index.close();
     });
 
     it('an index reopened after many spills decides as one session', () => {

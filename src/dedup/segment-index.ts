@@ -1,7 +1,8 @@
 /**
  * The index of segments already kept, for exact and near-duplicate decisions, in SQLite: the
- * memory of a run stays flat however many segments it has seen (the page cache is bounded),
- * and the decisions survive a crash, so a resumed run decides exactly as an uninterrupted one.
+ * memory of a run stays flat however many segments it has seen (a 64 MB page cache, a band
+ * buffer of 16 MiB at most and Bloom filters of 36 MiB, all fixed), and the decisions survive a
+ * crash, so a resumed run decides exactly as an uninterrupted one.
  *
  * Rule: segments are checked in input order (document order, then segment order; the engine
  * runs the dedup step in that order whatever the concurrency). The first segment of a group is
