@@ -156,8 +156,10 @@ export class SegmentIndex {
     if (row === undefined) this.setUpto.run(String(upto));
     this.bufferedUpto = upto;
     if (this.db.prepare('SELECT 1 FROM bands LIMIT 1').get() !== undefined) {
+      // In key order, a chunk per call: one row at a time costs a call into SQLite per band key.
       const bloom = new BloomFilter(this.bloomBits);
-      for (const key of this.db.prepare<[], number>('SELECT key FROM bands').pluck().iterate()) bloom.add(key);
+      const chunk = this.db.prepare<[number], number>('SELECT key FROM bands WHERE key > ? ORDER BY key LIMIT 65536').pluck();
+      for (let keys = chunk.all(-1); keys.length > 0; keys = chunk.all(keys[keys.length - 1] as number)) for (const key of keys) bloom.add(key);
       this.bloom = bloom;
     }
     const tail = this.db.prepare<[number], { ord: number; sig: Buffer }>('SELECT ord, sig FROM segs WHERE ord > ? AND sig IS NOT NULL ORDER BY ord');
