@@ -93,7 +93,7 @@ export class SegmentIndex {
   private readonly insertSeg: Database.Statement<[string, Buffer, Buffer | null]>;
   private readonly insertBand: Database.Statement<[number, number]>;
   /** {@link ROWS_PER_INSERT} band rows in one statement: one call into SQLite instead of 64. */
-  private readonly insertBands: Database.Statement<number[]>;
+  private readonly insertBands: Database.Statement<[number[]]>;
   private readonly setUpto: Database.Statement<[string]>;
   private readonly buffer: BandBuffer;
   /** Over the keys in `bands` (not the buffer); undefined while `bands` is empty. */
@@ -135,7 +135,7 @@ export class SegmentIndex {
     this.bandLookup = this.db.prepare<[number], number>('SELECT ord FROM bands WHERE key = ?').pluck();
     this.insertSeg = this.db.prepare('INSERT INTO segs (id, exact, sig) VALUES (?, ?, ?)');
     this.insertBand = this.db.prepare('INSERT OR IGNORE INTO bands (key, ord) VALUES (?, ?)');
-    this.insertBands = this.db.prepare(`INSERT OR IGNORE INTO bands (key, ord) VALUES ${Array.from({ length: ROWS_PER_INSERT }, () => '(?, ?)').join(', ')}`);
+    this.insertBands = this.db.prepare<[number[]]>(`INSERT OR IGNORE INTO bands (key, ord) VALUES ${Array.from({ length: ROWS_PER_INSERT }, () => '(?, ?)').join(', ')}`);
     this.setUpto = this.db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('bands_upto', ?)");
     const counts = this.db.prepare<[], { n: number; last: number | null }>('SELECT count(*) AS n, max(ord) AS last FROM segs').get();
     this.kept = counts?.n ?? 0;
@@ -248,16 +248,19 @@ export class SegmentIndex {
   private spill(): void {
     if (!this.db.inTransaction) this.db.exec('BEGIN');
     const bloom = (this.bloom ??= new BloomFilter(this.bloomBits));
-    const rows: number[] = [];
+    // One array reused for every statement (bound as its parameters, not spread).
+    const rows: number[] = new Array<number>(2 * ROWS_PER_INSERT).fill(0);
+    let n = 0;
     this.buffer.drain((key, ord) => {
-      rows.push(key, ord);
-      if (rows.length === 2 * ROWS_PER_INSERT) {
-        this.insertBands.run(...rows);
-        rows.length = 0;
+      rows[n++] = key;
+      rows[n++] = ord;
+      if (n === rows.length) {
+        this.insertBands.run(rows);
+        n = 0;
       }
       bloom.add(key);
     });
-    for (let i = 0; i < rows.length; i += 2) this.insertBand.run(rows[i] as number, rows[i + 1] as number);
+    for (let i = 0; i < n; i += 2) this.insertBand.run(rows[i] as number, rows[i + 1] as number);
     this.setUpto.run(String(this.bufferedUpto));
   }
 
