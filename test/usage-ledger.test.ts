@@ -56,6 +56,23 @@ describe('usage ledger', () => {
     expect(second.usage().totals.calls).toBe(1); // this process's own
   });
 
+  it('puts an answer on the ledger before the next request takes its place on the wire', async () => {
+    // Otherwise a kill between the two lines leaves one more request "in flight" than the
+    // concurrency allows, and an answer already read counts as unconfirmed.
+    const dir = runDir();
+    const gateway = createGateway({
+      model: 'm',
+      backend: answer(),
+      usageLedgerPath: join(dir, USAGE_LEDGER_FILE),
+      concurrency: 1,
+      maxRetries: 0,
+    });
+    await Promise.all([ask('a'), ask('b'), ask('c')].map((request) => gateway.complete(request)));
+    await gateway.close();
+    const events = readFileSync(join(dir, USAGE_LEDGER_FILE), 'utf8').trim().split('\n').map((line) => (JSON.parse(line) as { e: string }).e);
+    expect(events).toEqual(['sent', 'paid', 'sent', 'paid', 'sent', 'paid']);
+  });
+
   it('counts a request sent by a process that died as an unconfirmed call, and drops a torn line', async () => {
     const dir = runDir();
     // A process that sent a request and died: its ledger has the `sent` line only.

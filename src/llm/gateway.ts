@@ -72,7 +72,7 @@ export interface Gateway extends LlmClient {
 }
 
 /** One attempt's outcome: the answer, or the backend's classified failure with the permit it held. */
-type AttemptOutcome = { ok: true; response: ChatResponse } | { ok: false; error: BackendError; permit: Permit };
+type AttemptOutcome = { ok: true; response: ChatResponse; usage: Usage; cost: number } | { ok: false; error: BackendError; permit: Permit };
 
 /**
  * Creates the gateway over `init.backend`, or over an {@link HttpBackend} for `init.baseUrls`.
@@ -150,8 +150,9 @@ export function createGateway(init: GatewayInit): Gateway {
         accounting.recordUnanswered(stage, chat.model);
         throw ledgerFailure;
       }
+      let response: ChatResponse;
       try {
-        return { ok: true, response: await backend.send(chat, { signal, key }) };
+        response = await backend.send(chat, { signal, key });
       } catch (error) {
         if (error instanceof BackendError) {
           accounting.recordUnanswered(stage, chat.model);
@@ -160,6 +161,10 @@ export function createGateway(init: GatewayInit): Gateway {
         accounting.recordAbandoned(stage, chat.model);
         throw error; // the caller aborted, or a bug in the backend
       }
+      // Paid on the ledger before the permit goes to the next request: a kill can then leave
+      // at most the requests in flight unconfirmed, never an answer already read.
+      const usage: Usage = response.usage ?? { prompt_tokens: promptTokens, completion_tokens: estimateTokens(response.text.length) };
+      return { ok: true, response, usage, cost: accounting.recordCall(stage, chat.model, usage) };
     });
   }
 
@@ -225,7 +230,7 @@ export function createGateway(init: GatewayInit): Gateway {
         if (error instanceof FatalEndpointError) throw fail(stage, model, error, true);
         throw error;
       }
-      if (outcome.ok) return finish(stage, chat, outcome.response, promptEstimate, key, started, attemptNo);
+      if (outcome.ok) return finish(stage, chat, outcome, promptEstimate, key, started, attemptNo);
 
       const { error, permit } = outcome;
       const failure = error.failure;
@@ -265,11 +270,11 @@ export function createGateway(init: GatewayInit): Gateway {
     throw fail(stage, model, new TransientEndpointError(message, lastStatus, attempts), false);
   }
 
-  /** A successful attempt: flow feedback, usage, accounting, the cache write, the event. */
+  /** A successful attempt (already on the ledger): flow feedback, the cache write, the event. */
   function finish(
     stage: StageName,
     chat: ChatRequest,
-    response: ChatResponse,
+    { response, usage, cost }: { response: ChatResponse; usage: Usage; cost: number },
     promptEstimate: number,
     key: string | undefined,
     started: number,
@@ -278,11 +283,9 @@ export function createGateway(init: GatewayInit): Gateway {
     const model = chat.model;
     const { text, finishReason, toolCalls } = response;
     contextWatch.afterResponse(promptEstimate, response.usage?.prompt_tokens, model);
-    const usage: Usage = response.usage ?? { prompt_tokens: promptEstimate, completion_tokens: estimateTokens(text.length) };
     flow.onSuccess(usage.prompt_tokens + usage.completion_tokens, promptEstimate);
     const answeredBy = response.model !== undefined && response.model !== '' ? response.model : model;
     breaker.record(false);
-    const cost = accounting.recordCall(stage, model, usage);
     if (cache !== undefined && key !== undefined && !closed) {
       try {
         cache.put(key, { text, finishReason, usage, model: answeredBy, toolCalls });
