@@ -19,6 +19,7 @@ import { runMain } from '../src/testing/cli-harness.js';
 import { corpusLines } from '../src/testing/corpus.js';
 import { startMockServer, type MockReply } from '../src/testing/mock-server.js';
 import { scriptedTeacher } from '../src/testing/scripted-teacher.js';
+import { makeValidTrajectory } from './fixtures/valid-trajectory.js';
 
 let root: string;
 let corpus: string;
@@ -163,6 +164,20 @@ describe('a run whose every model call failed does not exit 0', () => {
     ]);
     expect(result.code, result.stderr).toBe(EXIT_ENDPOINT);
     expect(result.stderr).toMatch(/^gemtraj: the model endpoint never answered/m);
+  });
+
+  it('validate whose judge endpoint never answered: 3, and the records stay undecided for a rerun', async () => {
+    const input = join(root, 'to-judge.jsonl');
+    writeFileSync(input, `${JSON.stringify(makeValidTrajectory())}\n`);
+    const port = await closedPort();
+    const result = await runMain([
+      'validate', input, '--out', join(root, 'judge-refused'),
+      '--base-url', `http://127.0.0.1:${port}/v1`, '--model', 'judge', '--config', fastConfig,
+    ]);
+    expect(result.code, result.stderr).toBe(EXIT_ENDPOINT);
+    expectNeverAnswered(result.stderr);
+    expect(result.stdout).toMatch(/0 passed, 0 rejected/);
+    expect(result.stdout).toMatch(/1 left undecided/);
   });
 
   it('a base URL with user:pass@ is refused before any request (2), without echoing the password', async () => {

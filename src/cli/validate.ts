@@ -3,7 +3,9 @@
  * gemtraj trajectories or foreign tool-use datasets. Passed records go to
  * `<dir>/trajectories.jsonl`, every rejection with all its reasons to `<dir>/rejected.jsonl`.
  * Exit 0 whenever the input was readable: rejections are data. A malformed line is a
- * rejection with its line number, not a crash. Reruns skip records already decided.
+ * rejection with its line number, not a crash. Reruns skip records already decided. Records the
+ * judge could not decide because its endpoint failed exit 3 (it never answered) or 4
+ * (incomplete), as `run` does.
  */
 import { existsSync } from 'node:fs';
 import { checkRecordFile } from '../io/record-file.js';
@@ -22,7 +24,9 @@ import { RunDirectory, RUN_FILES } from '../pipeline/run-dir.js';
 import { trajectorySource } from '../pipeline/sources.js';
 import { stepOptions } from '../pipeline/steps/options.js';
 import { VALIDATE_CHECK_IDS, type CheckId } from '../validate/index.js';
+import { redact } from '../llm/errors.js';
 import { addModelOptions, flagsToConfig, openGateway, type CommonFlags } from './common.js';
+import { endpointExit, watchFailures } from './endpoint-exit.js';
 
 /** `validate`'s own defaults: any well-formed conversation passes unless told otherwise. */
 const VALIDATE_COMMAND_DEFAULTS = { min_distinct_tools: 0, min_tool_calls: 0, min_messages: 0, min_user_turns: 0 };
@@ -53,6 +57,13 @@ export interface ValidateSummary {
   by_check: Record<string, number>;
   /** Warnings by check id on passed records. */
   warnings: Record<string, number>;
+  /**
+   * Records left undecided because the judge's endpoint failed after its retries (not in
+   * `rejected`): a rerun on the same --out judges them.
+   */
+  retryable: number;
+  /** Set when `retryable` > 0: the exit status (3 never answered, 4 incomplete) and its message. */
+  endpoint?: { code: number; message: string };
   out: { passed: string; rejected: string };
 }
 
@@ -95,6 +106,10 @@ export function registerValidate(program: Command): void {
     const summary = await runValidate(file, flags);
     if (flags.json === true) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
     else process.stdout.write(`${formatSummary(summary)}\n`);
+    if (summary.endpoint !== undefined) {
+      process.stderr.write(`gemtraj: ${summary.endpoint.message}\n`);
+      process.exitCode = summary.endpoint.code;
+    }
   });
 }
 
@@ -138,6 +153,7 @@ export async function runValidate(file: string, flags: ValidateFlags): Promise<V
     already_done: 0,
     by_check: {},
     warnings: {},
+    retryable: 0,
     out: { passed: dir.files.final, rejected: dir.files.rejected },
   };
   const tally = (into: Record<string, number>, reasons: readonly Reason[]): void => {
@@ -146,7 +162,8 @@ export async function runValidate(file: string, flags: ValidateFlags): Promise<V
   const onEvent = (event: EngineEvent): void => {
     if (event.type === 'item') summary.read++;
     else if (event.type === 'rejected') {
-      if (event.resumed) summary.already_done++;
+      if (event.rejection.retryable === true) summary.retryable++;
+      else if (event.resumed) summary.already_done++;
       else {
         summary.rejected++;
         tally(summary.by_check, event.rejection.reasons);
@@ -159,6 +176,7 @@ export async function runValidate(file: string, flags: ValidateFlags): Promise<V
       }
     }
   };
+  const lastFailure = watchFailures(gateway);
   const steps = buildPipeline('validate', { config, llm: gateway, validate: { ...stepOptions(config).validate, skip: parseSkip(flags.skip) } });
   try {
     await runSteps(trajectorySource(file, flags.from, sources), steps, dir, {
@@ -171,12 +189,16 @@ export async function runValidate(file: string, flags: ValidateFlags): Promise<V
     dir.close();
     await gateway?.close();
   }
+  const usage = gateway?.usage().totals;
+  const incomplete = endpointExit({ retryable: summary.retryable, answered: usage?.calls ?? 0, failed: usage?.failed_calls ?? 0, lastError: lastFailure() });
+  if (incomplete !== undefined) summary.endpoint = { code: incomplete.code, message: redact(incomplete.message) };
   return summary;
 }
 
 export function formatSummary(s: ValidateSummary): string {
   const lines = [
-    `${s.read} record(s) read from ${s.input}: ${s.passed} passed, ${s.rejected} rejected${s.already_done > 0 ? `, ${s.already_done} already decided by an earlier run` : ''}`,
+    `${s.read} record(s) read from ${s.input}: ${s.passed} passed, ${s.rejected} rejected${s.already_done > 0 ? `, ${s.already_done} already decided by an earlier run` : ''}` +
+      (s.retryable > 0 ? `, ${s.retryable} left undecided (the judge's endpoint failed: rerun the same command to judge them)` : ''),
   ];
   const table = (title: string, counts: Record<string, number>): void => {
     const rows = Object.entries(counts).sort((a, b) => b[1] - a[1]);
