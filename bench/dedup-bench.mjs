@@ -1,6 +1,9 @@
 // Near-duplicate detection throughput (goal >= 10 MB/s of text on one core) and memory from
 // 10k to 1M segments, with the index on disk as in a run (dedup.sqlite). Run after `npm run build`:
-//   node bench/dedup-bench.mjs [--sizes 10000,100000,1000000] [--mode near|exact]
+//   node bench/dedup-bench.mjs [--sizes 10000,100000,1000000] [--mode near|exact|near,exact]
+// Per size: MB/s of text per CPU-second of SegmentIndex.check (and wall), peak RSS and heap
+// (sampled every 10,000 segments), the index on disk, and the CPU time to reopen it (what a
+// resumed run pays: the Bloom filter is rebuilt from the band table).
 // Segments are real passages cut to ~1.5 kB and made distinct by seeded word substitutions;
 // one in ten is a planted near-duplicate (a few words changed) of an earlier one.
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -17,7 +20,7 @@ const arg = (name, fallback) => {
   return i === -1 ? fallback : args[i + 1];
 };
 const sizes = arg('--sizes', '10000,100000').split(',').map(Number);
-const mode = arg('--mode', 'near');
+const modes = arg('--mode', 'near').split(',');
 const DATA = fileURLToPath(new URL('../../shared/data/text', import.meta.url));
 const texts = [
   ...readFileSync(`${DATA}/passages.jsonl`, 'utf8').trim().split('\n').map((l) => JSON.parse(l).text),
@@ -41,7 +44,6 @@ function mutate(text, share) {
     .join(' ');
 }
 
-const settings = { ...CONFIG_DEFAULTS.dedup, mode };
 // Machine calibration: a fixed integer loop (warmed up, best of 3), so that figures from a
 // slow or loaded machine can be read.
 {
@@ -59,41 +61,55 @@ const settings = { ...CONFIG_DEFAULTS.dedup, mode };
   }
   console.log(`calibration: 2e7 dependent multiply-adds in ${best.toFixed(0)} ms CPU (an idle 3 GHz core: ~27 ms, 4 cycles each)`);
 }
-console.log(`dedup bench: mode ${mode}, shingle ${settings.shingle} words, ${settings.bands} bands x ${settings.rows} rows, threshold ${settings.threshold}`);
-for (const n of sizes) {
-  const dir = mkdtempSync(join(tmpdir(), 'gemtraj-dedup-bench-'));
-  const index = new SegmentIndex(join(dir, 'dedup.sqlite'), settings);
-  const recent = [];
-  let bytes = 0;
-  let dups = 0;
-  let checkMs = 0;
-  let checkCpu = 0;
-  let peakRss = 0;
-  const t0 = performance.now();
-  for (let i = 0; i < n; i++) {
-    let text;
-    if (i % 10 === 9 && recent.length > 0) text = mutate(recent[Math.floor(rand() * recent.length)], 0.02);
-    else {
-      text = mutate(chunks[i % chunks.length], 0.3);
-      if (recent.length < 1000) recent.push(text);
-      else recent[i % 1000] = text;
+for (const mode of modes) {
+  const settings = { ...CONFIG_DEFAULTS.dedup, mode };
+  console.log(`dedup bench: mode ${mode}, shingle ${settings.shingle} words, ${settings.bands} bands x ${settings.rows} rows, threshold ${settings.threshold}`);
+  for (const n of sizes) {
+    state = 2463534242;
+    const dir = mkdtempSync(join(tmpdir(), 'gemtraj-dedup-bench-'));
+    const index = new SegmentIndex(join(dir, 'dedup.sqlite'), settings);
+    const recent = [];
+    let bytes = 0;
+    let dups = 0;
+    let checkMs = 0;
+    let checkCpu = 0;
+    let peakRss = 0;
+    let peakHeap = 0;
+    const sample = () => {
+      const m = process.memoryUsage();
+      peakRss = Math.max(peakRss, m.rss);
+      peakHeap = Math.max(peakHeap, m.heapUsed + m.arrayBuffers);
+    };
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) {
+      let text;
+      if (i % 10 === 9 && recent.length > 0) text = mutate(recent[Math.floor(rand() * recent.length)], 0.02);
+      else {
+        text = mutate(chunks[i % chunks.length], 0.3);
+        if (recent.length < 1000) recent.push(text);
+        else recent[i % 1000] = text;
+      }
+      bytes += Buffer.byteLength(text, 'utf8');
+      const s = performance.now();
+      const c = process.cpuUsage();
+      if (index.check(`seg${i}`, text).duplicate) dups++;
+      const used = process.cpuUsage(c);
+      checkCpu += (used.user + used.system) / 1000;
+      checkMs += performance.now() - s;
+      if (i % 10_000 === 0) sample();
     }
-    bytes += Buffer.byteLength(text, 'utf8');
-    const s = performance.now();
-    const c = process.cpuUsage();
-    if (index.check(`seg${i}`, text).duplicate) dups++;
-    const used = process.cpuUsage(c);
-    checkCpu += (used.user + used.system) / 1000;
-    checkMs += performance.now() - s;
-    if (i % 10_000 === 0) peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    sample();
+    index.close();
+    const r = process.cpuUsage();
+    new SegmentIndex(join(dir, 'dedup.sqlite'), settings).close();
+    const reopen = process.cpuUsage(r);
+    const disk = statSync(join(dir, 'dedup.sqlite')).size;
+    rmSync(dir, { recursive: true, force: true });
+    console.log(
+      `${String(n).padStart(8)} segments  ${(bytes / 1e6).toFixed(0).padStart(5)} MB  ` +
+        `${(bytes / 1e6 / (checkCpu / 1000)).toFixed(1).padStart(6)} MB/s per CPU-second (${(bytes / 1e6 / (checkMs / 1000)).toFixed(1)} MB/s wall; ${((performance.now() - t0) / 1000).toFixed(0)} s with generation)  ` +
+        `duplicates ${dups} (planted ${Math.floor(n / 10)})  peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB, heap+buffers ${(peakHeap / 2 ** 20).toFixed(0)} MiB  ` +
+        `index ${(disk / 2 ** 20).toFixed(0)} MiB, reopened in ${((reopen.user + reopen.system) / 1e6).toFixed(1)} s CPU`,
+    );
   }
-  peakRss = Math.max(peakRss, process.memoryUsage().rss);
-  index.close();
-  const disk = statSync(join(dir, 'dedup.sqlite')).size;
-  rmSync(dir, { recursive: true, force: true });
-  console.log(
-    `${String(n).padStart(8)} segments  ${(bytes / 1e6).toFixed(0).padStart(5)} MB  ` +
-      `${(bytes / 1e6 / (checkCpu / 1000)).toFixed(1).padStart(6)} MB/s per CPU-second (${(bytes / 1e6 / (checkMs / 1000)).toFixed(1)} MB/s wall; ${((performance.now() - t0) / 1000).toFixed(0)} s with generation)  ` +
-      `duplicates ${dups} (planted ${Math.floor(n / 10)})  peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB  index ${(disk / 2 ** 20).toFixed(0)} MiB`,
-  );
 }

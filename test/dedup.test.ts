@@ -3,15 +3,17 @@
  * n-grams of benchmark texts), on real pages: the tau2 banking knowledge base (a templated help
  * centre), its policies, and the BFCL and tau2 benchmark files.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CONFIG_DEFAULTS } from '../src/config.js';
 import { BenchmarkIndex } from '../src/dedup/benchmark-index.js';
 import { candidateProbability, MinHasher, similarity } from '../src/dedup/minhash.js';
 import { SegmentIndex, type DedupSettings } from '../src/dedup/segment-index.js';
-import { words } from '../src/dedup/words.js';
+import { wordHashes, words } from '../src/dedup/words.js';
 import type { Funnel } from '../src/pipeline/counts.js';
 import { computeStats, formatStats } from '../src/report/stats.js';
 import { runMain } from '../src/testing/cli-harness.js';
@@ -145,6 +147,115 @@ describe('SegmentIndex', () => {
     expect(index.check('b', edit(a, 30))).toMatchObject({ duplicate: true, of: 'a' });
     index.close();
     expect(() => new SegmentIndex(file, { ...SETTINGS, threshold: 0.9 })).toThrow(/other settings/);
+  });
+
+  describe('band keys buffered in memory, written to SQLite in sorted bulk', () => {
+    // 60 band keys: a spill every two kept segments, so the sequence crosses many of them.
+    const TUNING = { bufferEntries: 60, bloomLog2Bits: 16 };
+    /** Pages and planted copies of earlier ones (some exact, some edited, some of a copy). */
+    const SEGMENTS: Array<[string, string]> = [...ARTICLES.keys()].slice(0, 36).flatMap((key, i, keys): Array<[string, string]> => {
+      const own: [string, string] = [key, article(key)];
+      if (i % 3 !== 2) return [own];
+      const earlier = article(keys[i - 2] as string);
+      return [own, [`${key}-copy`, i % 2 === 0 ? edit(earlier, 30) : page(earlier)]];
+    });
+    const verdicts = (index: SegmentIndex, from = 0, to = SEGMENTS.length): string[] =>
+      SEGMENTS.slice(from, to).map(([id, text]) => {
+        const v = index.check(id, text);
+        return v.duplicate ? `${id} → ${v.of} (${v.kind})` : `${id} kept`;
+      });
+    const uninterrupted = (): string[] => {
+      const index = new SegmentIndex(':memory:', SETTINGS);
+      const out = verdicts(index);
+      index.close();
+      return out;
+    };
+
+    it('decides the same whether the band keys are in memory or in SQLite', () => {
+      // The reference keeps every key in memory; these spill every segment or every two.
+      const expected = uninterrupted();
+      expect(expected.filter((v) => v.includes('→')).length).toBeGreaterThan(8);
+      for (const bufferEntries of [SETTINGS.bands, 60]) {
+        const index = new SegmentIndex(join(tempDir(), 'dedup.sqlite'), SETTINGS, { ...TUNING, bufferEntries });
+        expect(verdicts(index), `buffer ${bufferEntries}`).toEqual(expected);
+        index.close();
+      }
+    });
+
+    it('a kill at any point, then a rerun from the last flush, gives the same duplicates in the same order', () => {
+      const expected = uninterrupted();
+      // Flushes every 5 segments (the engine flushes before it marks documents done); a kill
+      // after every segment: the files as a SIGKILL leaves them are the database and its WAL,
+      // the open transaction and the in-memory buffer lost.
+      for (let kill = 1; kill < SEGMENTS.length; kill += 2) {
+        const dir = tempDir();
+        const file = join(dir, 'dedup.sqlite');
+        const first = new SegmentIndex(file, SETTINGS, TUNING);
+        const before: string[] = [];
+        let flushed = 0;
+        for (let i = 0; i < kill; i++) {
+          before.push(...verdicts(first, i, i + 1));
+          if (i % 5 === 4) {
+            first.flush();
+            flushed = i + 1;
+          }
+        }
+        const crashed = join(dir, 'crashed.sqlite');
+        copyFileSync(file, crashed);
+        if (existsSync(`${file}-wal`)) copyFileSync(`${file}-wal`, `${crashed}-wal`);
+        first.close();
+        // The rerun redoes every segment not flushed (its document was not marked done).
+        const second = new SegmentIndex(crashed, SETTINGS, TUNING);
+        const after = verdicts(second, flushed);
+        second.close();
+        expect([...before.slice(0, flushed), ...after], `killed after ${kill} segments`).toEqual(expected);
+      }
+    });
+
+    it('reads an index written before the buffer (every band in SQLite, no bands_upto)', () => {
+      const expected = uninterrupted();
+      const file = join(tempDir(), 'dedup.sqlite');
+      const half = SEGMENTS.length >> 1;
+      // Written as 0.2 wrote it: one row per kept segment, its band keys straight into `bands`.
+      const old = new SegmentIndex(':memory:', SETTINGS);
+      const hasher = new MinHasher(SETTINGS);
+      const db = new Database(file);
+      db.exec(`
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE segs (ord INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, exact BLOB NOT NULL, sig BLOB);
+        CREATE INDEX segs_exact ON segs (exact);
+        CREATE TABLE bands (key INTEGER NOT NULL, ord INTEGER NOT NULL, PRIMARY KEY (key, ord)) WITHOUT ROWID;
+      `);
+      db.prepare("INSERT INTO meta VALUES ('settings', ?)").run(JSON.stringify({ mode: 'near', shingle: SETTINGS.shingle, bands: SETTINGS.bands, rows: SETTINGS.rows, threshold: SETTINGS.threshold }));
+      for (const [id, text] of SEGMENTS.slice(0, half)) {
+        if (old.check(id, text).duplicate) continue;
+        const hashes = wordHashes(text);
+        const sig = hasher.signature(hashes) as Uint32Array;
+        const { lastInsertRowid } = db
+          .prepare('INSERT INTO segs (id, exact, sig) VALUES (?, ?, ?)')
+          .run(id, createHash('sha256').update(hashes).digest().subarray(0, 16), Buffer.from(sig.buffer));
+        for (const key of hasher.bandKeys(sig)) db.prepare('INSERT OR IGNORE INTO bands VALUES (?, ?)').run(key, lastInsertRowid);
+      }
+      db.close();
+      old.close();
+      const index = new SegmentIndex(file, SETTINGS, TUNING);
+      expect([...expected.slice(0, half), ...verdicts(index, half)]).toEqual(expected);
+      // A rerun of the first half finds every kept segment by id and every copy by its text.
+      expect(verdicts(index, 0, half)).toEqual(expected.slice(0, half));
+      index.close();
+    });
+
+    it('an index reopened after many spills decides as one session', () => {
+      const expected = uninterrupted();
+      const file = join(tempDir(), 'dedup.sqlite');
+      const got: string[] = [];
+      for (let from = 0; from < SEGMENTS.length; from += 7) {
+        const index = new SegmentIndex(file, SETTINGS, TUNING);
+        got.push(...verdicts(index, from, Math.min(SEGMENTS.length, from + 7)));
+        index.close();
+      }
+      expect(got).toEqual(expected);
+    });
   });
 
   it('exact mode only catches the same words', () => {

@@ -1,7 +1,8 @@
 /**
  * The index of segments already kept, for exact and near-duplicate decisions, in SQLite: the
- * memory of a run stays flat however many segments it has seen (the page cache is bounded),
- * and the decisions survive a crash, so a resumed run decides exactly as an uninterrupted one.
+ * memory of a run stays flat however many segments it has seen (a 64 MB page cache, a band
+ * buffer of 16 MiB at most and Bloom filters of 36 MiB, all fixed), and the decisions survive a
+ * crash, so a resumed run decides exactly as an uninterrupted one.
  *
  * Rule: segments are checked in input order (document order, then segment order; the engine
  * runs the dedup step in that order whatever the concurrency). The first segment of a group is
@@ -21,6 +22,8 @@ import { dirname } from 'node:path';
 import { writeFailure } from '../io/durable.js';
 import Database from 'better-sqlite3';
 import { EXIT_BAD_INPUT, GemtrajError } from '../errors.js';
+import { BandBuffer } from './band-buffer.js';
+import { BloomFilter } from './bloom.js';
 import { MinHasher, similarity, type MinHashParams } from './minhash.js';
 import { wordHashes } from './words.js';
 
@@ -45,26 +48,70 @@ export type DedupVerdict =
 /** Page cache of the index, KiB (SQLite's negative cache_size): what bounds its memory. */
 const CACHE_KIB = 64 * 1024;
 /**
- * Segments decided per transaction at most. One commit per kept segment would write its ~30
- * band pages to the WAL each time; a batch rewrites them in memory. See {@link SegmentIndex.flush}.
+ * Segments decided per transaction at most. One commit per kept segment would write its pages
+ * to the WAL each time; a batch rewrites them in memory. See {@link SegmentIndex.flush}.
  */
 const BATCH = 1000;
+/**
+ * Band keys held in memory before one sorted bulk insert into the band table: 2^19 (about
+ * 17,000 kept segments at 30 bands; 16 MiB at most). Inserted one by one, every band key lands
+ * on a random page of a B-tree that soon outgrows the page cache, and each commit rewrites
+ * thousands of them; sorted and in bulk, each page is visited once per spill.
+ */
+const BUFFER_ENTRIES = 2 ** 19;
+/** Bloom filter over ids and exact hashes: 2^25 bits = 4 MiB (0.5 % false positives at 1 million kept segments). */
+const SEEN_LOG2_BITS = 25;
+/** Band rows per INSERT statement in a spill. */
+const ROWS_PER_INSERT = 64;
+/** Bloom filter over the band table: 2^28 bits = 32 MiB, see bloom.ts. */
+const BLOOM_LOG2_BITS = 28;
 
+/** Tuning for tests (small buffers exercise the bulk path); runs use the defaults. */
+export interface SegmentIndexTuning {
+  /** Band keys held in memory before a bulk insert. @default 2^19 */
+  bufferEntries?: number;
+  /** log2 of the Bloom filter's bits. @default 28 (32 MiB) */
+  bloomLog2Bits?: number;
+}
+
+/**
+ * Layout. `segs` is the record of every decision that kept a segment (append-only: `ord` is
+ * its input position among kept segments), with its exact hash and MinHash signature. `bands`
+ * maps LSH band keys to ords for kept segments up to `meta.bands_upto`; the band keys of later
+ * ones are in memory ({@link BandBuffer}) and are recomputed from their stored signatures when
+ * the index is opened again. So `segs` alone is the truth: a crash that loses the buffer loses
+ * nothing, and a commit never leaves `bands` ahead of or inconsistent with `segs` (a spill
+ * writes the bands and `bands_upto` in the same transaction as the segments it indexes).
+ */
 export class SegmentIndex {
   private readonly db: Database.Database;
   private readonly hasher: MinHasher | undefined;
   private readonly byId: Database.Statement<[string], { ord: number }>;
   private readonly byExact: Database.Statement<[Buffer], { id: string }>;
-  private readonly candidates: Database.Statement<number[], { ord: number }> | undefined;
+  private readonly bandLookup: Database.Statement<[number], number>;
   private readonly signatureOf: Database.Statement<[number], { id: string; sig: Buffer }>;
-  private readonly add: (id: string, exact: Buffer, sig: Uint32Array | undefined, keys: number[]) => void;
+  private readonly insertSeg: Database.Statement<[string, Buffer, Buffer | null]>;
+  private readonly insertBand: Database.Statement<[number, number]>;
+  /** {@link ROWS_PER_INSERT} band rows in one statement: one call into SQLite instead of 64. */
+  private readonly insertBands: Database.Statement<[number[]]>;
+  private readonly setUpto: Database.Statement<[string]>;
+  private readonly buffer: BandBuffer;
+  /** Over the keys in `bands` (not the buffer); undefined while `bands` is empty. */
+  private bloom: BloomFilter | undefined;
+  /** Over the ids and exact hashes in `segs`: a new id or text costs no lookup. */
+  private readonly seen: BloomFilter;
+  private readonly bloomBits: number;
   private kept = 0;
   private pending = 0;
+  private lastOrd = 0;
+  /** The last ord whose band keys are in the buffer (or, after a spill, in `bands`). */
+  private bufferedUpto = 0;
 
   /** Opens (or creates) the index at `file`; `:memory:` for a throwaway one (estimates). */
   constructor(
     readonly file: string,
     readonly settings: DedupSettings,
+    tuning: SegmentIndexTuning = {},
   ) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     this.db = new Database(file);
@@ -80,20 +127,45 @@ export class SegmentIndex {
     `);
     this.checkSettings();
     this.hasher = settings.mode === 'near' ? new MinHasher(settings) : undefined;
+    this.bloomBits = tuning.bloomLog2Bits ?? BLOOM_LOG2_BITS;
+    this.buffer = new BandBuffer(Math.max(settings.bands, tuning.bufferEntries ?? BUFFER_ENTRIES));
     this.byId = this.db.prepare('SELECT ord FROM segs WHERE id = ?');
     this.byExact = this.db.prepare('SELECT id FROM segs WHERE exact = ? ORDER BY ord LIMIT 1');
     this.signatureOf = this.db.prepare('SELECT id, sig FROM segs WHERE ord = ?');
-    if (this.hasher !== undefined) {
-      const marks = Array.from({ length: settings.bands }, () => '?').join(', ');
-      this.candidates = this.db.prepare(`SELECT DISTINCT ord FROM bands WHERE key IN (${marks}) ORDER BY ord`);
+    this.bandLookup = this.db.prepare<[number], number>('SELECT ord FROM bands WHERE key = ?').pluck();
+    this.insertSeg = this.db.prepare('INSERT INTO segs (id, exact, sig) VALUES (?, ?, ?)');
+    this.insertBand = this.db.prepare('INSERT OR IGNORE INTO bands (key, ord) VALUES (?, ?)');
+    this.insertBands = this.db.prepare<[number[]]>(`INSERT OR IGNORE INTO bands (key, ord) VALUES ${Array.from({ length: ROWS_PER_INSERT }, () => '(?, ?)').join(', ')}`);
+    this.setUpto = this.db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('bands_upto', ?)");
+    const counts = this.db.prepare<[], { n: number; last: number | null }>('SELECT count(*) AS n, max(ord) AS last FROM segs').get();
+    this.kept = counts?.n ?? 0;
+    this.seen = new BloomFilter(SEEN_LOG2_BITS);
+    for (const row of this.db.prepare<[], [string, Buffer]>('SELECT id, exact FROM segs').raw().iterate()) {
+      this.seen.add(idKey(row[0]));
+      this.seen.add(exactKey(row[1]));
     }
-    const insertSeg = this.db.prepare<[string, Buffer, Buffer | null]>('INSERT INTO segs (id, exact, sig) VALUES (?, ?, ?)');
-    const insertBand = this.db.prepare<[number, number | bigint]>('INSERT OR IGNORE INTO bands (key, ord) VALUES (?, ?)');
-    this.add = (id: string, exact: Buffer, sig: Uint32Array | undefined, keys: number[]): void => {
-      const ord = insertSeg.run(id, exact, sig === undefined ? null : Buffer.from(sig.buffer, sig.byteOffset, sig.byteLength)).lastInsertRowid;
-      for (const key of keys) insertBand.run(key, ord);
-    };
-    this.kept = (this.db.prepare('SELECT count(*) AS n FROM segs').get() as { n: number }).n;
+    this.lastOrd = counts?.last ?? 0;
+    if (this.hasher !== undefined) this.load(this.hasher);
+  }
+
+  /** The band filter from `bands`, and the buffer from the signatures of the segments kept after `bands_upto`. */
+  private load(hasher: MinHasher): void {
+    const row = this.db.prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'bands_upto'").get();
+    // An index from before the buffer (no bands_upto) has every kept segment in `bands`.
+    const upto = row === undefined ? this.lastOrd : Number(row.value);
+    if (row === undefined) this.setUpto.run(String(upto));
+    this.bufferedUpto = upto;
+    if (this.db.prepare('SELECT 1 FROM bands LIMIT 1').get() !== undefined) {
+      // In key order, a chunk per call: one row at a time costs a call into SQLite per band key.
+      const bloom = new BloomFilter(this.bloomBits);
+      const chunk = this.db.prepare<[number], number>('SELECT key FROM bands WHERE key > ? ORDER BY key LIMIT 65536').pluck();
+      for (let keys = chunk.all(-1); keys.length > 0; keys = chunk.all(keys[keys.length - 1] as number)) for (const key of keys) bloom.add(key);
+      this.bloom = bloom;
+    }
+    const tail = this.db.prepare<[number], { ord: number; sig: Buffer }>('SELECT ord, sig FROM segs WHERE ord > ? AND sig IS NOT NULL ORDER BY ord');
+    // Read first: a spill writes while the rows are being read otherwise.
+    for (const { ord, sig } of tail.all(upto)) this.index(hasher.bandKeys(fromBlob(sig)), ord);
+    this.flush();
   }
 
   /** Representatives indexed so far (segments kept), this session and earlier ones. */
@@ -116,30 +188,80 @@ export class SegmentIndex {
 
   private decide(id: string, text: string): DedupVerdict {
     if (!this.db.inTransaction) this.db.exec('BEGIN');
+    const verdict = this.judge(id, text);
     if (++this.pending >= BATCH) this.flush();
-    if (this.byId.get(id) !== undefined) return { duplicate: false };
+    return verdict;
+  }
+
+  private judge(id: string, text: string): DedupVerdict {
+    const ik = idKey(id);
+    if (this.seen.has(ik) && this.byId.get(id) !== undefined) return { duplicate: false };
     const hashes = wordHashes(text);
     if (hashes.length === 0) return { duplicate: false };
     const exact = createHash('sha256').update(hashes).digest().subarray(0, 16);
-    const same = this.byExact.get(exact);
+    const ek = exactKey(exact);
+    const same = this.seen.has(ek) ? this.byExact.get(exact) : undefined;
     if (same !== undefined) return { duplicate: true, of: same.id, kind: 'exact', similarity: 1 };
-    let sig: Uint32Array | undefined;
-    let keys: number[] = [];
-    if (this.hasher !== undefined && this.candidates !== undefined) {
-      sig = this.hasher.signature(hashes);
-      if (sig !== undefined) {
-        keys = this.hasher.bandKeys(sig);
-        for (const { ord } of this.candidates.all(...keys)) {
-          const row = this.signatureOf.get(ord);
-          if (row === undefined) continue;
-          const s = similarity(sig, fromBlob(row.sig));
-          if (s >= this.settings.threshold) return { duplicate: true, of: row.id, kind: 'near', similarity: s };
-        }
+    const sig = this.hasher?.signature(hashes);
+    const keys = sig === undefined || this.hasher === undefined ? [] : this.hasher.bandKeys(sig);
+    if (sig !== undefined) {
+      // The earliest kept segment that is similar enough: candidates in ord (input) order.
+      for (const ord of this.candidates(keys)) {
+        const row = this.signatureOf.get(ord);
+        if (row === undefined) continue;
+        const s = similarity(sig, fromBlob(row.sig));
+        if (s >= this.settings.threshold) return { duplicate: true, of: row.id, kind: 'near', similarity: s };
       }
     }
-    this.add(id, exact, sig, keys);
+    const ord = Number(this.insertSeg.run(id, exact, sig === undefined ? null : Buffer.from(sig.buffer, sig.byteOffset, sig.byteLength)).lastInsertRowid);
+    this.lastOrd = ord;
     this.kept++;
+    this.seen.add(ik);
+    this.seen.add(ek);
+    if (keys.length > 0) this.index(keys, ord);
     return { duplicate: false };
+  }
+
+  /** Kept segments sharing a band key with `keys`, ascending, each once. */
+  private candidates(keys: readonly number[]): number[] {
+    const ords: number[] = [];
+    for (const key of keys) {
+      this.buffer.find(key, ords);
+      if (this.bloom?.has(key) === true) for (const ord of this.bandLookup.all(key)) ords.push(ord);
+    }
+    if (ords.length < 2) return ords;
+    ords.sort((x, y) => x - y);
+    return ords.filter((ord, i) => i === 0 || ords[i - 1] !== ord);
+  }
+
+  /** Buffers the band keys of a kept segment; a full buffer goes to the band table. */
+  private index(keys: readonly number[], ord: number): void {
+    if (this.buffer.size + keys.length > this.buffer.capacity) this.spill();
+    for (const key of keys) this.buffer.add(key, ord);
+    this.bufferedUpto = ord;
+  }
+
+  /**
+   * Writes the buffer to `bands`, sorted, with `bands_upto` in the same transaction (which the
+   * next {@link flush} commits together with the segments whose keys these are).
+   */
+  private spill(): void {
+    if (!this.db.inTransaction) this.db.exec('BEGIN');
+    const bloom = (this.bloom ??= new BloomFilter(this.bloomBits));
+    // One array reused for every statement (bound as its parameters, not spread).
+    const rows: number[] = new Array<number>(2 * ROWS_PER_INSERT).fill(0);
+    let n = 0;
+    this.buffer.drain((key, ord) => {
+      rows[n++] = key;
+      rows[n++] = ord;
+      if (n === rows.length) {
+        this.insertBands.run(rows);
+        n = 0;
+      }
+      bloom.add(key);
+    });
+    for (let i = 0; i < n; i += 2) this.insertBand.run(rows[i] as number, rows[i + 1] as number);
+    this.setUpto.run(String(this.bufferedUpto));
   }
 
   /**
@@ -181,6 +303,23 @@ export class SegmentIndex {
       );
     }
   }
+}
+
+/** A Bloom key for a segment id (FNV-1a, two seeds: 53 bits). */
+function idKey(id: string): number {
+  let a = 0x811c9dc5;
+  let b = 0x01000193;
+  for (let i = 0; i < id.length; i++) {
+    const c = id.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995) ^ (b >>> 13);
+  }
+  return (a & 0x1fffff) * 4294967296 + (b >>> 0);
+}
+
+/** A Bloom key for an exact hash: its first 48 bits. */
+function exactKey(exact: Buffer): number {
+  return exact.readUInt16BE(4) * 4294967296 + exact.readUInt32BE(0);
 }
 
 function fromBlob(blob: Buffer): Uint32Array {
