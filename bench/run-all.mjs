@@ -170,6 +170,7 @@ async function throughput() {
   console.log(`   sustained ${fmt(server.sustainedPerS)} calls/s over the middle 80% of requests → ${fmt((100 * server.sustainedPerS) / ideal)}% of ideal`);
   console.log(`   (tail bound: a ${fmt(chain, 1)}-call dependent chain per document caps a ${DOCS}-document run at ≈${fmt(100 * bound)}%)`);
   console.log(`   gemtraj CPU ${fmt(m.cpuS, 2)} s → ${fmt((1000 * m.cpuS) / calls, 3)} ms per call (${fmt((100 * m.cpuS) / m.wallS)}% of one core); peak RSS ${fmt(m.peakMb)} MB, live heap ≤ ${fmt(m.liveHeapMb)} MB`);
+  console.log(`   event loop busy ${fmt(100 * m.elu)}% of the wall time; main thread waited ${m.runQueueWaitS === undefined ? 'n/a' : `${fmt(m.runQueueWaitS, 2)} s`} for a core (other processes had it)`);
   console.log(`   mock server CPU ${fmt(server.cpuMs / 1000, 2)} s (separate process)`);
   return { calls, achieved, ideal, sustained: server.sustainedPerS, cpuPerCallMs: (1000 * m.cpuS) / calls, peakMb: m.peakMb, liveHeapMb: m.liveHeapMb, sessionS };
 }
