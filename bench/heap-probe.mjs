@@ -4,8 +4,8 @@
 // $GEMTRAJ_BENCH_PROBE: CPU time, peak RSS, and the largest heap still in use right after a
 // major (mark-sweep) garbage collection — the live heap, as opposed to RSS, which also holds
 // garbage V8 has not collected yet and heap pages it keeps for later.
-import { writeFileSync } from 'node:fs';
-import { PerformanceObserver, constants } from 'node:perf_hooks';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { PerformanceObserver, constants, performance } from 'node:perf_hooks';
 
 const file = process.env.GEMTRAJ_BENCH_PROBE;
 if (file !== undefined && file !== '') {
@@ -22,14 +22,28 @@ if (file !== undefined && file !== '') {
   observer.observe({ entryTypes: ['gc'] });
   process.on('exit', () => {
     const usage = process.resourceUsage();
+    // Linux: the main thread's time spent runnable but waiting for a core (other processes had
+    // it) — on a loaded machine, the wall time that is neither gemtraj's CPU nor waiting for I/O.
+    let runQueueWaitS;
+    try {
+      runQueueWaitS = Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[1]) / 1e9;
+    } catch {
+      runQueueWaitS = undefined;
+    }
     writeFileSync(
       file,
       JSON.stringify({
         cpuS: (usage.userCPUTime + usage.systemCPUTime) / 1e6,
+        userS: usage.userCPUTime / 1e6,
+        systemS: usage.systemCPUTime / 1e6,
         peakRssMb: usage.maxRSS / 1024,
         liveHeapMaxMb: liveHeapMax / 1e6,
         heapUsedAtExitMb: process.memoryUsage().heapUsed / 1e6,
         majorGcs,
+        // Share of the wall time the event loop was busy (not waiting for I/O): near 1 means the
+        // process is CPU-bound (or blocked in synchronous calls such as fsync).
+        eventLoopUtilization: performance.eventLoopUtilization().utilization,
+        runQueueWaitS,
       }),
     );
   });

@@ -119,7 +119,7 @@ async function gemtraj(args, nodeFlags = []) {
   const wallS = (performance.now() - started) / 1000;
   if (code !== 0) throw new Error(`gemtraj ${args.join(' ')} exited ${code}:\n${stderr}`);
   const p = JSON.parse(readFileSync(probe, 'utf8'));
-  return { wallS, cpuS: p.cpuS, peakMb: p.peakRssMb, liveHeapMb: p.liveHeapMaxMb };
+  return { wallS, cpuS: p.cpuS, userS: p.userS, systemS: p.systemS, peakMb: p.peakRssMb, liveHeapMb: p.liveHeapMaxMb, elu: p.eventLoopUtilization, runQueueWaitS: p.runQueueWaitS };
 }
 
 function runJsonOf(out) {
@@ -170,6 +170,7 @@ async function throughput() {
   console.log(`   sustained ${fmt(server.sustainedPerS)} calls/s over the middle 80% of requests → ${fmt((100 * server.sustainedPerS) / ideal)}% of ideal`);
   console.log(`   (tail bound: a ${fmt(chain, 1)}-call dependent chain per document caps a ${DOCS}-document run at ≈${fmt(100 * bound)}%)`);
   console.log(`   gemtraj CPU ${fmt(m.cpuS, 2)} s → ${fmt((1000 * m.cpuS) / calls, 3)} ms per call (${fmt((100 * m.cpuS) / m.wallS)}% of one core); peak RSS ${fmt(m.peakMb)} MB, live heap ≤ ${fmt(m.liveHeapMb)} MB`);
+  console.log(`   event loop busy ${fmt(100 * m.elu)}% of the wall time; main thread waited ${m.runQueueWaitS === undefined ? 'n/a' : `${fmt(m.runQueueWaitS, 2)} s`} for a core (other processes had it)`);
   console.log(`   mock server CPU ${fmt(server.cpuMs / 1000, 2)} s (separate process)`);
   return { calls, achieved, ideal, sustained: server.sustainedPerS, cpuPerCallMs: (1000 * m.cpuS) / calls, peakMb: m.peakMb, liveHeapMb: m.liveHeapMb, sessionS };
 }
@@ -183,7 +184,9 @@ async function fastEndpoint() {
   const cpuPerCallMs = (1000 * m.cpuS) / calls;
   console.log(`\n== fast endpoint: ${FAST_DOCS} documents, full pipeline, mock latency ${FAST_LATENCY} ms + jitter [0, ${FAST_JITTER}) ms, --concurrency ${FAST_CONCURRENCY}`);
   console.log(`   calls ${calls} in ${fmt(sessionS, 2)} s → ${fmt(calls / sessionS)} calls/s (sustained ${fmt(server.sustainedPerS)} calls/s over the middle 80%; in flight: max ${server.maxInFlight}, mean while busy ${fmt(server.meanInFlight)})`);
-  console.log(`   gemtraj CPU ${fmt(m.cpuS, 2)} s → ${fmt(cpuPerCallMs, 3)} ms per call (${fmt((100 * m.cpuS) / m.wallS)}% of one core) → one core drives ≈${fmt(1000 / cpuPerCallMs, 0)} calls/s`);
+  console.log(`   gemtraj CPU ${fmt(m.cpuS, 2)} s (user ${fmt(m.userS, 2)}, system ${fmt(m.systemS, 2)}) → ${fmt(cpuPerCallMs, 3)} ms per call (${fmt((100 * m.cpuS) / m.wallS)}% of one core) → one core drives ≈${fmt(1000 / cpuPerCallMs, 0)} calls/s`);
+  // Busy event loop + time waiting for a core = CPU-bound on a shared machine, not waiting for work.
+  console.log(`   event loop busy ${fmt(100 * m.elu)}% of the wall time; main thread waited ${m.runQueueWaitS === undefined ? 'n/a' : `${fmt(m.runQueueWaitS, 2)} s`} for a core (other processes had it)`);
   console.log(`   mock server CPU ${fmt(server.cpuMs / 1000, 2)} s (${fmt(server.cpuMs / calls, 3)} ms per call; it shares the ${cpus().length} cores with gemtraj)`);
   return { calls, perS: calls / sessionS, sustained: server.sustainedPerS, cpuPerCallMs };
 }

@@ -25,6 +25,8 @@ describe('parseJsonAnswer', () => {
       value: { name: 'x', count: 1 },
     });
     expect(parseJsonAnswer('[1, 2, 3]')).toMatchObject({ ok: true, value: [1, 2, 3] });
+    // Opens with a value but holds two: the longer one still wins.
+    expect(parseJsonAnswer('{"a":1} {"b":2,"c":3}')).toMatchObject({ ok: true, value: { b: 2, c: 3 }, repaired: false });
   });
 
   it('repairs truncated and sloppy JSON', () => {

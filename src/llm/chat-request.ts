@@ -5,6 +5,7 @@
 import type { Message } from '../records.js';
 import type { ChatMessage, ChatRequest } from './backend.js';
 import { cacheKey } from './cache.js';
+import { rememberJson } from './canonical-json.js';
 import type { ResponseFormat } from './structured.js';
 import type { CompletionRequest } from './types.js';
 
@@ -44,6 +45,9 @@ export function buildChatRequest(
 
 /** The response cache key of a request: everything that determines the answer, plus the sample index. */
 export function chatCacheKey(chat: ChatRequest, sampleIndex: number | undefined): string {
+  // The key and the request body share the messages' and tools' text (escaped once).
+  rememberJson(chat.messages);
+  rememberJson(chat.tools);
   return cacheKey({
     model: chat.model,
     messages: chat.messages,

@@ -44,15 +44,17 @@ export class HttpPoster {
    */
   async post(url: URL, body: string, headers: Record<string, string>, signal: AbortSignal): Promise<PostResult> {
     let target = url;
+    // Encoded once: its length is the content-length, and a resend or redirect sends it again.
+    const bytes = Buffer.from(body, 'utf8');
     for (let redirects = 0; ; redirects++) {
-      const result = await this.once(target, body, headers, signal, true);
+      const result = await this.once(target, bytes, headers, signal, true);
       const location = result.headers.location;
       if ((result.status !== 307 && result.status !== 308) || typeof location !== 'string' || redirects >= MAX_REDIRECTS) return result;
       target = new URL(location, target);
     }
   }
 
-  private once(url: URL, body: string, headers: Record<string, string>, signal: AbortSignal, mayResend: boolean): Promise<PostResult> {
+  private once(url: URL, body: Buffer, headers: Record<string, string>, signal: AbortSignal, mayResend: boolean): Promise<PostResult> {
     return new Promise<PostResult>((resolve, reject) => {
       if (signal.aborted) {
         reject(signal.reason);
@@ -68,7 +70,7 @@ export class HttpPoster {
           'accept-encoding': 'gzip, deflate, br',
           'user-agent': this.userAgent,
           ...headers,
-          'content-length': String(Buffer.byteLength(body)),
+          'content-length': String(body.length),
         },
       });
       let answered = false;

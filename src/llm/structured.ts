@@ -233,6 +233,14 @@ export function parseJsonAnswer(text: string): ParsedAnswer {
   const opening = /[[{]/g;
   const first = opening.exec(stripped);
   if (first === null) return { ok: false, error: 'the answer contains no JSON object or array' };
+  // The usual answer is one clean JSON value: the search below would find exactly it.
+  if (first.index === 0) {
+    try {
+      return { ok: true, value: JSON.parse(stripped) as unknown, repaired: false };
+    } catch {
+      // prose, several values or a cut-off answer: search
+    }
+  }
 
   // The outermost value never closes: the answer was cut off. Inner values would parse but
   // are fragments, so repair the whole tail instead.
