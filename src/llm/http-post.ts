@@ -24,7 +24,11 @@ export interface PostResult {
  */
 const IDLE_SOCKET_MS = 4_000;
 
-/** Redirects followed when they keep the method and body (307, 308), as `fetch` does. */
+/**
+ * Redirects followed when they keep the method and body (307, 308) and stay on the same origin:
+ * the request carries the API key, which must not go to another host, port or scheme (`fetch`
+ * drops it there; here such a redirect is returned as the answer, and so becomes an error).
+ */
 const MAX_REDIRECTS = 5;
 
 /** Keep-alive agents for http: and https: URLs; {@link close} ends their sockets. */
@@ -39,8 +43,10 @@ export class HttpPoster {
   /**
    * POSTs `body` (JSON text) to `url`. Rejects with the socket's error (`ECONNREFUSED`,
    * `ECONNRESET`, a TLS error) when no complete answer came, and with `signal`'s reason when
-   * it aborted. A request that meets a reset on a reused keep-alive socket before any answer
-   * (the server closed it meanwhile) is sent once more on a fresh socket.
+   * it aborted. A request whose reused keep-alive socket fails before the request was even
+   * written (the server had closed it) is sent once more on a fresh socket. Once written, it
+   * may be at work on the server: a failure then goes to the gateway, which retries it in the
+   * open (counted, on the usage ledger), never silently here.
    */
   async post(url: URL, body: string, headers: Record<string, string>, signal: AbortSignal): Promise<PostResult> {
     let target = url;
@@ -50,7 +56,9 @@ export class HttpPoster {
       const result = await this.once(target, bytes, headers, signal, true);
       const location = result.headers.location;
       if ((result.status !== 307 && result.status !== 308) || typeof location !== 'string' || redirects >= MAX_REDIRECTS) return result;
-      target = new URL(location, target);
+      const next = new URL(location, target);
+      if (next.origin !== target.origin) return result;
+      target = next;
     }
   }
 
@@ -83,8 +91,8 @@ export class HttpPoster {
       request.on('error', (error: NodeJS.ErrnoException) => {
         settle();
         if (signal.aborted) return;
-        // The server closed an idle keep-alive socket as we reused it: nothing was answered.
-        if (mayResend && !answered && request.reusedSocket && (error.code === 'ECONNRESET' || error.code === 'EPIPE')) {
+        // The server closed an idle keep-alive socket as we reused it, before the request was out.
+        if (mayResend && !answered && !request.writableFinished && request.reusedSocket && (error.code === 'ECONNRESET' || error.code === 'EPIPE')) {
           this.once(url, body, headers, signal, false).then(resolve, reject);
           return;
         }
