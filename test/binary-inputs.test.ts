@@ -172,6 +172,12 @@ describe('binary files that are not records', () => {
     const tar = Buffer.alloc(512);
     tar.write('ustar', 257);
     expect(binaryKind(tar)?.what).toBe('a tar archive');
+    // JSON text whose bytes 257-261 spell "ustar" by chance is text.
+    const line = `{"text": "${'x'.repeat(247)}ustar and more"}\n`;
+    expect(line.indexOf('ustar')).toBe(257);
+    expect(binaryKind(Buffer.from(line))).toBeUndefined();
+    // UTF-16 (PowerShell's `>`) is named as such, with the way to convert it.
+    expect(binaryKind(Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('{"a": 1}\n', 'utf16le')]))?.what).toBe('UTF-16 text');
   });
 
   it('the reader throws the InputError too (library use)', async () => {

@@ -35,9 +35,25 @@ const BINARIES: ReadonlyArray<{ magic: readonly number[]; at?: number; what: str
 
 /** What a (decompressed) head is when it cannot be JSON text: a name and what to do, or undefined for text. */
 export function binaryKind(head: Uint8Array): { what: string; todo: string } | undefined {
-  for (const b of BINARIES) if (startsWith(head, b.magic, b.at)) return b;
+  // UTF-16 text (PowerShell's `>` writes it) is full of NULs but is text in the wrong encoding.
+  if (startsWith(head, [0xff, 0xfe]) || startsWith(head, [0xfe, 0xff])) {
+    return { what: 'UTF-16 text', todo: 'convert it to UTF-8 (iconv -f UTF-16 -t UTF-8, or Out-File -Encoding utf8 in PowerShell)' };
+  }
+  const text = firstNonBlank(head);
+  for (const b of BINARIES) {
+    // A magic string inside the file (tar's is at byte 257) can be JSON text by chance.
+    if (b.at !== undefined && (text === 0x7b || text === 0x5b)) continue;
+    if (startsWith(head, b.magic, b.at)) return b;
+  }
   if (head.subarray(0, HEAD_BYTES).includes(0)) return { what: 'binary data (NUL bytes near the start)', todo: 'give a JSON Lines file (one JSON object per line), a JSON array or a Parquet file' };
   return undefined;
+}
+
+/** The first byte that is not whitespace or a UTF-8 byte-order mark, or undefined. */
+function firstNonBlank(head: Uint8Array): number | undefined {
+  let i = startsWith(head, [0xef, 0xbb, 0xbf]) ? 3 : 0;
+  while (i < head.length && (head[i] === 0x20 || head[i] === 0x0a || head[i] === 0x0d || head[i] === 0x09)) i++;
+  return head[i];
 }
 
 function refuse(file: string, kind: { what: string; todo: string }, expected: string): InputError {
