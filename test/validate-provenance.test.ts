@@ -201,6 +201,56 @@ describe('plain derivations and documented defaults (issue 12, B8)', () => {
     expect(warn(call('Using card GC-99.', { card: 'GC-99' }))).toHaveLength(1);
   });
 
+  it('never credits an identifier the calling turn names, nor a converted one', () => {
+    const call = (content: string, args: Record<string, unknown>, ctx = 'Where is my order?'): Trajectory => {
+      const t = withCall([user(ctx)], args);
+      const at = t.messages.findIndex((m) => m.role === 'assistant' && m.tool_calls !== undefined && m.tool_calls[0]?.id === 'c1');
+      (t.messages[at] as { content: string | null }).content = content;
+      return t;
+    };
+    const warn = (t: Trajectory) => validateTrajectory(t, OPTS).warnings.filter((w) => w.check === 'argument_provenance');
+    expect(warn(call('Let me check order 48213.', { order_id: 48213 }))).toHaveLength(1);
+    expect(warn(call('Checking order 48213 now.', { orderId: '48213' }))).toHaveLength(1);
+    expect(warn(call('Checking 48213 now.', { order: 48213 }))).toHaveLength(1);
+    expect(warn(call('Looking up 2025-03-17.', { booking_ref: '2025-03-17' }))).toHaveLength(1);
+    // Said by the user, an identifier is grounded as before.
+    expect(warn(call('Let me check it.', { order_id: 48213 }, 'Where is order 48213?'))).toEqual([]);
+    // A non-identifier the calling turn works out still counts.
+    expect(warn(call('12 hours is 720 minutes.', { window_minutes: 720 }, 'Errors in the last 12 hours?'))).toEqual([]);
+  });
+
+  it('credits a conversion only under an argument named in a unit of that dimension', () => {
+    expect(flagged([user('We have 5m users')], { count: 5000 })).toHaveLength(1);
+    expect(flagged([user('find me a 3d printer')], { max_price: 72 })).toHaveLength(1);
+    expect(flagged([user('cancel it at the last minute')], { amount: 60 })).toHaveLength(1);
+    expect(flagged([user('it is 1 m wide')], { amount: 100 })).toHaveLength(1);
+    expect(flagged([user('I have 2 GB')], { quantity: 2048 })).toHaveLength(1);
+    expect(flagged([user('fix it at the 5 m mark')], { length_mm: 5000 })).toHaveLength(1);
+    expect(flagged([user('I have 2 GB')], { size_mb: 2048 })).toEqual([]);
+    expect(flagged([user('a 5m cable')], { length_mm: 5000 })).toEqual([]);
+    expect(flagged([user('give it a day')], { timeout_hours: 24 })).toEqual([]);
+    expect(flagged([user('a kilogram of rice')], { weight_g: 1000 })).toHaveLength(1);
+    expect(flagged([user('Set the discount to 15% please.')], { amount: 0.15 })).toHaveLength(1);
+  });
+
+  it('reads documented defaults in linear time and only value-like ones', () => {
+    const schema = (description: string, extra: Record<string, unknown> = {}) => ({
+      type: 'object',
+      properties: { service: { type: 'string' }, mode: { type: 'string', description, ...extra } },
+      required: ['service'],
+    });
+    const ask = user('List billing-api incidents.');
+    expect(flagged([ask], { service: 'billing-api', mode: 'see' }, schema('Region (no defaults: see docs)'))).toHaveLength(1);
+    expect(flagged([ask], { service: 'billing-api', mode: 'value' }, schema('There is no default value here'))).toHaveLength(1);
+    expect(flagged([ask], { service: 'billing-api', mode: 'see' }, schema('Region; default see'))).toHaveLength(1);
+    expect(flagged([ask], { service: 'billing-api', mode: 'fast' }, schema('Mode; default fast', { enum: undefined }))).toHaveLength(1);
+    expect(flagged([ask], { service: 'billing-api', mode: 'eu-1' }, schema("Region; default 'eu-1'"))).toEqual([]);
+    expect(flagged([ask], { service: 'billing-api', mode: 'true' }, schema('Flag; default true'))).toEqual([]);
+    // A megabyte of whitespace after "default" (quadratic before) and a default stated past the head.
+    expect(flagged([ask], { service: 'billing-api', mode: 'x' }, schema(`default${' '.repeat(1_000_000)},`))).toHaveLength(1);
+    expect(flagged([ask], { service: 'billing-api', mode: '42' }, schema(`${'words '.repeat(500)}default 42`))).toHaveLength(1);
+  });
+
   it('credits an optional parameter left at the default its description documents', () => {
     const schema = {
       type: 'object',

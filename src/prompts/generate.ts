@@ -53,7 +53,7 @@ const PROVENANCE_V1 = `- Every argument value must come from somewhere visible: 
  * check and the judge's R1 credit them), so the teacher need not avoid them or pad the user's
  * words with the converted value.
  */
-const PROVENANCE_V2 = `- Every argument value must come from somewhere visible: the user said it, the system prompt states it, an earlier tool result returned it, or it follows plainly from those — a unit conversion ("the last 12 hours" sent as window_minutes 720, "15%" as 0.15), a date worked out from the current date ("next Friday"), a total of listed prices. When the assistant derives a value, its calling turn says so in a few words ("12 hours is 720 minutes"). An optional parameter may be left out or set to the default its description documents. Never invent an id, a date, an amount or an email: ask the user instead.`;
+const PROVENANCE_V2 = `- Every argument value must come from somewhere visible: the user said it, the system prompt states it, an earlier tool result returned it, or it follows plainly from those — a unit conversion ("the last 12 hours" sent as window_minutes 720, "15%" as 0.15), a date worked out from the current date ("next Friday"), a total of listed prices. When the assistant derives a value, its calling turn says so in a few words ("12 hours is 720 minutes"). An optional parameter may be left out or set to the default its description documents. Never invent an id, a date, an amount or an email: ask the user instead. An id comes only from the user, the system prompt or a tool result, never from the assistant's own words.`;
 
 /** The conversation rules of a prompt set (v2: derivations and defaults allowed in arguments). */
 export function conversationRules(set: PromptSet | undefined): string {

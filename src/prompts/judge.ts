@@ -56,11 +56,11 @@ const RUBRIC_TEXT: Readonly<Record<JudgeRubric, string>> = {
 
 /**
  * v2 R1: the plain derivations and documented defaults the conversation rules allow (and the
- * validator's provenance check credits) are legitimate, as is a value the calling turn works out.
+ * validator's provenance check credits) are legitimate, as is a value the calling turn works out (never an id).
  */
 const R1_V2 = RUBRIC_TEXT.R1.replace(
   'an option that matches the user\'s stated choice,',
-  'an option that matches the user\'s stated choice, a unit conversion of a stated number ("the last 12 hours" sent as window_minutes 720, "15%" as 0.15, "$12.50" as 1250 cents), a value the assistant works out and states in the calling turn itself, an optional parameter set to the default its tool description documents,',
+  'an option that matches the user\'s stated choice, a unit conversion of a stated number ("the last 12 hours" sent as window_minutes 720, "15%" as 0.15, "$12.50" as 1250 cents), a value the assistant works out and states in the calling turn itself (an amount or a date, never an id: ids come from the user, the system prompt or a tool result), an optional parameter set to the default its tool description documents,',
 );
 
 /** v2: the trajectory's own current date, against which deadlines and relative dates are judged. */

@@ -86,14 +86,23 @@ export interface ComplexityOptions {
  * - 2–3 letter upper-case codes (`JFK`, `CA`, `USD`): derived from names the user gives;
  * - other numbers, and dates and times, are also grounded by assistant text up to and
  *   including the calling turn: computed amounts (a total, a split between two cards) and
- *   worked-out dates the assistant states. Other strings never are: an id the assistant wrote
- *   first is still an invented id;
- * - a number that is a unit conversion of a number stated with its unit: "the last 12 hours"
- *   grounds `window_minutes: 720`; time (ms … weeks), length, mass and data sizes, percent ↔
- *   fraction, currency cents, thousands/millions ("5k"). When the argument name names a unit
- *   (`_minutes`, `_ms`), only conversions into it count (see checks/derivations.ts);
+ *   worked-out dates the assistant states. Not under an identifier-like name (`order_id`,
+ *   `orderId`, `user_ids`, `phone_number`, `sku`, `code`, `ref`, `token`, `key`, `account`,
+ *   `order`; the list is `IDENTIFIER_WORDS` in checks/provenance.ts): an identifier must come
+ *   from an earlier user message, tool result or the system prompt. Other strings never are:
+ *   an id the assistant wrote first is still an invented id;
+ * - a number that is a unit conversion of a number stated with its unit, when the argument's
+ *   name says its unit: "the last 12 hours" grounds `window_minutes: 720`; time (ms … weeks:
+ *   `_ms`, `_minutes`, `_hours`), length (`_mm`, `_km`), mass (`_g`, `_kg`), data sizes (`_mb`,
+ *   `_bytes`), percent → fraction (`rate`, `ratio`, `fraction`, `share`), currency cents
+ *   (`_cents`); a bare `count` or `amount` takes no conversion ("5m users" is not 5000).
+ *   One-letter unit suffixes count only attached ("5m", not "5 m"); "a"/"last"/"next" count as
+ *   one only before a time unit. Scale words ("5k", "2.5 million") count under any
+ *   non-identifier name (see checks/derivations.ts);
  * - an optional parameter (not in its object's `required`) set to the default its description
- *   documents ("Page size; default 20", "defaults to 'desc'");
+ *   documents ("Page size; default 20", "defaults to 'desc'"): a number, true/false, a quoted
+ *   value or an enum value, read from the description's first 2,000 characters ("no default"
+ *   documents none);
  * - free text: strings longer than `freeTextMinChars` or with more than `freeTextMaxWords` words,
  *   and any string under a key whose last `_`-separated part is in `freeTextKeys`
  *   (`message`, `query`, `reason`, `cancel_reason`, `search_query`...);

@@ -10,7 +10,7 @@
 import type { Reason } from '../../records.js';
 import type { ValidateContext } from '../context.js';
 import type { ProvenanceOptions, ResolvedValidateOptions } from '../options.js';
-import { conversionSources, isDocumentedDefault } from './derivations.js';
+import { conversionSources, isDocumentedDefault, keyParts } from './derivations.js';
 
 type ResolvedProvenance = ResolvedValidateOptions['provenance'];
 
@@ -30,6 +30,31 @@ const CAMEL_RE = /([a-z0-9])([A-Z])/g;
 // gives ("New York", "California"); a lookup table is out of scope, so they are exempt.
 const CODE_RE = /^[A-Z]{2,3}$/;
 const KEY_SPLIT_RE = /[_\-\s]+/;
+const NUMBER_TOKEN_RE = /\d+(?:\.\d+)?/g;
+
+/**
+ * Last words of an argument name that make it an identifier (`order_id`, `orderId`, `user_ids`,
+ * `phone_number`, `sku`, `api_key`, `account`, `order`). An identifier must come from an
+ * earlier user message, tool result or the system prompt: the assistant naming it while calling
+ * ("Let me check order 48213") is no source, and no unit conversion yields one.
+ */
+const IDENTIFIER_WORDS: ReadonlySet<string> = new Set([
+  'id', 'ids', 'uuid', 'guid', 'number', 'numbers', 'num', 'no', 'code', 'ref', 'reference', 'sku',
+  'token', 'key', 'account', 'order', 'pin', 'serial',
+]);
+
+const ID_LOOKALIKES: ReadonlySet<string> = new Set(['valid', 'invalid', 'prepaid', 'unpaid', 'postpaid', 'liquid', 'hybrid', 'pyramid', 'android', 'fluid', 'rapid', 'solid', 'humid', 'avoid', 'squid']);
+
+/** Whether argument `key` names an identifier (see {@link IDENTIFIER_WORDS}). */
+export function isIdentifierKey(key: string | undefined): boolean {
+  if (key === undefined) return false;
+  const parts = keyParts(key);
+  const last = parts[parts.length - 1] ?? '';
+  if (IDENTIFIER_WORDS.has(last)) return true;
+  // `orderid`, `userids` written as one word (but not `valid`, `prepaid`).
+  const stem = last.endsWith('ids') ? last.slice(0, -1) : last;
+  return stem.length >= 5 && stem.endsWith('id') && !ID_LOOKALIKES.has(stem);
+}
 
 const MONTHS: ReadonlyArray<readonly string[]> = [
   ['january', 'jan'], ['february', 'feb'], ['march', 'mar'], ['april', 'apr'], ['may'], ['june', 'jun'],
@@ -234,6 +259,7 @@ class Grounding {
   /** keys known to be absent from the system prompt. */
   private readonly notInSystem = new Set<string>();
   private readonly hasSystem: boolean;
+  private numbers: Set<string> | undefined;
 
   constructor(private readonly ctx: ValidateContext) {
     this.hasSystem = ctx.messages?.[0]?.role === 'system';
@@ -293,6 +319,26 @@ class Grounding {
     return false;
   }
 
+  /**
+   * Does number `num` (as {@link plain} writes it) occur in any message? Built once per
+   * trajectory: a conversion whose number no message contains is skipped without a search, so
+   * long tool results cost one pass, not one per candidate phrase.
+   */
+  numberSeen(num: string): boolean {
+    if (this.numbers === undefined) {
+      const seen = new Set<string>();
+      const messages = this.ctx.messages ?? [];
+      for (let j = 0; j < messages.length; j++) {
+        for (const m of (this.source(j, true, true) ?? '').matchAll(NUMBER_TOKEN_RE)) {
+          seen.add(m[0]);
+          if (m[0].includes('.')) seen.add(String(Number(m[0])));
+        }
+      }
+      this.numbers = seen;
+    }
+    return this.numbers.has(num);
+  }
+
   /** Did the user mention a relative date ("tomorrow", "next Friday") before message `before`? */
   relativeDate(before: number): boolean {
     const messages = this.ctx.messages ?? [];
@@ -310,54 +356,62 @@ class Grounding {
 }
 
 /**
- * A number is grounded when it is stated (by the user, a tool, the system prompt, or the
- * assistant before or in the calling turn) or follows from a stated number by a unit
- * conversion ("12 hours" → 720 under `window_minutes`).
+ * A number is grounded when it is stated (by the user, a tool, the system prompt, or earlier
+ * assistant text) or follows from a stated number by a unit conversion ("12 hours" → 720 under
+ * `window_minutes`). Only a non-identifier value may be stated by the calling turn itself
+ * ("12 hours is 720 minutes") or be converted; an identifier must come from an earlier user
+ * message, tool result or the system prompt.
  */
-function numberGrounded(n: number, forms: readonly string[], key: string | undefined, g: Grounding, through: number): boolean {
+function numberGrounded(n: number, forms: readonly string[], key: string | undefined, g: Grounding, before: number): boolean {
+  if (isIdentifierKey(key)) return g.any(forms, before, false);
   // Amounts are often computed (a total, a split between two cards): grounded when the
   // assistant stated them to the user, before or while calling. Whether the arithmetic is right is R1.
+  const through = before + 1;
   if (g.any(forms, through, true)) return true;
-  const sources = conversionSources(Math.abs(n), key);
-  return sources.length > 0 && g.any(sources, through, true);
+  for (const source of conversionSources(Math.abs(n), key)) {
+    if (source.number !== undefined && !g.numberSeen(source.number)) continue;
+    if (g.any(source.phrases, through, true)) return true;
+  }
+  return false;
 }
 
 function isGrounded(value: string | number, key: string | undefined, g: Grounding, before: number, p: ResolvedProvenance): boolean {
-  // Sources up to and including the calling assistant turn: its own text ("12 hours, so 720 minutes").
-  const through = before + 1;
   if (typeof value === 'number') {
     if (Number.isInteger(value) && Math.abs(value) <= p.smallIntMax) return true;
-    return numberGrounded(value, numberForms(value), key, g, through);
+    return numberGrounded(value, numberForms(value), key, g, before);
   }
   const text = value.trim();
   if (text === '' || CODE_RE.test(text)) return true;
   if (NUMERIC_STRING_RE.test(text)) {
     const n = Number(text);
     if (Number.isInteger(n) && Math.abs(n) <= p.smallIntMax) return true;
-    return numberGrounded(n, [text.startsWith('-') ? text.slice(1) : text, ...numberForms(n)], key, g, through);
+    return numberGrounded(n, [text.startsWith('-') ? text.slice(1) : text, ...numberForms(n)], key, g, before);
   }
   const needle = normalizeForGrounding(text).replace(EDGE_PUNCT_RE, '');
   if (needle === '') return true;
   if (g.any([needle], before, false, text.toLowerCase().replace(EDGE_PUNCT_RE, ''))) return true;
+  // Assistant text, the calling turn's included ("14 days from March 3 is March 17"), grounds
+  // dates and times it works out, but never an identifier.
+  const identifier = isIdentifierKey(key);
+  const through = identifier ? before : before + 1;
+  const assistant = !identifier;
   const date = ISO_DATE_RE.exec(text.toLowerCase());
   if (date !== null) {
     const [, y, mo, d, hh, mi] = date;
     const month = Number(mo);
     const day = Number(d);
-    // A date the assistant worked out and said ("14 days from March 3 is March 17") counts too.
     const dateOk =
-      g.any([`${y} ${mo} ${d}`], through, true) || g.any(dateMentions(month, day), through, true) || g.relativeDate(before);
+      g.any([`${y} ${mo} ${d}`], through, assistant) || g.any(dateMentions(month, day), through, assistant) || g.relativeDate(before);
     if (!dateOk) return false;
     if (hh === undefined || mi === undefined) return true;
     const hour = Number(hh);
     const minute = Number(mi);
-    return (hour === 0 && minute === 0) || g.any(timeMentions(hour, minute), through, true);
+    return (hour === 0 && minute === 0) || g.any(timeMentions(hour, minute), through, assistant);
   }
   const time = TIME_RE.exec(text);
-  if (time !== null) return g.any(timeMentions(Number(time[1]), Number(time[2])), through, true);
+  if (time !== null) return g.any(timeMentions(Number(time[1]), Number(time[2])), through, assistant);
   return false;
 }
-
 
 function isFreeText(text: string, p: ResolvedProvenance): boolean {
   const t = text.trim();
