@@ -9,13 +9,93 @@
  * lose the last lines the kernel had not yet written out; a sync per call would cost more than
  * the call's own CPU budget.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { GemtrajError } from '../errors.js';
 import { truncateTo, writeAll, writeFailure } from '../io/durable.js';
 import { emptyFigures, UsageAccounting, type UsageEvent, type UsageReport } from './usage.js';
 
 /** File name of the ledger in a run directory. */
 export const USAGE_LEDGER_FILE = 'usage.jsonl';
+
+/** Bytes read at a time when replaying the ledger (1 MiB). */
+export const LEDGER_CHUNK_BYTES = 1 << 20;
+
+/** The ledger could not be read on resume: says which file (and why). */
+export class LedgerReadError extends GemtrajError {
+  constructor(readonly file: string, cause: unknown) {
+    const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+    super(`cannot read the usage ledger ${file}: ${code ?? (cause instanceof Error ? cause.message : String(cause))}`, undefined, { cause });
+    this.name = 'LedgerReadError';
+  }
+}
+
+/**
+ * Applies every whole line of the ledger at `path` (none when it does not exist), reading it
+ * `chunkBytes` at a time: a line split across two reads is carried over, so memory does not grow
+ * with the file (a ledger of millions of calls passes V8's 512 MB string limit). Lines are split
+ * on the byte `\n`, which never occurs inside a UTF-8 character. A line that is not JSON (torn by
+ * a full disk and cut back) is skipped; bytes after the last `\n` are not a line.
+ * Returns the events applied, the bytes of whole lines, and the file's size.
+ */
+export function replayLedger(
+  path: string,
+  apply: (event: UsageEvent) => void,
+  chunkBytes = LEDGER_CHUNK_BYTES,
+): { events: number; wholeBytes: number; size: number } {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { events: 0, wholeBytes: 0, size: 0 };
+    throw new LedgerReadError(path, error);
+  }
+  const chunk = Buffer.allocUnsafe(Math.max(1, chunkBytes));
+  let carry: Buffer = Buffer.alloc(0); // the start of a line begun in an earlier chunk
+  let size = 0;
+  let wholeBytes = 0;
+  let events = 0;
+  const line = (bytes: Buffer, start: number, end: number): void => {
+    if (end === start) return;
+    let event: UsageEvent;
+    try {
+      event = JSON.parse(bytes.toString('utf8', start, end)) as UsageEvent;
+    } catch {
+      return; // a line torn by a full disk and cut back is never complete JSON; skip it
+    }
+    apply(event);
+    events++;
+  };
+  try {
+    for (;;) {
+      let read: number;
+      try {
+        read = readSync(fd, chunk, 0, chunk.length, size);
+      } catch (error) {
+        throw new LedgerReadError(path, error);
+      }
+      if (read === 0) break;
+      let start = 0;
+      for (let nl = chunk.indexOf(10, 0); nl !== -1 && nl < read; nl = chunk.indexOf(10, start)) {
+        if (carry.length > 0) {
+          const whole = Buffer.concat([carry, chunk.subarray(start, nl)]);
+          carry = Buffer.alloc(0);
+          line(whole, 0, whole.length);
+        } else {
+          line(chunk, start, nl);
+        }
+        start = nl + 1;
+        wholeBytes = size + start;
+      }
+      // Copied: the chunk is overwritten by the next read.
+      if (start < read) carry = Buffer.concat([carry, chunk.subarray(start, read)]);
+      size += read;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return { events, wholeBytes, size };
+}
 
 export class UsageLedger {
   private fd: number | undefined;
@@ -27,32 +107,16 @@ export class UsageLedger {
   /** True when the file held no event at open (a new run, or one made before ledgers). */
   private fresh: boolean;
 
-  /** Replays what earlier processes wrote to `path`; the file is created at the first append. */
-  constructor(readonly path: string) {
+  /**
+   * Replays what earlier processes wrote to `path`; the file is created at the first append.
+   * `chunkBytes` (internal, for tests): bytes read at a time; the replay's memory is this buffer
+   * and the per-(stage, model) figures, whatever the ledger's size.
+   */
+  constructor(readonly path: string, options: { chunkBytes?: number } = {}) {
     this.before = new UsageAccounting({});
-    let text = '';
-    if (existsSync(path)) {
-      try {
-        text = readFileSync(path, 'utf8');
-      } catch (error) {
-        throw writeFailure(path, error);
-      }
-    }
-    const end = text.lastIndexOf('\n') + 1;
-    let events = 0;
-    for (const line of text.slice(0, end).split('\n')) {
-      if (line === '') continue;
-      let event: UsageEvent;
-      try {
-        event = JSON.parse(line) as UsageEvent;
-      } catch {
-        continue; // a line torn by a full disk and cut back is never complete JSON; skip it
-      }
-      this.before.apply(event);
-      events++;
-    }
-    this.fresh = events === 0;
-    this.wholeBytes = end < text.length ? Buffer.byteLength(text.slice(0, end), 'utf8') : -1;
+    const replay = replayLedger(path, (event) => this.before.apply(event), options.chunkBytes);
+    this.fresh = replay.events === 0;
+    this.wholeBytes = replay.wholeBytes < replay.size ? replay.wholeBytes : -1;
   }
 
   /** Appends one event. Throws DiskFullError / WriteError naming the file. */
