@@ -198,6 +198,8 @@ describe('usage ledger', () => {
       const path = join(dir, USAGE_LEDGER_FILE);
       mkdirSync(path); // reading a folder fails with EISDIR
       expect(() => new UsageLedger(path)).toThrow(`cannot read the usage ledger ${path}: EISDIR`);
+      // The gateway that opens it says the same (not "cannot write").
+      expect(() => open(dir)).toThrow(`cannot read the usage ledger ${path}: EISDIR`);
     });
   });
 });
