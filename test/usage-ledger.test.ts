@@ -201,5 +201,47 @@ describe('usage ledger', () => {
       // The gateway that opens it says the same (not "cannot write").
       expect(() => open(dir)).toThrow(`cannot read the usage ledger ${path}: EISDIR`);
     });
+  
+    it('compacts a ledger over the size limit into one base line with the same sums, at the first append', () => {
+      const text = ledgerText();
+      const dir = runDir();
+      const path = join(dir, USAGE_LEDGER_FILE);
+      const uncompacted = join(dir, 'copy.jsonl');
+      writeFileSync(path, text);
+      // A process that never appends (one refused by the run's lock) leaves the file as it is.
+      new UsageLedger(path, { compactBytes: 100 }).close();
+      expect(readFileSync(path, 'utf8')).toBe(text);
+
+      const ledger = new UsageLedger(path, { compactBytes: 100, chunkBytes: 10 });
+      const before = ledger.previous();
+      expect(before).toEqual(wholeFileReport(text));
+      ledger.append({ e: 'sent', s: 'judge', m: 'm' });
+      ledger.append({ e: 'paid', s: 'judge', m: 'm', p: 3, c: 4, usd: 0.5 });
+      ledger.close();
+      const lines = readFileSync(path, 'utf8').split('\n');
+      expect(lines).toHaveLength(4); // base, the two events, and the end after the last newline
+      expect((JSON.parse(lines[0] ?? '') as { e: string }).e).toBe('base');
+      expect(lines.slice(1, 3)).toEqual(['{"e":"sent","s":"judge","m":"m"}', '{"e":"paid","s":"judge","m":"m","p":3,"c":4,"usd":0.5}']);
+
+      // The same sums as the ledger left whole with the same event appended.
+      writeFileSync(uncompacted, `${text.slice(0, text.lastIndexOf('\n') + 1)}${lines[1]}\n${lines[2]}\n`);
+      const whole = new UsageLedger(uncompacted, { compactBytes: Number.MAX_SAFE_INTEGER });
+      const compacted = new UsageLedger(path, { compactBytes: Number.MAX_SAFE_INTEGER });
+      expect(compacted.previous()).toEqual(whole.previous());
+      expect(compacted.previous().totals.unconfirmed_calls).toBeGreaterThan(0); // sends never answered
+      whole.close();
+      compacted.close();
+    });
+
+    it('leaves a ledger under the size limit uncompacted', () => {
+      const text = ledgerText();
+      const dir = runDir();
+      const path = join(dir, USAGE_LEDGER_FILE);
+      writeFileSync(path, text);
+      const ledger = new UsageLedger(path, { compactBytes: Buffer.byteLength(text) });
+      ledger.append({ e: 'retry', s: 'extract', m: 'm' });
+      ledger.close();
+      expect(readFileSync(path, 'utf8')).toBe(`${text.slice(0, text.lastIndexOf('\n') + 1)}{"e":"retry","s":"extract","m":"m"}\n`);
+    });
   });
 });

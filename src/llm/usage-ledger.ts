@@ -9,10 +9,10 @@
  * lose the last lines the kernel had not yet written out; a sync per call would cost more than
  * the call's own CPU budget.
  */
-import { closeSync, mkdirSync, openSync, readSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { GemtrajError } from '../errors.js';
-import { truncateTo, writeAll, writeFailure } from '../io/durable.js';
+import { truncateTo, writeAll, writeFailure, writeFileAtomic } from '../io/durable.js';
 import { emptyFigures, UsageAccounting, type UsageEvent, type UsageReport } from './usage.js';
 
 /** File name of the ledger in a run directory. */
@@ -20,6 +20,12 @@ export const USAGE_LEDGER_FILE = 'usage.jsonl';
 
 /** Bytes read at a time when replaying the ledger (1 MiB). */
 export const LEDGER_CHUNK_BYTES = 1 << 20;
+
+/**
+ * A ledger bigger than this at open (64 MiB, about 550 000 paid calls) is compacted before the
+ * first append: rewritten as one `base` line holding its sums.
+ */
+export const LEDGER_COMPACT_BYTES = 64 << 20;
 
 /** The ledger could not be read on resume: says which file (and why). */
 export class LedgerReadError extends GemtrajError {
@@ -101,7 +107,9 @@ export class UsageLedger {
   private fd: number | undefined;
   private closed = false;
   /** Bytes of whole lines at open: a torn tail after them is cut off before the first append. */
-  private readonly wholeBytes: number;
+  private wholeBytes: number;
+  /** The ledger is to be compacted at the first append. */
+  private compactAtOpen: boolean;
   /** The figures of the lines written before this process opened the ledger. */
   private readonly before: UsageAccounting;
   /** True when the file held no event at open (a new run, or one made before ledgers). */
@@ -110,13 +118,15 @@ export class UsageLedger {
   /**
    * Replays what earlier processes wrote to `path`; the file is created at the first append.
    * `chunkBytes` (internal, for tests): bytes read at a time; the replay's memory is this buffer
-   * and the per-(stage, model) figures, whatever the ledger's size.
+   * and the per-(stage, model) figures, whatever the ledger's size. `compactBytes` (internal, for
+   * tests): the size above which the ledger is compacted.
    */
-  constructor(readonly path: string, options: { chunkBytes?: number } = {}) {
+  constructor(readonly path: string, options: { chunkBytes?: number; compactBytes?: number } = {}) {
     this.before = new UsageAccounting({});
     const replay = replayLedger(path, (event) => this.before.apply(event), options.chunkBytes);
     this.fresh = replay.events === 0;
     this.wholeBytes = replay.wholeBytes < replay.size ? replay.wholeBytes : -1;
+    this.compactAtOpen = !this.fresh && replay.size > (options.compactBytes ?? LEDGER_COMPACT_BYTES);
   }
 
   /** Appends one event. Throws DiskFullError / WriteError naming the file. */
@@ -127,6 +137,9 @@ export class UsageLedger {
 
   private open(): number {
     if (this.fd !== undefined) return this.fd;
+    // Here, not at replay: the first append comes after the run directory's lock is taken, so no
+    // other process appends to the file being replaced (as for the torn-tail cut below).
+    if (this.compactAtOpen) this.compact();
     try {
       mkdirSync(dirname(this.path), { recursive: true });
       this.fd = openSync(this.path, 'a');
@@ -136,6 +149,34 @@ export class UsageLedger {
     // A line cut short (a full disk) is cut off, so that the next one starts on its own line.
     if (this.wholeBytes >= 0) truncateTo(this.fd, this.wholeBytes);
     return this.fd;
+  }
+
+  /**
+   * Replaces the ledger by one `base` line holding the sums of its lines (a request sent by a
+   * process now gone and never answered is in it as an unconfirmed call, as replay counts it),
+   * so that resumes do not replay millions of lines. Crash-safe: the line is written to a temp
+   * file, synced and renamed over the ledger, then the folder is synced; a crash before the rename
+   * leaves the old ledger, which has the same sums. Best effort: if it cannot be written (a full
+   * disk), the ledger stays as it is and appends go on.
+   */
+  private compact(): void {
+    this.compactAtOpen = false;
+    try {
+      writeFileAtomic(this.path, `${JSON.stringify({ e: 'base', usage: this.before.report(true) } satisfies UsageEvent)}\n`);
+    } catch {
+      return;
+    }
+    this.wholeBytes = -1; // the new file is whole lines
+    try {
+      const dir = openSync(dirname(this.path), 'r');
+      try {
+        fsyncSync(dir);
+      } finally {
+        closeSync(dir);
+      }
+    } catch {
+      // A file system that cannot sync a folder: the rename is durable at its next commit.
+    }
   }
 
   /**
