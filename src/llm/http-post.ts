@@ -1,9 +1,10 @@
 /**
  * One JSON POST over `node:http`/`node:https` with keep-alive sockets: the HTTP backend's wire.
  * Node's global `fetch` (undici behind WHATWG streams) and the SDK around it cost about 1.5 ms
- * of CPU per call; this costs about 0.3 ms (bench/run-all.mjs measures it), which is what lets
- * one process drive 1,000 calls/s. Only transport lives here: status, headers and body text
- * come back as they are, and http-backend.ts turns them into answers or classified errors.
+ * of CPU per call; this costs about 0.3 ms (measured in a separate client process): the
+ * transport was the largest single share of gemtraj's CPU per call. Only transport lives here:
+ * status, headers and body text come back as they are, and http-backend.ts turns them into
+ * answers or classified errors.
  */
 import http from 'node:http';
 import https from 'node:https';
