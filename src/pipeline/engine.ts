@@ -73,8 +73,8 @@ export interface EngineOptions {
   /** Stop requested (SIGINT, SIGTERM): finish what is in flight, start nothing new. */
   signal?: AbortSignal | undefined;
   /**
-   * After a stop, model calls in flight may finish (their answers are paid for and cached)
-   * for this long; then they are aborted and their items left for the rerun. Milliseconds,
+   * After a stop, no step starts, and model calls in flight may finish (their answers are paid
+   * for and cached) for this long; then they are aborted and their items left for the rerun. Milliseconds,
    * minimum 0. @default 20000 (schedulers such as Kubernetes kill after 30 s)
    */
   stopGraceMs?: number | undefined;
@@ -205,6 +205,10 @@ export async function runSteps(
     if (stored !== undefined) {
       outcome = { kind: 'out', records: [stored] };
       resumed = true;
+    } else if (options.signal?.aborted === true) {
+      // Stopping: what is in flight settles, but no step starts (no new paid call); the rerun
+      // picks the record up here, from the outputs already stored.
+      outcome = { kind: 'retryable', reason: { check: 'interrupted', message: 'stopped before this step started; a rerun does it' } };
     } else {
       outcome = await guarded(step, record, context);
     }
