@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runMain } from '../src/testing/cli-harness.js';
+import { makeValidTrajectory } from './fixtures/valid-trajectory.js';
 import { readLines } from './helpers/cli.js';
 
 const work = mkdtempSync(join(tmpdir(), 'gemtraj-trainer-'));
@@ -71,6 +72,23 @@ describe('validate and export keep what trainers need', () => {
     const lines = readFileSync(exported, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { messages: Array<Record<string, unknown>> });
     const messages = lines.flatMap((l) => l.messages);
     expect(messages.filter((m) => 'weight' in m).map((m) => m.weight)).toEqual([0, 1]);
+    expect(messages.some((m) => Array.isArray(m.tool_calls) && m.tool_calls.length === 0)).toBe(false);
+  });
+
+  it('drops empty tool_calls from trajectories in gemtraj format too', async () => {
+    const trajectory = makeValidTrajectory();
+    const withEmpty = {
+      ...trajectory,
+      messages: trajectory.messages.map((m) => (m.role === 'assistant' && m.tool_calls === undefined ? { ...m, tool_calls: [] } : m)),
+    };
+    expect(withEmpty.messages.some((m) => m.role === 'assistant' && m.tool_calls?.length === 0)).toBe(true);
+    const input = join(work, 'native.jsonl');
+    writeFileSync(input, `${JSON.stringify(withEmpty)}\n`);
+    const out = join(work, 'native-validated');
+    expect((await runMain(['validate', input, '--out', out, '--no-judge'])).code).toBe(0);
+    const passed = readLines(join(out, 'trajectories.jsonl'));
+    expect(passed).toHaveLength(1);
+    const messages = passed.flatMap((t) => t.messages as Array<Record<string, unknown>>);
     expect(messages.some((m) => Array.isArray(m.tool_calls) && m.tool_calls.length === 0)).toBe(false);
   });
 });

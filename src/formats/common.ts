@@ -45,9 +45,24 @@ export function contentText(value: unknown): string | null | undefined {
 /** Checks a draft with the Trajectory schema and turns it into an {@link ImportResult}. */
 export function finishImport(draft: unknown): ImportResult {
   const parsed = TrajectorySchema.safeParse(draft);
-  if (parsed.success) return { ok: true, trajectory: parsed.data };
+  if (parsed.success) return { ok: true, trajectory: withoutEmptyCalls(parsed.data) };
   const issue = parsed.error.issues[0];
   return { ok: false, error: issue === undefined ? 'invalid trajectory' : `${formatPath(issue.path)}: ${issue.message}` };
+}
+
+/**
+ * `tool_calls: []` normalised away (in every format, gemtraj's own included): OpenAI's API
+ * and some trainers refuse an empty list, and it means the same as no calls.
+ */
+function withoutEmptyCalls(t: Trajectory): Trajectory {
+  const empty = (m: Message): boolean => m.role === 'assistant' && m.tool_calls !== undefined && m.tool_calls.length === 0;
+  if (!t.messages.some(empty)) return t;
+  const messages = t.messages.map((m): Message => {
+    if (m.role !== 'assistant' || !empty(m)) return m;
+    const { tool_calls: _empty, ...rest } = m;
+    return rest;
+  });
+  return { ...t, messages };
 }
 
 /** Map from call id to tool name over a conversation. */
