@@ -91,4 +91,23 @@ describe.skipIf(!CAN_MOUNT)('gemtraj run with --out on a small tmpfs', () => {
     expect(contentById(files.rejected, byStageId)).toEqual(contentById(reference.rejected, byStageId));
     expect(new Set(files.progress.map((r) => r.id))).toEqual(new Set(DOC_IDS));
   });
+  it('names the file whichever one fills the disk first, databases included', async () => {
+    // Tiny mounts fill at the first files: the cache and dedup index (SQLite said only
+    // "database or disk is full"), then the first records.
+    for (const size of [16, 48, 96, 128, 160, 256].map((k) => k * 1024)) {
+      try {
+        execFileSync('umount', [mountPoint], { stdio: 'ignore' });
+      } catch {
+        // not mounted
+      }
+      expect(mount(`size=${size}`)).toBe(true);
+      const out = join(mountPoint, `run-${size}`);
+      const stopped = await run(out);
+      if (stopped.code === 0) continue; // fitted after all
+      const messages = stopped.stderr.split('\n').filter((l) => l.startsWith('gemtraj: '));
+      expect(messages, `${size}: ${stopped.stderr}`).toHaveLength(1);
+      expect(messages[0], `${size}`).toMatch(/no space left on the device writing \S+|cannot write \S+/);
+      expect(messages[0], `${size}`).toContain(out);
+    }
+  });
 });

@@ -113,18 +113,26 @@ export class SegmentIndex {
     readonly settings: DedupSettings,
     tuning: SegmentIndexTuning = {},
   ) {
-    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    // NORMAL in WAL mode: every commit survives a killed process, without an fsync per segment.
-    this.db.pragma('synchronous = NORMAL');
-    this.db.pragma(`cache_size = -${CACHE_KIB}`);
-    this.db.exec(`
-      CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS segs (ord INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, exact BLOB NOT NULL, sig BLOB);
-      CREATE INDEX IF NOT EXISTS segs_exact ON segs (exact);
-      CREATE TABLE IF NOT EXISTS bands (key INTEGER NOT NULL, ord INTEGER NOT NULL, PRIMARY KEY (key, ord)) WITHOUT ROWID;
-    `);
+    let db: Database.Database | undefined;
+    try {
+      if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+      db = new Database(file);
+      db.pragma('journal_mode = WAL');
+      // NORMAL in WAL mode: every commit survives a killed process, without an fsync per segment.
+      db.pragma('synchronous = NORMAL');
+      db.pragma(`cache_size = -${CACHE_KIB}`);
+      db.exec(`
+        CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS segs (ord INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, exact BLOB NOT NULL, sig BLOB);
+        CREATE INDEX IF NOT EXISTS segs_exact ON segs (exact);
+        CREATE TABLE IF NOT EXISTS bands (key INTEGER NOT NULL, ord INTEGER NOT NULL, PRIMARY KEY (key, ord)) WITHOUT ROWID;
+      `);
+    } catch (error) {
+      db?.close();
+      // A full or read-only disk: one message naming the file, as for every writer.
+      throw writeFailure(file, error);
+    }
+    this.db = db;
     this.checkSettings();
     this.hasher = settings.mode === 'near' ? new MinHasher(settings) : undefined;
     this.bloomBits = tuning.bloomLog2Bits ?? BLOOM_LOG2_BITS;

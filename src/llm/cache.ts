@@ -67,19 +67,16 @@ export class ResponseCache {
 
   /** Opens (creating the file and its folder if needed) the cache at `path`. */
   constructor(readonly path: string) {
+    let db: Database.Database | undefined;
     try {
       mkdirSync(dirname(path), { recursive: true });
-      this.db = new Database(path);
-    } catch (error) {
-      // "unable to open database file" does not say that the folder is read-only.
-      throw writeFailure(path, error);
-    }
-    this.db.pragma('journal_mode = WAL');
-    // NORMAL in WAL mode: every commit survives a killed process (not a power cut), and is fast.
-    this.db.pragma('synchronous = NORMAL');
-    // Shards of one run may share the file.
-    this.db.pragma('busy_timeout = 10000');
-    this.db.exec(`CREATE TABLE IF NOT EXISTS responses (
+      db = new Database(path);
+      db.pragma('journal_mode = WAL');
+      // NORMAL in WAL mode: every commit survives a killed process (not a power cut), and is fast.
+      db.pragma('synchronous = NORMAL');
+      // Shards of one run may share the file.
+      db.pragma('busy_timeout = 10000');
+      db.exec(`CREATE TABLE IF NOT EXISTS responses (
       key TEXT PRIMARY KEY,
       model TEXT NOT NULL,
       text TEXT NOT NULL,
@@ -89,6 +86,13 @@ export class ResponseCache {
       tool_calls TEXT,
       created_at INTEGER NOT NULL
     )`);
+    } catch (error) {
+      db?.close();
+      // "unable to open database file" does not say that the folder is read-only, and
+      // "database or disk is full" does not say which file.
+      throw writeFailure(path, error);
+    }
+    this.db = db;
     this.getStmt = this.db.prepare<[string], Row>(
       'SELECT model, text, finish_reason, prompt_tokens, completion_tokens, tool_calls FROM responses WHERE key = ?',
     );
