@@ -73,6 +73,12 @@ describe('validate and export keep what trainers need', () => {
     const messages = lines.flatMap((l) => l.messages);
     expect(messages.filter((m) => 'weight' in m).map((m) => m.weight)).toEqual([0, 1]);
     expect(messages.some((m) => Array.isArray(m.tool_calls) && m.tool_calls.length === 0)).toBe(false);
+    expect((await runMain(['export', join(out, 'trajectories.jsonl'), '--format', 'openai', '--out', join(work, 'again.jsonl')])).stderr).not.toMatch(/weight 0/);
+
+    // A format without per-turn weights says that the turn will be trained on.
+    const qwen = await runMain(['export', join(out, 'trajectories.jsonl'), '--target', 'qwen3', '--out', join(work, 'qwen3.jsonl')]);
+    expect(qwen.code).toBe(0);
+    expect(qwen.stderr).toMatch(/warning: 1 assistant turn\(s\) marked weight 0 have no per-turn weight in target qwen3, so they will be trained on/);
   });
 
   it('drops empty tool_calls from trajectories in gemtraj format too', async () => {

@@ -68,6 +68,11 @@ export interface ExportSummary {
   /** Records exported with losses (notes), and the total number of notes. */
   lossyRecords: number;
   lossNotes: number;
+  /**
+   * Assistant turns marked `weight: 0` (not to be trained on) in records whose output has no
+   * per-turn weight: the trainer will learn them. 0 when the format keeps the weight.
+   */
+  weightDropped: number;
   problems: Array<{ line: number; stage: 'import' | 'export' | 'template'; message: string }>;
   /** The template check, per written record (output line order). */
   templateResults?: TemplateCheckResult[];
@@ -91,7 +96,7 @@ export async function runExport(options: ExportOptions): Promise<ExportSummary> 
   const shareGpt = format === 'sharegpt' || target?.name === 'llamafactory';
   if (!existsSync(options.input)) throw new InputError(`${options.input}: no such file`);
   checkRecordFile(options.input);
-  const summary: ExportSummary = { read: 0, imported: 0, exported: 0, importFailed: 0, exportFailed: 0, lossyRecords: 0, lossNotes: 0, problems: [] };
+  const summary: ExportSummary = { read: 0, imported: 0, exported: 0, importFailed: 0, exportFailed: 0, lossyRecords: 0, lossNotes: 0, weightDropped: 0, problems: [] };
   const problem = (line: number, stage: 'import' | 'export' | 'template', message: string): void => {
     summary.problems.push({ line, stage, message });
     warn(`${options.input}:${line}: ${stage}: ${message}`);
@@ -152,6 +157,8 @@ export async function runExport(options: ExportOptions): Promise<ExportSummary> 
         if (fd !== undefined) writeAll(fd, Buffer.from(`${JSON.stringify(out.record)}\n`, 'utf8'), options.out ?? '');
         else rows.push({ id: t.id, ...out.record });
         summary.exported += 1;
+        const unweighted = t.messages.filter((m) => m.role === 'assistant' && m.weight === 0).length;
+        if (unweighted > 0 && !JSON.stringify(out.record).includes('"weight":0')) summary.weightDropped += unweighted;
         if (out.notes.length > 0) {
           summary.lossyRecords += 1;
           summary.lossNotes += out.notes.length;
@@ -232,6 +239,12 @@ export async function runExport(options: ExportOptions): Promise<ExportSummary> 
   );
   if (summary.importFailed + summary.exportFailed > 0) log(`not exported: ${summary.importFailed} unreadable, ${summary.exportFailed} not representable in ${label}`);
   if (summary.lossyRecords > 0) log(`lossy: ${summary.lossyRecords} records (${summary.lossNotes} dropped or merged parts)`);
+  if (summary.weightDropped > 0) {
+    warn(
+      `warning: ${summary.weightDropped} assistant turn(s) marked weight 0 have no per-turn weight in ${label}, so they will be trained on; ` +
+        '--format openai (OpenAI fine-tuning) keeps the weight',
+    );
+  }
   if (template !== undefined && summary.template !== undefined) {
     const s = summary.template;
     const engine = summary.templateResults?.[0]?.engine ?? 'jinja2';
