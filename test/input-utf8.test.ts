@@ -52,6 +52,15 @@ describe('invalid UTF-8 in input files', () => {
     expect(warnings.map((w) => w.message)).toEqual([expect.stringContaining(`${file}: invalid UTF-8 at byte ${12 + 8 + 11} (line 2, column ${8 + 12})`)]);
   });
 
+  it('a text file: each place is a warning, one per broken sequence', async () => {
+    // Line 1: a lone 0xFF; line 2: Latin-1 é; line 3: two truncated two-byte sequences (0xC3).
+    const bytes = Buffer.concat([Buffer.from('Sign in \xff first.\nOrder a caf\xe9.\nThen \xc3 and \xc3 done.\n', 'latin1')]);
+    const file = write('several.txt', bytes);
+    const { items, warnings } = await read(file);
+    expect(items).toHaveLength(1);
+    expect(warnings.map((w) => /line (\d+)/.exec(w.message)?.[1])).toEqual(['1', '2', '3', '3']);
+  });
+
   it('CSV and JSON arrays (streamed): the line and byte', async () => {
     const csv = write('rows.csv', Buffer.concat([Buffer.from(`id,text\na,"${PROSE}"\nb,"`), LATIN1, Buffer.from('"\n')]));
     const fromCsv = await read(csv);

@@ -145,13 +145,26 @@ async function* readKnown(file: InputFile, options: ReadOptions): AsyncGenerator
   }
 }
 
-/** Reports invalid UTF-8 in `bytes` (a whole text), if any; `where` names it, `of` what the offset counts in. */
+/** Places of invalid UTF-8 reported per text: a binary file given as text would flood the log. */
+const MAX_UTF8_PLACES = 100;
+
+/**
+ * Reports each place of invalid UTF-8 in `bytes` (a whole text; at most {@link MAX_UTF8_PLACES});
+ * `where` names it, `of` what the offset counts in.
+ */
 function checkUtf8(bytes: Buffer, where: string, options: ReadOptions, of = ''): void {
   if (options.onWarning === undefined) return;
-  const bad = firstInvalidUtf8(bytes);
-  if (bad === -1) return;
-  const at = lineAndColumn(bytes, bad);
-  options.onWarning({ check: 'input_utf8', message: invalidUtf8Message(where, `byte ${bad}${of} (line ${at.line}, column ${at.column})`, bytes.subarray(bad, bad + 4)) });
+  let from = 0;
+  for (let places = 0; places < MAX_UTF8_PLACES; places++) {
+    const relative = firstInvalidUtf8(bytes, from);
+    if (relative === -1) return;
+    const bad = from + relative;
+    const at = lineAndColumn(bytes, bad);
+    options.onWarning({ check: 'input_utf8', message: invalidUtf8Message(where, `byte ${bad}${of} (line ${at.line}, column ${at.column})`, bytes.subarray(bad, bad + 4)) });
+    // One place per broken sequence: skip the continuation bytes that follow its lead byte.
+    from = bad + 1;
+    while (from < bytes.length && ((bytes[from] as number) & 0xc0) === 0x80) from++;
+  }
 }
 
 /** `chunks`, checked for invalid UTF-8 when someone listens (CSV, JSON arrays: streamed, not split in lines here). */
