@@ -39,5 +39,7 @@ describe('prices', () => {
     expect(totals.unpriced_calls).toBe(1);
     expect(formatCost(totals)).toBe('$0.0140 + 1 unpriced call');
     expect(accounting.report().unpriced_models).toEqual(['local-model']);
+    // After a kill: answered calls all unpriced, others unconfirmed (cost unknown): unpriced.
+    expect(formatCost({ calls: 48, unconfirmed_calls: 16, unpriced_calls: 32, cost_usd: 0 })).toBe('unpriced');
   });
 });

@@ -74,10 +74,14 @@ export function costOf(usage: Usage, price: ModelPrice | undefined): number {
   return price === undefined ? 0 : costAt(usage, price);
 }
 
-/** Cost for people: `$1.2345`, `unpriced` when no call had a price, `$1.2345 + 3 unpriced calls` when some had none. */
-export function formatCost(figures: Pick<UsageFigures, 'cost_usd' | 'unpriced_calls' | 'calls'>, digits = 4): string {
+/**
+ * Cost for people: `$1.2345`, `unpriced` when no answered call had a price, `$1.2345 + 3
+ * unpriced calls` when some had none. Unconfirmed calls (in flight at a kill) have no known
+ * cost either way, so they do not make an unpriced run look priced.
+ */
+export function formatCost(figures: Pick<UsageFigures, 'cost_usd' | 'unpriced_calls' | 'calls'> & { unconfirmed_calls?: number }, digits = 4): string {
   const unpriced = figures.unpriced_calls ?? 0;
-  if (unpriced > 0 && unpriced >= figures.calls) return 'unpriced';
+  if (unpriced > 0 && unpriced >= figures.calls - (figures.unconfirmed_calls ?? 0)) return 'unpriced';
   const dollars = `$${figures.cost_usd.toFixed(digits)}`;
   return unpriced > 0 ? `${dollars} + ${unpriced} unpriced call${unpriced === 1 ? '' : 's'}` : dollars;
 }
