@@ -4,7 +4,7 @@
  * memory follows the row group, not the file. Every codec Parquet writers use is decoded
  * (snappy, gzip, zstd, brotli, lz4) with pure-JS decompressors.
  */
-import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema } from 'hyparquet';
+import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema, type AsyncBuffer, type FileMetaData } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
 import { firstInvalidUtf8 } from './utf8.js';
 
@@ -27,6 +27,26 @@ export interface ParquetReadOptions {
 /** Thrown for a file that is not Parquet or lacks the text column; the message says which. */
 export class ParquetInputError extends Error {}
 
+/** The file and its footer; a file that is not Parquet is a {@link ParquetInputError}. */
+async function openParquet(file: string): Promise<{ buffer: AsyncBuffer; metadata: FileMetaData }> {
+  const buffer = await asyncBufferFromFile(file);
+  try {
+    return { buffer, metadata: await parquetMetadataAsync(buffer) };
+  } catch (error) {
+    throw new ParquetInputError(`not a readable Parquet file: ${(error as Error).message}`);
+  }
+}
+
+/** `[rowStart, rowEnd)` of each non-empty row group: what one read holds in memory. */
+function* rowGroups(metadata: FileMetaData): Generator<[number, number]> {
+  let rowStart = 0;
+  for (const group of metadata.row_groups) {
+    const rowEnd = rowStart + Number(group.num_rows);
+    if (rowEnd > rowStart) yield [rowStart, rowEnd];
+    rowStart = rowEnd;
+  }
+}
+
 /** Top-level column names and the row count, from the footer alone. */
 export async function parquetShape(file: string): Promise<{ columns: string[]; rows: number }> {
   const buffer = await asyncBufferFromFile(file);
@@ -39,13 +59,7 @@ export async function parquetShape(file: string): Promise<{ columns: string[]; r
  * when present.
  */
 export async function* readParquetRows(file: string, textField: string, idField: string, options: ParquetReadOptions = {}): AsyncGenerator<ParquetRow> {
-  const buffer = await asyncBufferFromFile(file);
-  let metadata;
-  try {
-    metadata = await parquetMetadataAsync(buffer);
-  } catch (error) {
-    throw new ParquetInputError(`not a readable Parquet file: ${(error as Error).message}`);
-  }
+  const { buffer, metadata } = await openParquet(file);
   const names = parquetSchema(metadata).children.map((c) => c.element.name);
   if (!names.includes(textField)) {
     throw new ParquetInputError(`no column "${textField}" (columns: ${names.slice(0, 12).join(', ') || 'none'}); choose one with --text-field`);
@@ -66,20 +80,15 @@ export async function* readParquetRows(file: string, textField: string, idField:
           },
         }
       : undefined;
-  let rowStart = 0;
-  for (const group of metadata.row_groups) {
-    const rowEnd = rowStart + Number(group.num_rows);
-    if (rowEnd > rowStart) {
-      invalid.clear();
-      const rows = (await parquetReadObjects({ file: buffer, metadata, columns, rowStart, rowEnd, compressors, ...(parsers !== undefined ? { parsers } : {}) })) as Array<Record<string, unknown>>;
-      for (let i = 0; i < rows.length; i++) {
-        const record = rows[i] as Record<string, unknown>;
-        const text = record[textField];
-        const bad = invalid.size > 0 && typeof text === 'string' ? invalid.get(text) : undefined;
-        yield { row: rowStart + i + 1, record, ...(bad !== undefined ? { invalidText: bad } : {}) };
-      }
+  for (const [rowStart, rowEnd] of rowGroups(metadata)) {
+    invalid.clear();
+    const rows = (await parquetReadObjects({ file: buffer, metadata, columns, rowStart, rowEnd, compressors, ...(parsers !== undefined ? { parsers } : {}) })) as Array<Record<string, unknown>>;
+    for (let i = 0; i < rows.length; i++) {
+      const record = rows[i] as Record<string, unknown>;
+      const text = record[textField];
+      const bad = invalid.size > 0 && typeof text === 'string' ? invalid.get(text) : undefined;
+      yield { row: rowStart + i + 1, record, ...(bad !== undefined ? { invalidText: bad } : {}) };
     }
-    rowStart = rowEnd;
   }
 }
 
@@ -106,29 +115,18 @@ function plain(value: unknown): unknown {
  * `gemtraj.json_columns` metadata are decoded from their JSON text.
  */
 export async function* readParquetTable(file: string): AsyncGenerator<ParquetRow> {
-  const buffer = await asyncBufferFromFile(file);
-  let metadata;
-  try {
-    metadata = await parquetMetadataAsync(buffer);
-  } catch (error) {
-    throw new ParquetInputError(`not a readable Parquet file: ${(error as Error).message}`);
-  }
+  const { buffer, metadata } = await openParquet(file);
   const listed = metadata.key_value_metadata?.find((e) => e.key === JSON_COLUMNS_KEY)?.value;
   const jsonColumns = new Set(listed === undefined ? [] : (JSON.parse(listed) as string[]));
-  let rowStart = 0;
-  for (const group of metadata.row_groups) {
-    const rowEnd = rowStart + Number(group.num_rows);
-    if (rowEnd > rowStart) {
-      const rows = (await parquetReadObjects({ file: buffer, metadata, rowStart, rowEnd, compressors })) as Array<Record<string, unknown>>;
-      for (let i = 0; i < rows.length; i++) {
-        const record: Record<string, unknown> = {};
-        for (const [k, v] of Object.entries(rows[i] as Record<string, unknown>)) {
-          if (v === null || v === undefined) continue;
-          record[k] = jsonColumns.has(k) && typeof v === 'string' ? (JSON.parse(v) as unknown) : plain(v);
-        }
-        yield { row: rowStart + i + 1, record };
+  for (const [rowStart, rowEnd] of rowGroups(metadata)) {
+    const rows = (await parquetReadObjects({ file: buffer, metadata, rowStart, rowEnd, compressors })) as Array<Record<string, unknown>>;
+    for (let i = 0; i < rows.length; i++) {
+      const record: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(rows[i] as Record<string, unknown>)) {
+        if (v === null || v === undefined) continue;
+        record[k] = jsonColumns.has(k) && typeof v === 'string' ? (JSON.parse(v) as unknown) : plain(v);
       }
+      yield { row: rowStart + i + 1, record };
     }
-    rowStart = rowEnd;
   }
 }
