@@ -9,6 +9,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { openBytes, sniffCompression } from './byte-stream.js';
 import { InputError } from './input-files.js';
+import { sniffFormat } from './input-format.js';
 import { readJsonArray } from './json-array.js';
 import type { JsonlLine } from './jsonl.js';
 import { splitLines } from './lines.js';
@@ -39,21 +40,14 @@ export function binaryKind(head: Uint8Array): { what: string; todo: string } | u
   if (startsWith(head, [0xff, 0xfe]) || startsWith(head, [0xfe, 0xff])) {
     return { what: 'UTF-16 text', todo: 'convert it to UTF-8 (iconv -f UTF-16 -t UTF-8, or Out-File -Encoding utf8 in PowerShell)' };
   }
-  const text = firstNonBlank(head);
+  const layout = sniffFormat(Buffer.from(head.buffer, head.byteOffset, head.byteLength));
   for (const b of BINARIES) {
     // A magic string inside the file (tar's is at byte 257) can be JSON text by chance.
-    if (b.at !== undefined && (text === 0x7b || text === 0x5b)) continue;
+    if (b.at !== undefined && (layout === 'json' || layout === 'jsonl')) continue;
     if (startsWith(head, b.magic, b.at)) return b;
   }
   if (head.subarray(0, HEAD_BYTES).includes(0)) return { what: 'binary data (NUL bytes near the start)', todo: 'give a JSON Lines file (one JSON object per line), a JSON array or a Parquet file' };
   return undefined;
-}
-
-/** The first byte that is not whitespace or a UTF-8 byte-order mark, or undefined. */
-function firstNonBlank(head: Uint8Array): number | undefined {
-  let i = startsWith(head, [0xef, 0xbb, 0xbf]) ? 3 : 0;
-  while (i < head.length && (head[i] === 0x20 || head[i] === 0x0a || head[i] === 0x0d || head[i] === 0x09)) i++;
-  return head[i];
 }
 
 function refuse(file: string, kind: { what: string; todo: string }, expected: string): InputError {
