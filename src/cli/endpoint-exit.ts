@@ -4,6 +4,7 @@
  * scheduler must be able to tell an incomplete run from a complete one.
  */
 import { EXIT_ENDPOINT, EXIT_INCOMPLETE, type ExitCode } from '../errors.js';
+import { redact } from '../llm/errors.js';
 import type { Gateway } from '../llm/gateway.js';
 
 export interface EndpointOutcome {
@@ -31,7 +32,7 @@ export function watchFailures(gateway: Gateway | undefined): () => string | unde
  * request at all (nothing could be made: a wrong URL, a dead server, 500s throughout), else
  * exit 4 (incomplete: a rerun retries the rest); with the one message that says so.
  */
-export function endpointExit(outcome: EndpointOutcome): { code: ExitCode; message: string } | undefined {
+function endpointExit(outcome: EndpointOutcome): { code: ExitCode; message: string } | undefined {
   if (outcome.retryable === 0) return undefined;
   const last = outcome.lastError === undefined ? '' : ` Last error: ${outcome.lastError}`;
   if (outcome.answered === 0 && outcome.failed > 0) {
@@ -49,4 +50,30 @@ export function endpointExit(outcome: EndpointOutcome): { code: ExitCode; messag
       `incomplete: ${outcome.retryable} record(s) were not made because the endpoint failed for them.${last}\n` +
       'Rerun the same command to retry just those (finished work is kept).',
   };
+}
+
+/**
+ * {@link endpointExit} for a command's gateways (their calls and failures summed), the message
+ * redacted: `undefined` when nothing is left to retry.
+ */
+export function gatewaysExit(
+  retryable: number,
+  gateways: ReadonlyArray<Gateway | undefined>,
+  lastError: string | undefined,
+): { code: ExitCode; message: string } | undefined {
+  const totals = gateways.map((g) => g?.usage().totals);
+  const exit = endpointExit({
+    retryable,
+    answered: totals.reduce((n, t) => n + (t?.calls ?? 0), 0),
+    failed: totals.reduce((n, t) => n + (t?.failed_calls ?? 0), 0),
+    lastError,
+  });
+  return exit === undefined ? undefined : { code: exit.code, message: redact(exit.message) };
+}
+
+/** The exit status of {@link gatewaysExit}, its message written to stderr: 0 when complete. */
+export function reportGatewaysExit(...args: Parameters<typeof gatewaysExit>): number {
+  const exit = gatewaysExit(...args);
+  if (exit !== undefined) process.stderr.write(`gemtraj: ${exit.message}\n`);
+  return exit?.code ?? 0;
 }

@@ -5,8 +5,7 @@
  */
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { endpointExit, watchFailures } from './endpoint-exit.js';
-import { redact } from '../llm/errors.js';
+import { reportGatewaysExit, watchFailures } from './endpoint-exit.js';
 import { EXIT_BAD_INPUT, EXIT_ENDPOINT, EXIT_INTERRUPTED, GemtrajError } from '../errors.js';
 import { compareEvals, formatComparison } from '../eval/compare.js';
 import { runEval } from '../eval/session.js';
@@ -141,13 +140,5 @@ export async function executeEval(input: string | undefined, flags: EvalFlags): 
     return EXIT_ENDPOINT;
   }
   if (evalJson.status === 'interrupted') return EXIT_INTERRUPTED;
-  const usage = [gateway.usage().totals, judge?.usage().totals];
-  const incomplete = endpointExit({
-    retryable: summary.turns_pending,
-    answered: usage.reduce((n, t) => n + (t?.calls ?? 0), 0),
-    failed: usage.reduce((n, t) => n + (t?.failed_calls ?? 0), 0),
-    lastError: lastFailure() ?? lastJudgeFailure(),
-  });
-  if (incomplete !== undefined) process.stderr.write(`gemtraj: ${redact(incomplete.message)}\n`);
-  return incomplete?.code ?? 0;
+  return reportGatewaysExit(summary.turns_pending, [gateway, judge], lastFailure() ?? lastJudgeFailure());
 }

@@ -8,8 +8,7 @@ import { ConfigError, DEDUP_MODES, FILTER_MODES, REPAIRED_CALLS_MODES } from '..
 import { describeDefault } from '../config-docs.js';
 import { EXIT_ENDPOINT, EXIT_INTERRUPTED } from '../errors.js';
 import { registerFilter } from './filter.js';
-import { endpointExit, watchFailures } from './endpoint-exit.js';
-import { redact } from '../llm/errors.js';
+import { reportGatewaysExit, watchFailures } from './endpoint-exit.js';
 import { batchModeConfig } from '../llm/batch-from-config.js';
 import { formatCost } from '../llm/usage.js';
 import { formatFunnel } from '../pipeline/counts.js';
@@ -203,13 +202,5 @@ export async function executeRun(mode: CorpusMode, input: string, flags: RunFlag
     return EXIT_ENDPOINT;
   }
   if (runJson.status === 'interrupted') return EXIT_INTERRUPTED;
-  const usage = gateway?.usage().totals;
-  const incomplete = endpointExit({
-    retryable: funnel?.retryable ?? 0,
-    answered: usage?.calls ?? 0,
-    failed: usage?.failed_calls ?? 0,
-    lastError: lastFailure(),
-  });
-  if (incomplete !== undefined) process.stderr.write(`gemtraj: ${redact(incomplete.message)}\n`);
-  return incomplete?.code ?? 0;
+  return reportGatewaysExit(funnel?.retryable ?? 0, [gateway], lastFailure());
 }

@@ -17,8 +17,7 @@ import { RunDirectory, RUN_FILES } from '../pipeline/run-dir.js';
 import { recordSource } from '../pipeline/sources.js';
 import { checkRecordFile } from '../io/record-file.js';
 import { addModelOptions, configFromFlags, openGateway, type CommonFlags } from './common.js';
-import { endpointExit, watchFailures } from './endpoint-exit.js';
-import { redact } from '../llm/errors.js';
+import { reportGatewaysExit, watchFailures } from './endpoint-exit.js';
 
 interface StageFlags extends CommonFlags {
   out: string;
@@ -77,10 +76,7 @@ async function runStageFile<T>(input: string, flags: StageFlags, command: StageC
   process.stderr.write(
     `${command.mode}: ${summary.read} record(s) in, ${summary.written} written to ${store === undefined ? '-' : dir.files[store]}, ${summary.rejected} rejected (${dir.files.rejected})\n`,
   );
-  const usage = gateway.usage().totals;
-  const incomplete = endpointExit({ retryable: summary.retryable, answered: usage.calls, failed: usage.failed_calls, lastError: lastFailure() });
-  if (incomplete !== undefined) process.stderr.write(`gemtraj: ${redact(incomplete.message)}\n`);
-  return incomplete?.code ?? 0;
+  return reportGatewaysExit(summary.retryable, [gateway], lastFailure());
 }
 
 export function registerStages(program: Command): void {

@@ -24,9 +24,8 @@ import { RunDirectory, RUN_FILES } from '../pipeline/run-dir.js';
 import { trajectorySource } from '../pipeline/sources.js';
 import { stepOptions } from '../pipeline/steps/options.js';
 import { VALIDATE_CHECK_IDS, type CheckId } from '../validate/index.js';
-import { redact } from '../llm/errors.js';
 import { addModelOptions, flagsToConfig, openGateway, type CommonFlags } from './common.js';
-import { endpointExit, watchFailures } from './endpoint-exit.js';
+import { gatewaysExit, watchFailures } from './endpoint-exit.js';
 
 /** `validate`'s own defaults: any well-formed conversation passes unless told otherwise. */
 const VALIDATE_COMMAND_DEFAULTS = { min_distinct_tools: 0, min_tool_calls: 0, min_messages: 0, min_user_turns: 0 };
@@ -189,9 +188,8 @@ export async function runValidate(file: string, flags: ValidateFlags): Promise<V
     dir.close();
     await gateway?.close();
   }
-  const usage = gateway?.usage().totals;
-  const incomplete = endpointExit({ retryable: summary.retryable, answered: usage?.calls ?? 0, failed: usage?.failed_calls ?? 0, lastError: lastFailure() });
-  if (incomplete !== undefined) summary.endpoint = { code: incomplete.code, message: redact(incomplete.message) };
+  const incomplete = gatewaysExit(summary.retryable, [gateway], lastFailure());
+  if (incomplete !== undefined) summary.endpoint = incomplete;
   return summary;
 }
 
