@@ -3,10 +3,10 @@
 //   node bench/dedup-bench.mjs [--sizes 10000,100000,1000000] [--mode near|exact|near,exact]
 // Per size: MB/s of text per CPU-second of SegmentIndex.check (and wall), peak RSS and heap
 // (sampled every 10,000 segments), the index on disk, and the CPU time to reopen it (what a
-// resumed run pays: the Bloom filter is rebuilt from the band table).
+// resumed run pays: the Bloom filter is rebuilt from the band runs).
 // Segments are real passages cut to ~1.5 kB and made distinct by seeded word substitutions;
 // one in ten is a planted near-duplicate (a few words changed) of an earlier one.
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -103,13 +103,15 @@ for (const mode of modes) {
     const r = process.cpuUsage();
     new SegmentIndex(join(dir, 'dedup.sqlite'), settings).close();
     const reopen = process.cpuUsage(r);
-    const disk = statSync(join(dir, 'dedup.sqlite')).size;
+    const runsDir = join(dir, 'dedup.sqlite-bands');
+    const runFiles = existsSync(runsDir) ? readdirSync(runsDir) : [];
+    const disk = statSync(join(dir, 'dedup.sqlite')).size + runFiles.reduce((sum, f) => sum + statSync(join(runsDir, f)).size, 0);
     rmSync(dir, { recursive: true, force: true });
     console.log(
       `${String(n).padStart(8)} segments  ${(bytes / 1e6).toFixed(0).padStart(5)} MB  ` +
         `${(bytes / 1e6 / (checkCpu / 1000)).toFixed(1).padStart(6)} MB/s per CPU-second (${(bytes / 1e6 / (checkMs / 1000)).toFixed(1)} MB/s wall; ${((performance.now() - t0) / 1000).toFixed(0)} s with generation)  ` +
         `duplicates ${dups} (planted ${Math.floor(n / 10)})  peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB, heap+buffers ${(peakHeap / 2 ** 20).toFixed(0)} MiB  ` +
-        `index ${(disk / 2 ** 20).toFixed(0)} MiB, reopened in ${((reopen.user + reopen.system) / 1e6).toFixed(1)} s CPU`,
+        `index ${(disk / 2 ** 20).toFixed(0)} MiB (${runFiles.length} band runs), reopened in ${((reopen.user + reopen.system) / 1e6).toFixed(1)} s CPU`,
     );
   }
 }

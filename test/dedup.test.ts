@@ -4,7 +4,7 @@
  * centre), its policies, and the BFCL and tau2 benchmark files.
  */
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -149,7 +149,7 @@ describe('SegmentIndex', () => {
     expect(() => new SegmentIndex(file, { ...SETTINGS, threshold: 0.9 })).toThrow(/other settings/);
   });
 
-  describe('band keys buffered in memory, written to SQLite in sorted bulk', () => {
+  describe('band keys buffered in memory, written out as sorted runs', () => {
     // 60 band keys: a spill every two kept segments, so the sequence crosses many of them.
     const TUNING = { bufferEntries: 60, bloomLog2Bits: 16 };
     /** Pages and planted copies of earlier ones (some exact, some edited, some of a copy). */
@@ -171,7 +171,7 @@ describe('SegmentIndex', () => {
       return out;
     };
 
-    it('decides the same whether the band keys are in memory or in SQLite', () => {
+    it('decides the same whether the band keys are in memory or in runs', () => {
       // The reference keeps every key in memory; these spill every segment or every two.
       const expected = uninterrupted();
       expect(expected.filter((v) => v.includes('→')).length).toBeGreaterThan(8);
@@ -203,6 +203,8 @@ describe('SegmentIndex', () => {
         const crashed = join(dir, 'crashed.sqlite');
         copyFileSync(file, crashed);
         if (existsSync(`${file}-wal`)) copyFileSync(`${file}-wal`, `${crashed}-wal`);
+        // The band runs as the kill leaves them: unlisted new ones, replaced ones not yet deleted.
+        cpSync(`${file}-bands`, `${crashed}-bands`, { recursive: true });
         first.close();
         // The rerun redoes every segment not flushed (its document was not marked done).
         const second = new SegmentIndex(crashed, SETTINGS, TUNING);
@@ -243,6 +245,28 @@ describe('SegmentIndex', () => {
       // A rerun of the first half finds every kept segment by id and every copy by its text.
       expect(verdicts(index, 0, half)).toEqual(expected.slice(0, half));
       index.close();
+    });
+
+    it('a run file lost or damaged after its commit is rebuilt from the signatures, deciding the same', () => {
+      const expected = uninterrupted();
+      const half = SEGMENTS.length >> 1;
+      for (const harm of ['remove', 'truncate', 'zero'] as const) {
+        const file = join(tempDir(), 'dedup.sqlite');
+        const first = new SegmentIndex(file, SETTINGS, TUNING);
+        const before = verdicts(first, 0, half);
+        first.close();
+        const runs = readdirSync(`${file}-bands`);
+        expect(runs.length).toBeGreaterThan(0);
+        const victim = join(`${file}-bands`, runs[0] as string);
+        if (harm === 'remove') rmSync(victim);
+        else if (harm === 'truncate') truncateSync(victim, 20);
+        else writeFileSync(victim, Buffer.alloc(readFileSync(victim).length));
+        const second = new SegmentIndex(file, SETTINGS, TUNING);
+        expect([...before, ...verdicts(second, half)], harm).toEqual(expected);
+        // Reruns of the first half still find what they kept and what they repeated.
+        expect(verdicts(second, 0, half), harm).toEqual(expected.slice(0, half));
+        second.close();
+      }
     });
 
     it('an index reopened after many spills decides as one session', () => {

@@ -1,6 +1,6 @@
 /**
- * The band keys of the most recently kept segments, in memory, before they are written to the
- * SQLite band table in one sorted bulk insert (see segment-index.ts). A multimap from band key
+ * The band keys of the most recently kept segments, in memory, before they are written out as
+ * one sorted run (band-runs.ts). A multimap from band key
  * to segment ord in typed arrays (open addressing, linear probing): a fixed allocation, no
  * object per entry, and the same key may be present for several ords (two kept segments that
  * share a band but were not similar enough to be duplicates).
@@ -22,7 +22,7 @@ export class BandBuffer {
     return this.count >= this.capacity;
   }
 
-  /** Adds `key → ord`; the caller empties the buffer (drain) before it is over capacity. */
+  /** Adds `key → ord`; the caller empties the buffer (takeSorted) before it is over capacity. */
   add(key: number, ord: number): void {
     if (this.count >= this.capacity) throw new RangeError('band buffer: full');
     // Half full at most: probe runs stay short.
@@ -53,27 +53,59 @@ export class BandBuffer {
   }
 
   /**
-   * Every entry in key order (the order that makes a B-tree bulk insert sequential; entries of
-   * one key in insertion order), then empties the buffer.
+   * Every entry in key order, as the arrays of a sorted run; then empties the buffer. A radix
+   * sort (keys are below 2^53: four passes over 16, 16, 11 and 10 bits), a tenth of the time of
+   * sorting the keys and probing the table again for their ords.
    */
-  drain(each: (key: number, ord: number) => void): void {
-    const { keys, ords, mask } = this;
-    const sorted = new Float64Array(this.count);
-    let n = 0;
-    for (let i = 0; i <= mask; i++) if ((keys[i] as number) !== -1) sorted[n++] = keys[i] as number;
-    sorted.sort();
-    for (let j = 0; j < n; j++) {
-      const key = sorted[j] as number;
-      if (j > 0 && sorted[j - 1] === key) continue;
-      let i = slotOf(key) & mask;
-      for (let k = keys[i] as number; k !== -1; k = keys[i] as number) {
-        if (k === key) each(key, ords[i] as number);
-        i = (i + 1) & mask;
-      }
+  takeSorted(): { keys: Float64Array; ords: Uint32Array } {
+    const n = this.count;
+    let keys = new Float64Array(n);
+    let ords = new Uint32Array(n);
+    let j = 0;
+    for (let i = 0; i <= this.mask; i++) {
+      const key = this.keys[i] as number;
+      if (key === -1) continue;
+      keys[j] = key;
+      ords[j++] = this.ords[i] as number;
     }
-    keys.fill(-1);
+    let keysTo = new Float64Array(n);
+    let ordsTo = new Uint32Array(n);
+    for (const [shift, bits, high] of RADIX_PASSES) {
+      const counts = new Uint32Array((1 << bits) + 1);
+      const mask = (1 << bits) - 1;
+      for (let i = 0; i < n; i++) {
+        const d = digitOf(keys[i] as number, high, shift, mask) + 1;
+        counts[d] = (counts[d] as number) + 1;
+      }
+      for (let d = 1; d < counts.length; d++) counts[d] = (counts[d] as number) + (counts[d - 1] as number);
+      for (let i = 0; i < n; i++) {
+        const key = keys[i] as number;
+        const d = digitOf(key, high, shift, mask);
+        const at = counts[d] as number;
+        counts[d] = at + 1;
+        keysTo[at] = key;
+        ordsTo[at] = ords[i] as number;
+      }
+      [keys, keysTo] = [keysTo, keys];
+      [ords, ordsTo] = [ordsTo, ords];
+    }
+    this.keys.fill(-1);
     this.count = 0;
+    return { keys, ords };
   }
+}
+
+/** LSD radix passes over a key below 2^53: [shift, bits, of the high 21 bits (else the low 32)]. */
+const RADIX_PASSES: ReadonlyArray<readonly [number, number, boolean]> = [
+  [0, 16, false],
+  [16, 16, false],
+  [0, 11, true],
+  [11, 10, true],
+];
+
+function digitOf(key: number, high: boolean, shift: number, mask: number): number {
+  const word = high ? Math.floor(key / 4294967296) : key >>> 0;
+  return (word >>> shift) & mask;
 }
 
 /** Keys are hashes below 2^53: their low 32 bits are already uniform. */

@@ -1,8 +1,9 @@
 /**
- * The index of segments already kept, for exact and near-duplicate decisions, in SQLite: the
- * memory of a run stays flat however many segments it has seen (a 64 MB page cache, a band
- * buffer of 16 MiB at most and Bloom filters of 36 MiB, all fixed), and the decisions survive a
- * crash, so a resumed run decides exactly as an uninterrupted one.
+ * The index of segments already kept, for exact and near-duplicate decisions, in SQLite and
+ * sorted run files beside it: the memory of a run stays flat however many segments it has seen
+ * (a 64 MB page cache, a band buffer of 16 MiB at most and Bloom filters of 36 MiB, all fixed,
+ * plus 1 MiB of run fences per million segments), and the decisions survive a crash, so a
+ * resumed run decides exactly as an uninterrupted one.
  *
  * Rule: segments are checked in input order (document order, then segment order; the engine
  * runs the dedup step in that order whatever the concurrency). The first segment of a group is
@@ -17,12 +18,14 @@
  *   the estimated Jaccard similarity of the shingle sets is at least `threshold`.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { writeFailure } from '../io/durable.js';
 import Database from 'better-sqlite3';
 import { EXIT_BAD_INPUT, GemtrajError } from '../errors.js';
 import { BandBuffer } from './band-buffer.js';
+import { BandRuns, type RunListing } from './band-runs.js';
 import { BloomFilter } from './bloom.js';
 import { MinHasher, similarity, type MinHashParams } from './minhash.js';
 import { wordHashes } from './words.js';
@@ -53,22 +56,20 @@ const CACHE_KIB = 64 * 1024;
  */
 const BATCH = 1000;
 /**
- * Band keys held in memory before one sorted bulk insert into the band table: 2^19 (about
- * 17,000 kept segments at 30 bands; 16 MiB at most). Inserted one by one, every band key lands
- * on a random page of a B-tree that soon outgrows the page cache, and each commit rewrites
- * thousands of them; sorted and in bulk, each page is visited once per spill.
+ * Band keys held in memory before they are written out as one sorted run (band-runs.ts): 2^19
+ * (about 17,000 kept segments at 30 bands; 16 MiB at most).
  */
 const BUFFER_ENTRIES = 2 ** 19;
 /** Bloom filter over ids and exact hashes: 2^25 bits = 4 MiB (0.5 % false positives at 1 million kept segments). */
 const SEEN_LOG2_BITS = 25;
-/** Band rows per INSERT statement in a spill. */
-const ROWS_PER_INSERT = 64;
-/** Bloom filter over the band table: 2^28 bits = 32 MiB, see bloom.ts. */
+/** Segments whose band keys are recomputed per read when an index is reopened. */
+const TAIL_CHUNK = 4096;
+/** Bloom filter over the band runs: 2^28 bits = 32 MiB, see bloom.ts. */
 const BLOOM_LOG2_BITS = 28;
 
 /** Tuning for tests (small buffers exercise the bulk path); runs use the defaults. */
 export interface SegmentIndexTuning {
-  /** Band keys held in memory before a bulk insert. @default 2^19 */
+  /** Band keys held in memory before they are written out as a run. @default 2^19 */
   bufferEntries?: number;
   /** log2 of the Bloom filter's bits. @default 28 (32 MiB) */
   bloomLog2Bits?: number;
@@ -76,27 +77,29 @@ export interface SegmentIndexTuning {
 
 /**
  * Layout. `segs` is the record of every decision that kept a segment (append-only: `ord` is
- * its input position among kept segments), with its exact hash and MinHash signature. `bands`
- * maps LSH band keys to ords for kept segments up to `meta.bands_upto`; the band keys of later
- * ones are in memory ({@link BandBuffer}) and are recomputed from their stored signatures when
- * the index is opened again. So `segs` alone is the truth: a crash that loses the buffer loses
- * nothing, and a commit never leaves `bands` ahead of or inconsistent with `segs` (a spill
- * writes the bands and `bands_upto` in the same transaction as the segments it indexes).
+ * its input position among kept segments), with its exact hash and MinHash signature. The band
+ * runs (`<file>-bands/`, listed in `meta.band_runs`) map LSH band keys to ords for kept
+ * segments up to `meta.bands_upto`; the band keys of later ones are in memory
+ * ({@link BandBuffer}) and are recomputed from their stored signatures when the index is opened
+ * again. So `segs` alone is the truth: a crash that loses the buffer loses nothing; a spill
+ * lists its run and `bands_upto` in the same transaction as the segments it indexes, and a
+ * run file missing or damaged (a lost disk cache) is rebuilt from the signatures.
  */
 export class SegmentIndex {
   private readonly db: Database.Database;
   private readonly hasher: MinHasher | undefined;
   private readonly byId: Database.Statement<[string], { ord: number }>;
   private readonly byExact: Database.Statement<[Buffer], { id: string }>;
-  private readonly bandLookup: Database.Statement<[number], number>;
   private readonly signatureOf: Database.Statement<[number], { id: string; sig: Buffer }>;
   private readonly insertSeg: Database.Statement<[string, Buffer, Buffer | null]>;
-  private readonly insertBand: Database.Statement<[number, number]>;
-  /** {@link ROWS_PER_INSERT} band rows in one statement: one call into SQLite instead of 64. */
-  private readonly insertBands: Database.Statement<[number[]]>;
-  private readonly setUpto: Database.Statement<[string]>;
+  private readonly setMeta: Database.Statement<[string, string]>;
   private readonly buffer: BandBuffer;
-  /** Over the keys in `bands` (not the buffer); undefined while `bands` is empty. */
+  /** The band keys written out (near mode only). */
+  private runs: BandRuns | undefined;
+  /** Where the runs live; a temporary folder, removed at close, for a `:memory:` index. */
+  private readonly runsDir: string;
+  private readonly temporary: boolean;
+  /** Over the keys in the runs (not the buffer); undefined while there are none. */
   private bloom: BloomFilter | undefined;
   /** Over the ids and exact hashes in `segs`: a new id or text costs no lookup. */
   private readonly seen: BloomFilter;
@@ -125,7 +128,6 @@ export class SegmentIndex {
         CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
         CREATE TABLE IF NOT EXISTS segs (ord INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, exact BLOB NOT NULL, sig BLOB);
         CREATE INDEX IF NOT EXISTS segs_exact ON segs (exact);
-        CREATE TABLE IF NOT EXISTS bands (key INTEGER NOT NULL, ord INTEGER NOT NULL, PRIMARY KEY (key, ord)) WITHOUT ROWID;
       `);
     } catch (error) {
       db?.close();
@@ -135,16 +137,15 @@ export class SegmentIndex {
     this.db = db;
     this.checkSettings();
     this.hasher = settings.mode === 'near' ? new MinHasher(settings) : undefined;
+    this.temporary = file === ':memory:' && this.hasher !== undefined;
+    this.runsDir = this.temporary ? mkdtempSync(join(tmpdir(), 'gemtraj-bands-')) : `${file}-bands`;
     this.bloomBits = tuning.bloomLog2Bits ?? BLOOM_LOG2_BITS;
     this.buffer = new BandBuffer(Math.max(settings.bands, tuning.bufferEntries ?? BUFFER_ENTRIES));
     this.byId = this.db.prepare('SELECT ord FROM segs WHERE id = ?');
     this.byExact = this.db.prepare('SELECT id FROM segs WHERE exact = ? ORDER BY ord LIMIT 1');
     this.signatureOf = this.db.prepare('SELECT id, sig FROM segs WHERE ord = ?');
-    this.bandLookup = this.db.prepare<[number], number>('SELECT ord FROM bands WHERE key = ?').pluck();
     this.insertSeg = this.db.prepare('INSERT INTO segs (id, exact, sig) VALUES (?, ?, ?)');
-    this.insertBand = this.db.prepare('INSERT OR IGNORE INTO bands (key, ord) VALUES (?, ?)');
-    this.insertBands = this.db.prepare<[number[]]>(`INSERT OR IGNORE INTO bands (key, ord) VALUES ${Array.from({ length: ROWS_PER_INSERT }, () => '(?, ?)').join(', ')}`);
-    this.setUpto = this.db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('bands_upto', ?)");
+    this.setMeta = this.db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)');
     const counts = this.db.prepare<[], { n: number; last: number | null }>('SELECT count(*) AS n, max(ord) AS last FROM segs').get();
     this.kept = counts?.n ?? 0;
     this.seen = new BloomFilter(SEEN_LOG2_BITS);
@@ -156,23 +157,33 @@ export class SegmentIndex {
     if (this.hasher !== undefined) this.load(this.hasher);
   }
 
-  /** The band filter from `bands`, and the buffer from the signatures of the segments kept after `bands_upto`. */
+  /**
+   * The band runs and their Bloom filter, and the buffer from the signatures of the segments
+   * kept after `bands_upto`. An index from before the runs (a `bands` table) or with a run
+   * missing or damaged is rebuilt from the signatures: they are the truth.
+   */
   private load(hasher: MinHasher): void {
-    const row = this.db.prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'bands_upto'").get();
-    // An index from before the buffer (no bands_upto) has every kept segment in `bands`.
-    const upto = row === undefined ? this.lastOrd : Number(row.value);
-    if (row === undefined) this.setUpto.run(String(upto));
-    this.bufferedUpto = upto;
-    if (this.db.prepare('SELECT 1 FROM bands LIMIT 1').get() !== undefined) {
-      // In key order, a chunk per call: one row at a time costs a call into SQLite per band key.
-      const bloom = new BloomFilter(this.bloomBits);
-      const chunk = this.db.prepare<[number], number>('SELECT key FROM bands WHERE key > ? ORDER BY key LIMIT 65536').pluck();
-      for (let keys = chunk.all(-1); keys.length > 0; keys = chunk.all(keys[keys.length - 1] as number)) for (const key of keys) bloom.add(key);
-      this.bloom = bloom;
+    const meta = (key: string): string | undefined => this.db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?').get(key)?.value;
+    const legacy = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'bands'").get() !== undefined;
+    let upto = legacy ? 0 : Number(meta('bands_upto') ?? 0);
+    const listed = legacy ? [] : (JSON.parse(meta('band_runs') ?? '[]') as RunListing[]);
+    let runs = BandRuns.open(this.runsDir, listed, (key) => (this.bloom ??= new BloomFilter(this.bloomBits)).add(key));
+    if (runs === undefined) {
+      this.bloom = undefined;
+      runs = BandRuns.reset(this.runsDir);
+      upto = 0;
     }
-    const tail = this.db.prepare<[number], { ord: number; sig: Buffer }>('SELECT ord, sig FROM segs WHERE ord > ? AND sig IS NOT NULL ORDER BY ord');
-    // Read first: a spill writes while the rows are being read otherwise.
-    for (const { ord, sig } of tail.all(upto)) this.index(hasher.bandKeys(fromBlob(sig)), ord);
+    this.runs = runs;
+    this.db.exec('BEGIN');
+    if (legacy) this.db.exec('DROP TABLE bands');
+    this.setMeta.run('bands_upto', String(upto));
+    this.setMeta.run('band_runs', JSON.stringify(runs.listing));
+    this.bufferedUpto = upto;
+    // A chunk per read: the statement must be done before a spill writes to meta.
+    const tail = this.db.prepare<[number], { ord: number; sig: Buffer }>(`SELECT ord, sig FROM segs WHERE ord > ? AND sig IS NOT NULL ORDER BY ord LIMIT ${TAIL_CHUNK}`);
+    for (let rows = tail.all(upto); rows.length > 0; rows = tail.all((rows[rows.length - 1] as { ord: number }).ord)) {
+      for (const { ord, sig } of rows) this.index(hasher.bandKeys(fromBlob(sig)), ord);
+    }
     this.flush();
   }
 
@@ -235,14 +246,14 @@ export class SegmentIndex {
     const ords: number[] = [];
     for (const key of keys) {
       this.buffer.find(key, ords);
-      if (this.bloom?.has(key) === true) for (const ord of this.bandLookup.all(key)) ords.push(ord);
+      if (this.bloom?.has(key) === true) this.runs?.find(key, ords);
     }
     if (ords.length < 2) return ords;
     ords.sort((x, y) => x - y);
     return ords.filter((ord, i) => i === 0 || ords[i - 1] !== ord);
   }
 
-  /** Buffers the band keys of a kept segment; a full buffer goes to the band table. */
+  /** Buffers the band keys of a kept segment; a full buffer is written out as a run. */
   private index(keys: readonly number[], ord: number): void {
     if (this.buffer.size + keys.length > this.buffer.capacity) this.spill();
     for (const key of keys) this.buffer.add(key, ord);
@@ -250,26 +261,19 @@ export class SegmentIndex {
   }
 
   /**
-   * Writes the buffer to `bands`, sorted, with `bands_upto` in the same transaction (which the
-   * next {@link flush} commits together with the segments whose keys these are).
+   * Writes the buffer out as a run, and lists it with `bands_upto` in the open transaction
+   * (which the next {@link flush} commits together with the segments whose keys these are).
    */
   private spill(): void {
+    const runs = this.runs;
+    if (runs === undefined) return;
     if (!this.db.inTransaction) this.db.exec('BEGIN');
+    const { keys, ords } = this.buffer.takeSorted();
+    runs.add(keys, ords);
     const bloom = (this.bloom ??= new BloomFilter(this.bloomBits));
-    // One array reused for every statement (bound as its parameters, not spread).
-    const rows: number[] = new Array<number>(2 * ROWS_PER_INSERT).fill(0);
-    let n = 0;
-    this.buffer.drain((key, ord) => {
-      rows[n++] = key;
-      rows[n++] = ord;
-      if (n === rows.length) {
-        this.insertBands.run(rows);
-        n = 0;
-      }
-      bloom.add(key);
-    });
-    for (let i = 0; i < n; i += 2) this.insertBand.run(rows[i] as number, rows[i + 1] as number);
-    this.setUpto.run(String(this.bufferedUpto));
+    for (const key of keys) bloom.add(key);
+    this.setMeta.run('bands_upto', String(this.bufferedUpto));
+    this.setMeta.run('band_runs', JSON.stringify(runs.listing));
   }
 
   /**
@@ -284,6 +288,7 @@ export class SegmentIndex {
       throw writeFailure(this.file, error);
     }
     this.pending = 0;
+    this.runs?.committed();
   }
 
   close(): void {
@@ -292,6 +297,8 @@ export class SegmentIndex {
     } finally {
       // Closed even when the last commit failed (a full disk): the file must not stay open.
       if (this.db.open) this.db.close();
+      this.runs?.close();
+      if (this.temporary) rmSync(this.runsDir, { recursive: true, force: true });
     }
   }
 

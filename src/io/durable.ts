@@ -65,15 +65,16 @@ export function makeOutputDir(dir: string): void {
 }
 
 /**
- * Writes all of `data` at the current end of `fd` (opened for append), looping over short
- * writes. Throws {@link DiskFullError} when the device stops taking bytes.
+ * Writes all of `data` at the current end of `fd` (opened for append), or at byte `position`
+ * when given, looping over short writes. Throws {@link DiskFullError} when the device stops
+ * taking bytes.
  */
-export function writeAll(fd: number, data: Uint8Array, file: string): void {
+export function writeAll(fd: number, data: Uint8Array, file: string, position?: number): void {
   let done = 0;
   while (done < data.length) {
     let n: number;
     try {
-      n = writeSync(fd, data, done, data.length - done);
+      n = writeSync(fd, data, done, data.length - done, position === undefined ? null : position + done);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EAGAIN' || (error as NodeJS.ErrnoException).code === 'EINTR') continue;
       throw writeFailure(file, error);

@@ -39,12 +39,13 @@ export const RUN_FILES = {
   usage: USAGE_LEDGER_FILE,
 } as const;
 
-/** Files a corpus run may leave before its first run.json: a run killed at once is still ours. */
-/** SQLite files a run may open before its first run.json (the cache, the batch journal, the dedup index). */
+/** Files a corpus run may leave before its first run.json (the lock, the ledger, the SQLite files and the dedup index's runs): a run killed at once is still ours. */
 const EARLY_FILES = new Set<string>([
   RUN_FILES.lock,
   RUN_FILES.usage,
   ...[RUN_FILES.cache, BATCH_JOURNAL_FILE, RUN_FILES.dedup].flatMap((f) => [f, `${f}-wal`, `${f}-shm`, `${f}-journal`]),
+  // The dedup index's band runs (dedup/band-runs.ts).
+  `${RUN_FILES.dedup}-bands`,
 ]);
 
 /**
