@@ -1,7 +1,7 @@
 /**
  * The index of segments already kept, for exact and near-duplicate decisions, in SQLite and
  * sorted run files beside it: the memory of a run stays flat however many segments it has seen
- * (a 64 MB page cache, a band buffer of 16 MiB at most and Bloom filters of 36 MiB, all fixed,
+ * (a 64 MB page cache, a band buffer of 28 MiB at most and Bloom filters of 36 MiB, all fixed,
  * plus 1 MiB of run fences per million segments), and the decisions survive a crash, so a
  * resumed run decides exactly as an uninterrupted one.
  *
@@ -57,7 +57,7 @@ const CACHE_KIB = 64 * 1024;
 const BATCH = 1000;
 /**
  * Band keys held in memory before they are written out as one sorted run (band-runs.ts): 2^19
- * (about 17,000 kept segments at 30 bands; 16 MiB at most).
+ * (about 17,000 kept segments at 30 bands; 28 MiB at most with the arrays that sort it).
  */
 const BUFFER_ENTRIES = 2 ** 19;
 /** Bloom filter over ids and exact hashes: 2^25 bits = 4 MiB (0.5 % false positives at 1 million kept segments). */
