@@ -372,6 +372,22 @@ function tryCreate(file: string, text: string): boolean {
   }
 }
 
+/**
+ * run.json as a reader should show it. A session that died without recording how it ended (a
+ * SIGKILL, or a full disk that refused the last write of run.json) leaves `status: running`;
+ * when no live process on this host holds the directory's lock, it is shown as `interrupted`
+ * with that said. A lock held from another host cannot be checked and is believed.
+ */
+export function readSettledRunJson(dir: string): RunJsonOnDisk | undefined {
+  const runJson = readRunJson(dir);
+  if (runJson?.status !== 'running') return runJson;
+  const holder = readLock(join(dir, RUN_FILES.lock));
+  if (holder !== undefined && ((holder.host !== undefined && holder.host !== hostname()) || (holder.pid !== undefined && isAlive(holder.pid)))) return runJson;
+  const why = 'the last session ended without recording how (killed, or run.json could not be written: a full disk?); rerun the same command to resume';
+  const sessions = runJson.sessions?.map((s, i, all) => (i === all.length - 1 && s.status === 'running' ? { ...s, status: 'interrupted' as const, stop_reason: why } : s));
+  return { ...runJson, status: 'interrupted', stop_reason: why, ...(sessions === undefined ? {} : { sessions }) };
+}
+
 /** A lock file's holder; `undefined` when the file is gone. Unreadable content counts as stale. */
 function readLock(file: string): { text: string; pid: number | undefined; host: unknown; mtimeMs: number } | undefined {
   let text: string;

@@ -15,7 +15,7 @@ import type { UsageReport } from '../llm/usage.js';
 import { computeFunnel } from '../pipeline/counts.js';
 import { RUN_FILES } from '../pipeline/run-dir.js';
 import { mergeCounters, mergeUsage, type RunSession } from '../pipeline/run-json.js';
-import { isDirectory, readRunJson, ReportError, runMode, type RunJsonOnDisk } from './run-analysis.js';
+import { isDirectory, readSettledRunJson, ReportError, runMode, type RunJsonOnDisk } from './run-analysis.js';
 
 export class MergeError extends ReportError {
   constructor(message: string) {
@@ -66,7 +66,7 @@ export function checkShards(dirs: readonly string[]): { shards: ShardInfo[]; war
     if (earlier !== undefined) throw new MergeError(`${dir}: the same directory is given twice (${earlier} and ${dir})`);
     seenDirs.set(abs, dir);
     if (!isDirectory(dir)) throw new MergeError(`${dir}: not a directory`);
-    const runJson = readRunJson(dir);
+    const runJson = readSettledRunJson(dir);
     if (runJson === undefined) throw new MergeError(`${dir}: no run.json: not a run directory`);
     const shard = runJson.config?.shard;
     const m = typeof shard === 'string' ? SHARD_RE.exec(shard) : null;

@@ -10,10 +10,10 @@ import { InputError } from '../io/documents.js';
 import { readJsonl } from '../io/jsonl.js';
 import { formatCost, type UsageFigures, type UsageReport } from '../llm/usage.js';
 import { computeFunnel, type Funnel, type FunnelMode } from '../pipeline/counts.js';
-import { RUN_FILES } from '../pipeline/run-dir.js';
-import { readRunJson, type RunJsonOnDisk } from '../pipeline/run-json.js';
+import { readSettledRunJson, RUN_FILES } from '../pipeline/run-dir.js';
+import type { RunJsonOnDisk } from '../pipeline/run-json.js';
 
-export { readRunJson, type RunJsonOnDisk };
+export { readSettledRunJson, type RunJsonOnDisk };
 import { computeStats, type RubricRate, type TrajectoryStats } from './stats.js';
 
 export class ReportError extends InputError {
@@ -123,7 +123,7 @@ function judgeRates(stats: TrajectoryStats, funnel: Funnel): JudgeRates {
 /** Reads a run directory once, streaming each file. */
 export async function analyzeRun(dir: string): Promise<RunAnalysis> {
   if (!isDirectory(dir)) throw notRunDirectory(dir);
-  const runJson = readRunJson(dir);
+  const runJson = readSettledRunJson(dir);
   const hasData = [RUN_FILES.segments, RUN_FILES.final, RUN_FILES.raw, RUN_FILES.rejected].some((f) => existsSync(join(dir, f)));
   if (runJson === undefined && !hasData) throw new ReportError(`${dir}: not a run directory (no run.json, segments.jsonl or trajectories.jsonl)`);
   const mode = runMode(dir, runJson);
