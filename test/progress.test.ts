@@ -4,6 +4,7 @@
  * count as speed, rates sit next to their limits, failures and 429s show, cost is projected,
  * and an unpriced model says so instead of $0.
  */
+import { expectedDocuments } from '../src/pipeline/session.js';
 import { describe, expect, it } from 'vitest';
 import { bar, Progress, RESUMED_TICK, type ProgressSnapshot } from '../src/pipeline/progress.js';
 
@@ -74,5 +75,16 @@ describe('progress', () => {
   it('draws a bar', () => {
     expect(bar(0.5, 10)).toBe('[█████░░░░░]');
     expect(bar(2, 4)).toBe('[████]');
+  });
+});
+
+describe('the documents a session expects, for the bar', () => {
+  it('is the input count cut to a shard share and to --max-docs', () => {
+    expect(expectedDocuments(10, undefined, undefined)).toBe(10);
+    expect(expectedDocuments(10, undefined, 3)).toBe(3);
+    expect(expectedDocuments(2, undefined, 3)).toBe(2);
+    expect(expectedDocuments(1000, { count: 4 }, undefined)).toBe(250);
+    expect(expectedDocuments(1000, { count: 4 }, 100)).toBe(100);
+    expect(expectedDocuments(undefined, { count: 4 }, 100)).toBeUndefined();
   });
 });

@@ -88,7 +88,7 @@ export async function runCorpusSession(options: CorpusSessionOptions): Promise<C
         `${resume.repaired > 0 ? `, ${resume.repaired} torn line(s) dropped` : ''}`,
     );
   }
-  const total = config.quiet ? undefined : await countInputRecords(input);
+  const total = config.quiet ? undefined : expectedDocuments(await countInputRecords(input), parseShard(config.shard), config.max_docs);
   const progress = new Progress({
     total,
     quiet: config.quiet,
@@ -214,4 +214,14 @@ export async function runCorpusSession(options: CorpusSessionOptions): Promise<C
   if (failure !== undefined) throw failure;
   if (final === undefined) throw new Error('run.json was not written'); // unreachable: failures rethrow above
   return { runJson: final, files: dir.files };
+}
+
+/**
+ * Documents this session will read, for the progress bar: the input's count, a shard's share
+ * of it (ids hash evenly, so the count over the shards, rounded), at most `--max-docs`.
+ */
+export function expectedDocuments(count: number | undefined, shard: { count: number } | undefined, maxDocs: number | undefined): number | undefined {
+  if (count === undefined) return undefined;
+  const share = shard === undefined ? count : Math.round(count / shard.count);
+  return maxDocs === undefined ? share : Math.min(share, maxDocs);
 }
