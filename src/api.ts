@@ -43,7 +43,7 @@ export interface RunOptions {
 export interface RunResult {
   /** Where every record went: the `counts` of run.json. */
   counts: Funnel;
-  /** `finished`, `stopped` (the endpoint could not be used: see `stopReason`), `interrupted`. */
+  /** `finished`, `incomplete` (records the endpoint failed for are left for a rerun: see `stopReason`), `stopped` (the endpoint could not be used: see `stopReason`), `interrupted`. */
   status: RunJson['status'];
   stopReason: string | undefined;
   /** The run.json written at the end. */

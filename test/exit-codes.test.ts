@@ -10,7 +10,7 @@
  *   rerun after the endpoint is back, it finishes with 0.
  */
 import { createServer } from 'node:net';
-import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -148,6 +148,10 @@ describe('a run whose every model call failed does not exit 0', () => {
       expect(result.code, result.stderr).toBe(EXIT_ENDPOINT);
       expectNeverAnswered(result.stderr);
       expect(server.count).toBeGreaterThan(0);
+      // run.json agrees with the exit status: not `finished`, and says what is left.
+      const runJson = JSON.parse(readFileSync(join(root, 'five-hundreds', 'run.json'), 'utf8')) as { status: string; stop_reason?: string };
+      expect(runJson.status).toBe('incomplete');
+      expect(runJson.stop_reason).toMatch(/^\d+ record\(s\) were not made because the endpoint failed/);
     } finally {
       await server.close();
     }
@@ -220,11 +224,14 @@ describe('a run the endpoint answered in part', () => {
       const lines = first.stderr.split('\n').filter((l) => l.startsWith('gemtraj:'));
       expect(lines, first.stderr).toHaveLength(1);
       expect(lines[0]).toMatch(/^gemtraj: incomplete: \d+ record\(s\) were not made because the endpoint failed/);
+      const status = (): string => (JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as { status: string }).status;
+      expect(status()).toBe('incomplete');
       // The endpoint is back: the rerun retries what was left and finishes.
       alive = Number.POSITIVE_INFINITY;
       const second = await runMain(runArgs(out, server.url, ['--concurrency', '1']));
       expect(second.code, second.stderr).toBe(0);
       expect(second.stderr).toBe('');
+      expect(status()).toBe('finished');
     } finally {
       await server.close();
     }

@@ -19,7 +19,11 @@ export interface RunSession {
   started_at: string;
   finished_at: string | undefined;
   duration_s: number;
-  status: 'running' | 'finished' | 'stopped' | 'interrupted' | 'failed';
+  /**
+   * `incomplete`: every document was read but records the endpoint failed for were left for a
+   * rerun (exit 3 or 4); `stopped`: the endpoint could not be used and the run stopped early.
+   */
+  status: 'running' | 'finished' | 'incomplete' | 'stopped' | 'interrupted' | 'failed';
   documents_seen: number;
   documents_skipped: number;
   /** Why the session stopped early, when it did. */
@@ -80,7 +84,7 @@ const SessionSchema = z
     started_at: z.string(),
     finished_at: z.string().optional(),
     duration_s: z.number(),
-    status: z.enum(['running', 'finished', 'stopped', 'interrupted', 'failed']),
+    status: z.enum(['running', 'finished', 'incomplete', 'stopped', 'interrupted', 'failed']),
     documents_seen: z.number(),
     documents_skipped: z.number(),
     stop_reason: z.string().optional(),

@@ -135,6 +135,11 @@ export async function runCorpusSession(options: CorpusSessionOptions): Promise<C
     if (warningCount > 0) session.input_warnings = { count: warningCount, first: [...warnings] };
     const sessions = [...(previous?.sessions ?? []), session];
     const counts = final ? await computeFunnel(out, mode, config) : previous?.counts;
+    // Records the endpoint failed for are left for a rerun (exit 3 or 4): not a finished run.
+    if (final && session.status === 'finished' && (counts?.retryable ?? 0) > 0) {
+      session.status = 'incomplete';
+      session.stop_reason = `${counts?.retryable ?? 0} record(s) were not made because the endpoint failed for them; rerun the same command to retry them`;
+    }
     return {
       gemtraj_version: VERSION,
       command: mode,
