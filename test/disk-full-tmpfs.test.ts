@@ -6,7 +6,7 @@
  * device double everywhere.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -40,6 +40,7 @@ describe.skipIf(!CAN_MOUNT)('gemtraj run with --out on a small tmpfs', () => {
   let corpus: string;
   let reference: ReturnType<typeof readRunFiles>;
   let total = 0;
+  let referenceRequests = 0;
 
   const run = (out: string) =>
     runMain(['run', corpus, '--out', out, '--base-url', server.url, '--model', 'teacher', '--api-key-env', 'GEMTRAJ_TMPFS_KEY', '--concurrency', '3', '--quiet']);
@@ -51,6 +52,7 @@ describe.skipIf(!CAN_MOUNT)('gemtraj run with --out on a small tmpfs', () => {
     writeFileSync(corpus, `${corpusLines(CORPUS).join('\n')}\n`);
     const out = join(work, 'reference');
     const result = await run(out);
+    referenceRequests = server.count;
     expect(result.code).toBe(0);
     reference = readRunFiles(out);
     for (const f of readdirSync(out)) total += statSync(join(out, f)).size;
@@ -91,6 +93,31 @@ describe.skipIf(!CAN_MOUNT)('gemtraj run with --out on a small tmpfs', () => {
     expect(contentById(files.rejected, byStageId)).toEqual(contentById(reference.rejected, byStageId));
     expect(new Set(files.progress.map((r) => r.id))).toEqual(new Set(DOC_IDS));
   });
+  it('pays no request twice: answers that arrive after the disk filled are kept for the rerun (the run reserve)', async () => {
+    try {
+      execFileSync('umount', [mountPoint], { stdio: 'ignore' });
+    } catch {
+      // not mounted
+    }
+    // Half of what the run needs plus the 8 MiB the run holds back until the disk fills.
+    const size = Math.max(4096, Math.floor(total / 2 / 4096) * 4096) + 8 * 2 ** 20;
+    expect(mount(`size=${size}`)).toBe(true);
+    const out = join(mountPoint, 'reserve');
+    const before = server.count;
+    const stopped = await run(out);
+    expect(stopped.code, stopped.stderr).not.toBe(0);
+    expect(stopped.stderr).toMatch(/no space left on the device writing/);
+    // The stop is recorded (the reserve made room for run.json), not left at "running".
+    expect((JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as { status: string }).status).toBe('failed');
+    expect(existsSync(join(out, 'run.reserve'))).toBe(false);
+    execFileSync('mount', ['-o', 'remount,size=64m', mountPoint]);
+    const resumed = await run(out);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    // Every request of the stopped run and its rerun together: as many as one uninterrupted run.
+    expect(server.count - before).toBe(referenceRequests);
+    expect(contentById(readRunFiles(out).final)).toEqual(contentById(reference.final));
+  });
+
   it('names the file whichever one fills the disk first, databases included', async () => {
     // Tiny mounts fill at the first files: the cache and dedup index (SQLite said only
     // "database or disk is full"), then the first records.

@@ -46,7 +46,19 @@ vi.mock('node:fs', async (importOriginal) => {
     if (disk.left !== undefined) disk.left -= written;
     return written;
   }) as typeof fs.writeSync;
-  return { ...fs, openSync, writeSync, default: { ...fs, openSync, writeSync } };
+  // A file removed gives its space back, as on a real device (the run's reserve relies on it).
+  const rmSync = ((path: realFs.PathLike, ...rest: unknown[]) => {
+    const watched = disk.left !== undefined && disk.root !== undefined && String(path).startsWith(disk.root);
+    let size = 0;
+    try {
+      if (watched) size = fs.statSync(path).isFile() ? fs.statSync(path).size : 0;
+    } catch {
+      // gone already
+    }
+    (fs.rmSync as (...a: unknown[]) => void)(path, ...rest);
+    if (watched && disk.left !== undefined) disk.left += size;
+  }) as typeof fs.rmSync;
+  return { ...fs, openSync, writeSync, rmSync, default: { ...fs, openSync, writeSync, rmSync } };
 });
 
 // Imported after the mock so that they use the double.

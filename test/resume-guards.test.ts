@@ -95,6 +95,16 @@ describe('run --out into a folder that is not a run directory', () => {
     expect(readFileSync(join(out, 'trajectories.jsonl'), 'utf8')).toBe('{"mine": true}\n');
   });
 
+  it('accepts a run that died before its first run.json, leaving only empty run files (a disk already full)', async () => {
+    const input = corpus('f/x.jsonl', 5);
+    const out = join(work, 'died-early');
+    mkdirSync(out);
+    for (const name of ['trajectories.jsonl', 'rejected.jsonl', 'progress.jsonl']) writeFileSync(join(out, name), '');
+    const result = await run(input, out);
+    expect(result.code, result.stderr).toBe(0);
+    expect(existsSync(join(out, 'run.json'))).toBe(true);
+  });
+
   it('accepts an empty folder and an existing run', async () => {
     const input = corpus('e/x.jsonl', 7);
     const out = join(work, 'empty');

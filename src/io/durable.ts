@@ -43,6 +43,55 @@ export class WriteError extends GemtrajError {
   }
 }
 
+/**
+ * Space held back for the end of a run (see {@link holdReserve}): released at the first full
+ * disk, so that what is already done can still be recorded after it.
+ */
+const reserves = new Set<() => void>();
+
+/**
+ * Writes `bytes` of zeros to `file` and keeps them until the first {@link DiskFullError} (or
+ * `release`). When the disk fills, the writer that hit it still fails and the run stops; but
+ * everything after it — answers already paid for that reach the response cache, the usage
+ * ledger, the dedup index's last commit, run.json's final status — finds room. Best effort:
+ * when even the reserve does not fit, there is none. Returns the function that deletes it.
+ */
+export function holdReserve(file: string, bytes: number): () => void {
+  let held = false;
+  const release = (): void => {
+    reserves.delete(release);
+    if (held) rmSync(file, { force: true });
+    held = false;
+  };
+  try {
+    const fd = openSync(file, 'w');
+    try {
+      // Not writeAll: a reserve that does not fit is no full-disk event (no reserve is spent).
+      const zeros = Buffer.alloc(Math.min(bytes, 1 << 20));
+      for (let done = 0; done < bytes; ) {
+        const n = writeSync(fd, zeros, 0, Math.min(zeros.length, bytes - done));
+        if (n <= 0) throw new Error('no progress');
+        done += n;
+      }
+      fsyncSync(fd);
+      held = true;
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    rmSync(file, { force: true });
+    return release;
+  }
+  reserves.add(release);
+  return release;
+}
+
+/** A {@link DiskFullError}, after releasing every reserve (the first full disk spends them). */
+function diskFull(file: string, cause?: unknown): DiskFullError {
+  for (const release of [...reserves]) release();
+  return new DiskFullError(file, cause);
+}
+
 /** True for an error that means the device is full. */
 export function isDiskFull(error: unknown): boolean {
   const code = (error as { code?: unknown } | undefined)?.code;
@@ -52,7 +101,7 @@ export function isDiskFull(error: unknown): boolean {
 /** Wraps a failed write of `file` in the error class that names it (unchanged when already one). */
 export function writeFailure(file: string, error: unknown): GemtrajError {
   if (error instanceof DiskFullError || error instanceof WriteError) return error;
-  return isDiskFull(error) ? new DiskFullError(file, error) : new WriteError(file, error);
+  return isDiskFull(error) ? diskFull(file, error) : new WriteError(file, error);
 }
 
 /** Creates an output folder (and its parents); a read-only or full file system is named as such. */
@@ -80,7 +129,7 @@ export function writeAll(fd: number, data: Uint8Array, file: string, position?: 
       throw writeFailure(file, error);
     }
     // A write that takes nothing on a regular file is a full device that did not say so.
-    if (n <= 0) throw new DiskFullError(file);
+    if (n <= 0) throw diskFull(file);
     done += n;
   }
 }

@@ -7,7 +7,7 @@
 import type { StageName, Usage } from '../records.js';
 import { BackendError, type ChatRequest, type ChatResponse, type ModelBackend, type ReplicaStats } from './backend.js';
 import { ResponseCache } from './cache.js';
-import { DiskFullError, isDiskFull, writeFailure } from '../io/durable.js';
+import { isDiskFull, writeFailure } from '../io/durable.js';
 import { buildChatRequest, chatCacheKey, estimatePromptTokens, estimateTokens } from './chat-request.js';
 import { ContextWatch } from './context-watch.js';
 import { FatalEndpointError, TransientEndpointError, redact, registerSecret } from './errors.js';
@@ -121,7 +121,7 @@ export function createGateway(init: GatewayInit): Gateway {
   /** The first fatal endpoint error: every later request fails with it, without a call. */
   let fatalSeen: FatalEndpointError | undefined;
   /** Set when the cache could not be written for lack of space: no more paid calls. */
-  let storageFull: DiskFullError | undefined;
+  let storageFull: GemtrajError | undefined;
 
   function fail(stage: StageName, model: string, error: Error, fatal: boolean): Error {
     accounting.recordFailure(stage, model);
@@ -287,13 +287,21 @@ export function createGateway(init: GatewayInit): Gateway {
     const answeredBy = response.model !== undefined && response.model !== '' ? response.model : model;
     breaker.record(false);
     if (cache !== undefined && key !== undefined && !closed) {
+      const entry = { text, finishReason, usage, model: answeredBy, toolCalls };
       try {
-        cache.put(key, { text, finishReason, usage, model: answeredBy, toolCalls });
+        cache.put(key, entry);
       } catch (error) {
         // A full disk or a locked file must not throw away an answer already paid for; but
-        // with a full disk no further call is made whose answer could not be kept.
-        counters.cacheErrors++;
-        if (isDiskFull(error)) storageFull ??= new DiskFullError(cache.path, error);
+        // with a full disk no further call is made whose answer could not be kept. The first
+        // full disk releases the run's reserve (io/durable.ts): one more try then fits.
+        const full = isDiskFull(error) ? writeFailure(cache.path, error) : undefined;
+        if (full !== undefined) storageFull ??= full;
+        try {
+          if (full === undefined) throw error;
+          cache.put(key, entry);
+        } catch {
+          counters.cacheErrors++;
+        }
       }
     }
     events.emit({ type: 'call', stage, model, cached: false, ...usage, cost_usd: cost, duration_ms: Date.now() - started, attempts });

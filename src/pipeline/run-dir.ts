@@ -9,7 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, linkSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { makeOutputDir, writeFailure, writeFileAtomic } from '../io/durable.js';
+import { holdReserve, makeOutputDir, writeFailure, writeFileAtomic } from '../io/durable.js';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { InputError } from '../io/documents.js';
@@ -37,16 +37,35 @@ export const RUN_FILES = {
   lock: 'run.lock',
   /** Append-only usage events of every process (run.json's usage is their sum). */
   usage: USAGE_LEDGER_FILE,
+  /** Space held while the run is open, spent at the first full disk (io/durable.ts holdReserve). */
+  reserve: 'run.reserve',
 } as const;
+
+/** The reserve: room for the cache entries, ledger lines and index commit of the work in flight, and run.json. */
+const RESERVE_BYTES = 8 * 2 ** 20;
 
 /** Files a corpus run may leave before its first run.json (the lock, the ledger, the SQLite files and the dedup index's runs): a run killed at once is still ours. */
 const EARLY_FILES = new Set<string>([
   RUN_FILES.lock,
   RUN_FILES.usage,
+  RUN_FILES.reserve,
   ...[RUN_FILES.cache, BATCH_JOURNAL_FILE, RUN_FILES.dedup].flatMap((f) => [f, `${f}-wal`, `${f}-shm`, `${f}-journal`]),
   // The dedup index's band runs (dedup/band-runs.ts).
   `${RUN_FILES.dedup}-bands`,
 ]);
+
+/** A run's own record file, still empty: what a run that died before its first run.json (a full disk) leaves. */
+function emptyRunFile(dir: string, name: string): boolean {
+  if (!RUN_FILE_NAMES.has(name)) return false;
+  try {
+    const stat = statSync(join(dir, name));
+    return stat.isFile() && stat.size === 0;
+  } catch {
+    return false;
+  }
+}
+
+const RUN_FILE_NAMES = new Set<string>(Object.values(RUN_FILES));
 
 /**
  * Refuses a `--out` of a corpus run that is a non-empty folder but not a gemtraj run
@@ -64,7 +83,7 @@ export function checkRunOut(dir: string): void {
     throw error;
   }
   if (entries.includes(RUN_FILES.runJson)) return;
-  const foreign = entries.filter((name) => !EARLY_FILES.has(name) && !name.startsWith(`${RUN_FILES.lock}.`));
+  const foreign = entries.filter((name) => !EARLY_FILES.has(name) && !name.startsWith(`${RUN_FILES.lock}.`) && !emptyRunFile(dir, name));
   if (foreign.length === 0) return;
   const shown = foreign.sort().slice(0, 5).join(', ') + (foreign.length > 5 ? `, … (${foreign.length} entries)` : '');
   throw new InputError(`--out ${dir} is not empty and is not a gemtraj run directory (no ${RUN_FILES.runJson}; it holds ${shown}): give a new or empty folder`);
@@ -212,6 +231,7 @@ export class RunDirectory {
   async open(): Promise<ResumeInfo> {
     makeOutputDir(this.dir);
     this.lock();
+    this.releaseReserve = holdReserve(this.files.reserve, RESERVE_BYTES);
     const resumed = existsSync(this.files.runJson) || existsSync(this.files.segments);
     const make = <T extends { id: string }>(key: FileKey): IndexedWriter<T> =>
       new IndexedWriter<T>(
@@ -290,6 +310,8 @@ export class RunDirectory {
   }
 
   close(): void {
+    // Freed before run.json's last write, which then fits even on a disk that filled up.
+    this.releaseReserve();
     if (this.locked) rmSync(this.files.lock, { force: true });
     this.locked = false;
     if (this.opened === undefined) return;
@@ -297,6 +319,7 @@ export class RunDirectory {
   }
 
   private locked = false;
+  private releaseReserve: () => void = () => undefined;
 
   /**
    * Takes the directory for this process: two writers would append duplicates and the
