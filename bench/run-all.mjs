@@ -8,7 +8,7 @@
 // peak RSS, live heap after major GCs), so the CPU and memory figures are gemtraj's alone.
 //
 // Settings (environment variables):
-//   BENCH_DOCS=2000           documents of the throughput run (full pipeline, judge on)
+//   BENCH_DOCS=2000           documents of the throughput run (full pipeline, judge on; 0 to skip)
 //   BENCH_LATENCY_MS=200      mock latency of the throughput run
 //   BENCH_JITTER_MS=0         extra uniform jitter of the throughput run
 //   BENCH_CONCURRENCY=64      --concurrency of the throughput run
@@ -119,7 +119,7 @@ async function gemtraj(args, nodeFlags = []) {
   const wallS = (performance.now() - started) / 1000;
   if (code !== 0) throw new Error(`gemtraj ${args.join(' ')} exited ${code}:\n${stderr}`);
   const p = JSON.parse(readFileSync(probe, 'utf8'));
-  return { wallS, cpuS: p.cpuS, userS: p.userS, systemS: p.systemS, peakMb: p.peakRssMb, liveHeapMb: p.liveHeapMaxMb, elu: p.eventLoopUtilization, runQueueWaitS: p.runQueueWaitS };
+  return { wallS, cpuS: p.cpuS, userS: p.userS, systemS: p.systemS, peakMb: p.peakRssMb, liveHeapMb: p.liveHeapMaxMb, elu: p.eventLoopUtilization, runQueueWaitS: p.runQueueWaitS, mainThreadCpuS: p.mainThreadCpuS, otherThreadsCpuS: p.otherThreadsCpuS };
 }
 
 function runJsonOf(out) {
@@ -152,6 +152,7 @@ async function pipelineRun({ name, docs, seed, latency, jitter, concurrency }) {
 // 1. Throughput at the configured concurrency, full pipeline (filter cascade, refine, judge)
 
 async function throughput() {
+  if (!(DOCS > 0)) return undefined;
   const { m, server, run, calls, sessionS } = await pipelineRun({ name: 'throughput', docs: DOCS, seed: 1, latency: LATENCY, jitter: JITTER, concurrency: CONCURRENCY });
   const meanLatency = LATENCY + JITTER / 2;
   const ideal = CONCURRENCY / (meanLatency / 1000);
@@ -185,6 +186,8 @@ async function fastEndpoint() {
   console.log(`\n== fast endpoint: ${FAST_DOCS} documents, full pipeline, mock latency ${FAST_LATENCY} ms + jitter [0, ${FAST_JITTER}) ms, --concurrency ${FAST_CONCURRENCY}`);
   console.log(`   calls ${calls} in ${fmt(sessionS, 2)} s → ${fmt(calls / sessionS)} calls/s (sustained ${fmt(server.sustainedPerS)} calls/s over the middle 80%; in flight: max ${server.maxInFlight}, mean while busy ${fmt(server.meanInFlight)})`);
   console.log(`   gemtraj CPU ${fmt(m.cpuS, 2)} s (user ${fmt(m.userS, 2)}, system ${fmt(m.systemS, 2)}) → ${fmt(cpuPerCallMs, 3)} ms per call (${fmt((100 * m.cpuS) / m.wallS)}% of one core) → one core drives ≈${fmt(1000 / cpuPerCallMs, 0)} calls/s`);
+  if (m.mainThreadCpuS !== undefined) console.log(`   main thread CPU ${fmt(m.mainThreadCpuS, 2)} s → ${fmt((1000 * m.mainThreadCpuS) / calls, 3)} ms per call (the rest is V8's compiler and GC threads and libuv's pool)`);
+  if (m.otherThreadsCpuS !== undefined) console.log(`   other threads (ms per call each, largest first): ${m.otherThreadsCpuS.filter((s) => s > 0).map((s) => fmt((1000 * s) / calls, 3)).join(', ')}`);
   // Busy event loop + time waiting for a core = CPU-bound on a shared machine, not waiting for work.
   console.log(`   event loop busy ${fmt(100 * m.elu)}% of the wall time; main thread waited ${m.runQueueWaitS === undefined ? 'n/a' : `${fmt(m.runQueueWaitS, 2)} s`} for a core (other processes had it)`);
   console.log(`   mock server CPU ${fmt(server.cpuMs / 1000, 2)} s (${fmt(server.cpuMs / calls, 3)} ms per call; it shares the ${cpus().length} cores with gemtraj)`);
@@ -271,7 +274,7 @@ micro();
 console.log('\n== summary (markdown)');
 console.log('| run | figure |');
 console.log('|---|---|');
-console.log(`| ${DOCS} docs, full pipeline, latency ${LATENCY} ms, concurrency ${CONCURRENCY} | ${fmt(t.achieved)} calls/s = ${fmt((100 * t.achieved) / t.ideal)}% of ideal ${fmt(t.ideal)} (sustained ${fmt((100 * t.sustained) / t.ideal)}%); ${fmt(t.cpuPerCallMs, 2)} ms CPU/call; peak RSS ${fmt(t.peakMb, 0)} MB; live heap ≤ ${fmt(t.liveHeapMb, 0)} MB |`);
+if (t !== undefined) console.log(`| ${DOCS} docs, full pipeline, latency ${LATENCY} ms, concurrency ${CONCURRENCY} | ${fmt(t.achieved)} calls/s = ${fmt((100 * t.achieved) / t.ideal)}% of ideal ${fmt(t.ideal)} (sustained ${fmt((100 * t.sustained) / t.ideal)}%); ${fmt(t.cpuPerCallMs, 2)} ms CPU/call; peak RSS ${fmt(t.peakMb, 0)} MB; live heap ≤ ${fmt(t.liveHeapMb, 0)} MB |`);
 if (fast !== undefined) {
   console.log(`| ${FAST_DOCS} docs, full pipeline, fast endpoint (latency ${FAST_LATENCY}–${FAST_LATENCY + FAST_JITTER} ms), concurrency ${FAST_CONCURRENCY} | ${fmt(fast.perS)} calls/s (sustained ${fmt(fast.sustained)}); ${fmt(fast.cpuPerCallMs, 2)} ms CPU/call → ≈${fmt(1000 / fast.cpuPerCallMs, 0)} calls/s per core |`);
 }

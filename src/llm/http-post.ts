@@ -42,17 +42,17 @@ export class HttpPoster {
   constructor(private readonly userAgent: string) {}
 
   /**
-   * POSTs `body` (JSON text) to `url`. Rejects with the socket's error (`ECONNREFUSED`,
+   * POSTs `body` (JSON text, or its UTF-8 bytes) to `url`. Rejects with the socket's error (`ECONNREFUSED`,
    * `ECONNRESET`, a TLS error) when no complete answer came, and with `signal`'s reason when
    * it aborted. A request whose reused keep-alive socket fails before the request was even
    * written (the server had closed it) is sent once more on a fresh socket. Once written, it
    * may be at work on the server: a failure then goes to the gateway, which retries it in the
    * open (counted, on the usage ledger), never silently here.
    */
-  async post(url: URL, body: string, headers: Record<string, string>, signal: AbortSignal): Promise<PostResult> {
+  async post(url: URL, body: string | Uint8Array, headers: Record<string, string>, signal: AbortSignal): Promise<PostResult> {
     let target = url;
     // Encoded once: its length is the content-length, and a resend or redirect sends it again.
-    const bytes = Buffer.from(body, 'utf8');
+    const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
     for (let redirects = 0; ; redirects++) {
       const result = await this.once(target, bytes, headers, signal, true);
       const location = result.headers.location;
@@ -63,7 +63,7 @@ export class HttpPoster {
     }
   }
 
-  private once(url: URL, body: Buffer, headers: Record<string, string>, signal: AbortSignal, mayResend: boolean): Promise<PostResult> {
+  private once(url: URL, body: Uint8Array, headers: Record<string, string>, signal: AbortSignal, mayResend: boolean): Promise<PostResult> {
     return new Promise<PostResult>((resolve, reject) => {
       if (signal.aborted) {
         reject(signal.reason);
