@@ -20,7 +20,22 @@ if (file !== undefined && file !== '') {
     }
   });
   observer.observe({ entryTypes: ['gc'] });
+  // CPU over time (epoch ms; process and main-thread CPU seconds), so that the benchmark can
+  // take the CPU per call of the middle of the run, without start-up and JIT warm-up.
+  const cpuSamples = [];
+  const sampleCpu = () => {
+    const usage = process.cpuUsage();
+    let main;
+    try {
+      main = Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1e9;
+    } catch {
+      main = undefined;
+    }
+    cpuSamples.push([performance.timeOrigin + performance.now(), (usage.user + usage.system) / 1e6, main]);
+  };
+  setInterval(sampleCpu, 200).unref();
   process.on('exit', () => {
+    sampleCpu();
     const usage = process.resourceUsage();
     // Linux: the main thread's time spent runnable but waiting for a core (other processes had
     // it) — on a loaded machine, the wall time that is neither gemtraj's CPU nor waiting for I/O.
@@ -64,6 +79,7 @@ if (file !== undefined && file !== '') {
         runQueueWaitS,
         mainThreadCpuS,
         otherThreadsCpuS: threads.sort((a, b) => b - a),
+        cpuSamples,
       }),
     );
   });
