@@ -4,6 +4,7 @@
  * reuse, and the failures a client must report rather than hide.
  */
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { gzipSync, brotliCompressSync, deflateSync } from 'node:zlib';
@@ -54,6 +55,24 @@ function poster(): HttpPoster {
 }
 
 const signal = (): AbortSignal => new AbortController().signal;
+
+/** A self-signed certificate for localhost (test only; no client trusts it). */
+const TEST_KEY = `-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgDFktyAtDsHNMO5u4
+1X39646V9sXoGS+Q45JH3d2O2FahRANCAAQ3QgArOSdI96oyei7a6QR5uwIIBD4y
+AMW5eA1K+yVz3UFN6vXq7lCbitXG01v2IpGYJ0J2sSA/TF78MdLvnt+/
+-----END PRIVATE KEY-----`;
+const TEST_CERT = `-----BEGIN CERTIFICATE-----
+MIIBgDCCASWgAwIBAgIUeuXGagwvGQ4tuIpbeoW0naTHzZAwCgYIKoZIzj0EAwIw
+FDESMBAGA1UEAwwJbG9jYWxob3N0MCAXDTI2MTIwMTA2NDI1NFoYDzIxMjYxMTA3
+MDY0MjU0WjAUMRIwEAYDVQQDDAlsb2NhbGhvc3QwWTATBgcqhkjOPQIBBggqhkjO
+PQMBBwNCAAQ3QgArOSdI96oyei7a6QR5uwIIBD4yAMW5eA1K+yVz3UFN6vXq7lCb
+itXG01v2IpGYJ0J2sSA/TF78MdLvnt+/o1MwUTAdBgNVHQ4EFgQULEhVpoOdJ3VE
+3xuHQH+eAB/8RRMwHwYDVR0jBBgwFoAULEhVpoOdJ3VE3xuHQH+eAB/8RRMwDwYD
+VR0TAQH/BAUwAwEB/zAKBggqhkjOPQQDAgNJADBGAiEA0VyaS36cFxiT2GSTQ1bG
+WHWhknJd7h6IL07lCQVTHy4CIQC8QxP55Aed88Z7LmInEeS8OeK8+SRk/uPuzahc
+RkUXHg==
+-----END CERTIFICATE-----`;
 
 describe('HTTP/1.1 exchange', () => {
   it('sends one well-formed request and reuses the connection for the next', async () => {
@@ -156,5 +175,20 @@ describe('HTTP/1.1 exchange', () => {
     expect(answers.map((a) => JSON.parse(a.text) as unknown)).toEqual([1, 2, 3].map((i) => ({ echo: { i }, url: '/v1/chat/completions' })));
     await p.post(url, '{"i":4}', {}, signal());
     expect(sockets).toBe(3);
+  });
+
+  it('speaks TLS to https: URLs and checks the certificate', async () => {
+    const server = https.createServer({ key: TEST_KEY, cert: TEST_CERT }, (_req, res) => res.end('{}'));
+    let handshakes = 0;
+    server.on('secureConnection', () => handshakes++);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    closers.push(async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    });
+    const url = new URL(`https://localhost:${(server.address() as AddressInfo).port}/v1/chat/completions`);
+    // Self-signed: refused, as the SDK and node:https refuse it.
+    await expect(poster().post(url, '{}', {}, signal())).rejects.toMatchObject({ code: 'DEPTH_ZERO_SELF_SIGNED_CERT' });
+    expect(handshakes).toBe(0);
   });
 });
