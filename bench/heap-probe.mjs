@@ -4,7 +4,7 @@
 // $GEMTRAJ_BENCH_PROBE: CPU time, peak RSS, and the largest heap still in use right after a
 // major (mark-sweep) garbage collection — the live heap, as opposed to RSS, which also holds
 // garbage V8 has not collected yet and heap pages it keeps for later.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { PerformanceObserver, constants, performance } from 'node:perf_hooks';
 
 const file = process.env.GEMTRAJ_BENCH_PROBE;
@@ -20,15 +20,48 @@ if (file !== undefined && file !== '') {
     }
   });
   observer.observe({ entryTypes: ['gc'] });
+  // CPU over time (epoch ms; process and main-thread CPU seconds), so that the benchmark can
+  // take the CPU per call of the middle of the run, without start-up and JIT warm-up.
+  const cpuSamples = [];
+  const sampleCpu = () => {
+    const usage = process.cpuUsage();
+    let main;
+    try {
+      main = Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1e9;
+    } catch {
+      main = undefined;
+    }
+    cpuSamples.push([performance.timeOrigin + performance.now(), (usage.user + usage.system) / 1e6, main]);
+  };
+  setInterval(sampleCpu, 200).unref();
   process.on('exit', () => {
+    sampleCpu();
     const usage = process.resourceUsage();
     // Linux: the main thread's time spent runnable but waiting for a core (other processes had
     // it) — on a loaded machine, the wall time that is neither gemtraj's CPU nor waiting for I/O.
+    // The first field is the main thread's own CPU time (the rest of cpuS is V8's compiler and GC
+    // threads and libuv's pool).
     let runQueueWaitS;
+    let mainThreadCpuS;
     try {
-      runQueueWaitS = Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[1]) / 1e9;
+      const fields = readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ');
+      mainThreadCpuS = Number(fields[0]) / 1e9;
+      runQueueWaitS = Number(fields[1]) / 1e9;
     } catch {
       runQueueWaitS = undefined;
+    }
+    // CPU of every live thread other than the main one, largest first: V8's platform workers
+    // (concurrent compilers, GC helpers) and libuv's pool (Node 20 leaves them unnamed).
+    const threads = [];
+    try {
+      for (const tid of readdirSync('/proc/self/task')) {
+        const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+        if (tid === String(process.pid)) continue;
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        threads.push((Number(fields[11]) + Number(fields[12])) / 100);
+      }
+    } catch {
+      // not Linux
     }
     writeFileSync(
       file,
@@ -44,6 +77,9 @@ if (file !== undefined && file !== '') {
         // process is CPU-bound (or blocked in synchronous calls such as fsync).
         eventLoopUtilization: performance.eventLoopUtilization().utilization,
         runQueueWaitS,
+        mainThreadCpuS,
+        otherThreadsCpuS: threads.sort((a, b) => b - a),
+        cpuSamples,
       }),
     );
   });

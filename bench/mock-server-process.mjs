@@ -48,6 +48,15 @@ function sustained() {
   return (b - a) / ((arrivals[b] - arrivals[a]) / 1000);
 }
 
+/** The middle 80% of requests: their count and the wall-clock window (epoch ms) they arrived in. */
+function middle() {
+  const n = arrivals.length;
+  if (n < 20) return undefined;
+  const a = Math.floor(n * 0.1);
+  const b = Math.floor(n * 0.9);
+  return { calls: b - a, fromMs: performance.timeOrigin + arrivals[a], toMs: performance.timeOrigin + arrivals[b] };
+}
+
 let cpuAtReset = process.cpuUsage();
 let countAtReset = 0;
 const rl = createInterface({ input: process.stdin });
@@ -62,6 +71,7 @@ rl.on('line', async (line) => {
         maxInFlight: server.maxInFlight,
         meanInFlight: samples === 0 ? 0 : inFlightSum / samples,
         sustainedPerS: sustained(),
+        middle: middle(),
         cpuMs: (cpu.user + cpu.system) / 1000,
         rssMb: process.memoryUsage().rss / 1e6,
       })}\n`,

@@ -8,7 +8,7 @@
 // peak RSS, live heap after major GCs), so the CPU and memory figures are gemtraj's alone.
 //
 // Settings (environment variables):
-//   BENCH_DOCS=2000           documents of the throughput run (full pipeline, judge on)
+//   BENCH_DOCS=2000           documents of the throughput run (full pipeline, judge on; 0 to skip)
 //   BENCH_LATENCY_MS=200      mock latency of the throughput run
 //   BENCH_JITTER_MS=0         extra uniform jitter of the throughput run
 //   BENCH_CONCURRENCY=64      --concurrency of the throughput run
@@ -119,7 +119,7 @@ async function gemtraj(args, nodeFlags = []) {
   const wallS = (performance.now() - started) / 1000;
   if (code !== 0) throw new Error(`gemtraj ${args.join(' ')} exited ${code}:\n${stderr}`);
   const p = JSON.parse(readFileSync(probe, 'utf8'));
-  return { wallS, cpuS: p.cpuS, userS: p.userS, systemS: p.systemS, peakMb: p.peakRssMb, liveHeapMb: p.liveHeapMaxMb, elu: p.eventLoopUtilization, runQueueWaitS: p.runQueueWaitS };
+  return { wallS, cpuS: p.cpuS, userS: p.userS, systemS: p.systemS, peakMb: p.peakRssMb, liveHeapMb: p.liveHeapMaxMb, elu: p.eventLoopUtilization, runQueueWaitS: p.runQueueWaitS, mainThreadCpuS: p.mainThreadCpuS, otherThreadsCpuS: p.otherThreadsCpuS, cpuSamples: p.cpuSamples };
 }
 
 function runJsonOf(out) {
@@ -152,6 +152,7 @@ async function pipelineRun({ name, docs, seed, latency, jitter, concurrency }) {
 // 1. Throughput at the configured concurrency, full pipeline (filter cascade, refine, judge)
 
 async function throughput() {
+  if (!(DOCS > 0)) return undefined;
   const { m, server, run, calls, sessionS } = await pipelineRun({ name: 'throughput', docs: DOCS, seed: 1, latency: LATENCY, jitter: JITTER, concurrency: CONCURRENCY });
   const meanLatency = LATENCY + JITTER / 2;
   const ideal = CONCURRENCY / (meanLatency / 1000);
@@ -175,6 +176,29 @@ async function throughput() {
   return { calls, achieved, ideal, sustained: server.sustainedPerS, cpuPerCallMs: (1000 * m.cpuS) / calls, peakMb: m.peakMb, liveHeapMb: m.liveHeapMb, sessionS };
 }
 
+/**
+ * CPU per call between the arrival of the first and the last request of the middle 80% (mock
+ * server's clock and the probe's samples are both epoch ms), interpolating the probe's samples.
+ */
+function steadyCpu(samples, middle) {
+  if (!Array.isArray(samples) || samples.length < 2 || middle === undefined || !(middle.calls > 0)) return undefined;
+  const at = (t, i) => {
+    let k = samples.findIndex((s) => s[0] >= t);
+    if (k <= 0) k = k === 0 ? 1 : samples.length - 1;
+    const [t0, ...v0] = samples[k - 1];
+    const [t1, ...v1] = samples[k];
+    const f = t1 === t0 ? 0 : Math.min(1, Math.max(0, (t - t0) / (t1 - t0)));
+    return v0[i] === undefined || v1[i] === undefined ? undefined : v0[i] + f * (v1[i] - v0[i]);
+  };
+  const cpu = at(middle.toMs, 0) - at(middle.fromMs, 0);
+  const main0 = at(middle.fromMs, 1);
+  const main1 = at(middle.toMs, 1);
+  return {
+    perCallMs: (1000 * cpu) / middle.calls,
+    mainPerCallMs: main0 === undefined || main1 === undefined ? undefined : (1000 * (main1 - main0)) / middle.calls,
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 // 2. A fast endpoint: how many calls/s one gemtraj process drives when the model answers at once
 
@@ -185,10 +209,17 @@ async function fastEndpoint() {
   console.log(`\n== fast endpoint: ${FAST_DOCS} documents, full pipeline, mock latency ${FAST_LATENCY} ms + jitter [0, ${FAST_JITTER}) ms, --concurrency ${FAST_CONCURRENCY}`);
   console.log(`   calls ${calls} in ${fmt(sessionS, 2)} s → ${fmt(calls / sessionS)} calls/s (sustained ${fmt(server.sustainedPerS)} calls/s over the middle 80%; in flight: max ${server.maxInFlight}, mean while busy ${fmt(server.meanInFlight)})`);
   console.log(`   gemtraj CPU ${fmt(m.cpuS, 2)} s (user ${fmt(m.userS, 2)}, system ${fmt(m.systemS, 2)}) → ${fmt(cpuPerCallMs, 3)} ms per call (${fmt((100 * m.cpuS) / m.wallS)}% of one core) → one core drives ≈${fmt(1000 / cpuPerCallMs, 0)} calls/s`);
+  const steady = steadyCpu(m.cpuSamples, server.middle);
+  if (steady !== undefined) {
+    console.log(`   steady state (the middle 80% of requests, no start-up or JIT warm-up): ${fmt(steady.perCallMs, 3)} ms CPU per call` +
+      `${steady.mainPerCallMs === undefined ? '' : ` (main thread ${fmt(steady.mainPerCallMs, 3)})`} → one core drives ≈${fmt(1000 / steady.perCallMs, 0)} calls/s`);
+  }
+  if (m.mainThreadCpuS !== undefined) console.log(`   main thread CPU ${fmt(m.mainThreadCpuS, 2)} s → ${fmt((1000 * m.mainThreadCpuS) / calls, 3)} ms per call (the rest is V8's compiler and GC threads and libuv's pool)`);
+  if (m.otherThreadsCpuS !== undefined) console.log(`   other threads (ms per call each, largest first): ${m.otherThreadsCpuS.filter((s) => s > 0).map((s) => fmt((1000 * s) / calls, 3)).join(', ')}`);
   // Busy event loop + time waiting for a core = CPU-bound on a shared machine, not waiting for work.
   console.log(`   event loop busy ${fmt(100 * m.elu)}% of the wall time; main thread waited ${m.runQueueWaitS === undefined ? 'n/a' : `${fmt(m.runQueueWaitS, 2)} s`} for a core (other processes had it)`);
   console.log(`   mock server CPU ${fmt(server.cpuMs / 1000, 2)} s (${fmt(server.cpuMs / calls, 3)} ms per call; it shares the ${cpus().length} cores with gemtraj)`);
-  return { calls, perS: calls / sessionS, sustained: server.sustainedPerS, cpuPerCallMs };
+  return { calls, perS: calls / sessionS, sustained: server.sustainedPerS, cpuPerCallMs, steadyPerCallMs: steady?.perCallMs };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -271,9 +302,9 @@ micro();
 console.log('\n== summary (markdown)');
 console.log('| run | figure |');
 console.log('|---|---|');
-console.log(`| ${DOCS} docs, full pipeline, latency ${LATENCY} ms, concurrency ${CONCURRENCY} | ${fmt(t.achieved)} calls/s = ${fmt((100 * t.achieved) / t.ideal)}% of ideal ${fmt(t.ideal)} (sustained ${fmt((100 * t.sustained) / t.ideal)}%); ${fmt(t.cpuPerCallMs, 2)} ms CPU/call; peak RSS ${fmt(t.peakMb, 0)} MB; live heap ≤ ${fmt(t.liveHeapMb, 0)} MB |`);
+if (t !== undefined) console.log(`| ${DOCS} docs, full pipeline, latency ${LATENCY} ms, concurrency ${CONCURRENCY} | ${fmt(t.achieved)} calls/s = ${fmt((100 * t.achieved) / t.ideal)}% of ideal ${fmt(t.ideal)} (sustained ${fmt((100 * t.sustained) / t.ideal)}%); ${fmt(t.cpuPerCallMs, 2)} ms CPU/call; peak RSS ${fmt(t.peakMb, 0)} MB; live heap ≤ ${fmt(t.liveHeapMb, 0)} MB |`);
 if (fast !== undefined) {
-  console.log(`| ${FAST_DOCS} docs, full pipeline, fast endpoint (latency ${FAST_LATENCY}–${FAST_LATENCY + FAST_JITTER} ms), concurrency ${FAST_CONCURRENCY} | ${fmt(fast.perS)} calls/s (sustained ${fmt(fast.sustained)}); ${fmt(fast.cpuPerCallMs, 2)} ms CPU/call → ≈${fmt(1000 / fast.cpuPerCallMs, 0)} calls/s per core |`);
+  console.log(`| ${FAST_DOCS} docs, full pipeline, fast endpoint (latency ${FAST_LATENCY}–${FAST_LATENCY + FAST_JITTER} ms), concurrency ${FAST_CONCURRENCY} | ${fmt(fast.perS)} calls/s (sustained ${fmt(fast.sustained)}); ${fmt(fast.cpuPerCallMs, 2)} ms CPU/call (steady state ${fmt(fast.steadyPerCallMs, 2)}) → ≈${fmt(1000 / fast.cpuPerCallMs, 0)} calls/s per core |`);
 }
 for (const r of mem) {
   console.log(`| ${r.count} docs${r.cap === undefined ? '' : ` (heap capped at ${r.cap} MB)`}, local filter, no refine/judge, latency ${MEMORY_LATENCY} ms | ${r.calls} calls in ${fmt(r.wallS, 1)} s; ${fmt((1000 * r.cpuS) / r.calls, 2)} ms CPU/call; peak RSS ${fmt(r.peakMb, 0)} MB; live heap ≤ ${fmt(r.liveHeapMb, 0)} MB |`);

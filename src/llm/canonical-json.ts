@@ -7,8 +7,10 @@
 const frozenJson = new WeakMap<object, string>();
 /** `JSON.stringify` of the same values (the request body's text of them), made on first use. */
 const frozenPlainJson = new WeakMap<object, string>();
-/** Both texts of values given to {@link rememberJson}: [canonical, plain]. */
-const remembered = new WeakMap<object, readonly [string, string]>();
+/** Canonical text of values given to {@link rememberJson}, until {@link forgetJson}. */
+const rememberedCanonical = new WeakMap<object, string>();
+/** Plain text of values given to {@link rememberJson}, until {@link forgetJson}. */
+const rememberedPlain = new WeakMap<object, string>();
 
 /**
  * Deep-freezes `value` and lets {@link canonicalJson} and {@link plainJson} remember its text: for values that every
@@ -31,18 +33,33 @@ export function frozenForKeys<T>(value: T): T {
  * plain JSON data (class instances, `toJSON`, functions) are left alone. Returns `value`.
  */
 export function rememberJson<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !frozenJson.has(value) && !remembered.has(value)) {
+  if (typeof value === 'object' && value !== null && !frozenJson.has(value) && !rememberedPlain.has(value)) {
     const both = dualJson(value);
-    if (both !== undefined) remembered.set(value, both);
+    if (both !== undefined) {
+      rememberedCanonical.set(value, both[0]);
+      rememberedPlain.set(value, both[1]);
+    }
   }
   return value;
+}
+
+/**
+ * Lets go of the texts {@link rememberJson} made for `value` (only the canonical one with
+ * `only: 'canonical'`): once the key is made, and once the body is, they are tens of kB per
+ * request that would otherwise live — and be copied by the garbage collector into the old
+ * generation — for as long as the request is in flight. Later calls compute them again.
+ */
+export function forgetJson(value: unknown, only?: 'canonical'): void {
+  if (typeof value !== 'object' || value === null) return;
+  rememberedCanonical.delete(value);
+  if (only === undefined) rememberedPlain.delete(value);
 }
 
 /** `JSON.stringify(value)`, remembered for values given to {@link frozenForKeys} or {@link rememberJson}. */
 export function plainJson(value: unknown): string {
   if (typeof value !== 'object' || value === null) return JSON.stringify(value) ?? 'null';
-  const known = remembered.get(value);
-  if (known !== undefined) return known[1];
+  const known = rememberedPlain.get(value);
+  if (known !== undefined) return known;
   if (!frozenJson.has(value)) return JSON.stringify(value) ?? 'null';
   let text = frozenPlainJson.get(value);
   if (text === undefined) {
@@ -61,7 +78,7 @@ function deepFreeze(value: unknown): void {
 /** JSON with object keys sorted at every depth and `undefined` members dropped. */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  const known = frozenJson.get(value) ?? remembered.get(value)?.[0];
+  const known = frozenJson.get(value) ?? rememberedCanonical.get(value);
   if (known !== undefined) return known;
   if (Array.isArray(value)) {
     let out = '[';
@@ -103,8 +120,8 @@ function dualJson(value: unknown): [string, string] | undefined {
   if (value === null) return ['null', 'null'];
   const frozen = frozenJson.get(value);
   if (frozen !== undefined) return [frozen, plainJson(value)];
-  const known = remembered.get(value);
-  if (known !== undefined) return [known[0], known[1]];
+  const knownPlain = rememberedPlain.get(value);
+  if (knownPlain !== undefined) return [rememberedCanonical.get(value) ?? canonicalJson(value), knownPlain];
   if (Array.isArray(value)) {
     if (Object.getPrototypeOf(value) !== Array.prototype) return undefined;
     let canonical = '[';

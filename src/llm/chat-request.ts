@@ -5,7 +5,7 @@
 import type { Message } from '../records.js';
 import type { ChatMessage, ChatRequest } from './backend.js';
 import { cacheKey } from './cache.js';
-import { rememberJson } from './canonical-json.js';
+import { forgetJson, rememberJson } from './canonical-json.js';
 import type { ResponseFormat } from './structured.js';
 import type { CompletionRequest } from './types.js';
 
@@ -48,7 +48,7 @@ export function chatCacheKey(chat: ChatRequest, sampleIndex: number | undefined)
   // The key and the request body share the messages' and tools' text (escaped once).
   rememberJson(chat.messages);
   rememberJson(chat.tools);
-  return cacheKey({
+  const key = cacheKey({
     model: chat.model,
     messages: chat.messages,
     tools: chat.tools,
@@ -61,6 +61,10 @@ export function chatCacheKey(chat: ChatRequest, sampleIndex: number | undefined)
     reasoning_effort: chat.reasoning_effort,
     sampleIndex,
   });
+  // The body needs only the plain text (http-backend.ts forgets it once the body is made).
+  forgetJson(chat.messages, 'canonical');
+  forgetJson(chat.tools, 'canonical');
+  return key;
 }
 
 /** Rough token count of a prompt, for budgets before the endpoint reports usage (4 characters a token). */

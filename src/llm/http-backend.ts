@@ -14,7 +14,7 @@ import type { ChatCompletion } from 'openai/resources/chat/completions';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ToolCall } from '../records.js';
 import { BackendError, type ChatRequest, type ChatResponse, type ModelBackend, type ReplicaStats, type SendOptions } from './backend.js';
-import { plainJson } from './canonical-json.js';
+import { forgetJson, plainJson } from './canonical-json.js';
 import { toOpenAiErrorBody } from './error-shapes.js';
 import { classifyError, completionRoom, isContextLength, MalformedResponseError, RequestTimeoutError } from './http-errors.js';
 import { HttpPoster } from './http-post.js';
@@ -170,7 +170,7 @@ export class HttpBackend implements ModelBackend {
   private async post(replica: Replica, body: WireParams, signal: AbortSignal): Promise<unknown> {
     let answer;
     try {
-      answer = await this.poster.post(replica.endpoint, bodyJson(body), { authorization: this.authorization }, signal);
+      answer = await this.poster.post(replica.endpoint, bodyBytes(body), { authorization: this.authorization }, signal);
     } catch (error) {
       if (signal.aborted) throw error;
       throw new APIConnectionError({ cause: error instanceof Error ? error : new Error(String(error)) });
@@ -271,6 +271,17 @@ function bodyJson(request: WireParams): string {
     out += `${out.length === 1 ? '' : ','}"${name}":${plainJson(value)}`;
   }
   return `${out}}`;
+}
+
+/**
+ * The body's UTF-8 bytes. The text the cache key remembered for the messages and tools is let
+ * go once it is in them: only the bytes (outside the JS heap) stay while the request is in flight.
+ */
+function bodyBytes(request: WireParams): Buffer {
+  const bytes = Buffer.from(bodyJson(request), 'utf8');
+  forgetJson(request.messages);
+  forgetJson(request.tools);
+  return bytes;
 }
 
 function toChatResponse(completion: ChatCompletion): ChatResponse {
