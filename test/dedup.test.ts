@@ -269,6 +269,28 @@ describe('SegmentIndex', () => {
       }
     });
 
+    it('a second opener of an index in use is refused by name and changes nothing: the first decides as if alone', () => {
+      const expected = uninterrupted();
+      const file = join(tempDir(), 'dedup.sqlite');
+      const first = new SegmentIndex(file, SETTINGS, TUNING);
+      const half = SEGMENTS.length >> 1;
+      const got = verdicts(first, 0, half);
+      // Committed or not (run files not yet listed), the index belongs to its first opener: a
+      // second one would take its new runs for leftovers, reuse their names and interleave ords.
+      for (const commit of [false, true]) {
+        if (commit) first.flush();
+        const runs = readdirSync(`${file}-bands`).sort();
+        expect(runs.length).toBeGreaterThan(0);
+        expect(() => new SegmentIndex(file, SETTINGS, TUNING)).toThrow(/in use by another process/);
+        expect(readdirSync(`${file}-bands`).sort()).toEqual(runs);
+      }
+      got.push(...verdicts(first, half));
+      first.close();
+      expect(got).toEqual(expected);
+      // Closed, it opens again.
+      new SegmentIndex(file, SETTINGS, TUNING).close();
+    });
+
     it('an index reopened after many spills decides as one session', () => {
       const expected = uninterrupted();
       const file = join(tempDir(), 'dedup.sqlite');

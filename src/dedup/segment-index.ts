@@ -62,6 +62,8 @@ const BATCH = 1000;
 const BUFFER_ENTRIES = 2 ** 19;
 /** Bloom filter over ids and exact hashes: 2^25 bits = 4 MiB (0.5 % false positives at 1 million kept segments). */
 const SEEN_LOG2_BITS = 25;
+/** How long an open waits for another process's lock on the index before it is refused, ms. */
+const BUSY_MS = 2000;
 /** Segments whose band keys are recomputed per read when an index is reopened. */
 const TAIL_CHUNK = 4096;
 /** Bloom filter over the band runs: 2^28 bits = 32 MiB, see bloom.ts. */
@@ -119,7 +121,13 @@ export class SegmentIndex {
     let db: Database.Database | undefined;
     try {
       if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-      db = new Database(file);
+      db = new Database(file, { timeout: BUSY_MS });
+      // One process at a time: a second one would take the first's uncommitted run files for
+      // leftovers, reuse their names and interleave its kept segments with the first's (both
+      // would decide differently from one run). The lock is taken by the first write below and
+      // held until close (or the process's death); in WAL mode it also keeps the WAL index in
+      // memory: no -shm file.
+      db.pragma('locking_mode = EXCLUSIVE');
       db.pragma('journal_mode = WAL');
       // NORMAL in WAL mode: every commit survives a killed process, without an fsync per segment.
       db.pragma('synchronous = NORMAL');
@@ -131,6 +139,9 @@ export class SegmentIndex {
       `);
     } catch (error) {
       db?.close();
+      if (isBusy(error)) {
+        throw new GemtrajError(`${file}: this deduplication index is in use by another process (another gemtraj run or dedup on the same output folder); wait for it to finish or use another --out.`, EXIT_BAD_INPUT);
+      }
       // A full or read-only disk: one message naming the file, as for every writer.
       throw writeFailure(file, error);
     }
@@ -318,6 +329,11 @@ export class SegmentIndex {
       );
     }
   }
+}
+
+/** SQLite's "database is locked": another connection holds the index. */
+function isBusy(error: unknown): boolean {
+  return error instanceof Error && 'code' in error && typeof error.code === 'string' && error.code.startsWith('SQLITE_BUSY');
 }
 
 /** A Bloom key for a segment id (FNV-1a, two seeds: 53 bits). */
