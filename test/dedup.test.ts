@@ -487,6 +487,32 @@ describe('dedup and decontaminate steps in a run', () => {
     expect(readLines(join(run, 'rejected.jsonl'))).toEqual([]);
     expect(readLines(join(run, 'segments.jsonl'))).toHaveLength(6);
   });
+  it('gemtraj dedup into a folder whose index another process holds is refused, and leaves that index alone', async () => {
+    const dir = tempDir();
+    const corpus = writeCorpus(dir);
+    const out = join(dir, 'clean');
+    expect((await runMain(['dedup', corpus, '--out', out, '--quiet'])).code).toBe(0);
+    const docs = readLines(join(out, 'documents.jsonl'));
+    // Another pass still running on the same folder: its index is open.
+    const holder = new SegmentIndex(join(out, 'dedup.sqlite'), SETTINGS);
+    const size = holder.size;
+    const result = await runMain(['dedup', corpus, '--out', out, '--quiet']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/dedup\.sqlite: this deduplication index is in use by another process/);
+    expect(holder.size).toBe(size);
+    expect(holder.check('orig#0', 'anything').duplicate).toBe(false);
+    holder.close();
+    expect(readLines(join(out, 'documents.jsonl'))).toEqual(docs);
+    // Free again: a pass starts afresh, in another mode too (the old index is emptied, not refused).
+    expect((await runMain(['dedup', corpus, '--out', out, '--quiet', '--dedup', 'exact'])).code).toBe(0);
+    expect((await runMain(['dedup', corpus, '--out', out, '--quiet'])).code).toBe(0);
+    expect(readLines(join(out, 'documents.jsonl'))).toEqual(docs);
+    // A file that is no index at all is replaced by a pass, and refused by name by a run.
+    writeFileSync(join(out, 'dedup.sqlite'), 'not a database, not even close: '.repeat(200));
+    expect(() => new SegmentIndex(join(out, 'dedup.sqlite'), SETTINGS)).toThrow(/dedup\.sqlite: not a readable deduplication index/);
+    expect((await runMain(['dedup', corpus, '--out', out, '--quiet'])).code).toBe(0);
+    expect(readLines(join(out, 'documents.jsonl'))).toEqual(docs);
+  });
 });
 
 describe('gemtraj dedup: declared markup and encoding', () => {

@@ -69,8 +69,14 @@ const TAIL_CHUNK = 4096;
 /** Bloom filter over the band runs: 2^28 bits = 32 MiB, see bloom.ts. */
 const BLOOM_LOG2_BITS = 28;
 
-/** Tuning for tests (small buffers exercise the bulk path); runs use the defaults. */
+/** How an index is opened: tuning for tests (small buffers exercise the bulk path; runs use the defaults), and a fresh start. */
 export interface SegmentIndexTuning {
+  /**
+   * Start empty: an index already at the file is emptied once its lock is held (a `gemtraj
+   * dedup` pass starts afresh; deleting the files first would pull them from under a process
+   * still using them). @default false
+   */
+  reset?: boolean;
   /** Band keys held in memory before they are written out as a run. @default 2^19 */
   bufferEntries?: number;
   /** log2 of the Bloom filter's bits. @default 28 (32 MiB) */
@@ -118,34 +124,7 @@ export class SegmentIndex {
     readonly settings: DedupSettings,
     tuning: SegmentIndexTuning = {},
   ) {
-    let db: Database.Database | undefined;
-    try {
-      if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-      db = new Database(file, { timeout: BUSY_MS });
-      // One process at a time: a second one would take the first's uncommitted run files for
-      // leftovers, reuse their names and interleave its kept segments with the first's (both
-      // would decide differently from one run). The lock is taken by the first write below and
-      // held until close (or the process's death); in WAL mode it also keeps the WAL index in
-      // memory: no -shm file.
-      db.pragma('locking_mode = EXCLUSIVE');
-      db.pragma('journal_mode = WAL');
-      // NORMAL in WAL mode: every commit survives a killed process, without an fsync per segment.
-      db.pragma('synchronous = NORMAL');
-      db.pragma(`cache_size = -${CACHE_KIB}`);
-      db.exec(`
-        CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-        CREATE TABLE IF NOT EXISTS segs (ord INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, exact BLOB NOT NULL, sig BLOB);
-        CREATE INDEX IF NOT EXISTS segs_exact ON segs (exact);
-      `);
-    } catch (error) {
-      db?.close();
-      if (isBusy(error)) {
-        throw new GemtrajError(`${file}: this deduplication index is in use by another process (another gemtraj run or dedup on the same output folder); wait for it to finish or use another --out.`, EXIT_BAD_INPUT);
-      }
-      // A full or read-only disk: one message naming the file, as for every writer.
-      throw writeFailure(file, error);
-    }
-    this.db = db;
+    this.db = openDatabase(file, tuning.reset === true);
     this.checkSettings();
     this.hasher = settings.mode === 'near' ? new MinHasher(settings) : undefined;
     this.temporary = file === ':memory:' && this.hasher !== undefined;
@@ -331,9 +310,53 @@ export class SegmentIndex {
   }
 }
 
-/** SQLite's "database is locked": another connection holds the index. */
-function isBusy(error: unknown): boolean {
-  return error instanceof Error && 'code' in error && typeof error.code === 'string' && error.code.startsWith('SQLITE_BUSY');
+/**
+ * Opens the index's database, locked for this process; `reset` empties it first, and replaces a
+ * file that is not a database at all (a pass that starts afresh has nothing to keep in it).
+ */
+function openDatabase(file: string, reset: boolean): Database.Database {
+  let db: Database.Database | undefined;
+  try {
+    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    db = new Database(file, { timeout: BUSY_MS });
+    // One process at a time: a second one would take the first's uncommitted run files for
+    // leftovers, reuse their names and interleave its kept segments with the first's (both
+    // would decide differently from one run). The lock is taken by the first write below and
+    // held until close (or the process's death); in WAL mode it also keeps the WAL index in
+    // memory: no -shm file.
+    db.pragma('locking_mode = EXCLUSIVE');
+    db.pragma('journal_mode = WAL');
+    if (reset) db.exec('DROP TABLE IF EXISTS meta; DROP TABLE IF EXISTS segs; DROP TABLE IF EXISTS bands;');
+    // NORMAL in WAL mode: every commit survives a killed process, without an fsync per segment.
+    db.pragma('synchronous = NORMAL');
+    db.pragma(`cache_size = -${CACHE_KIB}`);
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS segs (ord INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, exact BLOB NOT NULL, sig BLOB);
+      CREATE INDEX IF NOT EXISTS segs_exact ON segs (exact);
+    `);
+    return db;
+  } catch (error) {
+    db?.close();
+    const code = sqliteCode(error);
+    if (code.startsWith('SQLITE_BUSY')) {
+      throw new GemtrajError(`${file}: this deduplication index is in use by another process (another gemtraj run or dedup on the same output folder); wait for it to finish or use another --out.`, EXIT_BAD_INPUT);
+    }
+    if (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT')) {
+      if (reset) {
+        for (const f of [file, `${file}-wal`, `${file}-shm`]) rmSync(f, { force: true });
+        return openDatabase(file, false);
+      }
+      throw new GemtrajError(`${file}: not a readable deduplication index (${error instanceof Error ? error.message : String(error)}); its decisions are lost: delete it and start the run again in a new --out.`, EXIT_BAD_INPUT);
+    }
+    // A full or read-only disk: one message naming the file, as for every writer.
+    throw writeFailure(file, error);
+  }
+}
+
+/** The SQLite result code of an error from better-sqlite3 (SQLITE_BUSY, ...); '' for any other error. */
+function sqliteCode(error: unknown): string {
+  return error instanceof Error && 'code' in error && typeof error.code === 'string' ? error.code : '';
 }
 
 /** A Bloom key for a segment id (FNV-1a, two seeds: 53 bits). */

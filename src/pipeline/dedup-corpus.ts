@@ -52,7 +52,18 @@ export async function dedupCorpus(input: string, out: string, config: Config, on
   if (settings === undefined) throw new ConfigError('gemtraj dedup: dedup.mode is off; use --dedup exact or --dedup near');
   makeOutputDir(out);
   const files = Object.fromEntries(Object.entries(DEDUP_FILES).map(([k, v]) => [k, join(out, v)])) as DedupCorpusSummary['files'];
-  for (const f of [files.documents, files.rejected, files.summary, files.index, `${files.index}-wal`, `${files.index}-shm`]) rmSync(f, { force: true });
+  // The index first: its lock refuses a second pass on the same folder before anything is touched.
+  const index = new SegmentIndex(files.index, settings, { reset: true });
+  let documents: JsonlWriter;
+  let rejected: JsonlWriter;
+  try {
+    for (const f of [files.documents, files.rejected, files.summary]) rmSync(f, { force: true });
+    documents = new JsonlWriter(files.documents);
+    rejected = new JsonlWriter(files.rejected);
+  } catch (error) {
+    index.close();
+    throw error;
+  }
   const summary: DedupCorpusSummary = {
     input,
     mode: settings.mode,
@@ -67,9 +78,6 @@ export async function dedupCorpus(input: string, out: string, config: Config, on
     input_warnings: [],
     files,
   };
-  const index = new SegmentIndex(files.index, settings);
-  const documents = new JsonlWriter(files.documents);
-  const rejected = new JsonlWriter(files.rejected);
   const segmentOptions = stepOptions(config).segment;
   try {
     const onWarning = (warning: InputWarning): void => void summary.input_warnings.push(warning.message);
