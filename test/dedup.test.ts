@@ -269,6 +269,39 @@ describe('SegmentIndex', () => {
       }
     });
 
+    it('a run that cannot be written (a full disk) changes nothing: going on after space is freed decides the same, and no listed run is lost', () => {
+      const expected = uninterrupted();
+      for (let blocked = 1; blocked <= 24; blocked++) {
+        const file = join(tempDir(), 'dedup.sqlite');
+        // A folder where run `blocked` (a spill's or a merge's) will be written: its write fails.
+        const blocker = join(`${file}-bands`, `run-${String(blocked).padStart(6, '0')}.bin`);
+        const index = new SegmentIndex(file, SETTINGS, TUNING);
+        mkdirSync(blocker);
+        const got: string[] = [];
+        let failed = false;
+        for (let i = 0; i < SEGMENTS.length; i++) {
+          try {
+            got.push(...verdicts(index, i, i + 1));
+          } catch (error) {
+            expect(String(error), `run ${blocked}`).toMatch(/cannot write .*run-\d+\.bin/);
+            failed = true;
+            // Space freed; the caller commits what was decided (the engine flushes before it stops) and goes on.
+            index.flush();
+            rmSync(blocker, { recursive: true });
+            got.push(...verdicts(index, i, i + 1));
+          }
+        }
+        index.close();
+        expect(failed, `run ${blocked}`).toBe(true);
+        expect(got, `run ${blocked}`).toEqual(expected);
+        // Every run the committed listing names is there: nothing to rebuild at the next open.
+        const db = new Database(file, { readonly: true });
+        const listed = JSON.parse((db.prepare("SELECT value FROM meta WHERE key = 'band_runs'").get() as { value: string }).value) as Array<{ name: string }>;
+        db.close();
+        for (const { name } of listed) expect(existsSync(join(`${file}-bands`, name)), `run ${blocked}: ${name}`).toBe(true);
+      }
+    });
+
     it('a second opener of an index in use is refused by name and changes nothing: the first decides as if alone', () => {
       const expected = uninterrupted();
       const file = join(tempDir(), 'dedup.sqlite');

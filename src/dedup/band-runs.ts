@@ -196,7 +196,8 @@ class RunSink {
  */
 export class BandRuns {
   private readonly runs: Run[] = [];
-  private readonly replaced: string[] = [];
+  /** Runs replaced by a merge: open (a failed {@link add} puts them back) until {@link committed}. */
+  private readonly replaced: Run[] = [];
   private readonly scratch = new Float64Array(BLOCK);
   private next: number;
 
@@ -264,13 +265,28 @@ export class BandRuns {
    */
   add(keys: Float64Array, ords: Uint32Array): void {
     if (keys.length === 0) return;
-    this.runs.push(
-      Run.write(this.dir, this.name(), keys.length, (sink) => {
-        for (let i = 0; i < keys.length; i++) sink.push(keys[i] as number, ords[i] as number);
-      }),
-    );
-    for (let n = this.runs.length; n >= 2 && 2 * (this.runs[n - 1] as Run).count > (this.runs[n - 2] as Run).count; n = this.runs.length) {
-      this.merge(this.runs[n - 2] as Run, this.runs[n - 1] as Run);
+    const before = [...this.runs];
+    const replaced = this.replaced.length;
+    try {
+      this.runs.push(
+        Run.write(this.dir, this.name(), keys.length, (sink) => {
+          for (let i = 0; i < keys.length; i++) sink.push(keys[i] as number, ords[i] as number);
+        }),
+      );
+      for (let n = this.runs.length; n >= 2 && 2 * (this.runs[n - 1] as Run).count > (this.runs[n - 2] as Run).count; n = this.runs.length) {
+        this.merge(this.runs[n - 2] as Run, this.runs[n - 1] as Run);
+      }
+    } catch (error) {
+      // All or nothing (a full disk mid-merge): the runs as they were, the files written here
+      // deleted. Otherwise the next commit would delete runs its listing still names, and the
+      // caller, which keeps these keys, could not try again.
+      for (const run of [...this.runs, ...this.replaced.splice(replaced)]) {
+        if (before.includes(run)) continue;
+        run.close();
+        removeQuietly(run.path);
+      }
+      this.runs.splice(0, this.runs.length, ...before);
+      throw error;
     }
   }
 
@@ -291,20 +307,20 @@ export class BandRuns {
       for (const s of [a, b]) for (; !s.done; s.advance()) sink.push(s.key, s.ord);
     });
     this.runs.splice(this.runs.length - 2, 2, merged);
-    for (const run of [older, newer]) {
-      run.close();
-      this.replaced.push(run.path);
-    }
+    this.replaced.push(older, newer);
   }
 
   /** The listing has been committed: files it no longer names are deleted. */
   committed(): void {
-    for (const path of this.replaced.splice(0)) removeQuietly(path);
+    for (const run of this.replaced.splice(0)) {
+      run.close();
+      removeQuietly(run.path);
+    }
   }
 
   /** Closes the files (replaced ones stay until a session deletes them after a commit). */
   close(): void {
-    for (const run of this.runs.splice(0)) run.close();
+    for (const run of [...this.runs.splice(0), ...this.replaced.splice(0)]) run.close();
   }
 
   private name(): string {

@@ -222,6 +222,8 @@ export class SegmentIndex {
         if (s >= this.settings.threshold) return { duplicate: true, of: row.id, kind: 'near', similarity: s };
       }
     }
+    // Room first: a spill that fails (a full disk) then leaves this segment undecided, not kept without its band keys.
+    if (keys.length > 0) this.makeRoom(keys.length);
     const ord = Number(this.insertSeg.run(id, exact, sig === undefined ? null : Buffer.from(sig.buffer, sig.byteOffset, sig.byteLength)).lastInsertRowid);
     this.lastOrd = ord;
     this.kept++;
@@ -245,9 +247,13 @@ export class SegmentIndex {
 
   /** Buffers the band keys of a kept segment; a full buffer is written out as a run. */
   private index(keys: readonly number[], ord: number): void {
-    if (this.buffer.size + keys.length > this.buffer.capacity) this.spill();
+    this.makeRoom(keys.length);
     for (const key of keys) this.buffer.add(key, ord);
     this.bufferedUpto = ord;
+  }
+
+  private makeRoom(keys: number): void {
+    if (this.buffer.size + keys > this.buffer.capacity) this.spill();
   }
 
   /**
@@ -259,7 +265,13 @@ export class SegmentIndex {
     if (runs === undefined) return;
     if (!this.db.inTransaction) this.db.exec('BEGIN');
     const { keys, ords } = this.buffer.takeSorted();
-    runs.add(keys, ords);
+    try {
+      runs.add(keys, ords);
+    } catch (error) {
+      // Not written (runs.add is all or nothing): the keys stay in memory for the next try.
+      for (let i = 0; i < keys.length; i++) this.buffer.add(keys[i] as number, ords[i] as number);
+      throw error;
+    }
     const bloom = (this.bloom ??= new BloomFilter(this.bloomBits));
     for (const key of keys) bloom.add(key);
     this.setMeta.run('bands_upto', String(this.bufferedUpto));
