@@ -302,6 +302,23 @@ describe('SegmentIndex', () => {
       }
     });
 
+    it('a throwaway (:memory:) index leaves no files behind, even killed while open', () => {
+      const tmp = tempDir();
+      const saved = process.env.TMPDIR;
+      process.env.TMPDIR = tmp;
+      try {
+        const index = new SegmentIndex(':memory:', SETTINGS, TUNING);
+        // Many spills and merges later, nothing is in the temporary folder: a SIGKILL now (an
+        // estimate stopped) leaves nothing to clean; the files live on through their descriptors.
+        expect(verdicts(index)).toEqual(uninterrupted());
+        expect(readdirSync(tmp)).toEqual([]);
+        index.close();
+      } finally {
+        if (saved === undefined) delete process.env.TMPDIR;
+        else process.env.TMPDIR = saved;
+      }
+    });
+
     it('a second opener of an index in use is refused by name and changes nothing: the first decides as if alone', () => {
       const expected = uninterrupted();
       const file = join(tempDir(), 'dedup.sqlite');

@@ -13,7 +13,8 @@
  * keys (float64, ascending), then their ords (u32, in the same order). Host byte order, which is little-endian on every platform Node runs on. Memory per run:
  * one fence key every {@link BLOCK} entries (0.9 MiB per 30 million keys).
  */
-import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readSync, unlinkSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readSync, rmSync, unlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { syncFd, writeAll, writeFailure } from '../io/durable.js';
 
@@ -201,8 +202,18 @@ export class BandRuns {
   private readonly scratch = new Float64Array(BLOCK);
   private next: number;
 
-  private constructor(readonly dir: string) {
+  /** `dir` undefined: a throwaway set (see {@link temporary}). */
+  private constructor(readonly dir: string | undefined) {
     this.next = 1;
+  }
+
+  /**
+   * Runs of a throwaway index (`:memory:`): each file is written in a folder of its own under the
+   * system's temporary folder, then unlinked with its folder at once; it lives on through its
+   * descriptor, so nothing is left behind when the process ends, even killed (but mid-write).
+   */
+  static temporary(): BandRuns {
+    return new BandRuns(undefined);
   }
 
   /**
@@ -269,7 +280,7 @@ export class BandRuns {
     const replaced = this.replaced.length;
     try {
       this.runs.push(
-        Run.write(this.dir, this.name(), keys.length, (sink) => {
+        this.write(keys.length, (sink) => {
           for (let i = 0; i < keys.length; i++) sink.push(keys[i] as number, ords[i] as number);
         }),
       );
@@ -281,9 +292,7 @@ export class BandRuns {
       // deleted. Otherwise the next commit would delete runs its listing still names, and the
       // caller, which keeps these keys, could not try again.
       for (const run of [...this.runs, ...this.replaced.splice(replaced)]) {
-        if (before.includes(run)) continue;
-        run.close();
-        removeQuietly(run.path);
+        if (!before.includes(run)) this.drop(run);
       }
       this.runs.splice(0, this.runs.length, ...before);
       throw error;
@@ -292,7 +301,7 @@ export class BandRuns {
 
   /** Replaces the two newest runs by one (the older's entries first among equal keys). */
   private merge(older: Run, newer: Run): void {
-    const merged = Run.write(this.dir, this.name(), older.count + newer.count, (sink) => {
+    const merged = this.write(older.count + newer.count, (sink) => {
       const a = new Stream(older);
       const b = new Stream(newer);
       while (!a.done && !b.done) {
@@ -310,12 +319,30 @@ export class BandRuns {
     this.replaced.push(older, newer);
   }
 
+  private write(count: number, fill: (sink: RunSink) => void): Run {
+    if (this.dir !== undefined) return Run.write(this.dir, this.name(), count, fill);
+    let dir: string;
+    try {
+      dir = mkdtempSync(join(tmpdir(), 'gemtraj-bands-'));
+    } catch (error) {
+      throw writeFailure(tmpdir(), error);
+    }
+    try {
+      return Run.write(dir, this.name(), count, fill);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** Closes a run that is no longer needed and deletes its file (a temporary one has none left). */
+  private drop(run: Run): void {
+    run.close();
+    if (this.dir !== undefined) removeQuietly(run.path);
+  }
+
   /** The listing has been committed: files it no longer names are deleted. */
   committed(): void {
-    for (const run of this.replaced.splice(0)) {
-      run.close();
-      removeQuietly(run.path);
-    }
+    for (const run of this.replaced.splice(0)) this.drop(run);
   }
 
   /** Closes the files (replaced ones stay until a session deletes them after a commit). */

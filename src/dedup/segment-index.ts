@@ -18,9 +18,8 @@
  *   the estimated Jaccard similarity of the shingle sets is at least `threshold`.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { mkdirSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { writeFailure } from '../io/durable.js';
 import Database from 'better-sqlite3';
 import { EXIT_BAD_INPUT, GemtrajError } from '../errors.js';
@@ -104,9 +103,8 @@ export class SegmentIndex {
   private readonly buffer: BandBuffer;
   /** The band keys written out (near mode only). */
   private runs: BandRuns | undefined;
-  /** Where the runs live; a temporary folder, removed at close, for a `:memory:` index. */
+  /** Where the runs live (a `:memory:` index has throwaway runs, see BandRuns.temporary). */
   private readonly runsDir: string;
-  private readonly temporary: boolean;
   /** Over the keys in the runs (not the buffer); undefined while there are none. */
   private bloom: BloomFilter | undefined;
   /** Over the ids and exact hashes in `segs`: a new id or text costs no lookup. */
@@ -127,8 +125,7 @@ export class SegmentIndex {
     this.db = openDatabase(file, tuning.reset === true);
     this.checkSettings();
     this.hasher = settings.mode === 'near' ? new MinHasher(settings) : undefined;
-    this.temporary = file === ':memory:' && this.hasher !== undefined;
-    this.runsDir = this.temporary ? mkdtempSync(join(tmpdir(), 'gemtraj-bands-')) : `${file}-bands`;
+    this.runsDir = `${file}-bands`;
     this.bloomBits = tuning.bloomLog2Bits ?? BLOOM_LOG2_BITS;
     this.buffer = new BandBuffer(Math.max(settings.bands, tuning.bufferEntries ?? BUFFER_ENTRIES));
     this.byId = this.db.prepare('SELECT ord FROM segs WHERE id = ?');
@@ -153,6 +150,10 @@ export class SegmentIndex {
    * missing or damaged is rebuilt from the signatures: they are the truth.
    */
   private load(hasher: MinHasher): void {
+    if (this.file === ':memory:') {
+      this.runs = BandRuns.temporary();
+      return;
+    }
     const meta = (key: string): string | undefined => this.db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?').get(key)?.value;
     const legacy = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'bands'").get() !== undefined;
     let upto = legacy ? 0 : Number(meta('bands_upto') ?? 0);
@@ -300,7 +301,6 @@ export class SegmentIndex {
       // Closed even when the last commit failed (a full disk): the file must not stay open.
       if (this.db.open) this.db.close();
       this.runs?.close();
-      if (this.temporary) rmSync(this.runsDir, { recursive: true, force: true });
     }
   }
 
