@@ -4,7 +4,7 @@
  * centre), its policies, and the BFCL and tau2 benchmark files.
  */
 import { createHash } from 'node:crypto';
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -352,6 +352,18 @@ describe('SegmentIndex', () => {
       }
       expect(got).toEqual(expected);
     });
+  });
+
+  // Root writes through permissions: checked by hand on a read-only tmpfs (EROFS), same message.
+  it.skipIf(process.getuid?.() === 0)('an index in a read-only folder is refused as such (SQLite alone says "disk I/O error")', () => {
+    const dir = tempDir();
+    new SegmentIndex(join(dir, 'dedup.sqlite'), SETTINGS).close();
+    chmodSync(dir, 0o555);
+    try {
+      expect(() => new SegmentIndex(join(dir, 'dedup.sqlite'), SETTINGS)).toThrow(/dedup\.sqlite: the folder is read-only or not writable/);
+    } finally {
+      chmodSync(dir, 0o755);
+    }
   });
 
   it('exact mode only catches the same words', () => {

@@ -18,7 +18,7 @@
  *   the estimated Jaccard similarity of the shingle sets is at least `threshold`.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, rmSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { writeFailure } from '../io/durable.js';
 import Database from 'better-sqlite3';
@@ -329,7 +329,11 @@ export class SegmentIndex {
 function openDatabase(file: string, reset: boolean): Database.Database {
   let db: Database.Database | undefined;
   try {
-    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    if (file !== ':memory:') {
+      mkdirSync(dirname(file), { recursive: true });
+      // A read-only folder named as such: SQLite would say "disk I/O error" (it fails to lock).
+      accessSync(dirname(file), constants.W_OK);
+    }
     db = new Database(file, { timeout: BUSY_MS });
     // One process at a time: a second one would take the first's uncommitted run files for
     // leftovers, reuse their names and interleave its kept segments with the first's (both
