@@ -341,6 +341,32 @@ describe('SegmentIndex', () => {
       new SegmentIndex(file, SETTINGS, TUNING).close();
     });
 
+    it('a damaged run listing or high-water mark in meta is rebuilt from the signatures, deciding the same', () => {
+      const expected = uninterrupted();
+      const half = SEGMENTS.length >> 1;
+      const harms: Array<[string, string]> = [
+        ['band_runs', '[{"name": "run-0000'],
+        ['band_runs', '{"not": "a list"}'],
+        ['band_runs', '[{"name": "../dedup.sqlite", "count": 1}]'],
+        ['bands_upto', 'eleven'],
+        ['bands_upto', '-5'],
+        ['bands_upto', '99999999'],
+      ];
+      for (const [key, value] of harms) {
+        const file = join(tempDir(), 'dedup.sqlite');
+        const first = new SegmentIndex(file, SETTINGS, TUNING);
+        const before = verdicts(first, 0, half);
+        first.close();
+        const db = new Database(file);
+        db.prepare('UPDATE meta SET value = ? WHERE key = ?').run(value, key);
+        db.close();
+        const second = new SegmentIndex(file, SETTINGS, TUNING);
+        expect([...before, ...verdicts(second, half)], `${key} = ${value}`).toEqual(expected);
+        expect(verdicts(second, 0, half), `${key} = ${value}`).toEqual(expected.slice(0, half));
+        second.close();
+      }
+    });
+
     it('an index reopened after many spills decides as one session', () => {
       const expected = uninterrupted();
       const file = join(tempDir(), 'dedup.sqlite');

@@ -34,6 +34,22 @@ export interface RunListing {
   count: number;
 }
 
+/** A listing as stored (JSON text); undefined when it is not one (a damaged metadata row). */
+export function parseListing(text: string): RunListing[] | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(value)) return undefined;
+  const valid = value.every(
+    (l: unknown) =>
+      typeof l === 'object' && l !== null && 'name' in l && 'count' in l && typeof l.name === 'string' && NAME.test(l.name) && Number.isSafeInteger(l.count) && (l.count as number) >= 0,
+  );
+  return valid ? (value as RunListing[]) : undefined;
+}
+
 class Run {
   private constructor(
     readonly name: string,

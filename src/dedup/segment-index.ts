@@ -24,7 +24,7 @@ import { writeFailure } from '../io/durable.js';
 import Database from 'better-sqlite3';
 import { EXIT_BAD_INPUT, GemtrajError } from '../errors.js';
 import { BandBuffer } from './band-buffer.js';
-import { BandRuns, type RunListing } from './band-runs.js';
+import { BandRuns, parseListing } from './band-runs.js';
 import { BloomFilter } from './bloom.js';
 import { MinHasher, similarity, type MinHashParams } from './minhash.js';
 import { wordHashes } from './words.js';
@@ -157,8 +157,10 @@ export class SegmentIndex {
     const meta = (key: string): string | undefined => this.db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?').get(key)?.value;
     const legacy = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'bands'").get() !== undefined;
     let upto = legacy ? 0 : Number(meta('bands_upto') ?? 0);
-    const listed = legacy ? [] : (JSON.parse(meta('band_runs') ?? '[]') as RunListing[]);
-    let runs = BandRuns.open(this.runsDir, listed, (key) => (this.bloom ??= new BloomFilter(this.bloomBits)).add(key));
+    const listed = legacy ? [] : parseListing(meta('band_runs') ?? '[]');
+    // A listing or mark that cannot be right (a damaged row) is a damaged run: rebuilt.
+    const sane = listed !== undefined && Number.isSafeInteger(upto) && upto >= 0 && upto <= this.lastOrd;
+    let runs = sane ? BandRuns.open(this.runsDir, listed, (key) => (this.bloom ??= new BloomFilter(this.bloomBits)).add(key)) : undefined;
     if (runs === undefined) {
       this.bloom = undefined;
       runs = BandRuns.reset(this.runsDir);
