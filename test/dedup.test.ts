@@ -541,6 +541,17 @@ describe('dedup and decontaminate steps in a run', () => {
     expect(readLines(join(resumed, 'segments.jsonl')).map((s) => s.id).sort()).toEqual(readLines(join(one, 'segments.jsonl')).map((s) => s.id).sort());
   });
 
+  it('a resumed run whose dedup.sqlite was deleted is refused by name (it would keep duplicates of what was done)', async () => {
+    const dir = tempDir();
+    const corpus = writeCorpus(dir);
+    const out = join(dir, 'run');
+    expect((await runMain(['filter', corpus, '--out', out, '--filter', 'local', '--quiet'])).code).toBe(0);
+    rmSync(join(out, 'dedup.sqlite'));
+    const again = await runMain(['filter', corpus, '--out', out, '--filter', 'local', '--quiet']);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/dedup\.sqlite is missing: the deduplication decisions of the 9 document\(s\) already done are lost/);
+  });
+
   it('--dedup off leaves the step out', async () => {
     const dir = tempDir();
     const out = join(dir, 'off');
