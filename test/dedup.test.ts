@@ -586,6 +586,26 @@ describe('dedup and decontaminate steps in a run', () => {
     expect(readLines(join(run, 'rejected.jsonl'))).toEqual([]);
     expect(readLines(join(run, 'segments.jsonl'))).toHaveLength(6);
   });
+  it('gemtraj dedup refuses an --out that holds its input or lies inside it (it deleted the input, or read its own outputs)', async () => {
+    const dir = tempDir();
+    const corpus = readFileSync(writeCorpus(dir), 'utf8');
+    const folder = join(dir, 'data');
+    mkdirSync(folder);
+    // The input is the documents.jsonl a pass writes: it was deleted before being read.
+    writeFileSync(join(folder, 'documents.jsonl'), corpus);
+    const same = await runMain(['dedup', join(folder, 'documents.jsonl'), '--out', folder, '--quiet']);
+    expect(same.code).toBe(2);
+    expect(same.stderr).toMatch(/--out .*data holds the input/);
+    expect(readFileSync(join(folder, 'documents.jsonl'), 'utf8')).toBe(corpus);
+    // A folder read as the input, written into: its own outputs would be read as documents.
+    for (const out of [folder, join(folder, 'clean')]) {
+      const inside = await runMain(['dedup', folder, '--out', out, '--quiet']);
+      expect(inside.code, out).toBe(2);
+      expect(inside.stderr, out).toMatch(/holds the input|inside the input/);
+    }
+    expect(readdirSync(folder)).toEqual(['documents.jsonl']);
+  });
+
   it('gemtraj dedup into a folder whose index another process holds is refused, and leaves that index alone', async () => {
     const dir = tempDir();
     const corpus = writeCorpus(dir);

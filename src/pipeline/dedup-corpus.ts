@@ -13,13 +13,13 @@
  *
  * A pass always starts afresh (it calls no model), so rerunning it gives the same files.
  */
-import { rmSync, writeFileSync } from 'node:fs';
+import { realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { makeOutputDir } from '../io/durable.js';
-import { join } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { Config } from '../config.js';
 import { ConfigError } from '../config.js';
 import { SegmentIndex } from '../dedup/segment-index.js';
-import { readDocuments, type InputWarning } from '../io/documents.js';
+import { InputError, readDocuments, type InputWarning } from '../io/documents.js';
 import { JsonlWriter } from '../io/jsonl.js';
 import type { Rejection } from '../records.js';
 import { segmentDocument } from '../stages/segment.js';
@@ -47,9 +47,33 @@ export interface DedupCorpusSummary {
   files: Record<keyof typeof DEDUP_FILES, string>;
 }
 
+/**
+ * Refuses an `--out` that holds the input (the pass would delete or overwrite it before reading
+ * it) or lies inside an input folder (the pass would read its own outputs as documents).
+ */
+function checkOverlap(input: string, out: string): void {
+  if (input === '-') return;
+  const real = (path: string): string => {
+    try {
+      return realpathSync(path);
+    } catch {
+      return resolve(path);
+    }
+  };
+  const inside = (child: string, parent: string): boolean => {
+    const rel = relative(parent, child);
+    return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+  };
+  const from = real(input);
+  const to = real(out);
+  if (inside(from, to)) throw new InputError(`--out ${out} holds the input ${input}: a pass would replace it before reading it; give another --out`);
+  if (inside(to, from)) throw new InputError(`--out ${out} is inside the input ${input}: a pass would read its own outputs as documents; give another --out`);
+}
+
 export async function dedupCorpus(input: string, out: string, config: Config, onDocument?: () => void): Promise<DedupCorpusSummary> {
   const settings = stepOptions(config).dedup;
   if (settings === undefined) throw new ConfigError('gemtraj dedup: dedup.mode is off; use --dedup exact or --dedup near');
+  checkOverlap(input, out);
   makeOutputDir(out);
   const files = Object.fromEntries(Object.entries(DEDUP_FILES).map(([k, v]) => [k, join(out, v)])) as DedupCorpusSummary['files'];
   // The index first: its lock refuses a second pass on the same folder before anything is touched.
