@@ -302,6 +302,43 @@ describe('SegmentIndex', () => {
       }
     });
 
+    it('a spill whose listing cannot be recorded (SQLITE_FULL) deletes no run that the committed listing names', () => {
+      const expected = uninterrupted();
+      for (let failing = 1; failing <= 12; failing++) {
+        const file = join(tempDir(), 'dedup.sqlite');
+        const index = new SegmentIndex(file, SETTINGS, TUNING);
+        // The metadata row of the `failing`-th spill hits a full disk (SQLite's own error).
+        const meta = index as unknown as { setMeta: { run(key: string, value: string): unknown } };
+        const real = meta.setMeta;
+        let spills = 0;
+        meta.setMeta = {
+          run: (key, value) => {
+            if (key === 'band_runs' && ++spills === failing) throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+            return real.run(key, value);
+          },
+        };
+        const got: string[] = [];
+        let i = 0;
+        try {
+          for (; i < SEGMENTS.length; i++) got.push(...verdicts(index, i, i + 1));
+        } catch (error) {
+          expect(String(error)).toMatch(/no space left/);
+        }
+        // The engine commits what was decided and stops: every run the committed listing names is there.
+        index.close();
+        expect(i, `spill ${failing}`).toBeLessThan(SEGMENTS.length);
+        const db = new Database(file, { readonly: true });
+        const listed = JSON.parse((db.prepare("SELECT value FROM meta WHERE key = 'band_runs'").get() as { value: string }).value) as Array<{ name: string }>;
+        db.close();
+        for (const { name } of listed) expect(existsSync(join(`${file}-bands`, name)), `spill ${failing}: ${name}`).toBe(true);
+        // The rerun goes on from the segment that failed and decides as an uninterrupted run.
+        const again = new SegmentIndex(file, SETTINGS, TUNING);
+        got.push(...verdicts(again, i));
+        again.close();
+        expect(got, `spill ${failing}`).toEqual(expected);
+      }
+    });
+
     it('a throwaway (:memory:) index leaves no files behind, even killed while open', () => {
       const tmp = tempDir();
       const saved = process.env.TMPDIR;

@@ -113,6 +113,10 @@ export class SegmentIndex {
   private kept = 0;
   private pending = 0;
   private lastOrd = 0;
+  /** A run was added whose listing is not recorded in the open transaction (a failed spill). */
+  private listingStale = false;
+  /** Set when a commit failed and was rolled back: the index no longer decides (reopen it). */
+  private lost: Error | undefined;
   /** The last ord whose band keys are in the buffer (or, after a spill, in `bands`). */
   private bufferedUpto = 0;
 
@@ -190,6 +194,7 @@ export class SegmentIndex {
    * A segment without any word is never a duplicate (there is nothing to compare).
    */
   check(id: string, text: string): DedupVerdict {
+    if (this.lost !== undefined) throw this.lost;
     try {
       return this.decide(id, text);
     } catch (error) {
@@ -277,8 +282,19 @@ export class SegmentIndex {
     }
     const bloom = (this.bloom ??= new BloomFilter(this.bloomBits));
     for (const key of keys) bloom.add(key);
-    this.setMeta.run('bands_upto', String(this.bufferedUpto));
-    this.setMeta.run('band_runs', JSON.stringify(runs.listing));
+    // Both rows or neither: a mark without its listing would skip keys at the next open. Until
+    // a listing is recorded, the runs it replaces stay on disk (the committed listing names them).
+    this.listingStale = true;
+    this.db.exec('SAVEPOINT spill');
+    try {
+      this.setMeta.run('bands_upto', String(this.bufferedUpto));
+      this.setMeta.run('band_runs', JSON.stringify(runs.listing));
+      this.db.exec('RELEASE spill');
+    } catch (error) {
+      this.db.exec('ROLLBACK TO spill; RELEASE spill');
+      throw error;
+    }
+    this.listingStale = false;
   }
 
   /**
@@ -287,13 +303,16 @@ export class SegmentIndex {
    * before it marks a document done): a resumed run redoes them and decides the same.
    */
   flush(): void {
+    if (!this.db.open || !this.db.inTransaction) return;
     try {
-      if (this.db.open && this.db.inTransaction) this.db.exec('COMMIT');
+      this.db.exec('COMMIT');
     } catch (error) {
+      // A failed COMMIT that SQLite rolled back took decisions this object still holds in memory.
+      if (!this.db.inTransaction) this.lost = writeFailure(this.file, error);
       throw writeFailure(this.file, error);
     }
     this.pending = 0;
-    this.runs?.committed();
+    if (!this.listingStale) this.runs?.committed();
   }
 
   close(): void {
