@@ -339,6 +339,20 @@ describe('SegmentIndex', () => {
       }
     });
 
+    it('an open that fails (its runs folder unusable) names the file and releases the index: a retry opens it', () => {
+      const file = join(tempDir(), 'dedup.sqlite');
+      const first = new SegmentIndex(file, SETTINGS, TUNING);
+      verdicts(first, 0, 10);
+      first.close();
+      rmSync(`${file}-bands`, { recursive: true });
+      writeFileSync(`${file}-bands`, 'a file where the runs folder goes');
+      expect(() => new SegmentIndex(file, SETTINGS, TUNING)).toThrow(/cannot write .*dedup\.sqlite-bands/);
+      rmSync(`${file}-bands`);
+      const again = new SegmentIndex(file, SETTINGS, TUNING);
+      expect(verdicts(again, 0, 10)).toEqual(uninterrupted().slice(0, 10));
+      again.close();
+    });
+
     it('a throwaway (:memory:) index leaves no files behind, even killed while open', () => {
       const tmp = tempDir();
       const saved = process.env.TMPDIR;

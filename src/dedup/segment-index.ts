@@ -127,25 +127,32 @@ export class SegmentIndex {
     tuning: SegmentIndexTuning = {},
   ) {
     this.db = openDatabase(file, tuning.reset === true);
-    this.checkSettings();
-    this.hasher = settings.mode === 'near' ? new MinHasher(settings) : undefined;
-    this.runsDir = `${file}-bands`;
-    this.bloomBits = tuning.bloomLog2Bits ?? BLOOM_LOG2_BITS;
-    this.buffer = new BandBuffer(Math.max(settings.bands, tuning.bufferEntries ?? BUFFER_ENTRIES));
-    this.byId = this.db.prepare('SELECT ord FROM segs WHERE id = ?');
-    this.byExact = this.db.prepare('SELECT id FROM segs WHERE exact = ? ORDER BY ord LIMIT 1');
-    this.signatureOf = this.db.prepare('SELECT id, sig FROM segs WHERE ord = ?');
-    this.insertSeg = this.db.prepare('INSERT INTO segs (id, exact, sig) VALUES (?, ?, ?)');
-    this.setMeta = this.db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)');
-    const counts = this.db.prepare<[], { n: number; last: number | null }>('SELECT count(*) AS n, max(ord) AS last FROM segs').get();
-    this.kept = counts?.n ?? 0;
-    this.seen = new BloomFilter(SEEN_LOG2_BITS);
-    for (const row of this.db.prepare<[], [string, Buffer]>('SELECT id, exact FROM segs').raw().iterate()) {
-      this.seen.add(idKey(row[0]));
-      this.seen.add(exactKey(row[1]));
+    try {
+      this.checkSettings();
+      this.hasher = settings.mode === 'near' ? new MinHasher(settings) : undefined;
+      this.runsDir = `${file}-bands`;
+      this.bloomBits = tuning.bloomLog2Bits ?? BLOOM_LOG2_BITS;
+      this.buffer = new BandBuffer(Math.max(settings.bands, tuning.bufferEntries ?? BUFFER_ENTRIES));
+      this.byId = this.db.prepare('SELECT ord FROM segs WHERE id = ?');
+      this.byExact = this.db.prepare('SELECT id FROM segs WHERE exact = ? ORDER BY ord LIMIT 1');
+      this.signatureOf = this.db.prepare('SELECT id, sig FROM segs WHERE ord = ?');
+      this.insertSeg = this.db.prepare('INSERT INTO segs (id, exact, sig) VALUES (?, ?, ?)');
+      this.setMeta = this.db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)');
+      const counts = this.db.prepare<[], { n: number; last: number | null }>('SELECT count(*) AS n, max(ord) AS last FROM segs').get();
+      this.kept = counts?.n ?? 0;
+      this.seen = new BloomFilter(SEEN_LOG2_BITS);
+      for (const row of this.db.prepare<[], [string, Buffer]>('SELECT id, exact FROM segs').raw().iterate()) {
+        this.seen.add(idKey(row[0]));
+        this.seen.add(exactKey(row[1]));
+      }
+      this.lastOrd = counts?.last ?? 0;
+      if (this.hasher !== undefined) this.load(this.hasher);
+    } catch (error) {
+      // Released, so that a retry in this process is not refused as "in use".
+      this.runs?.close();
+      if (this.db.open) this.db.close();
+      throw error instanceof GemtrajError ? error : writeFailure(file, error);
     }
-    this.lastOrd = counts?.last ?? 0;
-    if (this.hasher !== undefined) this.load(this.hasher);
   }
 
   /**
