@@ -657,6 +657,18 @@ describe('dedup and decontaminate steps in a run', () => {
     expect(readdirSync(folder)).toEqual(['documents.jsonl']);
   });
 
+  it('gemtraj dedup refuses an --out that holds other files (a run directory lost its rejected.jsonl and index)', async () => {
+    const dir = tempDir();
+    const corpus = writeCorpus(dir);
+    const run = join(dir, 'run');
+    expect((await runMain(['filter', corpus, '--out', run, '--filter', 'local', '--quiet'])).code).toBe(0);
+    const before = Object.fromEntries(['rejected.jsonl', 'dedup.sqlite'].map((f) => [f, readFileSync(join(run, f))]));
+    const result = await runMain(['dedup', corpus, '--out', run, '--quiet']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/--out .*run is not empty and is not a gemtraj dedup folder \(it holds progress\.jsonl, run\.json/);
+    for (const [f, bytes] of Object.entries(before)) expect(readFileSync(join(run, f)).equals(bytes), f).toBe(true);
+  });
+
   it('gemtraj dedup into a folder whose index another process holds is refused, and leaves that index alone', async () => {
     const dir = tempDir();
     const corpus = writeCorpus(dir);

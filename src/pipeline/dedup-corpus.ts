@@ -13,7 +13,7 @@
  *
  * A pass always starts afresh (it calls no model), so rerunning it gives the same files.
  */
-import { realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { makeOutputDir } from '../io/durable.js';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { Config } from '../config.js';
@@ -70,10 +70,26 @@ function checkOverlap(input: string, out: string): void {
   if (inside(to, from)) throw new InputError(`--out ${out} is inside the input ${input}: a pass would read its own outputs as documents; give another --out`);
 }
 
+/** Refuses an `--out` holding files a pass does not write (a run directory): it would replace its rejected.jsonl and index. */
+function checkForeign(out: string): void {
+  let entries: string[];
+  try {
+    entries = readdirSync(out);
+  } catch {
+    return; // absent (created next) or not a folder (named by makeOutputDir)
+  }
+  const ours = new Set<string>([...Object.values(DEDUP_FILES), ...['-bands', '-wal', '-shm'].map((s) => `${DEDUP_FILES.index}${s}`)]);
+  const foreign = entries.filter((name) => !ours.has(name)).sort();
+  if (foreign.length === 0) return;
+  const shown = foreign.slice(0, 5).join(', ') + (foreign.length > 5 ? `, … (${foreign.length} entries)` : '');
+  throw new InputError(`--out ${out} is not empty and is not a gemtraj dedup folder (it holds ${shown}): give a new or empty folder`);
+}
+
 export async function dedupCorpus(input: string, out: string, config: Config, onDocument?: () => void): Promise<DedupCorpusSummary> {
   const settings = stepOptions(config).dedup;
   if (settings === undefined) throw new ConfigError('gemtraj dedup: dedup.mode is off; use --dedup exact or --dedup near');
   checkOverlap(input, out);
+  checkForeign(out);
   makeOutputDir(out);
   const files = Object.fromEntries(Object.entries(DEDUP_FILES).map(([k, v]) => [k, join(out, v)])) as DedupCorpusSummary['files'];
   // The index first: its lock refuses a second pass on the same folder before anything is touched.
