@@ -9,12 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CONFIG_DEFAULTS } from '../src/config.js';
+import { CONFIG_DEFAULTS, ConfigSchema } from '../src/config.js';
 import { BenchmarkIndex } from '../src/dedup/benchmark-index.js';
 import { candidateProbability, MinHasher, similarity } from '../src/dedup/minhash.js';
 import { SegmentIndex, type DedupSettings } from '../src/dedup/segment-index.js';
 import { wordHashes, words } from '../src/dedup/words.js';
 import type { Funnel } from '../src/pipeline/counts.js';
+import { dedupCorpus } from '../src/pipeline/dedup-corpus.js';
 import { computeStats, formatStats } from '../src/report/stats.js';
 import { runMain } from '../src/testing/cli-harness.js';
 import { makeValidTrajectory } from './fixtures/valid-trajectory.js';
@@ -667,6 +668,22 @@ describe('dedup and decontaminate steps in a run', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/--out .*run is not empty and is not a gemtraj dedup folder \(it holds progress\.jsonl, run\.json/);
     for (const [f, bytes] of Object.entries(before)) expect(readFileSync(join(run, f)).equals(bytes), f).toBe(true);
+  });
+
+  it('gemtraj dedup stopped part way leaves no documents.jsonl that looks complete', async () => {
+    const dir = tempDir();
+    const corpus = writeCorpus(dir);
+    const out = join(dir, 'clean');
+    let seen = 0;
+    const stop = (): void => {
+      if (++seen === 5) throw new Error('killed');
+    };
+    await expect(dedupCorpus(corpus, out, ConfigSchema.parse({}), stop)).rejects.toThrow('killed');
+    expect(existsSync(join(out, 'documents.jsonl'))).toBe(false);
+    expect(existsSync(join(out, 'rejected.jsonl'))).toBe(false);
+    // The next pass starts afresh and finishes.
+    expect((await runMain(['dedup', corpus, '--out', out, '--quiet'])).code).toBe(0);
+    expect(readdirSync(out).sort()).toEqual(['dedup.json', 'dedup.sqlite', 'dedup.sqlite-bands', 'documents.jsonl', 'rejected.jsonl']);
   });
 
   it('gemtraj dedup into a folder whose index another process holds is refused, and leaves that index alone', async () => {

@@ -11,9 +11,10 @@
  *   kept segment) and per unreadable input record;
  * - `dedup.json`: the figures; `dedup.sqlite`: the index.
  *
- * A pass always starts afresh (it calls no model), so rerunning it gives the same files.
+ * A pass always starts afresh (it calls no model), so rerunning it gives the same files. The two
+ * JSONL files are written as `<name>.partial` and renamed when the pass is complete.
  */
-import { readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { makeOutputDir } from '../io/durable.js';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { Config } from '../config.js';
@@ -70,6 +71,9 @@ function checkOverlap(input: string, out: string): void {
   if (inside(to, from)) throw new InputError(`--out ${out} is inside the input ${input}: a pass would read its own outputs as documents; give another --out`);
 }
 
+/** Where an output is written until the pass is complete. */
+const partial = (file: string): string => `${file}.partial`;
+
 /** Refuses an `--out` holding files a pass does not write (a run directory): it would replace its rejected.jsonl and index. */
 function checkForeign(out: string): void {
   let entries: string[];
@@ -78,7 +82,12 @@ function checkForeign(out: string): void {
   } catch {
     return; // absent (created next) or not a folder (named by makeOutputDir)
   }
-  const ours = new Set<string>([...Object.values(DEDUP_FILES), ...['-bands', '-wal', '-shm'].map((s) => `${DEDUP_FILES.index}${s}`)]);
+  const ours = new Set<string>([
+    ...Object.values(DEDUP_FILES),
+    ...['-bands', '-wal', '-shm'].map((s) => `${DEDUP_FILES.index}${s}`),
+    partial(DEDUP_FILES.documents),
+    partial(DEDUP_FILES.rejected),
+  ]);
   const foreign = entries.filter((name) => !ours.has(name)).sort();
   if (foreign.length === 0) return;
   const shown = foreign.slice(0, 5).join(', ') + (foreign.length > 5 ? `, … (${foreign.length} entries)` : '');
@@ -97,9 +106,9 @@ export async function dedupCorpus(input: string, out: string, config: Config, on
   let documents: JsonlWriter;
   let rejected: JsonlWriter;
   try {
-    for (const f of [files.documents, files.rejected, files.summary]) rmSync(f, { force: true });
-    documents = new JsonlWriter(files.documents);
-    rejected = new JsonlWriter(files.rejected);
+    for (const f of [files.documents, files.rejected, files.summary, partial(files.documents), partial(files.rejected)]) rmSync(f, { force: true });
+    documents = new JsonlWriter(partial(files.documents));
+    rejected = new JsonlWriter(partial(files.rejected));
   } catch (error) {
     index.close();
     throw error;
@@ -162,6 +171,8 @@ export async function dedupCorpus(input: string, out: string, config: Config, on
     rejected.close();
     index.close();
   }
+  // Named once complete: a pass killed part way leaves no documents.jsonl that looks whole.
+  for (const f of [files.documents, files.rejected]) renameSync(partial(f), f);
   writeFileSync(files.summary, `${JSON.stringify({ ...summary, settings }, null, 2)}\n`);
   return summary;
 }
