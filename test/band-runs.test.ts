@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -112,6 +112,32 @@ describe('BandRuns', () => {
     runs.committed();
     expect(readdirSync(dir)).toEqual(runs.listing.map((l) => l.name));
     runs.close();
+  });
+
+  it('an add that cannot write a file (a full disk, in its own run or in any merge) changes nothing, and can be tried again', () => {
+    // Three runs of sizes 2, 1 after three batches; a fourth writes its run then merges twice.
+    for (const failing of [0, 1, 2]) {
+      const dir = tempDir();
+      const runs = BandRuns.reset(dir);
+      const truth = new Map<number, number[]>();
+      const ord = fill(runs, 3, 200, truth);
+      runs.committed();
+      const listing = runs.listing;
+      const next = Math.max(...listing.map((l) => Number(/\d+/.exec(l.name)?.[0]))) + 1;
+      const blocker = join(dir, `run-${String(next + failing).padStart(6, '0')}.bin`);
+      mkdirSync(blocker);
+      expect(() => fill(runs, 1, 200, new Map(), ord), `write ${failing}`).toThrow(/cannot write/);
+      expect(runs.listing, `write ${failing}`).toEqual(listing);
+      // A commit of that unchanged listing deletes none of its files; only they are left.
+      runs.committed();
+      rmSync(blocker, { recursive: true });
+      expect(readdirSync(dir).sort(), `write ${failing}`).toEqual(listing.map((l) => l.name).sort());
+      for (const [key, ords] of truth) expect(found(runs, key), `key ${key}`).toEqual(ords);
+      fill(runs, 1, 200, truth, ord);
+      expect(runs.listing.map((l) => l.count)).toEqual([800]);
+      for (const [key, ords] of truth) expect(found(runs, key), `key ${key}`).toEqual(ords);
+      runs.close();
+    }
   });
 
   it('refuses a listed run that is missing, cut short, of another format or out of order', () => {

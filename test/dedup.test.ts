@@ -4,17 +4,18 @@
  * centre), its policies, and the BFCL and tau2 benchmark files.
  */
 import { createHash } from 'node:crypto';
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CONFIG_DEFAULTS } from '../src/config.js';
+import { CONFIG_DEFAULTS, ConfigSchema } from '../src/config.js';
 import { BenchmarkIndex } from '../src/dedup/benchmark-index.js';
 import { candidateProbability, MinHasher, similarity } from '../src/dedup/minhash.js';
 import { SegmentIndex, type DedupSettings } from '../src/dedup/segment-index.js';
 import { wordHashes, words } from '../src/dedup/words.js';
 import type { Funnel } from '../src/pipeline/counts.js';
+import { dedupCorpus } from '../src/pipeline/dedup-corpus.js';
 import { computeStats, formatStats } from '../src/report/stats.js';
 import { runMain } from '../src/testing/cli-harness.js';
 import { makeValidTrajectory } from './fixtures/valid-trajectory.js';
@@ -269,6 +270,155 @@ describe('SegmentIndex', () => {
       }
     });
 
+    it('a run that cannot be written (a full disk) changes nothing: going on after space is freed decides the same, and no listed run is lost', () => {
+      const expected = uninterrupted();
+      for (let blocked = 1; blocked <= 24; blocked++) {
+        const file = join(tempDir(), 'dedup.sqlite');
+        // A folder where run `blocked` (a spill's or a merge's) will be written: its write fails.
+        const blocker = join(`${file}-bands`, `run-${String(blocked).padStart(6, '0')}.bin`);
+        const index = new SegmentIndex(file, SETTINGS, TUNING);
+        mkdirSync(blocker);
+        const got: string[] = [];
+        let failed = false;
+        for (let i = 0; i < SEGMENTS.length; i++) {
+          try {
+            got.push(...verdicts(index, i, i + 1));
+          } catch (error) {
+            expect(String(error), `run ${blocked}`).toMatch(/cannot write .*run-\d+\.bin/);
+            failed = true;
+            // Space freed; the caller commits what was decided (the engine flushes before it stops) and goes on.
+            index.flush();
+            rmSync(blocker, { recursive: true });
+            got.push(...verdicts(index, i, i + 1));
+          }
+        }
+        index.close();
+        expect(failed, `run ${blocked}`).toBe(true);
+        expect(got, `run ${blocked}`).toEqual(expected);
+        // Every run the committed listing names is there: nothing to rebuild at the next open.
+        const db = new Database(file, { readonly: true });
+        const listed = JSON.parse((db.prepare("SELECT value FROM meta WHERE key = 'band_runs'").get() as { value: string }).value) as Array<{ name: string }>;
+        db.close();
+        for (const { name } of listed) expect(existsSync(join(`${file}-bands`, name)), `run ${blocked}: ${name}`).toBe(true);
+      }
+    });
+
+    it('a spill whose listing cannot be recorded (SQLITE_FULL) deletes no run that the committed listing names', () => {
+      const expected = uninterrupted();
+      for (let failing = 1; failing <= 12; failing++) {
+        const file = join(tempDir(), 'dedup.sqlite');
+        const index = new SegmentIndex(file, SETTINGS, TUNING);
+        // The metadata row of the `failing`-th spill hits a full disk (SQLite's own error).
+        const meta = index as unknown as { setMeta: { run(key: string, value: string): unknown } };
+        const real = meta.setMeta;
+        let spills = 0;
+        meta.setMeta = {
+          run: (key, value) => {
+            if (key === 'band_runs' && ++spills === failing) throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+            return real.run(key, value);
+          },
+        };
+        const got: string[] = [];
+        let i = 0;
+        try {
+          for (; i < SEGMENTS.length; i++) got.push(...verdicts(index, i, i + 1));
+        } catch (error) {
+          expect(String(error)).toMatch(/no space left/);
+        }
+        // The engine commits what was decided and stops: every run the committed listing names is there.
+        index.close();
+        expect(i, `spill ${failing}`).toBeLessThan(SEGMENTS.length);
+        const db = new Database(file, { readonly: true });
+        const listed = JSON.parse((db.prepare("SELECT value FROM meta WHERE key = 'band_runs'").get() as { value: string }).value) as Array<{ name: string }>;
+        db.close();
+        for (const { name } of listed) expect(existsSync(join(`${file}-bands`, name)), `spill ${failing}: ${name}`).toBe(true);
+        // The rerun goes on from the segment that failed and decides as an uninterrupted run.
+        const again = new SegmentIndex(file, SETTINGS, TUNING);
+        got.push(...verdicts(again, i));
+        again.close();
+        expect(got, `spill ${failing}`).toEqual(expected);
+      }
+    });
+
+    it('an open that fails (its runs folder unusable) names the file and releases the index: a retry opens it', () => {
+      const file = join(tempDir(), 'dedup.sqlite');
+      const first = new SegmentIndex(file, SETTINGS, TUNING);
+      verdicts(first, 0, 10);
+      first.close();
+      rmSync(`${file}-bands`, { recursive: true });
+      writeFileSync(`${file}-bands`, 'a file where the runs folder goes');
+      expect(() => new SegmentIndex(file, SETTINGS, TUNING)).toThrow(/cannot write .*dedup\.sqlite-bands/);
+      rmSync(`${file}-bands`);
+      const again = new SegmentIndex(file, SETTINGS, TUNING);
+      expect(verdicts(again, 0, 10)).toEqual(uninterrupted().slice(0, 10));
+      again.close();
+    });
+
+    it('a throwaway (:memory:) index leaves no files behind, even killed while open', () => {
+      const tmp = tempDir();
+      const saved = process.env.TMPDIR;
+      process.env.TMPDIR = tmp;
+      try {
+        const index = new SegmentIndex(':memory:', SETTINGS, TUNING);
+        // Many spills and merges later, nothing is in the temporary folder: a SIGKILL now (an
+        // estimate stopped) leaves nothing to clean; the files live on through their descriptors.
+        expect(verdicts(index)).toEqual(uninterrupted());
+        expect(readdirSync(tmp)).toEqual([]);
+        index.close();
+      } finally {
+        if (saved === undefined) delete process.env.TMPDIR;
+        else process.env.TMPDIR = saved;
+      }
+    });
+
+    it('a second opener of an index in use is refused by name and changes nothing: the first decides as if alone', () => {
+      const expected = uninterrupted();
+      const file = join(tempDir(), 'dedup.sqlite');
+      const first = new SegmentIndex(file, SETTINGS, TUNING);
+      const half = SEGMENTS.length >> 1;
+      const got = verdicts(first, 0, half);
+      // Committed or not (run files not yet listed), the index belongs to its first opener: a
+      // second one would take its new runs for leftovers, reuse their names and interleave ords.
+      for (const commit of [false, true]) {
+        if (commit) first.flush();
+        const runs = readdirSync(`${file}-bands`).sort();
+        expect(runs.length).toBeGreaterThan(0);
+        expect(() => new SegmentIndex(file, SETTINGS, TUNING)).toThrow(/in use by another process/);
+        expect(readdirSync(`${file}-bands`).sort()).toEqual(runs);
+      }
+      got.push(...verdicts(first, half));
+      first.close();
+      expect(got).toEqual(expected);
+      // Closed, it opens again.
+      new SegmentIndex(file, SETTINGS, TUNING).close();
+    });
+
+    it('a damaged run listing or high-water mark in meta is rebuilt from the signatures, deciding the same', () => {
+      const expected = uninterrupted();
+      const half = SEGMENTS.length >> 1;
+      const harms: Array<[string, string]> = [
+        ['band_runs', '[{"name": "run-0000'],
+        ['band_runs', '{"not": "a list"}'],
+        ['band_runs', '[{"name": "../dedup.sqlite", "count": 1}]'],
+        ['bands_upto', 'eleven'],
+        ['bands_upto', '-5'],
+        ['bands_upto', '99999999'],
+      ];
+      for (const [key, value] of harms) {
+        const file = join(tempDir(), 'dedup.sqlite');
+        const first = new SegmentIndex(file, SETTINGS, TUNING);
+        const before = verdicts(first, 0, half);
+        first.close();
+        const db = new Database(file);
+        db.prepare('UPDATE meta SET value = ? WHERE key = ?').run(value, key);
+        db.close();
+        const second = new SegmentIndex(file, SETTINGS, TUNING);
+        expect([...before, ...verdicts(second, half)], `${key} = ${value}`).toEqual(expected);
+        expect(verdicts(second, 0, half), `${key} = ${value}`).toEqual(expected.slice(0, half));
+        second.close();
+      }
+    });
+
     it('an index reopened after many spills decides as one session', () => {
       const expected = uninterrupted();
       const file = join(tempDir(), 'dedup.sqlite');
@@ -280,6 +430,18 @@ describe('SegmentIndex', () => {
       }
       expect(got).toEqual(expected);
     });
+  });
+
+  // Root writes through permissions: checked by hand on a read-only tmpfs (EROFS), same message.
+  it.skipIf(process.getuid?.() === 0)('an index in a read-only folder is refused as such (SQLite alone says "disk I/O error")', () => {
+    const dir = tempDir();
+    new SegmentIndex(join(dir, 'dedup.sqlite'), SETTINGS).close();
+    chmodSync(dir, 0o555);
+    try {
+      expect(() => new SegmentIndex(join(dir, 'dedup.sqlite'), SETTINGS)).toThrow(/dedup\.sqlite: the folder is read-only or not writable/);
+    } finally {
+      chmodSync(dir, 0o755);
+    }
   });
 
   it('exact mode only catches the same words', () => {
@@ -431,6 +593,17 @@ describe('dedup and decontaminate steps in a run', () => {
     expect(readLines(join(resumed, 'segments.jsonl')).map((s) => s.id).sort()).toEqual(readLines(join(one, 'segments.jsonl')).map((s) => s.id).sort());
   });
 
+  it('a resumed run whose dedup.sqlite was deleted is refused by name (it would keep duplicates of what was done)', async () => {
+    const dir = tempDir();
+    const corpus = writeCorpus(dir);
+    const out = join(dir, 'run');
+    expect((await runMain(['filter', corpus, '--out', out, '--filter', 'local', '--quiet'])).code).toBe(0);
+    rmSync(join(out, 'dedup.sqlite'));
+    const again = await runMain(['filter', corpus, '--out', out, '--filter', 'local', '--quiet']);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/dedup\.sqlite is missing: the deduplication decisions of the 9 document\(s\) already done are lost/);
+  });
+
   it('--dedup off leaves the step out', async () => {
     const dir = tempDir();
     const out = join(dir, 'off');
@@ -464,6 +637,80 @@ describe('dedup and decontaminate steps in a run', () => {
     // Nothing left to remove: rejected.jsonl exists (always written) and is empty.
     expect(readLines(join(run, 'rejected.jsonl'))).toEqual([]);
     expect(readLines(join(run, 'segments.jsonl'))).toHaveLength(6);
+  });
+  it('gemtraj dedup refuses an --out that holds its input or lies inside it (it deleted the input, or read its own outputs)', async () => {
+    const dir = tempDir();
+    const corpus = readFileSync(writeCorpus(dir), 'utf8');
+    const folder = join(dir, 'data');
+    mkdirSync(folder);
+    // The input is the documents.jsonl a pass writes: it was deleted before being read.
+    writeFileSync(join(folder, 'documents.jsonl'), corpus);
+    const same = await runMain(['dedup', join(folder, 'documents.jsonl'), '--out', folder, '--quiet']);
+    expect(same.code).toBe(2);
+    expect(same.stderr).toMatch(/--out .*data holds the input/);
+    expect(readFileSync(join(folder, 'documents.jsonl'), 'utf8')).toBe(corpus);
+    // A folder read as the input, written into: its own outputs would be read as documents.
+    for (const out of [folder, join(folder, 'clean')]) {
+      const inside = await runMain(['dedup', folder, '--out', out, '--quiet']);
+      expect(inside.code, out).toBe(2);
+      expect(inside.stderr, out).toMatch(/holds the input|inside the input/);
+    }
+    expect(readdirSync(folder)).toEqual(['documents.jsonl']);
+  });
+
+  it('gemtraj dedup refuses an --out that holds other files (a run directory lost its rejected.jsonl and index)', async () => {
+    const dir = tempDir();
+    const corpus = writeCorpus(dir);
+    const run = join(dir, 'run');
+    expect((await runMain(['filter', corpus, '--out', run, '--filter', 'local', '--quiet'])).code).toBe(0);
+    const before = Object.fromEntries(['rejected.jsonl', 'dedup.sqlite'].map((f) => [f, readFileSync(join(run, f))]));
+    const result = await runMain(['dedup', corpus, '--out', run, '--quiet']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/--out .*run is not empty and is not a gemtraj dedup folder \(it holds progress\.jsonl, run\.json/);
+    for (const [f, bytes] of Object.entries(before)) expect(readFileSync(join(run, f)).equals(bytes), f).toBe(true);
+  });
+
+  it('gemtraj dedup stopped part way leaves no documents.jsonl that looks complete', async () => {
+    const dir = tempDir();
+    const corpus = writeCorpus(dir);
+    const out = join(dir, 'clean');
+    let seen = 0;
+    const stop = (): void => {
+      if (++seen === 5) throw new Error('killed');
+    };
+    await expect(dedupCorpus(corpus, out, ConfigSchema.parse({}), stop)).rejects.toThrow('killed');
+    expect(existsSync(join(out, 'documents.jsonl'))).toBe(false);
+    expect(existsSync(join(out, 'rejected.jsonl'))).toBe(false);
+    // The next pass starts afresh and finishes.
+    expect((await runMain(['dedup', corpus, '--out', out, '--quiet'])).code).toBe(0);
+    expect(readdirSync(out).sort()).toEqual(['dedup.json', 'dedup.sqlite', 'dedup.sqlite-bands', 'documents.jsonl', 'rejected.jsonl']);
+  });
+
+  it('gemtraj dedup into a folder whose index another process holds is refused, and leaves that index alone', async () => {
+    const dir = tempDir();
+    const corpus = writeCorpus(dir);
+    const out = join(dir, 'clean');
+    expect((await runMain(['dedup', corpus, '--out', out, '--quiet'])).code).toBe(0);
+    const docs = readLines(join(out, 'documents.jsonl'));
+    // Another pass still running on the same folder: its index is open.
+    const holder = new SegmentIndex(join(out, 'dedup.sqlite'), SETTINGS);
+    const size = holder.size;
+    const result = await runMain(['dedup', corpus, '--out', out, '--quiet']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/dedup\.sqlite: this deduplication index is in use by another process/);
+    expect(holder.size).toBe(size);
+    expect(holder.check('orig#0', 'anything').duplicate).toBe(false);
+    holder.close();
+    expect(readLines(join(out, 'documents.jsonl'))).toEqual(docs);
+    // Free again: a pass starts afresh, in another mode too (the old index is emptied, not refused).
+    expect((await runMain(['dedup', corpus, '--out', out, '--quiet', '--dedup', 'exact'])).code).toBe(0);
+    expect((await runMain(['dedup', corpus, '--out', out, '--quiet'])).code).toBe(0);
+    expect(readLines(join(out, 'documents.jsonl'))).toEqual(docs);
+    // A file that is no index at all is replaced by a pass, and refused by name by a run.
+    writeFileSync(join(out, 'dedup.sqlite'), 'not a database, not even close: '.repeat(200));
+    expect(() => new SegmentIndex(join(out, 'dedup.sqlite'), SETTINGS)).toThrow(/dedup\.sqlite: not a readable deduplication index/);
+    expect((await runMain(['dedup', corpus, '--out', out, '--quiet'])).code).toBe(0);
+    expect(readLines(join(out, 'documents.jsonl'))).toEqual(docs);
   });
 });
 

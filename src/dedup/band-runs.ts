@@ -13,7 +13,8 @@
  * keys (float64, ascending), then their ords (u32, in the same order). Host byte order, which is little-endian on every platform Node runs on. Memory per run:
  * one fence key every {@link BLOCK} entries (0.9 MiB per 30 million keys).
  */
-import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readSync, unlinkSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readSync, rmSync, unlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { syncFd, writeAll, writeFailure } from '../io/durable.js';
 
@@ -31,6 +32,22 @@ export interface RunListing {
   name: string;
   /** Entries (band key, ord) in the file. */
   count: number;
+}
+
+/** A listing as stored (JSON text); undefined when it is not one (a damaged metadata row). */
+export function parseListing(text: string): RunListing[] | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(value)) return undefined;
+  const valid = value.every(
+    (l: unknown) =>
+      typeof l === 'object' && l !== null && 'name' in l && 'count' in l && typeof l.name === 'string' && NAME.test(l.name) && Number.isSafeInteger(l.count) && (l.count as number) >= 0,
+  );
+  return valid ? (value as RunListing[]) : undefined;
 }
 
 class Run {
@@ -196,12 +213,23 @@ class RunSink {
  */
 export class BandRuns {
   private readonly runs: Run[] = [];
-  private readonly replaced: string[] = [];
+  /** Runs replaced by a merge: open (a failed {@link add} puts them back) until {@link committed}. */
+  private readonly replaced: Run[] = [];
   private readonly scratch = new Float64Array(BLOCK);
   private next: number;
 
-  private constructor(readonly dir: string) {
+  /** `dir` undefined: a throwaway set (see {@link temporary}). */
+  private constructor(readonly dir: string | undefined) {
     this.next = 1;
+  }
+
+  /**
+   * Runs of a throwaway index (`:memory:`): each file is written in a folder of its own under the
+   * system's temporary folder, then unlinked with its folder at once; it lives on through its
+   * descriptor, so nothing is left behind when the process ends, even killed (but mid-write).
+   */
+  static temporary(): BandRuns {
+    return new BandRuns(undefined);
   }
 
   /**
@@ -264,19 +292,32 @@ export class BandRuns {
    */
   add(keys: Float64Array, ords: Uint32Array): void {
     if (keys.length === 0) return;
-    this.runs.push(
-      Run.write(this.dir, this.name(), keys.length, (sink) => {
-        for (let i = 0; i < keys.length; i++) sink.push(keys[i] as number, ords[i] as number);
-      }),
-    );
-    for (let n = this.runs.length; n >= 2 && 2 * (this.runs[n - 1] as Run).count > (this.runs[n - 2] as Run).count; n = this.runs.length) {
-      this.merge(this.runs[n - 2] as Run, this.runs[n - 1] as Run);
+    const before = [...this.runs];
+    const replaced = this.replaced.length;
+    try {
+      this.runs.push(
+        this.write(keys.length, (sink) => {
+          for (let i = 0; i < keys.length; i++) sink.push(keys[i] as number, ords[i] as number);
+        }),
+      );
+      for (let n = this.runs.length; n >= 2 && 2 * (this.runs[n - 1] as Run).count > (this.runs[n - 2] as Run).count; n = this.runs.length) {
+        this.merge(this.runs[n - 2] as Run, this.runs[n - 1] as Run);
+      }
+    } catch (error) {
+      // All or nothing (a full disk mid-merge): the runs as they were, the files written here
+      // deleted. Otherwise the next commit would delete runs its listing still names, and the
+      // caller, which keeps these keys, could not try again.
+      for (const run of [...this.runs, ...this.replaced.splice(replaced)]) {
+        if (!before.includes(run)) this.drop(run);
+      }
+      this.runs.splice(0, this.runs.length, ...before);
+      throw error;
     }
   }
 
   /** Replaces the two newest runs by one (the older's entries first among equal keys). */
   private merge(older: Run, newer: Run): void {
-    const merged = Run.write(this.dir, this.name(), older.count + newer.count, (sink) => {
+    const merged = this.write(older.count + newer.count, (sink) => {
       const a = new Stream(older);
       const b = new Stream(newer);
       while (!a.done && !b.done) {
@@ -291,20 +332,38 @@ export class BandRuns {
       for (const s of [a, b]) for (; !s.done; s.advance()) sink.push(s.key, s.ord);
     });
     this.runs.splice(this.runs.length - 2, 2, merged);
-    for (const run of [older, newer]) {
-      run.close();
-      this.replaced.push(run.path);
+    this.replaced.push(older, newer);
+  }
+
+  private write(count: number, fill: (sink: RunSink) => void): Run {
+    if (this.dir !== undefined) return Run.write(this.dir, this.name(), count, fill);
+    let dir: string;
+    try {
+      dir = mkdtempSync(join(tmpdir(), 'gemtraj-bands-'));
+    } catch (error) {
+      throw writeFailure(tmpdir(), error);
     }
+    try {
+      return Run.write(dir, this.name(), count, fill);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** Closes a run that is no longer needed and deletes its file (a temporary one has none left). */
+  private drop(run: Run): void {
+    run.close();
+    if (this.dir !== undefined) removeQuietly(run.path);
   }
 
   /** The listing has been committed: files it no longer names are deleted. */
   committed(): void {
-    for (const path of this.replaced.splice(0)) removeQuietly(path);
+    for (const run of this.replaced.splice(0)) this.drop(run);
   }
 
   /** Closes the files (replaced ones stay until a session deletes them after a commit). */
   close(): void {
-    for (const run of this.runs.splice(0)) run.close();
+    for (const run of [...this.runs.splice(0), ...this.replaced.splice(0)]) run.close();
   }
 
   private name(): string {

@@ -18,14 +18,13 @@
  *   the estimated Jaccard similarity of the shingle sets is at least `threshold`.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { accessSync, constants, mkdirSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { writeFailure } from '../io/durable.js';
 import Database from 'better-sqlite3';
 import { EXIT_BAD_INPUT, GemtrajError } from '../errors.js';
 import { BandBuffer } from './band-buffer.js';
-import { BandRuns, type RunListing } from './band-runs.js';
+import { BandRuns, parseListing } from './band-runs.js';
 import { BloomFilter } from './bloom.js';
 import { MinHasher, similarity, type MinHashParams } from './minhash.js';
 import { wordHashes } from './words.js';
@@ -62,13 +61,21 @@ const BATCH = 1000;
 const BUFFER_ENTRIES = 2 ** 19;
 /** Bloom filter over ids and exact hashes: 2^25 bits = 4 MiB (0.5 % false positives at 1 million kept segments). */
 const SEEN_LOG2_BITS = 25;
+/** How long an open waits for another process's lock on the index before it is refused, ms. */
+const BUSY_MS = 2000;
 /** Segments whose band keys are recomputed per read when an index is reopened. */
 const TAIL_CHUNK = 4096;
 /** Bloom filter over the band runs: 2^28 bits = 32 MiB, see bloom.ts. */
 const BLOOM_LOG2_BITS = 28;
 
-/** Tuning for tests (small buffers exercise the bulk path); runs use the defaults. */
+/** How an index is opened: tuning for tests (small buffers exercise the bulk path; runs use the defaults), and a fresh start. */
 export interface SegmentIndexTuning {
+  /**
+   * Start empty: an index already at the file is emptied once its lock is held (a `gemtraj
+   * dedup` pass starts afresh; deleting the files first would pull them from under a process
+   * still using them). @default false
+   */
+  reset?: boolean;
   /** Band keys held in memory before they are written out as a run. @default 2^19 */
   bufferEntries?: number;
   /** log2 of the Bloom filter's bits. @default 28 (32 MiB) */
@@ -96,9 +103,8 @@ export class SegmentIndex {
   private readonly buffer: BandBuffer;
   /** The band keys written out (near mode only). */
   private runs: BandRuns | undefined;
-  /** Where the runs live; a temporary folder, removed at close, for a `:memory:` index. */
+  /** Where the runs live (a `:memory:` index has throwaway runs, see BandRuns.temporary). */
   private readonly runsDir: string;
-  private readonly temporary: boolean;
   /** Over the keys in the runs (not the buffer); undefined while there are none. */
   private bloom: BloomFilter | undefined;
   /** Over the ids and exact hashes in `segs`: a new id or text costs no lookup. */
@@ -107,6 +113,10 @@ export class SegmentIndex {
   private kept = 0;
   private pending = 0;
   private lastOrd = 0;
+  /** A run was added whose listing is not recorded in the open transaction (a failed spill). */
+  private listingStale = false;
+  /** Set when a commit failed and was rolled back: the index no longer decides (reopen it). */
+  private lost: Error | undefined;
   /** The last ord whose band keys are in the buffer (or, after a spill, in `bands`). */
   private bufferedUpto = 0;
 
@@ -116,45 +126,33 @@ export class SegmentIndex {
     readonly settings: DedupSettings,
     tuning: SegmentIndexTuning = {},
   ) {
-    let db: Database.Database | undefined;
+    this.db = openDatabase(file, tuning.reset === true);
     try {
-      if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-      db = new Database(file);
-      db.pragma('journal_mode = WAL');
-      // NORMAL in WAL mode: every commit survives a killed process, without an fsync per segment.
-      db.pragma('synchronous = NORMAL');
-      db.pragma(`cache_size = -${CACHE_KIB}`);
-      db.exec(`
-        CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-        CREATE TABLE IF NOT EXISTS segs (ord INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, exact BLOB NOT NULL, sig BLOB);
-        CREATE INDEX IF NOT EXISTS segs_exact ON segs (exact);
-      `);
+      this.checkSettings();
+      this.hasher = settings.mode === 'near' ? new MinHasher(settings) : undefined;
+      this.runsDir = `${file}-bands`;
+      this.bloomBits = tuning.bloomLog2Bits ?? BLOOM_LOG2_BITS;
+      this.buffer = new BandBuffer(Math.max(settings.bands, tuning.bufferEntries ?? BUFFER_ENTRIES));
+      this.byId = this.db.prepare('SELECT ord FROM segs WHERE id = ?');
+      this.byExact = this.db.prepare('SELECT id FROM segs WHERE exact = ? ORDER BY ord LIMIT 1');
+      this.signatureOf = this.db.prepare('SELECT id, sig FROM segs WHERE ord = ?');
+      this.insertSeg = this.db.prepare('INSERT INTO segs (id, exact, sig) VALUES (?, ?, ?)');
+      this.setMeta = this.db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)');
+      const counts = this.db.prepare<[], { n: number; last: number | null }>('SELECT count(*) AS n, max(ord) AS last FROM segs').get();
+      this.kept = counts?.n ?? 0;
+      this.seen = new BloomFilter(SEEN_LOG2_BITS);
+      for (const row of this.db.prepare<[], [string, Buffer]>('SELECT id, exact FROM segs').raw().iterate()) {
+        this.seen.add(idKey(row[0]));
+        this.seen.add(exactKey(row[1]));
+      }
+      this.lastOrd = counts?.last ?? 0;
+      if (this.hasher !== undefined) this.load(this.hasher);
     } catch (error) {
-      db?.close();
-      // A full or read-only disk: one message naming the file, as for every writer.
-      throw writeFailure(file, error);
+      // Released, so that a retry in this process is not refused as "in use".
+      this.runs?.close();
+      if (this.db.open) this.db.close();
+      throw error instanceof GemtrajError ? error : writeFailure(file, error);
     }
-    this.db = db;
-    this.checkSettings();
-    this.hasher = settings.mode === 'near' ? new MinHasher(settings) : undefined;
-    this.temporary = file === ':memory:' && this.hasher !== undefined;
-    this.runsDir = this.temporary ? mkdtempSync(join(tmpdir(), 'gemtraj-bands-')) : `${file}-bands`;
-    this.bloomBits = tuning.bloomLog2Bits ?? BLOOM_LOG2_BITS;
-    this.buffer = new BandBuffer(Math.max(settings.bands, tuning.bufferEntries ?? BUFFER_ENTRIES));
-    this.byId = this.db.prepare('SELECT ord FROM segs WHERE id = ?');
-    this.byExact = this.db.prepare('SELECT id FROM segs WHERE exact = ? ORDER BY ord LIMIT 1');
-    this.signatureOf = this.db.prepare('SELECT id, sig FROM segs WHERE ord = ?');
-    this.insertSeg = this.db.prepare('INSERT INTO segs (id, exact, sig) VALUES (?, ?, ?)');
-    this.setMeta = this.db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)');
-    const counts = this.db.prepare<[], { n: number; last: number | null }>('SELECT count(*) AS n, max(ord) AS last FROM segs').get();
-    this.kept = counts?.n ?? 0;
-    this.seen = new BloomFilter(SEEN_LOG2_BITS);
-    for (const row of this.db.prepare<[], [string, Buffer]>('SELECT id, exact FROM segs').raw().iterate()) {
-      this.seen.add(idKey(row[0]));
-      this.seen.add(exactKey(row[1]));
-    }
-    this.lastOrd = counts?.last ?? 0;
-    if (this.hasher !== undefined) this.load(this.hasher);
   }
 
   /**
@@ -163,11 +161,17 @@ export class SegmentIndex {
    * missing or damaged is rebuilt from the signatures: they are the truth.
    */
   private load(hasher: MinHasher): void {
+    if (this.file === ':memory:') {
+      this.runs = BandRuns.temporary();
+      return;
+    }
     const meta = (key: string): string | undefined => this.db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?').get(key)?.value;
     const legacy = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'bands'").get() !== undefined;
     let upto = legacy ? 0 : Number(meta('bands_upto') ?? 0);
-    const listed = legacy ? [] : (JSON.parse(meta('band_runs') ?? '[]') as RunListing[]);
-    let runs = BandRuns.open(this.runsDir, listed, (key) => (this.bloom ??= new BloomFilter(this.bloomBits)).add(key));
+    const listed = legacy ? [] : parseListing(meta('band_runs') ?? '[]');
+    // A listing or mark that cannot be right (a damaged row) is a damaged run: rebuilt.
+    const sane = listed !== undefined && Number.isSafeInteger(upto) && upto >= 0 && upto <= this.lastOrd;
+    let runs = sane ? BandRuns.open(this.runsDir, listed, (key) => (this.bloom ??= new BloomFilter(this.bloomBits)).add(key)) : undefined;
     if (runs === undefined) {
       this.bloom = undefined;
       runs = BandRuns.reset(this.runsDir);
@@ -197,6 +201,7 @@ export class SegmentIndex {
    * A segment without any word is never a duplicate (there is nothing to compare).
    */
   check(id: string, text: string): DedupVerdict {
+    if (this.lost !== undefined) throw this.lost;
     try {
       return this.decide(id, text);
     } catch (error) {
@@ -232,6 +237,8 @@ export class SegmentIndex {
         if (s >= this.settings.threshold) return { duplicate: true, of: row.id, kind: 'near', similarity: s };
       }
     }
+    // Room first: a spill that fails (a full disk) then leaves this segment undecided, not kept without its band keys.
+    if (keys.length > 0) this.makeRoom(keys.length);
     const ord = Number(this.insertSeg.run(id, exact, sig === undefined ? null : Buffer.from(sig.buffer, sig.byteOffset, sig.byteLength)).lastInsertRowid);
     this.lastOrd = ord;
     this.kept++;
@@ -255,9 +262,13 @@ export class SegmentIndex {
 
   /** Buffers the band keys of a kept segment; a full buffer is written out as a run. */
   private index(keys: readonly number[], ord: number): void {
-    if (this.buffer.size + keys.length > this.buffer.capacity) this.spill();
+    this.makeRoom(keys.length);
     for (const key of keys) this.buffer.add(key, ord);
     this.bufferedUpto = ord;
+  }
+
+  private makeRoom(keys: number): void {
+    if (this.buffer.size + keys > this.buffer.capacity) this.spill();
   }
 
   /**
@@ -269,11 +280,28 @@ export class SegmentIndex {
     if (runs === undefined) return;
     if (!this.db.inTransaction) this.db.exec('BEGIN');
     const { keys, ords } = this.buffer.takeSorted();
-    runs.add(keys, ords);
+    try {
+      runs.add(keys, ords);
+    } catch (error) {
+      // Not written (runs.add is all or nothing): the keys stay in memory for the next try.
+      for (let i = 0; i < keys.length; i++) this.buffer.add(keys[i] as number, ords[i] as number);
+      throw error;
+    }
     const bloom = (this.bloom ??= new BloomFilter(this.bloomBits));
     for (const key of keys) bloom.add(key);
-    this.setMeta.run('bands_upto', String(this.bufferedUpto));
-    this.setMeta.run('band_runs', JSON.stringify(runs.listing));
+    // Both rows or neither: a mark without its listing would skip keys at the next open. Until
+    // a listing is recorded, the runs it replaces stay on disk (the committed listing names them).
+    this.listingStale = true;
+    this.db.exec('SAVEPOINT spill');
+    try {
+      this.setMeta.run('bands_upto', String(this.bufferedUpto));
+      this.setMeta.run('band_runs', JSON.stringify(runs.listing));
+      this.db.exec('RELEASE spill');
+    } catch (error) {
+      this.db.exec('ROLLBACK TO spill; RELEASE spill');
+      throw error;
+    }
+    this.listingStale = false;
   }
 
   /**
@@ -282,13 +310,16 @@ export class SegmentIndex {
    * before it marks a document done): a resumed run redoes them and decides the same.
    */
   flush(): void {
+    if (!this.db.open || !this.db.inTransaction) return;
     try {
-      if (this.db.open && this.db.inTransaction) this.db.exec('COMMIT');
+      this.db.exec('COMMIT');
     } catch (error) {
+      // A failed COMMIT that SQLite rolled back took decisions this object still holds in memory.
+      if (!this.db.inTransaction) this.lost = writeFailure(this.file, error);
       throw writeFailure(this.file, error);
     }
     this.pending = 0;
-    this.runs?.committed();
+    if (!this.listingStale) this.runs?.committed();
   }
 
   close(): void {
@@ -298,7 +329,6 @@ export class SegmentIndex {
       // Closed even when the last commit failed (a full disk): the file must not stay open.
       if (this.db.open) this.db.close();
       this.runs?.close();
-      if (this.temporary) rmSync(this.runsDir, { recursive: true, force: true });
     }
   }
 
@@ -318,6 +348,59 @@ export class SegmentIndex {
       );
     }
   }
+}
+
+/**
+ * Opens the index's database, locked for this process; `reset` empties it first, and replaces a
+ * file that is not a database at all (a pass that starts afresh has nothing to keep in it).
+ */
+function openDatabase(file: string, reset: boolean): Database.Database {
+  let db: Database.Database | undefined;
+  try {
+    if (file !== ':memory:') {
+      mkdirSync(dirname(file), { recursive: true });
+      // A read-only folder named as such: SQLite would say "disk I/O error" (it fails to lock).
+      accessSync(dirname(file), constants.W_OK);
+    }
+    db = new Database(file, { timeout: BUSY_MS });
+    // One process at a time: a second one would take the first's uncommitted run files for
+    // leftovers, reuse their names and interleave its kept segments with the first's (both
+    // would decide differently from one run). The lock is taken by the first write below and
+    // held until close (or the process's death); in WAL mode it also keeps the WAL index in
+    // memory: no -shm file.
+    db.pragma('locking_mode = EXCLUSIVE');
+    db.pragma('journal_mode = WAL');
+    if (reset) db.exec('DROP TABLE IF EXISTS meta; DROP TABLE IF EXISTS segs; DROP TABLE IF EXISTS bands;');
+    // NORMAL in WAL mode: every commit survives a killed process, without an fsync per segment.
+    db.pragma('synchronous = NORMAL');
+    db.pragma(`cache_size = -${CACHE_KIB}`);
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS segs (ord INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, exact BLOB NOT NULL, sig BLOB);
+      CREATE INDEX IF NOT EXISTS segs_exact ON segs (exact);
+    `);
+    return db;
+  } catch (error) {
+    db?.close();
+    const code = sqliteCode(error);
+    if (code.startsWith('SQLITE_BUSY')) {
+      throw new GemtrajError(`${file}: this deduplication index is in use by another process (another gemtraj run or dedup on the same output folder); wait for it to finish or use another --out.`, EXIT_BAD_INPUT);
+    }
+    if (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT')) {
+      if (reset) {
+        for (const f of [file, `${file}-wal`, `${file}-shm`]) rmSync(f, { force: true });
+        return openDatabase(file, false);
+      }
+      throw new GemtrajError(`${file}: not a readable deduplication index (${error instanceof Error ? error.message : String(error)}); its decisions are lost: delete it and start the run again in a new --out.`, EXIT_BAD_INPUT);
+    }
+    // A full or read-only disk: one message naming the file, as for every writer.
+    throw writeFailure(file, error);
+  }
+}
+
+/** The SQLite result code of an error from better-sqlite3 (SQLITE_BUSY, ...); '' for any other error. */
+function sqliteCode(error: unknown): string {
+  return error instanceof Error && 'code' in error && typeof error.code === 'string' ? error.code : '';
 }
 
 /** A Bloom key for a segment id (FNV-1a, two seeds: 53 bits). */

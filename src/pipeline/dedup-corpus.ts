@@ -11,15 +11,16 @@
  *   kept segment) and per unreadable input record;
  * - `dedup.json`: the figures; `dedup.sqlite`: the index.
  *
- * A pass always starts afresh (it calls no model), so rerunning it gives the same files.
+ * A pass always starts afresh (it calls no model), so rerunning it gives the same files. The two
+ * JSONL files are written as `<name>.partial` and renamed when the pass is complete.
  */
-import { rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { makeOutputDir } from '../io/durable.js';
-import { join } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { Config } from '../config.js';
 import { ConfigError } from '../config.js';
 import { SegmentIndex } from '../dedup/segment-index.js';
-import { readDocuments, type InputWarning } from '../io/documents.js';
+import { InputError, readDocuments, type InputWarning } from '../io/documents.js';
 import { JsonlWriter } from '../io/jsonl.js';
 import type { Rejection } from '../records.js';
 import { segmentDocument } from '../stages/segment.js';
@@ -47,12 +48,71 @@ export interface DedupCorpusSummary {
   files: Record<keyof typeof DEDUP_FILES, string>;
 }
 
+/**
+ * Refuses an `--out` that holds the input (the pass would delete or overwrite it before reading
+ * it) or lies inside an input folder (the pass would read its own outputs as documents).
+ */
+function checkOverlap(input: string, out: string): void {
+  if (input === '-') return;
+  const real = (path: string): string => {
+    try {
+      return realpathSync(path);
+    } catch {
+      return resolve(path);
+    }
+  };
+  const inside = (child: string, parent: string): boolean => {
+    const rel = relative(parent, child);
+    return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+  };
+  const from = real(input);
+  const to = real(out);
+  if (inside(from, to)) throw new InputError(`--out ${out} holds the input ${input}: a pass would replace it before reading it; give another --out`);
+  if (inside(to, from)) throw new InputError(`--out ${out} is inside the input ${input}: a pass would read its own outputs as documents; give another --out`);
+}
+
+/** Where an output is written until the pass is complete. */
+const partial = (file: string): string => `${file}.partial`;
+
+/** Refuses an `--out` holding files a pass does not write (a run directory): it would replace its rejected.jsonl and index. */
+function checkForeign(out: string): void {
+  let entries: string[];
+  try {
+    entries = readdirSync(out);
+  } catch {
+    return; // absent (created next) or not a folder (named by makeOutputDir)
+  }
+  const ours = new Set<string>([
+    ...Object.values(DEDUP_FILES),
+    ...['-bands', '-wal', '-shm'].map((s) => `${DEDUP_FILES.index}${s}`),
+    partial(DEDUP_FILES.documents),
+    partial(DEDUP_FILES.rejected),
+  ]);
+  const foreign = entries.filter((name) => !ours.has(name)).sort();
+  if (foreign.length === 0) return;
+  const shown = foreign.slice(0, 5).join(', ') + (foreign.length > 5 ? `, … (${foreign.length} entries)` : '');
+  throw new InputError(`--out ${out} is not empty and is not a gemtraj dedup folder (it holds ${shown}): give a new or empty folder`);
+}
+
 export async function dedupCorpus(input: string, out: string, config: Config, onDocument?: () => void): Promise<DedupCorpusSummary> {
   const settings = stepOptions(config).dedup;
   if (settings === undefined) throw new ConfigError('gemtraj dedup: dedup.mode is off; use --dedup exact or --dedup near');
+  checkOverlap(input, out);
+  checkForeign(out);
   makeOutputDir(out);
   const files = Object.fromEntries(Object.entries(DEDUP_FILES).map(([k, v]) => [k, join(out, v)])) as DedupCorpusSummary['files'];
-  for (const f of [files.documents, files.rejected, files.summary, files.index, `${files.index}-wal`, `${files.index}-shm`]) rmSync(f, { force: true });
+  // The index first: its lock refuses a second pass on the same folder before anything is touched.
+  const index = new SegmentIndex(files.index, settings, { reset: true });
+  let documents: JsonlWriter;
+  let rejected: JsonlWriter;
+  try {
+    for (const f of [files.documents, files.rejected, files.summary, partial(files.documents), partial(files.rejected)]) rmSync(f, { force: true });
+    documents = new JsonlWriter(partial(files.documents));
+    rejected = new JsonlWriter(partial(files.rejected));
+  } catch (error) {
+    index.close();
+    throw error;
+  }
   const summary: DedupCorpusSummary = {
     input,
     mode: settings.mode,
@@ -67,9 +127,6 @@ export async function dedupCorpus(input: string, out: string, config: Config, on
     input_warnings: [],
     files,
   };
-  const index = new SegmentIndex(files.index, settings);
-  const documents = new JsonlWriter(files.documents);
-  const rejected = new JsonlWriter(files.rejected);
   const segmentOptions = stepOptions(config).segment;
   try {
     const onWarning = (warning: InputWarning): void => void summary.input_warnings.push(warning.message);
@@ -114,6 +171,8 @@ export async function dedupCorpus(input: string, out: string, config: Config, on
     rejected.close();
     index.close();
   }
+  // Named once complete: a pass killed part way leaves no documents.jsonl that looks whole.
+  for (const f of [files.documents, files.rejected]) renameSync(partial(f), f);
   writeFileSync(files.summary, `${JSON.stringify({ ...summary, settings }, null, 2)}\n`);
   return summary;
 }

@@ -60,17 +60,22 @@ export async function estimateRun(input: string, config: Config, mode: CorpusMod
   };
 
   let seen = 0;
-  for await (const item of documentSource(input, { textField: config.text_field, idField: config.id_field })) {
-    const id = item.kind === 'record' ? item.id : item.rejection.id;
-    if (shard !== undefined && shardOf(id, shard.count) !== shard.index) continue;
-    if (config.max_docs !== undefined && seen >= config.max_docs) break;
-    seen++;
-    if (item.kind === 'rejection') {
-      est.input_rejected++;
-      continue;
+  try {
+    for await (const item of documentSource(input, { textField: config.text_field, idField: config.id_field })) {
+      const id = item.kind === 'record' ? item.id : item.rejection.id;
+      if (shard !== undefined && shardOf(id, shard.count) !== shard.index) continue;
+      if (config.max_docs !== undefined && seen >= config.max_docs) break;
+      seen++;
+      if (item.kind === 'rejection') {
+        est.input_rejected++;
+        continue;
+      }
+      est.documents++;
+      walk(0, { record: item.record as Document, textChars: (item.record as Document).text.length, recordTokens: 0 }, 1);
     }
-    est.documents++;
-    walk(0, { record: item.record as Document, textChars: (item.record as Document).text.length, recordTokens: 0 }, 1);
+  } finally {
+    // The dedup step's throwaway index (its database and run files) goes with the estimate.
+    for (const step of steps) step.close?.();
   }
 
   let cost = 0;

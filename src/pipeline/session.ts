@@ -4,6 +4,7 @@
  * start, every 15 s and at the end, with the funnel computed from the files. The CLI and the
  * library's `run()` both call this; neither repeats any of it.
  */
+import { existsSync } from 'node:fs';
 import type { Config } from '../config.js';
 import { CONFIG_DEFAULTS, ConfigError } from '../config.js';
 import { countInputRecords, type InputWarning } from '../io/documents.js';
@@ -81,6 +82,15 @@ export async function runCorpusSession(options: CorpusSessionOptions): Promise<C
   dir.ensureFiles(mode === 'filter' ? ['segments', 'rejected'] : ['final', 'rejected']);
   const startedAt = new Date();
   const steps = buildPipeline(mode, { config, llm: gateway, dedupIndex: dir.files.dedup });
+  // Documents done, their dedup decisions gone (dedup.sqlite deleted to save space, a partial
+  // copy): the rest of the run would keep duplicates of their segments, silently.
+  const done = dir.state.progress.ids.size;
+  if (done > 0 && !existsSync(dir.files.dedup) && steps.some((s) => s.name === 'dedup') && options.allowConfigChange !== true) {
+    throw new ConfigError(
+      `${dir.files.dedup} is missing: the deduplication decisions of the ${done} document(s) already done are lost, so resuming would keep duplicates of their segments.\n` +
+        'Use a new --out to start over (--allow-config-change, which accepts mixed outputs, continues anyway).',
+    );
+  }
   if (resume.resumed) {
     log(
       `resuming ${out}: ${dir.state.progress.ids.size} document(s) already done` +
