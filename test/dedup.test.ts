@@ -602,6 +602,9 @@ describe('dedup and decontaminate steps in a run', () => {
     const again = await runMain(['filter', corpus, '--out', out, '--filter', 'local', '--quiet']);
     expect(again.code).toBe(2);
     expect(again.stderr).toMatch(/dedup\.sqlite is missing: the deduplication decisions of the 9 document\(s\) already done are lost/);
+    // The refusal gives the folder back: no lock, no reserve left behind.
+    expect(existsSync(join(out, 'run.lock'))).toBe(false);
+    expect(existsSync(join(out, 'run.reserve'))).toBe(false);
   });
 
   it('--dedup off leaves the step out', async () => {

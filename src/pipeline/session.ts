@@ -86,6 +86,9 @@ export async function runCorpusSession(options: CorpusSessionOptions): Promise<C
   // copy): the rest of the run would keep duplicates of their segments, silently.
   const done = dir.state.progress.ids.size;
   if (done > 0 && !existsSync(dir.files.dedup) && steps.some((s) => s.name === 'dedup') && options.allowConfigChange !== true) {
+    // The directory is given back (its lock and reserve) before the refusal.
+    for (const step of steps) step.close?.();
+    dir.close();
     throw new ConfigError(
       `${dir.files.dedup} is missing: the deduplication decisions of the ${done} document(s) already done are lost, so resuming would keep duplicates of their segments.\n` +
         'Use a new --out to start over (--allow-config-change, which accepts mixed outputs, continues anyway).',
