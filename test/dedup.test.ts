@@ -8,7 +8,8 @@ import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, re
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { BandRuns } from '../src/dedup/band-runs.js';
 import { CONFIG_DEFAULTS, ConfigSchema } from '../src/config.js';
 import { BenchmarkIndex } from '../src/dedup/benchmark-index.js';
 import { candidateProbability, MinHasher, similarity } from '../src/dedup/minhash.js';
@@ -417,6 +418,35 @@ describe('SegmentIndex', () => {
         expect(verdicts(second, 0, half), `${key} = ${value}`).toEqual(expected.slice(0, half));
         second.close();
       }
+    });
+
+    it('a rebuild commits as it goes: the runs its merges replace do not pile up until the end', () => {
+      const expected = uninterrupted();
+      const file = join(tempDir(), 'dedup.sqlite');
+      const first = new SegmentIndex(file, SETTINGS, TUNING);
+      const before = verdicts(first);
+      first.close();
+      expect(before).toEqual(expected);
+      // A lost run: the whole index is rebuilt from the signatures, 4 segments per read.
+      rmSync(join(`${file}-bands`, readdirSync(`${file}-bands`)[0] as string));
+      let most = 0;
+      const realAdd = BandRuns.prototype.add;
+      const add = vi.spyOn(BandRuns.prototype, 'add').mockImplementation(function (this: BandRuns, keys: Float64Array, ords: Uint32Array) {
+        realAdd.call(this, keys, ords);
+        most = Math.max(most, readdirSync(`${file}-bands`).length);
+      });
+      try {
+        const second = new SegmentIndex(file, SETTINGS, { ...TUNING, tailChunk: 4 });
+        expect(add.mock.calls.length).toBeGreaterThan(10);
+        // Reruns: every kept segment is found kept, every copy found again.
+        expect(verdicts(second)).toEqual(expected);
+        second.close();
+      } finally {
+        add.mockRestore();
+      }
+      // Merged-away runs are deleted at each commit: at most 10 files here, against 32 when one
+      // transaction kept them all until the end.
+      expect(most).toBeLessThanOrEqual(12);
     });
 
     it('an index reopened after many spills decides as one session', () => {

@@ -80,6 +80,8 @@ export interface SegmentIndexTuning {
   bufferEntries?: number;
   /** log2 of the Bloom filter's bits. @default 28 (32 MiB) */
   bloomLog2Bits?: number;
+  /** Kept segments re-indexed per read and commit when an index is reopened or rebuilt. @default 4096 */
+  tailChunk?: number;
 }
 
 /**
@@ -110,6 +112,7 @@ export class SegmentIndex {
   /** Over the ids and exact hashes in `segs`: a new id or text costs no lookup. */
   private readonly seen: BloomFilter;
   private readonly bloomBits: number;
+  private readonly tailChunk: number;
   private kept = 0;
   private pending = 0;
   private lastOrd = 0;
@@ -132,6 +135,7 @@ export class SegmentIndex {
       this.hasher = settings.mode === 'near' ? new MinHasher(settings) : undefined;
       this.runsDir = `${file}-bands`;
       this.bloomBits = tuning.bloomLog2Bits ?? BLOOM_LOG2_BITS;
+      this.tailChunk = Math.max(1, Math.floor(tuning.tailChunk ?? TAIL_CHUNK));
       this.buffer = new BandBuffer(Math.max(settings.bands, tuning.bufferEntries ?? BUFFER_ENTRIES));
       this.byId = this.db.prepare('SELECT ord FROM segs WHERE id = ?');
       this.byExact = this.db.prepare('SELECT id FROM segs WHERE exact = ? ORDER BY ord LIMIT 1');
@@ -184,9 +188,13 @@ export class SegmentIndex {
     this.setMeta.run('band_runs', JSON.stringify(runs.listing));
     this.bufferedUpto = upto;
     // A chunk per read: the statement must be done before a spill writes to meta.
-    const tail = this.db.prepare<[number], { ord: number; sig: Buffer }>(`SELECT ord, sig FROM segs WHERE ord > ? AND sig IS NOT NULL ORDER BY ord LIMIT ${TAIL_CHUNK}`);
+    const tail = this.db.prepare<[number], { ord: number; sig: Buffer }>(`SELECT ord, sig FROM segs WHERE ord > ? AND sig IS NOT NULL ORDER BY ord LIMIT ${this.tailChunk}`);
     for (let rows = tail.all(upto); rows.length > 0; rows = tail.all((rows[rows.length - 1] as { ord: number }).ord)) {
       for (const { ord, sig } of rows) this.index(hasher.bandKeys(fromBlob(sig)), ord);
+      // Committed a chunk at a time: runs replaced by the rebuild's merges are deleted as it
+      // goes (one transaction kept them all, ~2 GB at a million segments). Every prefix is a
+      // consistent index: the segments are committed already, the listing covers `bands_upto`.
+      this.flush();
     }
     this.flush();
   }
