@@ -122,6 +122,14 @@ describe('HTTP/1.1 exchange', () => {
     await expect(p.post(server.url, '{}', {}, signal())).rejects.toMatchObject({ code: 'ECONNRESET' });
   });
 
+  it('gives up on a server that never ends its head instead of buffering it until the timeout', async () => {
+    const server = await rawServer((socket) => {
+      socket.write('HTTP/1.1 200 OK\r\n');
+      for (let i = 0; i < 200; i++) socket.write(`X-Pad-${i}: ${'a'.repeat(1000)}\r\n`);
+    });
+    await expect(poster().post(server.url, '{}', {}, signal())).rejects.toMatchObject({ code: 'HPE_HEADER_OVERFLOW' });
+  });
+
   it('opens a fresh connection when the server closed the idle one', async () => {
     const server = await rawServer((socket) => {
       socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}');
