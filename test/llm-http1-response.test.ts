@@ -21,7 +21,7 @@ function feed(wire: Buffer, size: number, ended = false): { answer: ParsedAnswer
 }
 
 function chunked(data: Buffer, piece: number, trailer = ''): Buffer {
-  const parts = [Buffer.from('HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n')];
+  const parts: Buffer[] = [Buffer.from('HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n')];
   for (let at = 0; at < data.length; at += piece) {
     const part = data.subarray(at, at + piece);
     parts.push(Buffer.from(`${part.length.toString(16)};ext=1\r\n`), part, Buffer.from('\r\n'));
