@@ -143,6 +143,28 @@ describe('HTTP/1.1 exchange', () => {
     expect(server.connections()).toBe(2);
   });
 
+  it('learns an idle timeout the server does not announce, so as not to send just as it closes', async () => {
+    // nginx `keepalive_timeout 1`: the server closes a connection idle for 300 ms, with no
+    // `Keep-Alive: timeout` hint. A request sent at that moment is lost (ECONNRESET once written).
+    const server = await rawServer((socket) => {
+      socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}');
+      clearTimeout((socket as net.Socket & { idle?: NodeJS.Timeout }).idle);
+      (socket as net.Socket & { idle?: NodeJS.Timeout }).idle = setTimeout(() => socket.end(), 300);
+    });
+    const p = poster();
+    await p.post(server.url, '{}', {}, signal());
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    await p.post(server.url, '{}', {}, signal());
+    expect(server.connections()).toBe(2);
+    // Idle for most of the server's timeout: a fresh connection, not one about to close.
+    await new Promise((resolve) => setTimeout(resolve, 260));
+    await p.post(server.url, '{}', {}, signal());
+    expect(server.connections()).toBe(3);
+    // Requests closer together still share a connection.
+    await p.post(server.url, '{}', {}, signal());
+    expect(server.connections()).toBe(3);
+  });
+
   it('aborts a hanging request with the signal’s reason and names a refused connection', async () => {
     const server = await rawServer(() => {});
     const p = poster();

@@ -27,12 +27,31 @@ interface Idle {
   socket: net.Socket;
   timer: NodeJS.Timeout;
   drop: () => void;
+  /** The server closed the idle socket: {@link drop}, and learn its idle timeout. */
+  closed: () => void;
 }
+
+/**
+ * Share of the idle time after which a server was seen closing a keep-alive socket that this
+ * pool keeps sockets idle for: a request sent just as the server closes the socket is lost
+ * (ECONNRESET after it was written; not resent, see http-post.ts), and servers that send no
+ * `Keep-Alive: timeout` hint (nginx `keepalive_timeout 1`, 75 s by default) close at a fixed idle
+ * time that requests arriving at a steady pace keep hitting.
+ */
+const LEARNED_IDLE_SHARE = 0.75;
+/**
+ * A close after a shorter idle time teaches nothing: no server's idle timeout is that short, and
+ * a server restarting (or a proxy recycling connections) closes sockets that were idle for
+ * milliseconds, which would end keep-alive for the rest of the run.
+ */
+const MIN_LEARNED_IDLE_MS = 250;
 
 /** Keep-alive sockets per origin; {@link close} ends them all. */
 export class ConnectionPool {
   private readonly idle = new Map<string, Idle[]>();
   private readonly all = new Set<net.Socket>();
+  /** Per origin, the shortest idle time after which its server closed a socket, times {@link LEARNED_IDLE_SHARE}. */
+  private readonly learnedIdleMs = new Map<string, number>();
 
   constructor(private readonly idleMs: number) {}
 
@@ -152,9 +171,9 @@ export class ConnectionPool {
   private take(origin: string): net.Socket | undefined {
     const list = this.idle.get(origin);
     while (list !== undefined && list.length > 0) {
-      const { socket, timer, drop } = list.pop() as Idle;
+      const { socket, timer, drop, closed } = list.pop() as Idle;
       clearTimeout(timer);
-      socket.off('data', drop).off('end', drop).off('error', ignore);
+      socket.off('data', drop).off('end', closed).off('error', ignore);
       if (socket.destroyed || socket.readableEnded) continue;
       socket.ref();
       return socket;
@@ -164,12 +183,16 @@ export class ConnectionPool {
 
   /**
    * Keeps the socket for the next request of `origin` for the idle time (or the shorter one a
-   * `Keep-Alive: timeout=N` hint gives, less a second, as Node's agent does); an idle socket the
-   * server closes, or that sends anything, is dropped.
+   * `Keep-Alive: timeout=N` hint gives, less a second, as Node's agent does, or the one learned
+   * from the server closing idle sockets before); an idle socket the server closes, or that sends
+   * anything, is dropped.
    */
   private release(origin: string, socket: net.Socket, keepAlive: string | string[] | undefined): void {
     const hint = typeof keepAlive === 'string' ? /(?:^|,)\s*timeout=(\d+)/i.exec(keepAlive)?.[1] : undefined;
-    const idleMs = hint === undefined ? this.idleMs : Math.min(this.idleMs, Number(hint) * 1000 - 1000);
+    const idleMs = Math.min(
+      hint === undefined ? this.idleMs : Math.min(this.idleMs, Number(hint) * 1000 - 1000),
+      this.learnedIdleMs.get(origin) ?? Infinity,
+    );
     if (!(idleMs > 0) || socket.destroyed) {
       socket.destroy();
       return;
@@ -182,11 +205,18 @@ export class ConnectionPool {
       if (at >= 0) list.splice(at, 1);
       socket.destroy();
     };
-    const entry: Idle = { socket, timer: setTimeout(drop, idleMs), drop };
+    const since = Date.now();
+    const closed = (): void => {
+      const idleFor = Date.now() - since;
+      const learned = Math.floor(idleFor * LEARNED_IDLE_SHARE);
+      if (idleFor >= MIN_LEARNED_IDLE_MS && learned < (this.learnedIdleMs.get(origin) ?? Infinity)) this.learnedIdleMs.set(origin, learned);
+      drop();
+    };
+    const entry: Idle = { socket, timer: setTimeout(drop, idleMs), drop, closed };
     entry.timer.unref();
     socket.on('error', ignore);
     socket.once('data', drop);
-    socket.once('end', drop);
+    socket.once('end', closed);
     socket.unref();
     list.push(entry);
   }
