@@ -130,6 +130,27 @@ describe('HTTP/1.1 exchange', () => {
     await expect(poster().post(server.url, '{}', {}, signal())).rejects.toMatchObject({ code: 'HPE_HEADER_OVERFLOW' });
   });
 
+  it('returns a 413 the server sends before reading the body, and does not reuse that connection', async () => {
+    // nginx `client_max_body_size`: the answer comes after the head, while the body is still being sent.
+    let connections = 0;
+    const server = net.createServer((socket) => {
+      connections++;
+      socket.on('error', () => {});
+      socket.once('data', () => {
+        const body = '{"error":{"message":"request too large","type":"invalid_request_error"}}';
+        socket.end(`HTTP/1.1 413 Payload Too Large\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+        socket.resume();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    closers.push(() => new Promise((resolve) => server.close(() => resolve())));
+    const url = new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/chat/completions`);
+    const p = poster();
+    const big = Buffer.alloc(5 * 1024 * 1024, 0x61);
+    for (let i = 0; i < 2; i++) expect((await p.post(url, big, {}, signal())).status).toBe(413);
+    expect(connections).toBe(2);
+  });
+
   it('opens a fresh connection when the server closed the idle one', async () => {
     const server = await rawServer((socket) => {
       socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}');
