@@ -122,6 +122,35 @@ describe('HTTP/1.1 exchange', () => {
     await expect(p.post(server.url, '{}', {}, signal())).rejects.toMatchObject({ code: 'ECONNRESET' });
   });
 
+  it('gives up on a server that never ends its head instead of buffering it until the timeout', async () => {
+    const server = await rawServer((socket) => {
+      socket.write('HTTP/1.1 200 OK\r\n');
+      for (let i = 0; i < 200; i++) socket.write(`X-Pad-${i}: ${'a'.repeat(1000)}\r\n`);
+    });
+    await expect(poster().post(server.url, '{}', {}, signal())).rejects.toMatchObject({ code: 'HPE_HEADER_OVERFLOW' });
+  });
+
+  it('returns a 413 the server sends before reading the body, and does not reuse that connection', async () => {
+    // nginx `client_max_body_size`: the answer comes after the head, while the body is still being sent.
+    let connections = 0;
+    const server = net.createServer((socket) => {
+      connections++;
+      socket.on('error', () => {});
+      socket.once('data', () => {
+        const body = '{"error":{"message":"request too large","type":"invalid_request_error"}}';
+        socket.end(`HTTP/1.1 413 Payload Too Large\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+        socket.resume();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    closers.push(() => new Promise((resolve) => server.close(() => resolve())));
+    const url = new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/chat/completions`);
+    const p = poster();
+    const big = Buffer.alloc(5 * 1024 * 1024, 0x61);
+    for (let i = 0; i < 2; i++) expect((await p.post(url, big, {}, signal())).status).toBe(413);
+    expect(connections).toBe(2);
+  });
+
   it('opens a fresh connection when the server closed the idle one', async () => {
     const server = await rawServer((socket) => {
       socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}');
@@ -133,6 +162,28 @@ describe('HTTP/1.1 exchange', () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect((await p.post(server.url, '{}', {}, signal())).status).toBe(200);
     expect(server.connections()).toBe(2);
+  });
+
+  it('learns an idle timeout the server does not announce, so as not to send just as it closes', async () => {
+    // nginx `keepalive_timeout 1`: the server closes a connection idle for 300 ms, with no
+    // `Keep-Alive: timeout` hint. A request sent at that moment is lost (ECONNRESET once written).
+    const server = await rawServer((socket) => {
+      socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}');
+      clearTimeout((socket as net.Socket & { idle?: NodeJS.Timeout }).idle);
+      (socket as net.Socket & { idle?: NodeJS.Timeout }).idle = setTimeout(() => socket.end(), 300);
+    });
+    const p = poster();
+    await p.post(server.url, '{}', {}, signal());
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    await p.post(server.url, '{}', {}, signal());
+    expect(server.connections()).toBe(2);
+    // Idle for most of the server's timeout: a fresh connection, not one about to close.
+    await new Promise((resolve) => setTimeout(resolve, 260));
+    await p.post(server.url, '{}', {}, signal());
+    expect(server.connections()).toBe(3);
+    // Requests closer together still share a connection.
+    await p.post(server.url, '{}', {}, signal());
+    expect(server.connections()).toBe(3);
   });
 
   it('aborts a hanging request with the signal’s reason and names a refused connection', async () => {

@@ -3,22 +3,15 @@
  * those sockets return to. `node:http` spent 0.21–0.28 ms of CPU per request on its streams,
  * header objects and agent bookkeeping for what is here one write and one buffer scan (0.15 ms,
  * the answer's `JSON.parse` included; a client process alone against a local server): the
- * largest share of gemtraj's CPU per call against a fast endpoint. Only what a JSON API answer
- * needs: Content-Length, chunked or close-delimited bodies, 1xx answers skipped,
- * gzip/deflate/br.
+ * largest share of gemtraj's CPU per call against a fast endpoint. The answer is read by
+ * http1-response.ts.
  * http-post.ts adds redirects and the resend of a request a closing idle socket never took.
  */
 import net from 'node:net';
 import tls from 'node:tls';
-import type { IncomingHttpHeaders } from 'node:http';
-import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
+import { ResponseParser, type ExchangeResult, type ParsedAnswer } from './http1-response.js';
 
-/** What came back: status, headers (lower-case names, as Node gives them) and the decoded body. */
-export interface ExchangeResult {
-  status: number;
-  headers: IncomingHttpHeaders;
-  text: string;
-}
+export type { ExchangeResult } from './http1-response.js';
 
 /** Why an exchange failed, and whether the request could not have reached the server. */
 export interface ExchangeError extends Error {
@@ -27,9 +20,6 @@ export interface ExchangeError extends Error {
   unsent?: boolean;
 }
 
-const CRLF2 = Buffer.from('\r\n\r\n');
-/** Headers Node keeps once when a server repeats them (as `IncomingMessage` does). */
-const SINGLE = new Set(['content-type', 'content-length', 'location', 'retry-after', 'authorization', 'host', 'user-agent', 'etag', 'server', 'date', 'expires', 'last-modified']);
 const INVALID_HEADER_CHAR = /[\r\n\0]/;
 
 /** An idle keep-alive socket, the timer that closes it, and its listener for the server closing it. */
@@ -37,12 +27,31 @@ interface Idle {
   socket: net.Socket;
   timer: NodeJS.Timeout;
   drop: () => void;
+  /** The server closed the idle socket: {@link drop}, and learn its idle timeout. */
+  closed: () => void;
 }
+
+/**
+ * Share of the idle time after which a server was seen closing a keep-alive socket that this
+ * pool keeps sockets idle for: a request sent just as the server closes the socket is lost
+ * (ECONNRESET after it was written; not resent, see http-post.ts), and servers that send no
+ * `Keep-Alive: timeout` hint (nginx `keepalive_timeout 1`, 75 s by default) close at a fixed idle
+ * time that requests arriving at a steady pace keep hitting.
+ */
+const LEARNED_IDLE_SHARE = 0.75;
+/**
+ * A close after a shorter idle time teaches nothing: no server's idle timeout is that short, and
+ * a server restarting (or a proxy recycling connections) closes sockets that were idle for
+ * milliseconds, which would end keep-alive for the rest of the run.
+ */
+const MIN_LEARNED_IDLE_MS = 250;
 
 /** Keep-alive sockets per origin; {@link close} ends them all. */
 export class ConnectionPool {
   private readonly idle = new Map<string, Idle[]>();
   private readonly all = new Set<net.Socket>();
+  /** Per origin, the shortest idle time after which its server closed a socket, times {@link LEARNED_IDLE_SHARE}. */
+  private readonly learnedIdleMs = new Map<string, number>();
 
   constructor(private readonly idleMs: number) {}
 
@@ -60,7 +69,8 @@ export class ConnectionPool {
       const reused = fresh ? undefined : this.take(origin);
       const socket = reused ?? this.connect(url);
       let written = false;
-      let received: Buffer | undefined;
+      let received = false;
+      const parser = new ResponseParser();
       let settled = false;
       const finish = (error: ExchangeError | undefined, result?: ExchangeResult, keep = false): void => {
         if (settled) return;
@@ -82,39 +92,39 @@ export class ConnectionPool {
         reject(signal.reason);
       };
       const onError = (error: ExchangeError): void => {
-        if (reused !== undefined && !written && received === undefined) error.unsent = true;
+        if (reused !== undefined && !written && !received) error.unsent = true;
         finish(error);
       };
       const onEnd = (): void => {
         // A close-delimited body ends here; anything else is an answer cut short.
-        let done: ReturnType<typeof parse> | undefined;
+        let done: ParsedAnswer | undefined;
         try {
-          done = received === undefined ? undefined : parse(received, true);
+          done = received ? parser.end() : undefined;
         } catch (error) {
           finish(error as ExchangeError);
           return;
         }
-        if (done !== undefined && done !== 'incomplete') {
+        if (done !== undefined) {
           finish(undefined, done.result, false);
           return;
         }
         const error: ExchangeError = Object.assign(
-          new Error(received === undefined ? 'socket hang up' : 'the connection closed before the answer was complete'),
+          new Error(!received ? 'socket hang up' : 'the connection closed before the answer was complete'),
           { code: 'ECONNRESET' },
         );
-        if (reused !== undefined && !written && received === undefined) error.unsent = true;
+        if (reused !== undefined && !written && !received) error.unsent = true;
         finish(error);
       };
       const onData = (chunk: Buffer): void => {
-        received = received === undefined ? chunk : Buffer.concat([received, chunk]);
-        let done: ReturnType<typeof parse>;
+        received = true;
+        let done: ParsedAnswer | undefined;
         try {
-          done = parse(received, false);
+          done = parser.push(chunk);
         } catch (error) {
           finish(error as ExchangeError);
           return;
         }
-        if (done === 'incomplete') return;
+        if (done === undefined) return;
         if (done.rest > 0) {
           // Bytes after the answer: a protocol error; the answer stands, the socket does not.
           finish(undefined, done.result, false);
@@ -161,9 +171,9 @@ export class ConnectionPool {
   private take(origin: string): net.Socket | undefined {
     const list = this.idle.get(origin);
     while (list !== undefined && list.length > 0) {
-      const { socket, timer, drop } = list.pop() as Idle;
+      const { socket, timer, drop, closed } = list.pop() as Idle;
       clearTimeout(timer);
-      socket.off('data', drop).off('end', drop).off('error', ignore);
+      socket.off('data', drop).off('end', closed).off('error', ignore);
       if (socket.destroyed || socket.readableEnded) continue;
       socket.ref();
       return socket;
@@ -173,12 +183,16 @@ export class ConnectionPool {
 
   /**
    * Keeps the socket for the next request of `origin` for the idle time (or the shorter one a
-   * `Keep-Alive: timeout=N` hint gives, less a second, as Node's agent does); an idle socket the
-   * server closes, or that sends anything, is dropped.
+   * `Keep-Alive: timeout=N` hint gives, less a second, as Node's agent does, or the one learned
+   * from the server closing idle sockets before); an idle socket the server closes, or that sends
+   * anything, is dropped.
    */
   private release(origin: string, socket: net.Socket, keepAlive: string | string[] | undefined): void {
     const hint = typeof keepAlive === 'string' ? /(?:^|,)\s*timeout=(\d+)/i.exec(keepAlive)?.[1] : undefined;
-    const idleMs = hint === undefined ? this.idleMs : Math.min(this.idleMs, Number(hint) * 1000 - 1000);
+    const idleMs = Math.min(
+      hint === undefined ? this.idleMs : Math.min(this.idleMs, Number(hint) * 1000 - 1000),
+      this.learnedIdleMs.get(origin) ?? Infinity,
+    );
     if (!(idleMs > 0) || socket.destroyed) {
       socket.destroy();
       return;
@@ -191,121 +205,24 @@ export class ConnectionPool {
       if (at >= 0) list.splice(at, 1);
       socket.destroy();
     };
-    const entry: Idle = { socket, timer: setTimeout(drop, idleMs), drop };
+    const since = Date.now();
+    const closed = (): void => {
+      const idleFor = Date.now() - since;
+      const learned = Math.floor(idleFor * LEARNED_IDLE_SHARE);
+      if (idleFor >= MIN_LEARNED_IDLE_MS && learned < (this.learnedIdleMs.get(origin) ?? Infinity)) this.learnedIdleMs.set(origin, learned);
+      drop();
+    };
+    const entry: Idle = { socket, timer: setTimeout(drop, idleMs), drop, closed };
     entry.timer.unref();
     socket.on('error', ignore);
     socket.once('data', drop);
-    socket.once('end', drop);
+    socket.once('end', closed);
     socket.unref();
     list.push(entry);
   }
 }
 
 function ignore(): void {}
-
-interface Parsed {
-  result: ExchangeResult;
-  keepAlive: boolean;
-  /** Bytes left after the answer. */
-  rest: number;
-}
-
-/**
- * The answer in `data` when it is complete: 'incomplete' while more is to come. `ended`: the
- * server closed the connection, which completes a body that has neither length nor chunks.
- */
-function parse(data: Buffer, ended: boolean): Parsed | 'incomplete' {
-  let start = 0;
-  for (;;) {
-    const headEnd = data.indexOf(CRLF2, start);
-    if (headEnd < 0) return 'incomplete';
-    const lines = data.toString('latin1', start, headEnd).split('\r\n');
-    const status = /^HTTP\/1\.([01]) (\d{3})(?: |$)/.exec(lines[0] ?? '');
-    if (status === null) throw Object.assign(new Error(`not an HTTP/1.x answer: ${JSON.stringify((lines[0] ?? '').slice(0, 80))}`), { code: 'HPE_INVALID_CONSTANT' });
-    const code = Number(status[2]);
-    const headers = parseHeaders(lines);
-    const bodyStart = headEnd + 4;
-    // 1xx (100 Continue, 103 Early Hints): an interim answer, the real one follows.
-    if (code >= 100 && code < 200) {
-      start = bodyStart;
-      continue;
-    }
-    const connection = String(headers.connection ?? '').toLowerCase();
-    const keepAlive = status[1] === '1' ? !connection.includes('close') : connection.includes('keep-alive');
-    let body: Buffer;
-    let end: number;
-    const transfer = String(headers['transfer-encoding'] ?? '').toLowerCase();
-    if (code === 204 || code === 304) {
-      body = Buffer.alloc(0);
-      end = bodyStart;
-    } else if (transfer.endsWith('chunked')) {
-      const chunked = dechunk(data, bodyStart);
-      if (chunked === undefined) return 'incomplete';
-      ({ body, end } = chunked);
-    } else if (headers['content-length'] !== undefined) {
-      const length = Number(headers['content-length']);
-      if (!Number.isSafeInteger(length) || length < 0) throw Object.assign(new Error(`bad content-length ${JSON.stringify(headers['content-length'])}`), { code: 'HPE_INVALID_CONTENT_LENGTH' });
-      end = bodyStart + length;
-      if (data.length < end) return 'incomplete';
-      body = data.subarray(bodyStart, end);
-    } else {
-      if (!ended) return 'incomplete';
-      body = data.subarray(bodyStart);
-      end = data.length;
-      return { result: { status: code, headers, text: decode(body, headers) }, keepAlive: false, rest: 0 };
-    }
-    return { result: { status: code, headers, text: decode(body, headers) }, keepAlive, rest: data.length - end };
-  }
-}
-
-/** Header lines after the status line, as Node's `IncomingMessage.headers` holds them. */
-function parseHeaders(lines: string[]): IncomingHttpHeaders {
-  const headers: Record<string, string | string[]> = {};
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i] as string;
-    const colon = line.indexOf(':');
-    if (colon <= 0) continue;
-    const name = line.slice(0, colon).trim().toLowerCase();
-    const value = line.slice(colon + 1).trim();
-    const known = headers[name];
-    if (known === undefined) headers[name] = name === 'set-cookie' ? [value] : value;
-    else if (Array.isArray(known)) known.push(value);
-    else if (!SINGLE.has(name)) headers[name] = `${known}, ${value}`;
-  }
-  return headers as IncomingHttpHeaders;
-}
-
-/** A chunked body from `start`, when its last chunk (and trailers) are in. */
-function dechunk(data: Buffer, start: number): { body: Buffer; end: number } | undefined {
-  const parts: Buffer[] = [];
-  let at = start;
-  for (;;) {
-    const lineEnd = data.indexOf('\r\n', at, 'latin1');
-    if (lineEnd < 0) return undefined;
-    const size = Number.parseInt(data.toString('latin1', at, lineEnd).split(';')[0] ?? '', 16);
-    if (!Number.isSafeInteger(size) || size < 0) throw Object.assign(new Error('bad chunk size'), { code: 'HPE_INVALID_CHUNK_SIZE' });
-    if (size === 0) {
-      // No trailers: an empty line at once; else trailer lines, then the empty line.
-      if (data.length < lineEnd + 4) return undefined;
-      const end = data.toString('latin1', lineEnd, lineEnd + 4) === '\r\n\r\n' ? lineEnd : data.indexOf(CRLF2, lineEnd + 2);
-      return end < 0 ? undefined : { body: Buffer.concat(parts), end: end + 4 };
-    }
-    const chunkStart = lineEnd + 2;
-    if (data.length < chunkStart + size + 2) return undefined;
-    parts.push(data.subarray(chunkStart, chunkStart + size));
-    at = chunkStart + size + 2;
-  }
-}
-
-/** The body as text, its `content-encoding` undone. */
-function decode(body: Buffer, headers: IncomingHttpHeaders): string {
-  const encoding = String(headers['content-encoding'] ?? '').trim().toLowerCase();
-  if (body.length === 0) return '';
-  if (encoding === 'gzip' || encoding === 'x-gzip') return gunzipSync(body).toString('utf8');
-  if (encoding === 'deflate') return inflateSync(body).toString('utf8');
-  if (encoding === 'br') return brotliDecompressSync(body).toString('utf8');
-  return body.toString('utf8');
-}
 
 /** The request head: request line, host, the given headers and the body's length. */
 export function requestHead(url: URL, headers: Record<string, string>, length: number): string {
