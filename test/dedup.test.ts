@@ -637,6 +637,17 @@ describe('dedup and decontaminate steps in a run', () => {
     expect(existsSync(join(out, 'run.reserve'))).toBe(false);
   });
 
+  it('a resumed run whose documents never reached the dedup step (markup only) has no index to miss, and resumes', async () => {
+    const dir = tempDir();
+    const corpus = join(dir, 'markup.jsonl');
+    writeFileSync(corpus, ['<html><body><script>var x = 1;</script></body></html>', '<html><body><style>p {}</style></body></html>'].map((text, i) => JSON.stringify({ id: `m${i}`, text })).join('\n') + '\n');
+    const out = join(dir, 'run');
+    expect((await runMain(['filter', corpus, '--out', out, '--filter', 'local', '--quiet'])).code).toBe(0);
+    expect(existsSync(join(out, 'dedup.sqlite'))).toBe(false);
+    const again = await runMain(['filter', corpus, '--out', out, '--filter', 'local', '--quiet']);
+    expect(again.code, again.stderr).toBe(0);
+  });
+
   it('--dedup off leaves the step out', async () => {
     const dir = tempDir();
     const out = join(dir, 'off');

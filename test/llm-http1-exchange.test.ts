@@ -8,6 +8,7 @@ import https from 'node:https';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { gzipSync, brotliCompressSync, deflateSync } from 'node:zlib';
+import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HttpPoster } from '../src/llm/http-post.js';
 
@@ -162,6 +163,37 @@ describe('HTTP/1.1 exchange', () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect((await p.post(server.url, '{}', {}, signal())).status).toBe(200);
     expect(server.connections()).toBe(2);
+  });
+
+  it('sends again on a fresh connection when the write to a reused one fails at once (the server reset it while idle)', async () => {
+    // The server runs in a worker thread, so that it resets the idle connection while this
+    // thread is busy: the reset is waiting in the kernel when the next request is written.
+    const worker = new Worker(
+      `const net = require('node:net');
+       const { parentPort } = require('node:worker_threads');
+       let connections = 0;
+       const server = net.createServer((socket) => {
+         connections++;
+         socket.on('error', () => {});
+         socket.on('data', () => {
+           socket.write('HTTP/1.1 200 OK\\r\\nContent-Length: 2\\r\\n\\r\\n{}');
+           if (connections === 1) setTimeout(() => socket.resetAndDestroy(), 30);
+         });
+       });
+       server.listen(0, '127.0.0.1', () => parentPort.postMessage(server.address().port));
+       parentPort.on('message', () => parentPort.postMessage(connections));`,
+      { eval: true },
+    );
+    closers.push(async () => void (await worker.terminate()));
+    const port = await new Promise<number>((resolve) => worker.once('message', resolve));
+    const url = new URL(`http://127.0.0.1:${port}/v1/chat/completions`);
+    const p = poster();
+    expect((await p.post(url, '{}', {}, signal())).status).toBe(200);
+    // Busy for 300 ms: the reset arrives meanwhile and is not yet seen by the pool.
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300);
+    expect((await p.post(url, '{}', {}, signal())).status).toBe(200);
+    worker.postMessage('connections?');
+    expect(await new Promise((resolve) => worker.once('message', resolve))).toBe(2);
   });
 
   it('learns an idle timeout the server does not announce, so as not to send just as it closes', async () => {

@@ -9,7 +9,8 @@
  * of similar size are merged into one (a binary counter: a key is rewritten about log2(spills)
  * times), so a lookup reads at most ~log2(spills) runs: 7 at a million segments.
  *
- * A run file: a 16-byte header (the magic `GTBANDS1`, the entry count as u32 LE, 0), then the
+ * A run file: a 16-byte header (the magic `GTBANDS1`, the entry count and a checksum of the
+ * entries, both u32 LE), then the
  * keys (float64, ascending), then their ords (u32, in the same order). Host byte order, which is little-endian on every platform Node runs on. Memory per run:
  * one fence key every {@link BLOCK} entries (0.9 MiB per 30 million keys).
  */
@@ -81,10 +82,13 @@ class Run {
     }
     const fences = new Float64Array(Math.ceil(listing.count / BLOCK));
     const keys = new Float64Array(Math.min(CHUNK, Math.max(1, listing.count)));
+    const ords = new Uint32Array(keys.length);
     let last = -1;
+    let sum = CHECKSUM_SEED;
     for (let from = 0; from < listing.count; from += CHUNK) {
       const n = Math.min(CHUNK, listing.count - from);
       readFully(fd, bytes(keys, n), HEADER + 8 * from);
+      readFully(fd, bytes(ords, n), HEADER + 8 * listing.count + 4 * from);
       for (let i = 0; i < n; i++) {
         const key = keys[i] as number;
         // Out of order is a damaged file (a torn write the size check did not see).
@@ -93,9 +97,15 @@ class Run {
           return undefined;
         }
         last = key;
+        sum = checksum(sum, key, ords[i] as number);
         if ((from + i) % BLOCK === 0) fences[(from + i) / BLOCK] = key;
         onKey(key);
       }
+    }
+    // Zeroed or overwritten bytes in order (a lost disk cache, a bad copy): damaged too.
+    if (sum >>> 0 !== header.readUInt32LE(12)) {
+      closeSync(fd);
+      return undefined;
     }
     return new Run(listing.name, path, fd, listing.count, fences);
   }
@@ -173,6 +183,7 @@ class RunSink {
   private readonly ords = new Uint32Array(CHUNK);
   private n = 0;
   private written = 0;
+  private sum = CHECKSUM_SEED;
   readonly fences: Float64Array;
 
   constructor(
@@ -187,6 +198,7 @@ class RunSink {
     if (ord > 0xffffffff) throw new RangeError(`band runs: ord ${ord} does not fit 32 bits`);
     const at = this.written + this.n;
     if (at % BLOCK === 0) this.fences[at / BLOCK] = key;
+    this.sum = checksum(this.sum, key, ord);
     this.keys[this.n] = key;
     this.ords[this.n++] = ord;
     if (this.n === CHUNK) this.drain();
@@ -202,6 +214,9 @@ class RunSink {
   end(): void {
     this.drain();
     if (this.written !== this.count) throw new Error(`band runs: ${this.written} entries written, ${this.count} announced`);
+    const sum = Buffer.alloc(4);
+    sum.writeUInt32LE(this.sum >>> 0);
+    writeAll(this.fd, sum, this.path, 12);
   }
 }
 
@@ -409,6 +424,15 @@ class Stream {
     this.key = this.keys[0] as number;
     this.ord = this.ords[0] as number;
   }
+}
+
+const CHECKSUM_SEED = 0x811c9dc5;
+
+/** FNV-style mix of an entry (the key's two 32-bit halves, the ord) into a running checksum. */
+function checksum(sum: number, key: number, ord: number): number {
+  sum = Math.imul(sum ^ (key >>> 0), 0x01000193);
+  sum = Math.imul(sum ^ Math.floor(key / 4294967296), 0x01000193);
+  return Math.imul(sum ^ ord, 0x01000193);
 }
 
 /** The first `n` elements of a typed array as bytes. */

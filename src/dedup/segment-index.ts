@@ -210,11 +210,17 @@ export class SegmentIndex {
    */
   check(id: string, text: string): DedupVerdict {
     if (this.lost !== undefined) throw this.lost;
+    const open = this.db.inTransaction;
     try {
       return this.decide(id, text);
     } catch (error) {
       // A full disk is SQLITE_FULL here: one message naming the file, as for every writer.
-      throw writeFailure(this.file, error);
+      const failure = writeFailure(this.file, error);
+      // SQLite may roll the whole transaction back on a statement's error (SQLITE_FULL,
+      // SQLITE_IOERR, SQLITE_NOMEM): this object still holds its segments in memory (the
+      // buffer, the filters, the next ord), so it must not decide again.
+      if (open && !this.db.inTransaction && this.pending > 0) this.lost = failure;
+      throw failure;
     }
   }
 
@@ -306,7 +312,8 @@ export class SegmentIndex {
       this.setMeta.run('band_runs', JSON.stringify(runs.listing));
       this.db.exec('RELEASE spill');
     } catch (error) {
-      this.db.exec('ROLLBACK TO spill; RELEASE spill');
+      // Gone already when SQLite rolled the whole transaction back.
+      if (this.db.inTransaction) this.db.exec('ROLLBACK TO spill; RELEASE spill');
       throw error;
     }
     this.listingStale = false;

@@ -139,8 +139,10 @@ export class ConnectionPool {
       socket.on('close', onEnd);
       socket.cork();
       socket.write(head, 'latin1');
-      socket.write(body, () => {
-        written = true;
+      // The callback also runs when the write failed (a reset already waiting on a reused
+      // socket): that request never left, and must stay marked unsent so it is sent again.
+      socket.write(body, (error) => {
+        if (error == null) written = true;
       });
       socket.uncork();
     });

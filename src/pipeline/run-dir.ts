@@ -231,7 +231,7 @@ export class RunDirectory {
   async open(): Promise<ResumeInfo> {
     makeOutputDir(this.dir);
     this.lock();
-    this.releaseReserve = holdReserve(this.files.reserve, RESERVE_BYTES);
+    this.reserve = holdReserve(this.files.reserve, RESERVE_BYTES);
     const resumed = existsSync(this.files.runJson) || existsSync(this.files.segments);
     const make = <T extends { id: string }>(key: FileKey): IndexedWriter<T> =>
       new IndexedWriter<T>(
@@ -310,7 +310,6 @@ export class RunDirectory {
   }
 
   close(): void {
-    // Freed before run.json's last write, which then fits even on a disk that filled up.
     this.releaseReserve();
     if (this.locked) rmSync(this.files.lock, { force: true });
     this.locked = false;
@@ -319,7 +318,12 @@ export class RunDirectory {
   }
 
   private locked = false;
-  private releaseReserve: () => void = () => undefined;
+  private reserve: () => void = () => undefined;
+
+  /** Gives back the reserve (before run.json's last write, which then fits even on a full disk). */
+  releaseReserve(): void {
+    this.reserve();
+  }
 
   /**
    * Takes the directory for this process: two writers would append duplicates and the

@@ -84,8 +84,10 @@ export async function runCorpusSession(options: CorpusSessionOptions): Promise<C
   const steps = buildPipeline(mode, { config, llm: gateway, dedupIndex: dir.files.dedup });
   // Documents done, their dedup decisions gone (dedup.sqlite deleted to save space, a partial
   // copy): the rest of the run would keep duplicates of their segments, silently.
+  // Segments on disk passed the dedup step, which opened its index for them; documents done
+  // with none (all rejected before dedup: markup only, empty) decided nothing.
   const done = dir.state.progress.ids.size;
-  if (done > 0 && !existsSync(dir.files.dedup) && steps.some((s) => s.name === 'dedup') && options.allowConfigChange !== true) {
+  if (dir.state.segments.ids.size > 0 && !existsSync(dir.files.dedup) && steps.some((s) => s.name === 'dedup') && options.allowConfigChange !== true) {
     // The directory is given back (its lock and reserve) before the refusal.
     for (const step of steps) step.close?.();
     dir.close();
@@ -219,13 +221,17 @@ export async function runCorpusSession(options: CorpusSessionOptions): Promise<C
       }
     }
     session.finished_at = new Date().toISOString();
-    dir.close();
+    // The last run.json is written while the lock is held (readers see a live run until it says
+    // how the run ended), with the reserve given back first so that it fits on a full disk.
+    dir.releaseReserve();
     try {
       final = await runJsonNow(true);
       dir.writeRunJson(final);
     } catch (error) {
       // After a failure (a full disk) run.json may not fit either: the first error is the one to report.
       if (failure === undefined) throw error;
+    } finally {
+      dir.close();
     }
   }
   // A step that could not close (its last commit hit a full disk) after an otherwise good run.
