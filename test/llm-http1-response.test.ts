@@ -3,7 +3,7 @@
  * same however the network splits it (remote endpoints deliver ~1.4 KiB segments, loopback
  * 64 KiB ones), and a server that never ends its head must not be buffered forever.
  */
-import { gzipSync } from 'node:zlib';
+import { deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { ResponseParser, type ParsedAnswer } from '../src/llm/http1-response.js';
 
@@ -39,6 +39,9 @@ describe('ResponseParser', () => {
     ['chunked with trailers', chunked(body, 300, 'X-Trailer: 1\r\nX-Other: 2\r\n'), true],
     ['gzip, chunked', Buffer.concat([Buffer.from('HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n'), chunked(gz, 50).subarray(17)]), true],
     ['close-delimited HTTP/1.0', Buffer.concat([Buffer.from('HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n'), body]), false],
+    // `deflate` means zlib-wrapped, but some servers send the raw stream: both are read.
+    ['deflate (zlib)', Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Encoding: deflate\r\nContent-Length: ${deflateSync(body).length}\r\n\r\n`), deflateSync(body)]), true],
+    ['deflate (raw)', Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Encoding: deflate\r\nContent-Length: ${deflateRawSync(body).length}\r\n\r\n`), deflateRawSync(body)]), true],
   ];
   for (const [name, wire, keepAlive] of answers) {
     it(`reads a ${name} answer the same whatever the segment size`, () => {

@@ -7,7 +7,7 @@
  * answers skipped, gzip/deflate/br.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
+import { brotliDecompressSync, gunzipSync, inflateRawSync, inflateSync } from 'node:zlib';
 
 /** What came back: status, headers (lower-case names, as Node gives them) and the decoded body. */
 export interface ExchangeResult {
@@ -200,7 +200,9 @@ function decode(body: Buffer, headers: IncomingHttpHeaders): string {
   const encoding = String(headers['content-encoding'] ?? '').trim().toLowerCase();
   if (body.length === 0) return '';
   if (encoding === 'gzip' || encoding === 'x-gzip') return gunzipSync(body).toString('utf8');
-  if (encoding === 'deflate') return inflateSync(body).toString('utf8');
+  // `deflate` is zlib-wrapped by the RFC; some servers send the raw stream (its first byte
+  // cannot start a zlib header: the low nibble of a zlib stream's first byte is 8).
+  if (encoding === 'deflate') return ((body[0] as number) & 0x0f) === 8 ? inflateSync(body).toString('utf8') : inflateRawSync(body).toString('utf8');
   if (encoding === 'br') return brotliDecompressSync(body).toString('utf8');
   return body.toString('utf8');
 }
