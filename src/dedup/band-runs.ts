@@ -10,9 +10,9 @@
  * times), so a lookup reads at most ~log2(spills) runs: 7 at a million segments.
  *
  * A run file: a 16-byte header (the magic `GTBANDS1`, the entry count and a checksum of the
- * entries, both u32 LE), then the
- * keys (float64, ascending), then their ords (u32, in the same order). Host byte order, which is little-endian on every platform Node runs on. Memory per run:
- * one fence key every {@link BLOCK} entries (0.9 MiB per 30 million keys).
+ * entries, both u32 LE), then the keys (float64, ascending), then their ords (u32, in the same
+ * order); host byte order, which is little-endian on every platform Node runs on. Memory per
+ * run: one fence key every {@link BLOCK} entries (0.9 MiB per 30 million keys).
  */
 import { closeSync, fstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -81,33 +81,27 @@ class Run {
       return undefined;
     }
     const fences = new Float64Array(Math.ceil(listing.count / BLOCK));
-    const keys = new Float64Array(Math.min(CHUNK, Math.max(1, listing.count)));
-    const ords = new Uint32Array(keys.length);
+    const run = new Run(listing.name, path, fd, listing.count, fences);
     let last = -1;
     let sum = CHECKSUM_SEED;
-    for (let from = 0; from < listing.count; from += CHUNK) {
-      const n = Math.min(CHUNK, listing.count - from);
-      readFully(fd, bytes(keys, n), HEADER + 8 * from);
-      readFully(fd, bytes(ords, n), HEADER + 8 * listing.count + 4 * from);
-      for (let i = 0; i < n; i++) {
-        const key = keys[i] as number;
-        // Out of order is a damaged file (a torn write the size check did not see).
-        if (key < last) {
-          closeSync(fd);
-          return undefined;
-        }
-        last = key;
-        sum = checksum(sum, key, ords[i] as number);
-        if ((from + i) % BLOCK === 0) fences[(from + i) / BLOCK] = key;
-        onKey(key);
+    let at = 0;
+    for (const entry = new Stream(run); !entry.done; entry.advance(), at++) {
+      // Out of order is a damaged file (a torn write the size check did not see).
+      if (entry.key < last) {
+        run.close();
+        return undefined;
       }
+      last = entry.key;
+      sum = checksum(sum, entry.key, entry.ord);
+      if (at % BLOCK === 0) fences[at / BLOCK] = entry.key;
+      onKey(entry.key);
     }
     // Zeroed or overwritten bytes in order (a lost disk cache, a bad copy): damaged too.
     if (sum >>> 0 !== header.readUInt32LE(12)) {
-      closeSync(fd);
+      run.close();
       return undefined;
     }
-    return new Run(listing.name, path, fd, listing.count, fences);
+    return run;
   }
 
   /** Writes a run from a sorted stream of entries, synced before it is returned (its listing is committed after). */
