@@ -120,7 +120,7 @@ export class SegmentIndex {
   private listingStale = false;
   /** Set when a commit failed and was rolled back: the index no longer decides (reopen it). */
   private lost: Error | undefined;
-  /** The last ord whose band keys are in the buffer (or, after a spill, in `bands`). */
+  /** The last ord whose band keys are in the buffer (or, after a spill, in a run). */
   private bufferedUpto = 0;
 
   /** Opens (or creates) the index at `file`; `:memory:` for a throwaway one (estimates). */
@@ -184,9 +184,8 @@ export class SegmentIndex {
     this.runs = runs;
     this.db.exec('BEGIN');
     if (legacy) this.db.exec('DROP TABLE bands');
-    this.setMeta.run('bands_upto', String(upto));
-    this.setMeta.run('band_runs', JSON.stringify(runs.listing));
     this.bufferedUpto = upto;
+    this.recordRuns();
     // A chunk per read: the statement must be done before a spill writes to meta.
     const tail = this.db.prepare<[number], { ord: number; sig: Buffer }>(`SELECT ord, sig FROM segs WHERE ord > ? AND sig IS NOT NULL ORDER BY ord LIMIT ${this.tailChunk}`);
     for (let rows = tail.all(upto); rows.length > 0; rows = tail.all((rows[rows.length - 1] as { ord: number }).ord)) {
@@ -303,17 +302,24 @@ export class SegmentIndex {
     }
     const bloom = (this.bloom ??= new BloomFilter(this.bloomBits));
     for (const key of keys) bloom.add(key);
-    // Both rows or neither: a mark without its listing would skip keys at the next open. Until
-    // a listing is recorded, the runs it replaces stay on disk (the committed listing names them).
+    this.recordRuns();
+  }
+
+  /**
+   * Records the runs' listing and `bands_upto` (the buffered mark) in the open transaction.
+   * Both rows or neither: a mark without its listing would skip keys at the next open. Until
+   * a listing is recorded, the runs it replaces stay on disk (the committed listing names them).
+   */
+  private recordRuns(): void {
     this.listingStale = true;
-    this.db.exec('SAVEPOINT spill');
+    this.db.exec('SAVEPOINT runs');
     try {
       this.setMeta.run('bands_upto', String(this.bufferedUpto));
-      this.setMeta.run('band_runs', JSON.stringify(runs.listing));
-      this.db.exec('RELEASE spill');
+      this.setMeta.run('band_runs', JSON.stringify(this.runs?.listing ?? []));
+      this.db.exec('RELEASE runs');
     } catch (error) {
       // Gone already when SQLite rolled the whole transaction back.
-      if (this.db.inTransaction) this.db.exec('ROLLBACK TO spill; RELEASE spill');
+      if (this.db.inTransaction) this.db.exec('ROLLBACK TO runs; RELEASE runs');
       throw error;
     }
     this.listingStale = false;
