@@ -6,15 +6,7 @@
  * lives here: status, headers and body text come back as they are, and http-backend.ts turns
  * them into answers or classified errors.
  */
-import type http from 'node:http';
-import { ConnectionPool, requestHead, type ExchangeError } from './http1-exchange.js';
-
-/** What came back: status, headers (lower-case names, as Node gives them) and the decoded body. */
-export interface PostResult {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  text: string;
-}
+import { ConnectionPool, requestHead, type ExchangeError, type ExchangeResult } from './http1-exchange.js';
 
 /**
  * Idle keep-alive sockets are closed after this long (undici's default too): servers close
@@ -44,7 +36,7 @@ export class HttpPoster {
    * may be at work on the server: a failure then goes to the gateway, which retries it in the
    * open (counted, on the usage ledger), never silently here.
    */
-  async post(url: URL, body: string | Uint8Array, headers: Record<string, string>, signal: AbortSignal): Promise<PostResult> {
+  async post(url: URL, body: string | Uint8Array, headers: Record<string, string>, signal: AbortSignal): Promise<ExchangeResult> {
     let target = url;
     // Encoded once: its length is the content-length, and a resend or redirect sends it again.
     const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
