@@ -294,14 +294,17 @@ export function createGateway(init: GatewayInit): Gateway {
         // A full disk or a locked file must not throw away an answer already paid for; but
         // with a full disk no further call is made whose answer could not be kept. The first
         // full disk releases the run's reserve (io/durable.ts): one more try then fits.
-        const full = isDiskFull(error) ? writeFailure(cache.path, error) : undefined;
-        if (full !== undefined) storageFull ??= full;
-        try {
-          if (full === undefined) throw error;
-          cache.put(key, entry);
-        } catch {
-          counters.cacheErrors++;
+        let kept = false;
+        if (isDiskFull(error)) {
+          storageFull ??= writeFailure(cache.path, error);
+          try {
+            cache.put(key, entry);
+            kept = true;
+          } catch {
+            // Still no room: counted below.
+          }
         }
+        if (!kept) counters.cacheErrors++;
       }
     }
     events.emit({ type: 'call', stage, model, cached: false, ...usage, cost_usd: cost, duration_ms: Date.now() - started, attempts });
