@@ -20,6 +20,7 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { Config } from '../config.js';
 import { ConfigError } from '../config.js';
 import { SegmentIndex } from '../dedup/segment-index.js';
+import { someEntries } from './run-dir.js';
 import { InputError, readDocuments, type InputWarning } from '../io/documents.js';
 import { JsonlWriter } from '../io/jsonl.js';
 import type { Rejection } from '../records.js';
@@ -88,10 +89,9 @@ function checkForeign(out: string): void {
     partial(DEDUP_FILES.documents),
     partial(DEDUP_FILES.rejected),
   ]);
-  const foreign = entries.filter((name) => !ours.has(name)).sort();
+  const foreign = entries.filter((name) => !ours.has(name));
   if (foreign.length === 0) return;
-  const shown = foreign.slice(0, 5).join(', ') + (foreign.length > 5 ? `, … (${foreign.length} entries)` : '');
-  throw new InputError(`--out ${out} is not empty and is not a gemtraj dedup folder (it holds ${shown}): give a new or empty folder`);
+  throw new InputError(`--out ${out} is not empty and is not a gemtraj dedup folder (it holds ${someEntries(foreign)}): give a new or empty folder`);
 }
 
 export async function dedupCorpus(input: string, out: string, config: Config, onDocument?: () => void): Promise<DedupCorpusSummary> {

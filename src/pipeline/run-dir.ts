@@ -54,6 +54,12 @@ const EARLY_FILES = new Set<string>([
   `${RUN_FILES.dedup}-bands`,
 ]);
 
+/** The first five of a folder's `entries` (sorted), for a message that refuses the folder. */
+export function someEntries(entries: readonly string[]): string {
+  const sorted = [...entries].sort();
+  return sorted.slice(0, 5).join(', ') + (sorted.length > 5 ? `, … (${sorted.length} entries)` : '');
+}
+
 /** A run's own record file, still empty: what a run that died before its first run.json (a full disk) leaves. */
 function emptyRunFile(dir: string, name: string): boolean {
   if (!RUN_FILE_NAMES.has(name)) return false;
@@ -85,7 +91,7 @@ export function checkRunOut(dir: string): void {
   if (entries.includes(RUN_FILES.runJson)) return;
   const foreign = entries.filter((name) => !EARLY_FILES.has(name) && !name.startsWith(`${RUN_FILES.lock}.`) && !emptyRunFile(dir, name));
   if (foreign.length === 0) return;
-  const shown = foreign.sort().slice(0, 5).join(', ') + (foreign.length > 5 ? `, … (${foreign.length} entries)` : '');
+  const shown = someEntries(foreign);
   throw new InputError(`--out ${dir} is not empty and is not a gemtraj run directory (no ${RUN_FILES.runJson}; it holds ${shown}): give a new or empty folder`);
 }
 
