@@ -28,6 +28,7 @@
 //   BENCH_MICRO=1             also run bench/filter-bench.mjs, bench/parquet-bench.mjs, bench/dedup-bench.mjs and bench/validate-bench.mjs (0 to skip)
 //   BENCH_KEEP=1              keep the temp directory (runs, corpora) for inspection
 //   BENCH_ARGS='--dedup off'  extra flags for the gemtraj run of the throughput benchmark
+//   BENCH_NODE_FLAGS='--single-threaded-gc'  extra node flags for that gemtraj process
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
@@ -139,7 +140,8 @@ async function pipelineRun({ name, docs, seed, latency, jitter, concurrency }) {
   const out = join(work, `run-${name}`);
   try {
     const extra = (process.env.BENCH_ARGS ?? '').split(' ').filter(Boolean);
-    const m = await gemtraj(['run', corpus, '--out', out, '--base-url', mock.url, '--model', 'm', '--concurrency', String(concurrency), '--quiet', ...extra]);
+    const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+    const m = await gemtraj(['run', corpus, '--out', out, '--base-url', mock.url, '--model', 'm', '--concurrency', String(concurrency), '--quiet', ...extra], nodeFlags);
     const server = await mock.stats();
     const run = runJsonOf(out);
     return { m, server, run, calls: run.usage.totals.calls, sessionS: run.sessions.at(-1).duration_s };

@@ -115,6 +115,22 @@ describe('SegmentIndex', () => {
     index.close();
   });
 
+  it('decides the same whether signatures are held in memory or read back from SQLite', () => {
+    // Templated pages (many candidates per segment, matches and near misses around the
+    // threshold): a cache of one or three signatures misses and collides, the default holds all.
+    const texts = [...ARTICLES.keys()].slice(0, 60).flatMap((id, i) => [article(id), edit(article(id), 12 + (i % 5) * 4), edit(article(id), 9 + (i % 3))]);
+    const verdicts = (bytes: number | undefined): unknown[] => {
+      const index = new SegmentIndex(':memory:', SETTINGS, bytes === undefined ? {} : { signatureCacheBytes: bytes });
+      const out = texts.map((text, i) => index.check(`s${i}`, text));
+      index.close();
+      return out;
+    };
+    const reference = verdicts(undefined);
+    expect(reference.filter((v) => (v as { kind?: string }).kind === 'near').length).toBeGreaterThan(30);
+    expect(verdicts(1)).toEqual(reference);
+    expect(verdicts(3 * 4 * SETTINGS.bands * SETTINGS.rows)).toEqual(reference);
+  });
+
   it('keeps distinct pages on the same topic', () => {
     const index = new SegmentIndex(':memory:', SETTINGS);
     // Debit cards: ordering, activating, closing, freezing, PIN, information, replacement, disputes;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { cacheKey } from '../src/llm/cache.js';
-import { canonicalJson, forgetJson, frozenForKeys, plainJson, rememberJson } from '../src/llm/canonical-json.js';
+import { createHash } from 'node:crypto';
+import { canonicalJson, EncodedStrings, encodePlain, frozenForKeys, hashCanonical, plainJson } from '../src/llm/canonical-json.js';
 
 /** A deterministic pseudo-random JSON-like value: strings with escapes, nested objects and arrays, undefined members. */
 function randomValue(seed: number, depth = 0): unknown {
@@ -11,7 +12,7 @@ function randomValue(seed: number, depth = 0): unknown {
   };
   const leaf = (): unknown => {
     const r = next();
-    if (r < 0.3) return `text "${Math.floor(next() * 1e6)}"\n\\ é 🙂 \u0001 \ud800`;
+    if (r < 0.3) return `text "${Math.floor(next() * 1e6)}"\n\\ é 🙂 \u0001 \ud800`.repeat(next() < 0.3 ? 20 : 1);
     if (r < 0.45) return next() < 0.5 ? -0 : next() * 1e6;
     if (r < 0.55) return next() < 0.5;
     if (r < 0.62) return null;
@@ -65,23 +66,24 @@ describe('canonicalJson', () => {
     expect(plainJson([{ b: 1, a: 'é' }])).toBe('[{"b":1,"a":"é"}]');
   });
 
-  it('rememberJson gives the same canonical and plain JSON as computing each alone', () => {
+  it('hashCanonical hashes the bytes of canonicalJson, and encodePlain gives the bytes of JSON.stringify, long strings shared', () => {
+    const names = ['messages', 'a', 'missing', 'b', 'tools'];
     for (let seed = 1; seed <= 300; seed++) {
       const value = randomValue(seed);
-      if (typeof value !== 'object' || value === null) continue;
-      const canonical = reference(value);
-      const plain = JSON.stringify(value);
-      rememberJson(value);
-      expect(canonicalJson(value)).toBe(canonical);
-      expect(plainJson(value)).toBe(plain);
-      // Forgotten (the key made, then the body): both are computed again, the same.
-      forgetJson(value, 'canonical');
-      expect(canonicalJson(value)).toBe(canonical);
-      expect(plainJson(value)).toBe(plain);
-      forgetJson(value);
-      expect(plainJson(value)).toBe(plain);
-      expect(canonicalJson(value)).toBe(canonical);
+      const strings = new EncodedStrings();
+      const hash = createHash('sha256');
+      hashCanonical(hash, value, strings);
+      expect(hash.digest('hex')).toBe(createHash('sha256').update(reference(value)).digest('hex'));
+      // A body made of the same value, reusing the bytes the key encoded, and one of its own.
+      const record = { b: value, messages: [value, { content: 'x'.repeat(300) + String(seed) }], a: seed % 2 === 0 ? undefined : 'é', tools: () => 1 };
+      const picked = { messages: record.messages, a: record.a, b: record.b };
+      expect(encodePlain(record, names, strings).toString('utf8')).toBe(JSON.stringify(picked));
+      expect(encodePlain(record, names, new EncodedStrings()).equals(Buffer.from(JSON.stringify(picked), 'utf8'))).toBe(true);
     }
+    // Not plain data is JSON.stringify's to write: toJSON, class instances, frozen values.
+    const format = frozenForKeys({ z: 1, a: [{ y: 2, x: 'é'.repeat(400) }] });
+    const odd = { when: new Date(0), custom: { toJSON: () => 'custom' }, nan: Number.NaN, list: [undefined, () => 1, format] };
+    expect(encodePlain({ odd, format }, ['odd', 'format'], new EncodedStrings()).toString('utf8')).toBe(JSON.stringify({ odd, format }));
   });
 
   it('gives the cache keys it always gave (run directories depend on them)', () => {

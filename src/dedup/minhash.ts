@@ -53,13 +53,15 @@ export class MinHasher {
    * O(shingles × bins): the hot loop of deduplication.
    */
   signature(text: string | Uint32Array): Uint32Array | undefined {
-    const shingles = this.shingles(text);
-    const count = shingles.length;
-    if (count === 0) return undefined;
+    const hashes = typeof text === 'string' ? wordHashes(text) : text;
+    // The shingles of {@link shingles}, hashed here one by one instead of into an array first.
+    const k = Math.min(this.params.shingle, hashes.length);
+    if (k === 0) return undefined;
+    const count = hashes.length - k + 1;
     const p = this.permutations;
     const sig = new Uint32Array(p).fill(EMPTY);
     for (let j = 0; j < count; j++) {
-      const y = mix32((shingles[j] as number) ^ 0x5bd1e995);
+      const y = mix32(shingleHash(hashes, j, k) ^ 0x5bd1e995);
       // The high bits pick the bin, a second hash orders shingles within it.
       const bin = Math.floor((y / 4294967296) * p);
       const v = mix32(y ^ 0x27d4eb2f) >>> 1;

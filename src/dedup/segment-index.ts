@@ -1,9 +1,9 @@
 /**
  * The index of segments already kept, for exact and near-duplicate decisions, in SQLite and
  * sorted run files beside it: the memory of a run stays flat however many segments it has seen
- * (a 64 MB page cache, a band buffer of 28 MiB at most and Bloom filters of 36 MiB, all fixed,
- * plus 1 MiB of run fences per million segments), and the decisions survive a crash, so a
- * resumed run decides exactly as an uninterrupted one.
+ * (a 64 MB page cache, a band buffer of 28 MiB at most, Bloom filters of 36 MiB and, in near
+ * mode, 16 MiB of signatures, all fixed, plus 1 MiB of run fences per million segments), and the
+ * decisions survive a crash, so a resumed run decides exactly as an uninterrupted one.
  *
  * Rule: segments are checked in input order (document order, then segment order; the engine
  * runs the dedup step in that order whatever the concurrency). The first segment of a group is
@@ -27,7 +27,8 @@ import { BandBuffer } from './band-buffer.js';
 import { BandRuns, parseListing } from './band-runs.js';
 import { BloomFilter } from './bloom.js';
 import { MinHasher, similarity, type MinHashParams } from './minhash.js';
-import { wordHashes } from './words.js';
+import { SignatureCache } from './signature-cache.js';
+import { transientWordHashes } from './words.js';
 
 export interface DedupSettings extends MinHashParams {
   /** exact: identical word sequences only; near: also MinHash near-duplicates. */
@@ -67,6 +68,8 @@ const BUSY_MS = 2000;
 const TAIL_CHUNK = 4096;
 /** Bloom filter over the band runs: 2^28 bits = 32 MiB, see bloom.ts. */
 const BLOOM_LOG2_BITS = 28;
+/** Signatures of kept segments held in memory (signature-cache.ts): 16 MiB, 34,952 signatures at 30 × 4. */
+const SIGNATURE_CACHE_BYTES = 16 * 1024 * 1024;
 
 /** How an index is opened: tuning for tests (small buffers exercise the bulk path; runs use the defaults), and a fresh start. */
 export interface SegmentIndexTuning {
@@ -82,6 +85,8 @@ export interface SegmentIndexTuning {
   bloomLog2Bits?: number;
   /** Kept segments re-indexed per read and commit when an index is reopened or rebuilt. @default 4096 */
   tailChunk?: number;
+  /** Memory for signatures of kept segments, in bytes (see signature-cache.ts). @default 16 MiB */
+  signatureCacheBytes?: number;
 }
 
 /**
@@ -103,6 +108,8 @@ export class SegmentIndex {
   private readonly insertSeg: Database.Statement<[string, Buffer, Buffer | null]>;
   private readonly setMeta: Database.Statement<[string, string]>;
   private readonly buffer: BandBuffer;
+  /** Near mode only: signatures of kept segments in memory, read before SQLite. */
+  private readonly signatures: SignatureCache | undefined;
   /** The band keys written out (near mode only). */
   private runs: BandRuns | undefined;
   /** Where the runs live (a `:memory:` index has throwaway runs, see BandRuns.temporary). */
@@ -137,6 +144,7 @@ export class SegmentIndex {
       this.bloomBits = tuning.bloomLog2Bits ?? BLOOM_LOG2_BITS;
       this.tailChunk = Math.max(1, Math.floor(tuning.tailChunk ?? TAIL_CHUNK));
       this.buffer = new BandBuffer(Math.max(settings.bands, tuning.bufferEntries ?? BUFFER_ENTRIES));
+      this.signatures = this.hasher === undefined ? undefined : new SignatureCache(settings.bands * settings.rows, tuning.signatureCacheBytes ?? SIGNATURE_CACHE_BYTES);
       this.byId = this.db.prepare('SELECT ord FROM segs WHERE id = ?');
       this.byExact = this.db.prepare('SELECT id FROM segs WHERE exact = ? ORDER BY ord LIMIT 1');
       this.signatureOf = this.db.prepare('SELECT id, sig FROM segs WHERE ord = ?');
@@ -233,7 +241,8 @@ export class SegmentIndex {
   private judge(id: string, text: string): DedupVerdict {
     const ik = idKey(id);
     if (this.seen.has(ik) && this.byId.get(id) !== undefined) return { duplicate: false };
-    const hashes = wordHashes(text);
+    // Read only until this method returns: the next call overwrites them.
+    const hashes = transientWordHashes(text);
     if (hashes.length === 0) return { duplicate: false };
     const exact = createHash('sha256').update(hashes).digest().subarray(0, 16);
     const ek = exactKey(exact);
@@ -243,17 +252,32 @@ export class SegmentIndex {
     const keys = sig === undefined || this.hasher === undefined ? [] : this.hasher.bandKeys(sig);
     if (sig !== undefined) {
       // The earliest kept segment that is similar enough: candidates in ord (input) order.
+      const atLeast = this.sameForMatch(sig.length);
       for (const ord of this.candidates(keys)) {
-        const row = this.signatureOf.get(ord);
-        if (row === undefined) continue;
-        const s = similarity(sig, fromBlob(row.sig));
-        if (s >= this.settings.threshold) return { duplicate: true, of: row.id, kind: 'near', similarity: s };
+        const same = this.signatures?.sameValues(ord, sig, atLeast) ?? -1;
+        let s: number;
+        let id: string | undefined;
+        if (same >= 0) {
+          if (same < atLeast) continue;
+          s = same / sig.length;
+        } else {
+          const row = this.signatureOf.get(ord);
+          if (row === undefined) continue;
+          const held = fromBlob(row.sig);
+          this.signatures?.put(ord, held);
+          s = similarity(sig, held);
+          id = row.id;
+        }
+        if (s < this.settings.threshold) continue;
+        id ??= this.signatureOf.get(ord)?.id;
+        if (id !== undefined) return { duplicate: true, of: id, kind: 'near', similarity: s };
       }
     }
     // Room first: a spill that fails (a full disk) then leaves this segment undecided, not kept without its band keys.
     if (keys.length > 0) this.makeRoom(keys.length);
     const ord = Number(this.insertSeg.run(id, exact, sig === undefined ? null : Buffer.from(sig.buffer, sig.byteOffset, sig.byteLength)).lastInsertRowid);
     this.lastOrd = ord;
+    if (sig !== undefined) this.signatures?.put(ord, sig);
     this.kept++;
     this.seen.add(ik);
     this.seen.add(ek);
@@ -261,16 +285,25 @@ export class SegmentIndex {
     return { duplicate: false };
   }
 
+  /** The fewest equal values of `length` that reach the threshold (`same / length >= threshold`, as {@link similarity} is compared). */
+  private sameForMatch(length: number): number {
+    let same = Math.max(0, Math.ceil(this.settings.threshold * length) - 1);
+    while (same <= length && same / length < this.settings.threshold) same++;
+    return same;
+  }
+
   /** Kept segments sharing a band key with `keys`, ascending, each once. */
-  private candidates(keys: readonly number[]): number[] {
-    const ords: number[] = [];
+  private candidates(keys: readonly number[]): Float64Array {
+    const found: number[] = [];
     for (const key of keys) {
-      this.buffer.find(key, ords);
-      if (this.bloom?.has(key) === true) this.runs?.find(key, ords);
+      this.buffer.find(key, found);
+      if (this.bloom?.has(key) === true) this.runs?.find(key, found);
     }
-    if (ords.length < 2) return ords;
-    ords.sort((x, y) => x - y);
-    return ords.filter((ord, i) => i === 0 || ords[i - 1] !== ord);
+    // A typed array sorts numbers without a compare callback: hundreds of ords per segment on templated pages.
+    const ords = Float64Array.from(found).sort();
+    let n = 0;
+    for (let i = 0; i < ords.length; i++) if (i === 0 || ords[i] !== ords[n - 1]) ords[n++] = ords[i] as number;
+    return ords.subarray(0, n);
   }
 
   /** Buffers the band keys of a kept segment; a full buffer is written out as a run. */

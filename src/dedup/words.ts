@@ -53,9 +53,27 @@ function scan(text: string, each: (hash: number, start: number, end: number) => 
   }
 }
 
-/** Word hashes of `text`, in order (FNV-1a of each lowercased word). The scan of {@link scan}, inlined: this is the hot loop. */
+/** Word hashes of `text`, in order (FNV-1a of each lowercased word), in an array of their own (a view of a larger one). */
 export function wordHashes(text: string): Uint32Array {
-  let out = new Uint32Array(Math.max(16, text.length >>> 2));
+  return hashWords(text, new Uint32Array(Math.max(16, text.length >>> 2)));
+}
+
+/** Reused by {@link transientWordHashes}: grows to the longest text seen, never shrinks. */
+let scratch: Uint32Array = new Uint32Array(4096);
+
+/**
+ * {@link wordHashes} in a buffer that the next call overwrites: for a caller that is done with
+ * them before it calls again (deduplication hashes every segment; a fresh array per segment was
+ * a fifth of the bytes allocated per model call).
+ */
+export function transientWordHashes(text: string): Uint32Array {
+  const out = hashWords(text, scratch);
+  scratch = out.buffer.byteLength > scratch.byteLength ? new Uint32Array(out.buffer) : scratch;
+  return out;
+}
+
+/** The scan of {@link scan}, inlined: this is the hot loop. Writes into `out` (or a bigger copy of it) and returns the filled part. */
+function hashWords(text: string, out: Uint32Array): Uint32Array {
   let n = 0;
   let h = 0x811c9dc5;
   let inWord = false;

@@ -10,7 +10,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { writeFailure } from '../io/durable.js';
-import { canonicalJson } from './canonical-json.js';
+import { EncodedStrings, hashCanonical } from './canonical-json.js';
 import type { ToolCall, Usage } from '../records.js';
 
 /** File name of the cache inside a run directory, when the config names no other file. */
@@ -45,10 +45,15 @@ export interface CachedCompletion {
   toolCalls?: ToolCall[] | undefined;
 }
 
-/** sha256 (hex) of the canonical JSON of the key parts. */
-export function cacheKey(parts: CacheKeyParts): string {
+/**
+ * sha256 (hex) of the canonical JSON of the key parts. `strings` keeps the encoded long strings
+ * for the request's body (see {@link encodedStringsOf}); by default they are thrown away.
+ */
+export function cacheKey(parts: CacheKeyParts, strings: EncodedStrings = new EncodedStrings()): string {
   const normalized = { ...parts, sampleIndex: parts.sampleIndex ?? 0, v: KEY_VERSION };
-  return createHash('sha256').update(canonicalJson(normalized)).digest('hex');
+  const hash = createHash('sha256');
+  hashCanonical(hash, normalized, strings);
+  return hash.digest('hex');
 }
 
 interface Row {

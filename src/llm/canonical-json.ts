@@ -2,16 +2,12 @@
  * Canonical JSON: object keys sorted at every depth, `undefined` members dropped. The response
  * cache key is the sha256 of it, so its output must never change for a given value.
  */
+import type { Hash } from 'node:crypto';
 
 /** Canonical JSON of the values given to {@link frozenForKeys}: computed once, not per call. */
 const frozenJson = new WeakMap<object, string>();
 /** `JSON.stringify` of the same values (the request body's text of them), made on first use. */
 const frozenPlainJson = new WeakMap<object, string>();
-/** Canonical text of values given to {@link rememberJson}, until {@link forgetJson}. */
-const rememberedCanonical = new WeakMap<object, string>();
-/** Plain text of values given to {@link rememberJson}, until {@link forgetJson}. */
-const rememberedPlain = new WeakMap<object, string>();
-
 /**
  * Deep-freezes `value` and lets {@link canonicalJson} and {@link plainJson} remember its text: for values that every
  * call of a stage repeats (a schema's `response_format` is 2–3 KB of nested objects, and was
@@ -25,41 +21,9 @@ export function frozenForKeys<T>(value: T): T {
   return value;
 }
 
-/**
- * Makes the canonical and the plain JSON of `value` in one walk and remembers both, so that
- * {@link canonicalJson} (the cache key) and {@link plainJson} (the request body) escape a
- * request's messages — most of its bytes — once instead of twice. `value` must not change
- * afterwards (a request's wire messages are built per call and only read). Values that are not
- * plain JSON data (class instances, `toJSON`, functions) are left alone. Returns `value`.
- */
-export function rememberJson<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !frozenJson.has(value) && !rememberedPlain.has(value)) {
-    const both = dualJson(value);
-    if (both !== undefined) {
-      rememberedCanonical.set(value, both[0]);
-      rememberedPlain.set(value, both[1]);
-    }
-  }
-  return value;
-}
-
-/**
- * Lets go of the texts {@link rememberJson} made for `value` (only the canonical one with
- * `only: 'canonical'`): once the key is made, and once the body is, they are tens of kB per
- * request that would otherwise live — and be copied by the garbage collector into the old
- * generation — for as long as the request is in flight. Later calls compute them again.
- */
-export function forgetJson(value: unknown, only?: 'canonical'): void {
-  if (typeof value !== 'object' || value === null) return;
-  rememberedCanonical.delete(value);
-  if (only === undefined) rememberedPlain.delete(value);
-}
-
-/** `JSON.stringify(value)`, remembered for values given to {@link frozenForKeys} or {@link rememberJson}. */
+/** `JSON.stringify(value)`, remembered for values given to {@link frozenForKeys}. */
 export function plainJson(value: unknown): string {
   if (typeof value !== 'object' || value === null) return JSON.stringify(value) ?? 'null';
-  const known = rememberedPlain.get(value);
-  if (known !== undefined) return known;
   if (!frozenJson.has(value)) return JSON.stringify(value) ?? 'null';
   let text = frozenPlainJson.get(value);
   if (text === undefined) {
@@ -78,7 +42,7 @@ function deepFreeze(value: unknown): void {
 /** JSON with object keys sorted at every depth and `undefined` members dropped. */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  const known = frozenJson.get(value) ?? rememberedCanonical.get(value);
+  const known = frozenJson.get(value);
   if (known !== undefined) return known;
   if (Array.isArray(value)) {
     let out = '[';
@@ -100,57 +64,153 @@ export function canonicalJson(value: unknown): string {
 }
 
 /**
- * [canonical, plain] JSON of plain data (strings, finite or not numbers, booleans, null, arrays,
- * objects of Object's or no prototype): every string escaped once for both. `undefined` for
- * anything `JSON.stringify` and {@link canonicalJson} could treat differently.
+ * Strings at least this long (in UTF-16 code units) are escaped and UTF-8 encoded once per
+ * request, by {@link hashCanonical}, and the bytes reused by {@link encodePlain}: a request's
+ * messages are most of its bytes, and their text then never exists as one big string.
  */
-function dualJson(value: unknown): [string, string] | undefined {
-  switch (typeof value) {
-    case 'string':
-    case 'number':
-    case 'boolean': {
-      const text = JSON.stringify(value);
-      return [text, text];
+const LONG = 256;
+
+/**
+ * The JSON-escaped UTF-8 bytes of a request's long strings (outside the JS heap, so the garbage
+ * collector does not copy them while the request waits in a queue or is in flight).
+ */
+export class EncodedStrings {
+  private readonly bytes = new Map<string, Buffer>();
+
+  /** `Buffer.from(JSON.stringify(text))`, made once per distinct string. */
+  of(text: string): Buffer {
+    let bytes = this.bytes.get(text);
+    if (bytes === undefined) {
+      bytes = Buffer.from(JSON.stringify(text), 'utf8');
+      this.bytes.set(text, bytes);
     }
-    case 'object':
-      break;
-    default:
-      return undefined;
+    return bytes;
   }
-  if (value === null) return ['null', 'null'];
+}
+
+/** The {@link EncodedStrings} of each request's messages: made with its cache key, used again for its body (and its retries). */
+const encodedByOwner = new WeakMap<object, EncodedStrings>();
+
+/** The encoded strings kept for `owner` (a request's messages array), created on first use; they live as long as it does. */
+export function encodedStringsOf(owner: object): EncodedStrings {
+  let strings = encodedByOwner.get(owner);
+  if (strings === undefined) {
+    strings = new EncodedStrings();
+    encodedByOwner.set(owner, strings);
+  }
+  return strings;
+}
+
+/** Where JSON text goes, piece by piece: short pieces are gathered into one string, long strings arrive as bytes. */
+interface Sink {
+  /** Short text not yet passed on. */
+  pending: string;
+  /** Passes `pending` on, then the bytes of a long string. */
+  bytes(encoded: Buffer): void;
+}
+
+/** Feeds `hash` the canonical JSON of `value` (exactly the bytes of {@link canonicalJson}), long strings through `strings`. */
+export function hashCanonical(hash: Hash, value: unknown, strings: EncodedStrings): void {
+  const sink: Sink = {
+    pending: '',
+    bytes(encoded) {
+      if (this.pending !== '') hash.update(this.pending, 'utf8');
+      this.pending = '';
+      hash.update(encoded);
+    },
+  };
+  writeJson(value, sink, strings, true);
+  if (sink.pending !== '') hash.update(sink.pending, 'utf8');
+}
+
+/**
+ * `JSON.stringify` of an object's members `names` (in that order; unset ones left out) as UTF-8
+ * bytes, long strings taken from `strings` (a request's body, from the bytes its key made).
+ * Values that are not plain data (class instances, `toJSON`) are left to `JSON.stringify`.
+ */
+export function encodePlain(record: Readonly<Record<string, unknown>>, names: readonly string[], strings: EncodedStrings): Buffer {
+  const pieces: (string | Buffer)[] = [];
+  let size = 0;
+  const sink: Sink = {
+    pending: '',
+    bytes(encoded) {
+      if (this.pending !== '') {
+        pieces.push(this.pending);
+        size += Buffer.byteLength(this.pending, 'utf8');
+      }
+      this.pending = '';
+      pieces.push(encoded);
+      size += encoded.length;
+    },
+  };
+  let first = true;
+  sink.pending = '{';
+  for (const name of names) {
+    const value = record[name];
+    if (value === undefined || typeof value === 'function' || typeof value === 'symbol') continue;
+    sink.pending += `${first ? '' : ','}${JSON.stringify(name)}:`;
+    first = false;
+    writeJson(value, sink, strings, false);
+  }
+  sink.pending += '}';
+  pieces.push(sink.pending);
+  size += Buffer.byteLength(sink.pending, 'utf8');
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (const piece of pieces) at += typeof piece === 'string' ? out.write(piece, at, 'utf8') : piece.copy(out, at);
+  return out;
+}
+
+/**
+ * JSON of `value` into a sink: {@link canonicalJson}'s (keys sorted, the same cases in the same
+ * order) when `canonical`, else `JSON.stringify`'s for a value that is not `undefined`, a
+ * function or a symbol (plain data walked here, anything else left to `JSON.stringify`).
+ */
+function writeJson(value: unknown, sink: Sink, strings: EncodedStrings, canonical: boolean): void {
+  if (typeof value === 'string' && value.length >= LONG) {
+    sink.bytes(strings.of(value));
+    return;
+  }
+  if (value === null || typeof value !== 'object') {
+    sink.pending += JSON.stringify(value) ?? 'null';
+    return;
+  }
   const frozen = frozenJson.get(value);
-  if (frozen !== undefined) return [frozen, plainJson(value)];
-  const knownPlain = rememberedPlain.get(value);
-  if (knownPlain !== undefined) return [rememberedCanonical.get(value) ?? canonicalJson(value), knownPlain];
-  if (Array.isArray(value)) {
-    if (Object.getPrototypeOf(value) !== Array.prototype) return undefined;
-    let canonical = '[';
-    let plain = '[';
-    for (let i = 0; i < value.length; i++) {
-      const item: unknown = value[i];
-      const both: [string, string] | undefined = item === undefined ? ['null', 'null'] : dualJson(item);
-      if (both === undefined) return undefined;
-      const comma = i === 0 ? '' : ',';
-      canonical += comma + both[0];
-      plain += comma + both[1];
-    }
-    return [`${canonical}]`, `${plain}]`];
+  if (frozen !== undefined || (!canonical && !isPlainData(value))) {
+    sink.pending += canonical ? (frozen as string) : plainJson(value);
+    return;
   }
-  const proto: unknown = Object.getPrototypeOf(value);
-  if ((proto !== Object.prototype && proto !== null) || typeof (value as { toJSON?: unknown }).toJSON === 'function') return undefined;
+  if (Array.isArray(value)) {
+    sink.pending += '[';
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) sink.pending += ',';
+      const item: unknown = value[i];
+      // Functions and symbols come out as null too (JSON.stringify gives undefined for them).
+      if (item === undefined) sink.pending += 'null';
+      else writeJson(item, sink, strings, canonical);
+    }
+    sink.pending += ']';
+    return;
+  }
   const record = value as Record<string, unknown>;
   const keys = Object.keys(record);
-  const members = new Map<string, string>();
-  let plain = '{';
+  if (canonical) keys.sort();
+  let first = true;
+  sink.pending += '{';
   for (const key of keys) {
     const item = record[key];
-    if (item === undefined) continue;
-    const both = dualJson(item);
-    if (both === undefined) return undefined;
-    members.set(key, both[0]);
-    plain += `${plain.length === 1 ? '' : ','}${JSON.stringify(key)}:${both[1]}`;
+    // canonicalJson keeps function and symbol members (as null); JSON.stringify leaves them out.
+    if (item === undefined || (!canonical && (typeof item === 'function' || typeof item === 'symbol'))) continue;
+    sink.pending += `${first ? '' : ','}${JSON.stringify(key)}:`;
+    first = false;
+    writeJson(item, sink, strings, canonical);
   }
-  let canonical = '{';
-  for (const key of [...members.keys()].sort()) canonical += `${canonical.length === 1 ? '' : ','}${JSON.stringify(key)}:${members.get(key) as string}`;
-  return [`${canonical}}`, `${plain}}`];
+  sink.pending += '}';
+}
+
+/** An array, or an object of Object's or no prototype without `toJSON`: what {@link writeJson} walks itself. */
+function isPlainData(value: object): boolean {
+  if (Array.isArray(value)) return Object.getPrototypeOf(value) === Array.prototype;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return (proto === Object.prototype || proto === null) && typeof (value as { toJSON?: unknown }).toJSON !== 'function';
 }

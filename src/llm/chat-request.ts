@@ -5,7 +5,7 @@
 import type { Message } from '../records.js';
 import type { ChatMessage, ChatRequest } from './backend.js';
 import { cacheKey } from './cache.js';
-import { forgetJson, rememberJson } from './canonical-json.js';
+import { encodedStringsOf } from './canonical-json.js';
 import type { ResponseFormat } from './structured.js';
 import type { CompletionRequest } from './types.js';
 
@@ -45,10 +45,8 @@ export function buildChatRequest(
 
 /** The response cache key of a request: everything that determines the answer, plus the sample index. */
 export function chatCacheKey(chat: ChatRequest, sampleIndex: number | undefined): string {
-  // The key and the request body share the messages' and tools' text (escaped once).
-  rememberJson(chat.messages);
-  rememberJson(chat.tools);
-  const key = cacheKey({
+  // The body (http-backend.ts) reuses the bytes of the long strings the key encoded.
+  return cacheKey({
     model: chat.model,
     messages: chat.messages,
     tools: chat.tools,
@@ -60,11 +58,7 @@ export function chatCacheKey(chat: ChatRequest, sampleIndex: number | undefined)
     // Left out when unset, so keys written before the option existed still match.
     reasoning_effort: chat.reasoning_effort,
     sampleIndex,
-  });
-  // The body needs only the plain text (http-backend.ts forgets it once the body is made).
-  forgetJson(chat.messages, 'canonical');
-  forgetJson(chat.tools, 'canonical');
-  return key;
+  }, encodedStringsOf(chat.messages));
 }
 
 /** Rough token count of a prompt, for budgets before the endpoint reports usage (4 characters a token). */

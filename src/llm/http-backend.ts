@@ -14,7 +14,7 @@ import type { ChatCompletion } from 'openai/resources/chat/completions';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ToolCall } from '../records.js';
 import { BackendError, type ChatRequest, type ChatResponse, type ModelBackend, type ReplicaStats, type SendOptions } from './backend.js';
-import { forgetJson, plainJson } from './canonical-json.js';
+import { encodedStringsOf, encodePlain } from './canonical-json.js';
 import { toOpenAiErrorBody } from './error-shapes.js';
 import { classifyError, completionRoom, isContextLength, MalformedResponseError, RequestTimeoutError } from './http-errors.js';
 import { HttpPoster } from './http-post.js';
@@ -260,28 +260,12 @@ function toHeaders(headers: IncomingHttpHeaders): Headers {
 const BODY_MEMBERS = ['model', 'messages', 'tools', 'response_format', 'temperature', 'top_p', 'max_tokens', 'max_completion_tokens', 'seed', 'reasoning_effort'] as const;
 
 /**
- * The request body's JSON, unset members left out. A schema's `response_format` is the same
- * object on every call of a stage: its text is made once ({@link plainJson}).
- */
-function bodyJson(request: WireParams): string {
-  let out = '{';
-  for (const name of BODY_MEMBERS) {
-    const value = request[name];
-    if (value === undefined) continue;
-    out += `${out.length === 1 ? '' : ','}"${name}":${plainJson(value)}`;
-  }
-  return `${out}}`;
-}
-
-/**
- * The body's UTF-8 bytes. The text the cache key remembered for the messages and tools is let
- * go once it is in them: only the bytes (outside the JS heap) stay while the request is in flight.
+ * The request body's UTF-8 bytes, unset members left out. The long strings of the messages come
+ * as the bytes their cache key encoded (chat-request.ts); a schema's `response_format` is the
+ * same frozen object on every call of a stage, its text made once.
  */
 function bodyBytes(request: WireParams): Buffer {
-  const bytes = Buffer.from(bodyJson(request), 'utf8');
-  forgetJson(request.messages);
-  forgetJson(request.tools);
-  return bytes;
+  return encodePlain(request, BODY_MEMBERS, encodedStringsOf(request.messages));
 }
 
 function toChatResponse(completion: ChatCompletion): ChatResponse {
