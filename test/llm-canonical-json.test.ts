@@ -80,6 +80,12 @@ describe('canonicalJson', () => {
       expect(encodePlain(record, names, strings).toString('utf8')).toBe(JSON.stringify(picked));
       expect(encodePlain(record, names, new EncodedStrings()).equals(Buffer.from(JSON.stringify(picked), 'utf8'))).toBe(true);
     }
+    // A member changed after its bytes were made is encoded again.
+    const message = { role: 'user', content: 'a'.repeat(300) };
+    const strings = new EncodedStrings();
+    expect(encodePlain({ messages: [message] }, ['messages'], strings).toString('utf8')).toBe(JSON.stringify({ messages: [message] }));
+    message.content = `${'b'.repeat(300)}\n"é"`;
+    expect(encodePlain({ messages: [message] }, ['messages'], strings).toString('utf8')).toBe(JSON.stringify({ messages: [message] }));
     // Not plain data is JSON.stringify's to write: toJSON, class instances, frozen values.
     const format = frozenForKeys({ z: 1, a: [{ y: 2, x: 'é'.repeat(400) }] });
     const odd = { when: new Date(0), custom: { toJSON: () => 'custom' }, nan: Number.NaN, list: [undefined, () => 1, format] };

@@ -4,7 +4,8 @@
  * metadata, download output and error files. Failures come back classified the way chat calls
  * are (http-errors.ts), so the batch backend can tell a poll to retry from a key to fix.
  */
-import OpenAI, { APIError, toFile } from 'openai';
+import type OpenAI from 'openai';
+import { APIError } from 'openai/core/error';
 import type { BackendFailure } from './backend.js';
 import { FatalEndpointError } from './errors.js';
 import { classifyError } from './http-errors.js';
@@ -49,40 +50,54 @@ export function isFinished(status: BatchStatus): boolean {
 }
 
 export class BatchApi {
-  private readonly client: OpenAI;
+  /** The SDK's client, loaded on first use: the whole SDK is ~150 modules that live runs never need. */
+  private sdk: Promise<{ client: OpenAI; toFile: typeof import('openai').toFile }> | undefined;
 
-  constructor(readonly options: BatchApiOptions) {
-    this.client = new OpenAI({
-      baseURL: options.baseUrl,
-      apiKey: options.apiKey ?? 'none',
-      timeout: options.timeoutMs,
-      maxRetries: 0,
-      organization: null,
-      project: null,
-    });
+  constructor(readonly options: BatchApiOptions) {}
+
+  private get client(): Promise<OpenAI> {
+    return this.loaded().then((sdk) => sdk.client);
+  }
+
+  private loaded(): Promise<{ client: OpenAI; toFile: typeof import('openai').toFile }> {
+    this.sdk ??= import('openai').then(({ default: OpenAIClient, toFile }) => ({
+      client: new OpenAIClient({
+        baseURL: this.options.baseUrl,
+        apiKey: this.options.apiKey ?? 'none',
+        timeout: this.options.timeoutMs,
+        maxRetries: 0,
+        organization: null,
+        project: null,
+      }),
+      toFile,
+    }));
+    return this.sdk;
   }
 
   /** Uploads `jsonl` with purpose `batch`; returns the file id. */
   upload(jsonl: string, filename: string, model: string): Promise<string> {
-    return this.call(model, async () => (await this.client.files.create({ file: await toFile(Buffer.from(jsonl, 'utf8'), filename), purpose: 'batch' })).id);
+    return this.call(model, async () => {
+      const { client, toFile } = await this.loaded();
+      return (await client.files.create({ file: await toFile(Buffer.from(jsonl, 'utf8'), filename), purpose: 'batch' })).id;
+    });
   }
 
   /** Creates a batch of chat completions over an uploaded file. */
   create(inputFileId: string, metadata: Record<string, string>, model: string): Promise<RemoteBatch> {
     return this.call(model, async () =>
-      toRemote(await this.client.batches.create({ input_file_id: inputFileId, endpoint: '/v1/chat/completions', completion_window: '24h', metadata })),
+      toRemote(await (await this.client).batches.create({ input_file_id: inputFileId, endpoint: '/v1/chat/completions', completion_window: '24h', metadata })),
     );
   }
 
   retrieve(id: string, model: string): Promise<RemoteBatch> {
-    return this.call(model, async () => toRemote(await this.client.batches.retrieve(id)), `batch ${id}`);
+    return this.call(model, async () => toRemote(await (await this.client).batches.retrieve(id)), `batch ${id}`);
   }
 
   /** The batch whose metadata has `key` = `value`, among the newest `scan` batches. */
   findByMetadata(key: string, value: string, model: string, scan = 1000): Promise<RemoteBatch | undefined> {
     return this.call(model, async () => {
       let seen = 0;
-      for await (const batch of this.client.batches.list({ limit: 100 })) {
+      for await (const batch of (await this.client).batches.list({ limit: 100 })) {
         if (batch.metadata?.[key] === value) return toRemote(batch);
         if (++seen >= scan) break;
       }
@@ -92,7 +107,7 @@ export class BatchApi {
 
   /** Text of a file (an output or error file of a batch). */
   content(fileId: string, model: string): Promise<string> {
-    return this.call(model, async () => (await this.client.files.content(fileId)).text(), `file ${fileId}`);
+    return this.call(model, async () => (await (await this.client).files.content(fileId)).text(), `file ${fileId}`);
   }
 
   private async call<T>(model: string, run: () => Promise<T>, what = 'the Files and Batches API'): Promise<T> {

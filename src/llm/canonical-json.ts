@@ -72,20 +72,40 @@ const LONG = 256;
 
 /**
  * The JSON-escaped UTF-8 bytes of a request's long strings (outside the JS heap, so the garbage
- * collector does not copy them while the request waits in a queue or is in flight).
+ * collector does not copy them while the request waits in a queue or is in flight), by the
+ * object and member that hold them: looking a 10 kB string up by its own value would hash it.
  */
 export class EncodedStrings {
-  private readonly bytes = new Map<string, Buffer>();
+  private readonly bytes = new WeakMap<object, Map<string | number, { text: string; bytes: Buffer }>>();
 
-  /** `Buffer.from(JSON.stringify(text))`, made once per distinct string. */
-  of(text: string): Buffer {
-    let bytes = this.bytes.get(text);
-    if (bytes === undefined) {
-      bytes = Buffer.from(JSON.stringify(text), 'utf8');
-      this.bytes.set(text, bytes);
+  /** `Buffer.from(JSON.stringify(text))` for `text` held at `holder[member]`, made once while it stays there. */
+  of(holder: object, member: string | number, text: string): Buffer {
+    let members = this.bytes.get(holder);
+    if (members === undefined) {
+      members = new Map();
+      this.bytes.set(holder, members);
     }
+    const known = members.get(member);
+    if (known !== undefined && known.text === text) return known.bytes;
+    const bytes = encodeJsonString(text);
+    members.set(member, { text, bytes });
     return bytes;
   }
+}
+
+/** Scratch space of {@link encodeJsonString}: grows to the longest string seen (writing into it and copying out beats sizing the UTF-8 first). */
+let scratch = Buffer.allocUnsafe(64 * 1024);
+/** Largest scratch space kept, bytes. */
+const SCRATCH_MAX = 4 * 1024 * 1024;
+
+/** `Buffer.from(JSON.stringify(text), 'utf8')`. */
+function encodeJsonString(text: string): Buffer {
+  const json = JSON.stringify(text);
+  // At most 3 bytes per UTF-16 code unit; a huge string is not worth keeping scratch space for.
+  if (json.length > SCRATCH_MAX / 3) return Buffer.from(json, 'utf8');
+  if (scratch.length < 3 * json.length) scratch = Buffer.allocUnsafe(3 * json.length);
+  const size = scratch.write(json, 0, 'utf8');
+  return Buffer.from(scratch.subarray(0, size));
 }
 
 /** The {@link EncodedStrings} of each request's messages: made with its cache key, used again for its body (and its retries). */
@@ -168,7 +188,7 @@ export function encodePlain(record: Readonly<Record<string, unknown>>, names: re
  */
 function writeJson(value: unknown, sink: Sink, strings: EncodedStrings, canonical: boolean): void {
   if (typeof value === 'string' && value.length >= LONG) {
-    sink.bytes(strings.of(value));
+    sink.bytes(encodeJsonString(value));
     return;
   }
   if (value === null || typeof value !== 'object') {
@@ -187,6 +207,7 @@ function writeJson(value: unknown, sink: Sink, strings: EncodedStrings, canonica
       const item: unknown = value[i];
       // Functions and symbols come out as null too (JSON.stringify gives undefined for them).
       if (item === undefined) sink.pending += 'null';
+      else if (typeof item === 'string' && item.length >= LONG) sink.bytes(strings.of(value, i, item));
       else writeJson(item, sink, strings, canonical);
     }
     sink.pending += ']';
@@ -203,7 +224,8 @@ function writeJson(value: unknown, sink: Sink, strings: EncodedStrings, canonica
     if (item === undefined || (!canonical && (typeof item === 'function' || typeof item === 'symbol'))) continue;
     sink.pending += `${first ? '' : ','}${JSON.stringify(key)}:`;
     first = false;
-    writeJson(item, sink, strings, canonical);
+    if (typeof item === 'string' && item.length >= LONG) sink.bytes(strings.of(record, key, item));
+    else writeJson(item, sink, strings, canonical);
   }
   sink.pending += '}';
 }

@@ -9,7 +9,7 @@
  * the context is answered by adapting the request and sending it again at once.
  * With http-errors.ts, the only code that imports the `openai` SDK.
  */
-import { APIConnectionError, APIError } from 'openai';
+import { APIConnectionError, APIError } from 'openai/core/error';
 import type { ChatCompletion } from 'openai/resources/chat/completions';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ToolCall } from '../records.js';

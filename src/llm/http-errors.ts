@@ -4,7 +4,7 @@
  * refuses) becomes a {@link FatalEndpointError} at once, so the run stops with one message.
  * Part of the HTTP backend: with http-backend.ts the only code that knows the `openai` SDK.
  */
-import { APIConnectionError, APIError } from 'openai';
+import { APIConnectionError, APIError } from 'openai/core/error';
 import type { BackendFailure, RetryableFailure } from './backend.js';
 import { FatalEndpointError, redact, RequestRejectedError } from './errors.js';
 import { parseRetryAfter } from './retry.js';
