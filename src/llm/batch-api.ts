@@ -49,9 +49,15 @@ export function isFinished(status: BatchStatus): boolean {
   return status === 'completed' || status === 'failed' || status === 'expired' || status === 'cancelled';
 }
 
+/** What this file uses of the SDK, once loaded. */
+interface Sdk {
+  client: OpenAI;
+  toFile: typeof import('openai').toFile;
+}
+
 export class BatchApi {
   /** The SDK's client, loaded on first use: the whole SDK is ~150 modules that live runs never need. */
-  private sdk: Promise<{ client: OpenAI; toFile: typeof import('openai').toFile }> | undefined;
+  private sdk: Promise<Sdk> | undefined;
 
   constructor(readonly options: BatchApiOptions) {}
 
@@ -59,7 +65,7 @@ export class BatchApi {
     return this.loaded().then((sdk) => sdk.client);
   }
 
-  private loaded(): Promise<{ client: OpenAI; toFile: typeof import('openai').toFile }> {
+  private loaded(): Promise<Sdk> {
     this.sdk ??= import('openai').then(({ default: OpenAIClient, toFile }) => ({
       client: new OpenAIClient({
         baseURL: this.options.baseUrl,

@@ -7,7 +7,8 @@
  * Retries are not done here: the gateway retries.
  * A 400 that refuses an optional parameter (param-adapt.ts) or a completion cap too large for
  * the context is answered by adapting the request and sending it again at once.
- * With http-errors.ts, the only code that imports the `openai` SDK.
+ * With http-errors.ts and batch-api.ts, the only code that imports the `openai` SDK (here only its
+ * error classes, `openai/core/error`: the whole SDK is loaded for the Batches API alone).
  */
 import { APIConnectionError, APIError } from 'openai/core/error';
 import type { ChatCompletion } from 'openai/resources/chat/completions';
