@@ -115,7 +115,7 @@ describe('SegmentIndex', () => {
     index.close();
   });
 
-  it('decides the same whether signatures are held in memory or read back from SQLite', () => {
+  it('decides by the rule, whether signatures are held in memory or read back from SQLite', () => {
     // Templated pages (many candidates per segment, matches and near misses around the
     // threshold): a cache of one or three signatures misses and collides, the default holds all.
     const texts = [...ARTICLES.keys()].slice(0, 60).flatMap((id, i) => [article(id), edit(article(id), 12 + (i % 5) * 4), edit(article(id), 9 + (i % 3))]);
@@ -125,8 +125,22 @@ describe('SegmentIndex', () => {
       index.close();
       return out;
     };
-    const reference = verdicts(undefined);
+    // The rule written out: the earliest kept text sharing a band key whose signature agrees on
+    // at least `threshold` of its positions (no text here repeats another word for word).
+    const hasher = new MinHasher(SETTINGS);
+    const kept: { id: string; sig: Uint32Array; keys: Set<number> }[] = [];
+    const reference = texts.map((text, i): unknown => {
+      const sig = hasher.signature(text) as Uint32Array;
+      const keys = hasher.bandKeys(sig);
+      for (const k of kept) {
+        const s = similarity(sig, k.sig);
+        if (keys.some((key) => k.keys.has(key)) && s >= SETTINGS.threshold) return { duplicate: true, of: k.id, kind: 'near', similarity: s };
+      }
+      kept.push({ id: `s${i}`, sig, keys: new Set(keys) });
+      return { duplicate: false };
+    });
     expect(reference.filter((v) => (v as { kind?: string }).kind === 'near').length).toBeGreaterThan(30);
+    expect(verdicts(undefined)).toEqual(reference);
     expect(verdicts(1)).toEqual(reference);
     expect(verdicts(3 * 4 * SETTINGS.bands * SETTINGS.rows)).toEqual(reference);
   });

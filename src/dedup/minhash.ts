@@ -34,16 +34,6 @@ export class MinHasher {
     this.permutations = params.bands * params.rows;
   }
 
-  /** Shingle hashes of `text` (repeats included: they do not change a minimum); a text shorter than one shingle is one shingle. */
-  shingles(text: string | Uint32Array): Uint32Array {
-    const hashes = typeof text === 'string' ? wordHashes(text) : text;
-    const k = Math.min(this.params.shingle, hashes.length);
-    if (k === 0) return new Uint32Array(0);
-    const out = new Uint32Array(hashes.length - k + 1);
-    for (let i = 0; i < out.length; i++) out[i] = shingleHash(hashes, i, k);
-    return out;
-  }
-
   /**
    * The signature of `text` (or of its {@link wordHashes}), or `undefined` when it has no words.
    * One permutation hashing with densification (Shrivastava, ICML 2017): each shingle is hashed
@@ -54,7 +44,8 @@ export class MinHasher {
    */
   signature(text: string | Uint32Array): Uint32Array | undefined {
     const hashes = typeof text === 'string' ? wordHashes(text) : text;
-    // The shingles of {@link shingles}, hashed here one by one instead of into an array first.
+    // Shingles: runs of `shingle` words, hashed one by one (repeats included: they do not change
+    // a minimum); a text shorter than one shingle is one shingle.
     const k = Math.min(this.params.shingle, hashes.length);
     if (k === 0) return undefined;
     const count = hashes.length - k + 1;

@@ -26,7 +26,7 @@ import { EXIT_BAD_INPUT, GemtrajError } from '../errors.js';
 import { BandBuffer } from './band-buffer.js';
 import { BandRuns, parseListing } from './band-runs.js';
 import { BloomFilter } from './bloom.js';
-import { MinHasher, similarity, type MinHashParams } from './minhash.js';
+import { MinHasher, type MinHashParams } from './minhash.js';
 import { SignatureCache } from './signature-cache.js';
 import { transientWordHashes } from './words.js';
 
@@ -250,34 +250,32 @@ export class SegmentIndex {
     if (same !== undefined) return { duplicate: true, of: same.id, kind: 'exact', similarity: 1 };
     const sig = this.hasher?.signature(hashes);
     const keys = sig === undefined || this.hasher === undefined ? [] : this.hasher.bandKeys(sig);
-    if (sig !== undefined) {
+    // Near mode: a signature implies the cache.
+    const signatures = this.signatures;
+    if (sig !== undefined && signatures !== undefined) {
       // The earliest kept segment that is similar enough: candidates in ord (input) order.
       const atLeast = this.sameForMatch(sig.length);
       for (const ord of this.candidates(keys)) {
-        const same = this.signatures?.sameValues(ord, sig, atLeast) ?? -1;
-        let s: number;
+        let same = signatures.sameValues(ord, sig, atLeast);
         let id: string | undefined;
-        if (same >= 0) {
-          if (same < atLeast) continue;
-          s = same / sig.length;
-        } else {
+        if (same < 0) {
+          // Not held: read back from SQLite, and held from now on.
           const row = this.signatureOf.get(ord);
           if (row === undefined) continue;
-          const held = fromBlob(row.sig);
-          this.signatures?.put(ord, held);
-          s = similarity(sig, held);
+          signatures.put(ord, fromBlob(row.sig));
+          same = signatures.sameValues(ord, sig, atLeast);
           id = row.id;
         }
-        if (s < this.settings.threshold) continue;
+        if (same < atLeast) continue;
         id ??= this.signatureOf.get(ord)?.id;
-        if (id !== undefined) return { duplicate: true, of: id, kind: 'near', similarity: s };
+        if (id !== undefined) return { duplicate: true, of: id, kind: 'near', similarity: same / sig.length };
       }
     }
     // Room first: a spill that fails (a full disk) then leaves this segment undecided, not kept without its band keys.
     if (keys.length > 0) this.makeRoom(keys.length);
     const ord = Number(this.insertSeg.run(id, exact, sig === undefined ? null : Buffer.from(sig.buffer, sig.byteOffset, sig.byteLength)).lastInsertRowid);
     this.lastOrd = ord;
-    if (sig !== undefined) this.signatures?.put(ord, sig);
+    if (sig !== undefined) signatures?.put(ord, sig);
     this.kept++;
     this.seen.add(ik);
     this.seen.add(ek);
@@ -285,7 +283,7 @@ export class SegmentIndex {
     return { duplicate: false };
   }
 
-  /** The fewest equal values of `length` that reach the threshold (`same / length >= threshold`, as {@link similarity} is compared). */
+  /** The fewest equal values of `length` that reach the threshold (`same / length >= threshold`, minhash.ts's `similarity`). */
   private sameForMatch(length: number): number {
     let same = Math.max(0, Math.ceil(this.settings.threshold * length) - 1);
     while (same <= length && same / length < this.settings.threshold) same++;

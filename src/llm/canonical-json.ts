@@ -163,16 +163,9 @@ export function encodePlain(record: Readonly<Record<string, unknown>>, names: re
       size += encoded.length;
     },
   };
-  let first = true;
-  sink.pending = '{';
-  for (const name of names) {
-    const value = record[name];
-    if (value === undefined || typeof value === 'function' || typeof value === 'symbol') continue;
-    sink.pending += `${first ? '' : ','}${JSON.stringify(name)}:`;
-    first = false;
-    writeJson(value, sink, strings, false);
-  }
-  sink.pending += '}';
+  const picked: Record<string, unknown> = {};
+  for (const name of names) picked[name] = record[name];
+  writeJson(picked, sink, strings, false);
   pieces.push(sink.pending);
   size += Buffer.byteLength(sink.pending, 'utf8');
   const out = Buffer.allocUnsafe(size);
