@@ -18,6 +18,7 @@
 import { setMaxListeners } from 'node:events';
 import type { Reason, Rejection } from '../records.js';
 import { FatalEndpointError, RequestRejectedError, TransientEndpointError } from '../llm/errors.js';
+import { startAdmission } from './admission.js';
 import { RESUMED_TICK } from './progress.js';
 import { BoundedRunner, Semaphore, settleAll, shardOf } from './pool.js';
 import type { RunDirectory } from './run-dir.js';
@@ -59,6 +60,12 @@ export interface EngineOptions {
   mode: string;
   /** Input items in process at once. Minimum 1. @default 8 */
   itemConcurrency?: number | undefined;
+  /**
+   * Adapt the items in process to what limits the run (admission.ts): fewer, down to 16, while
+   * gemtraj's own CPU is the bottleneck, back up to `itemConcurrency` when the event loop has
+   * time to spare and the reader waits for a slot. @default false (a fixed window)
+   */
+  adaptiveItems?: boolean | undefined;
   /**
    * Records made by the first step (segments of a document) in process at once, over all
    * items: one huge document cannot flood the queue. Minimum 1. @default itemConcurrency
@@ -105,6 +112,7 @@ export async function runSteps(
   const state = dir.state;
   const itemConcurrency = options.itemConcurrency ?? 8;
   const runner = new BoundedRunner(itemConcurrency);
+  const stopAdmission = options.adaptiveItems === true ? startAdmission(runner, { max: itemConcurrency }) : undefined;
   const recordSlots = new Semaphore(options.recordConcurrency ?? itemConcurrency);
   const markDone = options.markDone ?? true;
   const tick = (label: string): void => options.progress?.tick(label);
@@ -279,6 +287,7 @@ export async function runSteps(
         prefixDone = await advance(0, item.record, context, frontier);
       } catch (error) {
         await runner.drain();
+        stopAdmission?.();
         try {
           markDoneNow(); // what finished before the failure stays finished
         } catch {
@@ -308,6 +317,7 @@ export async function runSteps(
     if (runner.error !== undefined) break;
   }
   await runner.drain();
+  stopAdmission?.();
   try {
     markDoneNow();
   } catch (error) {

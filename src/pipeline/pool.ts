@@ -7,19 +7,36 @@ export class BoundedRunner {
   private active = 0;
   private waiters: Array<() => void> = [];
   private idle: Array<() => void> = [];
+  private current: number;
   /** First error thrown by a task, if any. */
   error: unknown = undefined;
 
   constructor(
-    /** Tasks in flight at once. Minimum 1. */
-    readonly limit: number,
+    /** Tasks in flight at once, until {@link setLimit} changes it. Minimum 1. */
+    limit: number,
   ) {
-    if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`limit must be a positive integer, got ${limit}`);
+    checkLimit(limit);
+    this.current = limit;
+  }
+
+  /** Tasks in flight at once. */
+  get limit(): number {
+    return this.current;
+  }
+
+  /**
+   * Changes the limit. Lowering it stops nothing: tasks in flight finish, and no new one starts
+   * until fewer than `limit` run. Raising it starts waiting tasks at once. Minimum 1.
+   */
+  setLimit(limit: number): void {
+    checkLimit(limit);
+    this.current = limit;
+    for (let free = limit - this.active; free > 0 && this.waiters.length > 0; free--) this.waiters.shift()?.();
   }
 
   /** Starts `task` once a slot is free; resolves when it has started (not finished). */
   async run(task: () => Promise<void>): Promise<void> {
-    while (this.active >= this.limit) await new Promise<void>((resolve) => this.waiters.push(resolve));
+    while (this.active >= this.current) await new Promise<void>((resolve) => this.waiters.push(resolve));
     this.active++;
     // Through a promise, so that a task that throws synchronously still frees its slot.
     void Promise.resolve()
@@ -29,7 +46,7 @@ export class BoundedRunner {
       })
       .finally(() => {
         this.active--;
-        this.waiters.shift()?.();
+        if (this.active < this.current) this.waiters.shift()?.();
         if (this.active === 0) for (const done of this.idle.splice(0)) done();
       });
   }
@@ -43,6 +60,15 @@ export class BoundedRunner {
   get inFlight(): number {
     return this.active;
   }
+
+  /** True when a caller of {@link run} waits for a slot. */
+  get full(): boolean {
+    return this.waiters.length > 0;
+  }
+}
+
+function checkLimit(limit: number): void {
+  if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`limit must be a positive integer, got ${limit}`);
 }
 
 /** A counting semaphore: `use(fn)` runs `fn` once one of `limit` permits is free. */

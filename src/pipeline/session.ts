@@ -189,6 +189,8 @@ export async function runCorpusSession(options: CorpusSessionOptions): Promise<C
     const result = await runSteps(documentSource(input, { textField: config.text_field, idField: config.id_field, onWarning }), steps, dir, {
       mode,
       itemConcurrency: Math.max(4, config.concurrency * 2),
+      // Not in batch mode: a wave must hold every pending request, however busy the loop that builds it.
+      adaptiveItems: !config.batch.enabled,
       recordConcurrency: Math.max(4, config.concurrency * 2),
       maxItems: config.max_docs,
       shard: parseShard(config.shard),
