@@ -110,7 +110,7 @@ export const ConfigSchema = z
     concurrency: positiveInt
       .max(4096)
       .default(16)
-      .meta(doc('Most requests in flight at once. The adaptive limit halves on 429 and creeps back, never above this.', 64)),
+      .meta(doc("Most requests in flight at once. The adaptive limit halves on 429 and creeps back, never above this. Documents in process: up to twice this; from 16, fewer while gemtraj's own CPU is what limits the run.", 64)),
     rpm: positiveInt.optional().meta(doc('Requests per minute over all replicas.', 3000, { unset: 'no limit' })),
     tpm: positiveInt.optional().meta(doc('Tokens (prompt + completion) per minute over all replicas.', 2_000_000, { unset: 'no limit' })),
     timeout_s: z
