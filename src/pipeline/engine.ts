@@ -253,78 +253,81 @@ export async function runSteps(
     return results.every(Boolean);
   }
 
-  for await (const item of input) {
-    if (fatal !== undefined || options.signal?.aborted === true) break;
-    const id = item.kind === 'record' ? item.id : item.rejection.id;
-    if (options.shard !== undefined && shardOf(id, options.shard.count) !== options.shard.index) continue;
-    if (options.maxItems !== undefined && seen >= options.maxItems) break;
-    seen++;
-    if (item.kind === 'rejection') {
-      if (dir.rejectedAt(item.rejection.stage, item.rejection.id)) {
-        emit({ type: 'rejected', step: item.rejection.stage, rejection: item.rejection, resumed: true });
-      } else {
-        dir.reject(item.rejection);
-        emit({ type: 'rejected', step: item.rejection.stage, rejection: item.rejection, resumed: false });
-      }
-      emit({ type: 'item', skipped: false });
-      tick('documents');
-      continue;
-    }
-    if (markDone && state.progress.has(`${options.mode}:${item.id}`)) {
-      skipped++;
-      emit({ type: 'item', skipped: true });
-      tick(RESUMED_TICK); // done by an earlier run: not part of this run's rate
-      tick('documents');
-      continue;
-    }
-    const context: StepContext = { sourceText: item.sourceText, signal: calls.signal };
-    // The ordered steps, here on the reading loop: item by item, in input order.
-    let frontier: Pending[] | undefined;
-    let prefixDone = true;
-    if (ordered > 0) {
-      frontier = [];
-      try {
-        prefixDone = await advance(0, item.record, context, frontier);
-      } catch (error) {
-        await runner.drain();
-        stopAdmission?.();
-        try {
-          markDoneNow(); // what finished before the failure stays finished
-        } catch {
-          // the first error is the one to report
+  // The admission timer stops however the run ends (an input error leaves through the loop).
+  try {
+    for await (const item of input) {
+      if (fatal !== undefined || options.signal?.aborted === true) break;
+      const id = item.kind === 'record' ? item.id : item.rejection.id;
+      if (options.shard !== undefined && shardOf(id, options.shard.count) !== options.shard.index) continue;
+      if (options.maxItems !== undefined && seen >= options.maxItems) break;
+      seen++;
+      if (item.kind === 'rejection') {
+        if (dir.rejectedAt(item.rejection.stage, item.rejection.id)) {
+          emit({ type: 'rejected', step: item.rejection.stage, rejection: item.rejection, resumed: true });
+        } else {
+          dir.reject(item.rejection);
+          emit({ type: 'rejected', step: item.rejection.stage, rejection: item.rejection, resumed: false });
         }
-        throw error;
-      }
-    }
-    const pending = frontier;
-    await runner.run(async () => {
-      // Ctrl-C while this item waited for a slot: leave it for the rerun.
-      if (options.signal?.aborted === true) return;
-      try {
-        const done =
-          pending === undefined
-            ? await advance(0, item.record, context)
-            : (await settleAll(pending.map((p) => recordSlots.use(() => advance(ordered, p.record, p.context))))).every(Boolean) && prefixDone;
-        // An item with a retryable failure stays unfinished so that a rerun retries it.
-        if (done && markDone) markLater(item.id);
         emit({ type: 'item', skipped: false });
         tick('documents');
-      } catch (error) {
-        if (error instanceof FatalEndpointError) fatal ??= error;
-        else throw error;
+        continue;
       }
-    });
-    if (runner.error !== undefined) break;
+      if (markDone && state.progress.has(`${options.mode}:${item.id}`)) {
+        skipped++;
+        emit({ type: 'item', skipped: true });
+        tick(RESUMED_TICK); // done by an earlier run: not part of this run's rate
+        tick('documents');
+        continue;
+      }
+      const context: StepContext = { sourceText: item.sourceText, signal: calls.signal };
+      // The ordered steps, here on the reading loop: item by item, in input order.
+      let frontier: Pending[] | undefined;
+      let prefixDone = true;
+      if (ordered > 0) {
+        frontier = [];
+        try {
+          prefixDone = await advance(0, item.record, context, frontier);
+        } catch (error) {
+          await runner.drain();
+          try {
+            markDoneNow(); // what finished before the failure stays finished
+          } catch {
+            // the first error is the one to report
+          }
+          throw error;
+        }
+      }
+      const pending = frontier;
+      await runner.run(async () => {
+        // Ctrl-C while this item waited for a slot: leave it for the rerun.
+        if (options.signal?.aborted === true) return;
+        try {
+          const done =
+            pending === undefined
+              ? await advance(0, item.record, context)
+              : (await settleAll(pending.map((p) => recordSlots.use(() => advance(ordered, p.record, p.context))))).every(Boolean) && prefixDone;
+          // An item with a retryable failure stays unfinished so that a rerun retries it.
+          if (done && markDone) markLater(item.id);
+          emit({ type: 'item', skipped: false });
+          tick('documents');
+        } catch (error) {
+          if (error instanceof FatalEndpointError) fatal ??= error;
+          else throw error;
+        }
+      });
+      if (runner.error !== undefined) break;
+    }
+    await runner.drain();
+    try {
+      markDoneNow();
+    } catch (error) {
+      runner.error ??= error;
+    }
+    clearTimeout(grace);
+    options.signal?.removeEventListener('abort', onStop);
+    if (runner.error !== undefined) throw runner.error;
+    return { itemsSeen: seen, itemsSkipped: skipped, stoppedBy: fatal, interrupted: options.signal?.aborted === true };
+  } finally {
+    stopAdmission?.();
   }
-  await runner.drain();
-  stopAdmission?.();
-  try {
-    markDoneNow();
-  } catch (error) {
-    runner.error ??= error;
-  }
-  clearTimeout(grace);
-  options.signal?.removeEventListener('abort', onStop);
-  if (runner.error !== undefined) throw runner.error;
-  return { itemsSeen: seen, itemsSkipped: skipped, stoppedBy: fatal, interrupted: options.signal?.aborted === true };
 }
