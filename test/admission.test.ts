@@ -119,6 +119,18 @@ describe('startAdmission', () => {
   });
 });
 
+/** A one-step pipeline over `{ id }` documents whose step is `run`. */
+function docStep(run: (d: { id: string }) => unknown): Step {
+  return {
+    name: 'generate',
+    input: 'document',
+    output: 'trajectory',
+    keyOf: (d: { id: string }) => d.id,
+    sourceOf: (d: { id: string }) => ({ doc_id: d.id }),
+    run,
+  } as unknown as Step;
+}
+
 describe('the engine with adaptiveItems', () => {
   let dir: string;
   beforeEach(() => {
@@ -129,18 +141,11 @@ describe('the engine with adaptiveItems', () => {
   async function startedAtOnce(adaptiveItems: boolean): Promise<number> {
     let started = 0;
     const release: Array<() => void> = [];
-    const wait: Step = {
-      name: 'generate',
-      input: 'document',
-      output: 'trajectory',
-      keyOf: (d: { id: string }) => d.id,
-      sourceOf: (d: { id: string }) => ({ doc_id: d.id }),
-      run: async (d: { id: string }) => {
-        started++;
-        await new Promise<void>((resolve) => release.push(resolve));
-        return { kind: 'out', records: [{ id: `t-${d.id}` }] };
-      },
-    } as unknown as Step;
+    const wait = docStep(async (d) => {
+      started++;
+      await new Promise<void>((resolve) => release.push(resolve));
+      return { kind: 'out', records: [{ id: `t-${d.id}` }] };
+    });
     async function* source(): AsyncGenerator<SourceItem> {
       for (let i = 0; i < 200; i++) yield { kind: 'record', id: `d${i}`, record: { id: `d${i}` } };
     }
@@ -168,14 +173,7 @@ describe('the engine with adaptiveItems', () => {
     const set = vi.spyOn(globalThis, 'setInterval');
     const clear = vi.spyOn(globalThis, 'clearInterval');
     try {
-      const pass: Step = {
-        name: 'generate',
-        input: 'document',
-        output: 'trajectory',
-        keyOf: (d: { id: string }) => d.id,
-        sourceOf: (d: { id: string }) => ({ doc_id: d.id }),
-        run: (d: { id: string }) => ({ kind: 'out', records: [{ id: `t-${d.id}` }] }),
-      } as unknown as Step;
+      const pass = docStep((d) => ({ kind: 'out', records: [{ id: `t-${d.id}` }] }));
       async function* failing(): AsyncGenerator<SourceItem> {
         yield { kind: 'record', id: 'd0', record: { id: 'd0' } };
         throw new Error('in.jsonl:2: unreadable');
