@@ -97,7 +97,11 @@ if (code !== 0) {
 // V8 appends a line to /tmp/perf-<pid>.map per code object; when a dead object's address is
 // reused, perf names the new code after the first line (a module's top-level code showed up as
 // 8% of the run). Keep the last line per address: the code that ran there most recently.
-const maps = readdirSync('/tmp').filter((f) => /^perf-\d+\.map$/.test(f)).map((f) => join('/tmp', f)).filter((f) => statSync(f).mtimeMs >= runStarted);
+// Only the map of the gemtraj process of this run: written since it started, naming this checkout's code.
+const maps = readdirSync('/tmp')
+  .filter((f) => /^perf-\d+\.map$/.test(f))
+  .map((f) => join('/tmp', f))
+  .filter((f) => statSync(f).mtimeMs >= runStarted && readFileSync(f, 'utf8').includes(CLI));
 for (const path of maps) {
   const byStart = new Map();
   for (const line of readFileSync(path, 'utf8').split('\n')) if (line !== '') byStart.set(line.slice(0, line.indexOf(' ')), line);

@@ -4,7 +4,7 @@
  * `concurrency` requests in flight. Against a fast one (a local vLLM, a mock) gemtraj's own CPU
  * does: more items add no throughput, they only wait in line for the event loop and live long
  * enough to be promoted to the old generation, so the GC copies them and later marks them.
- * (2,000 documents, fast mock: 32 items in process instead of 512 cut the main thread's
+ * (4,000 documents, fast mock: 32 items in process instead of 512 cut the main thread's
  * scavenge time by 40 % and peak RSS by a quarter, at the same calls per second.)
  *
  * The signal is the event loop's utilization: near 1 means the process is the bottleneck, so

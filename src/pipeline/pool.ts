@@ -80,7 +80,7 @@ export class Semaphore {
     /** Permits. Minimum 1. */
     readonly limit: number,
   ) {
-    if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`limit must be a positive integer, got ${limit}`);
+    checkLimit(limit);
     this.free = limit;
   }
 
