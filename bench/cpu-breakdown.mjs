@@ -9,6 +9,7 @@
 //   BREAKDOWN_CONCURRENCY=256  --concurrency
 //   BREAKDOWN_HZ=999           perf sampling frequency per thread
 //   BREAKDOWN_TOP=25           JavaScript functions listed (main thread, inclusive)
+//   BREAKDOWN_LEAVES=25        leaf symbols listed (main thread, self: where the CPU was when sampled)
 // Prints, for the whole run and for its second half (the compiler's warm-up mostly behind):
 // the share of all samples per category, main thread and helper threads apart.
 import { spawn, spawnSync } from 'node:child_process';
@@ -25,6 +26,7 @@ const DOCS = num('BREAKDOWN_DOCS', 4000);
 const CONCURRENCY = num('BREAKDOWN_CONCURRENCY', 256);
 const HZ = num('BREAKDOWN_HZ', 999);
 const TOP = num('BREAKDOWN_TOP', 25);
+const LEAVES = num('BREAKDOWN_LEAVES', 25);
 
 if (!existsSync(CLI)) {
   console.error('dist/ is missing: run `npm run build` first.');
@@ -129,9 +131,17 @@ if (ours.length === 0) {
   process.exit(1);
 }
 
+// Model calls of the run, from its run.json (usage totals), to put the samples per call.
+const calls = (() => {
+  try {
+    return JSON.parse(readFileSync(join(work, 'out', 'run.json'), 'utf8')).usage?.totals?.calls ?? 0;
+  } catch {
+    return 0;
+  }
+})();
 const t0 = ours[0].t;
 const t1 = ours[ours.length - 1].t;
-function table(title, picked) {
+function table(title, picked, share) {
   const counts = new Map();
   for (const s of picked) {
     const chain = s.frames.join('\n');
@@ -140,12 +150,15 @@ function table(title, picked) {
     counts.set(key, (counts.get(key) ?? 0) + 1);
   }
   const main = picked.filter((s) => s.tid === s.pid).length;
-  console.log(`\n== ${title}: ${picked.length} samples (${((100 * main) / picked.length).toFixed(1)}% on the main thread)`);
-  for (const [key, n] of [...counts].sort((a, b) => b[1] - a[1])) console.log(`   ${((100 * n) / picked.length).toFixed(1).padStart(5)}%  ${key}`);
+  // A sample stands for 1/HZ s of one thread's CPU: ms per call lets runs of other lengths compare.
+  const msPerCall = (n) => (calls > 0 ? ((n * 1000) / HZ / (calls * share)).toFixed(3) : '?');
+  console.log(`\n== ${title}: ${picked.length} samples (${((100 * main) / picked.length).toFixed(1)}% on the main thread), ${msPerCall(picked.length)} ms per call`);
+  for (const [key, n] of [...counts].sort((a, b) => b[1] - a[1])) console.log(`   ${((100 * n) / picked.length).toFixed(1).padStart(5)}%  ${msPerCall(n).padStart(6)} ms/call  ${key}`);
 }
-table('whole run', ours);
+table('whole run', ours, 1);
 const late = ours.filter((s) => s.t >= t0 + (t1 - t0) / 2);
-table('second half of the run', late);
+// Calls in the second half: approximated as half of them (the request rate is flat after start-up).
+table('second half of the run', late, 0.5);
 
 // Inclusive share of the main thread's JavaScript functions in the second half.
 const inclusive = new Map();
@@ -165,3 +178,14 @@ for (const s of late) {
 }
 console.log(`\n== main thread, second half: JavaScript functions by inclusive share of its ${mainLate} samples`);
 for (const [name, n] of [...inclusive].sort((a, b) => b[1] - a[1]).slice(0, TOP)) console.log(`   ${((100 * n) / mainLate).toFixed(1).padStart(5)}%  ${name}`);
+
+// Self share: the sample's leaf frame (JavaScript, a builtin, libc or the kernel), main thread, second half.
+const leaves = new Map();
+for (const s of late) {
+  if (s.tid !== s.pid || s.frames.length === 0) continue;
+  const m = /^[0-9a-f]+\s+(.*?)\s+\((.*)\)$/.exec(s.frames[0]);
+  const name = m === null ? s.frames[0] : `${m[1].replace(/\+0x[0-9a-f]+$/, '').replace(/file:\/\/.*?\/(dist|node_modules)\//, '$1/')} [${m[2].split('/').pop()}]`;
+  leaves.set(name, (leaves.get(name) ?? 0) + 1);
+}
+console.log(`\n== main thread, second half: leaf symbols by self share of its ${mainLate} samples`);
+for (const [name, n] of [...leaves].sort((a, b) => b[1] - a[1]).slice(0, LEAVES)) console.log(`   ${((100 * n) / mainLate).toFixed(1).padStart(5)}%  ${name}`);

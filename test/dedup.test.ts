@@ -14,6 +14,7 @@ import { CONFIG_DEFAULTS, ConfigSchema } from '../src/config.js';
 import { BenchmarkIndex } from '../src/dedup/benchmark-index.js';
 import { candidateProbability, MinHasher, similarity } from '../src/dedup/minhash.js';
 import { SegmentIndex, type DedupSettings } from '../src/dedup/segment-index.js';
+import { SignatureCache } from '../src/dedup/signature-cache.js';
 import { wordHashes, words } from '../src/dedup/words.js';
 import type { Funnel } from '../src/pipeline/counts.js';
 import { dedupCorpus } from '../src/pipeline/dedup-corpus.js';
@@ -84,6 +85,59 @@ describe('MinHash signatures', () => {
   it('make pairs at the threshold candidates almost surely with the default bands', () => {
     expect(candidateProbability(SETTINGS.threshold, SETTINGS.bands, SETTINGS.rows)).toBeGreaterThan(0.98);
     expect(candidateProbability(0.2, SETTINGS.bands, SETTINGS.rows)).toBeLessThan(0.05);
+  });
+});
+
+describe('SignatureCache', () => {
+  // xorshift32: the same cases on every run.
+  let state = 88172645;
+  const rand = (): number => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return state >>> 0;
+  };
+  const brute = (a: Uint32Array, b: Uint32Array): number => a.reduce((n, v, i) => n + (v === b[i] ? 1 : 0), 0);
+
+  it('counts equal values exactly whenever the count reaches the bar, and stays below it otherwise', () => {
+    // Lengths that leave 0–3 padding bytes in the last word; values with the top bit set (densified
+    // ones are); pairs whose low bytes agree while the values differ, which only the full count tells.
+    for (const length of [1, 3, 4, 5, 30, 90, 117, 120, 128]) {
+      const cache = new SignatureCache(length, 1 << 20);
+      for (let trial = 0; trial < 60; trial++) {
+        const held = new Uint32Array(length).map(() => rand());
+        const share = trial / 60;
+        const sig = held.map((v) => {
+          const r = rand() / 2 ** 32;
+          if (r < share) return v;
+          // Same low byte, other high bits: a third of the differing values.
+          return r < share + (1 - share) / 3 ? (v ^ 0x80000100) >>> 0 : rand();
+        });
+        cache.put(trial, held);
+        const query = cache.query(sig);
+        const exact = brute(held, sig);
+        for (const atLeast of [0, 1, Math.ceil(length / 2), Math.ceil(length * 0.6), length]) {
+          const got = cache.sameValues(trial, query, atLeast);
+          if (exact >= atLeast) expect(got, `length ${length}, trial ${trial}, bar ${atLeast}`).toBe(exact);
+          else expect(got, `length ${length}, trial ${trial}, bar ${atLeast}`).toBeLessThan(atLeast);
+        }
+      }
+    }
+  });
+
+  it('answers -1 for an ord it does not hold, and holds the latest ord of a slot', () => {
+    const cache = new SignatureCache(8, 2 * (8 * 4 + 8));
+    expect(cache.slots).toBe(2);
+    const a = Uint32Array.from([1, 2, 3, 4, 5, 6, 7, 8]);
+    cache.put(4, a);
+    expect(cache.sameValues(4, cache.query(a), 8)).toBe(8);
+    expect(cache.sameValues(5, cache.query(a), 0)).toBe(-1);
+    // 6 takes slot 0 from 4.
+    cache.put(6, a.map((v) => v + 1));
+    expect(cache.sameValues(4, cache.query(a), 0)).toBe(-1);
+    expect(cache.sameValues(6, cache.query(a), 0)).toBe(0);
+    // A signature of another length is neither held nor compared.
+    expect(cache.sameValues(6, cache.query(a.subarray(0, 7)), 0)).toBe(-1);
   });
 });
 
