@@ -143,17 +143,23 @@ const t0 = ours[0].t;
 const t1 = ours[ours.length - 1].t;
 function table(title, picked, share) {
   const counts = new Map();
+  // Samples per category whose leaf is in the kernel (system calls: a socket's send, a file's write).
+  const inKernel = new Map();
   for (const s of picked) {
     const chain = s.frames.join('\n');
     const category = CATEGORIES.find(([, re]) => re.test(chain))?.[0] ?? 'other (V8 runtime, builtins, libc)';
     const key = `${s.tid === s.pid ? 'main' : 'helper threads'} · ${category}`;
     counts.set(key, (counts.get(key) ?? 0) + 1);
+    if (s.frames[0]?.includes('[kernel.kallsyms]')) inKernel.set(key, (inKernel.get(key) ?? 0) + 1);
   }
   const main = picked.filter((s) => s.tid === s.pid).length;
   // A sample stands for 1/HZ s of one thread's CPU: ms per call lets runs of other lengths compare.
   const msPerCall = (n) => (calls > 0 ? ((n * 1000) / HZ / (calls * share)).toFixed(3) : '?');
   console.log(`\n== ${title}: ${picked.length} samples (${((100 * main) / picked.length).toFixed(1)}% on the main thread), ${msPerCall(picked.length)} ms per call`);
-  for (const [key, n] of [...counts].sort((a, b) => b[1] - a[1])) console.log(`   ${((100 * n) / picked.length).toFixed(1).padStart(5)}%  ${msPerCall(n).padStart(6)} ms/call  ${key}`);
+  for (const [key, n] of [...counts].sort((a, b) => b[1] - a[1])) {
+    const kernel = `${Math.round((100 * (inKernel.get(key) ?? 0)) / n)}%`.padStart(4);
+    console.log(`   ${((100 * n) / picked.length).toFixed(1).padStart(5)}%  ${msPerCall(n).padStart(6)} ms/call  ${kernel} in kernel  ${key}`);
+  }
 }
 table('whole run', ours, 1);
 const late = ours.filter((s) => s.t >= t0 + (t1 - t0) / 2);
@@ -187,5 +193,7 @@ for (const s of late) {
   const name = m === null ? s.frames[0] : `${m[1].replace(/\+0x[0-9a-f]+$/, '').replace(/file:\/\/.*?\/(dist|node_modules)\//, '$1/')} [${m[2].split('/').pop()}]`;
   leaves.set(name, (leaves.get(name) ?? 0) + 1);
 }
-console.log(`\n== main thread, second half: leaf symbols by self share of its ${mainLate} samples`);
+// The kernel's share: system calls and page faults, which a virtual machine can make dear.
+const kernel = [...leaves].filter(([name]) => name.endsWith('[[kernel.kallsyms]]')).reduce((n, [, c]) => n + c, 0);
+console.log(`\n== main thread, second half: leaf symbols by self share of its ${mainLate} samples (in the kernel: ${((100 * kernel) / mainLate).toFixed(1)}%)`);
 for (const [name, n] of [...leaves].sort((a, b) => b[1] - a[1]).slice(0, LEAVES)) console.log(`   ${((100 * n) / mainLate).toFixed(1).padStart(5)}%  ${name}`);

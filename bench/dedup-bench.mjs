@@ -1,11 +1,14 @@
 // Near-duplicate detection throughput (goal >= 10 MB/s of text on one core) and memory from
 // 10k to 1M segments, with the index on disk as in a run (dedup.sqlite). Run after `npm run build`:
-//   node bench/dedup-bench.mjs [--sizes 10000,100000,1000000] [--mode near|exact|near,exact]
-// Per size: MB/s of text per CPU-second of SegmentIndex.check (and wall), peak RSS and heap
-// (sampled every 10,000 segments), the index on disk, and the CPU time to reopen it (what a
-// resumed run pays: the Bloom filter is rebuilt from the band runs).
-// Segments are real passages cut to ~1.5 kB and made distinct by seeded word substitutions;
-// one in ten is a planted near-duplicate (a few words changed) of an earlier one.
+//   node bench/dedup-bench.mjs [--sizes 10000,100000,1000000] [--mode near|exact|near,exact] [--corpus passages|templated]
+// Per size: MB/s of text per CPU-second of SegmentIndex.check (and wall), µs per segment, peak
+// RSS and heap (sampled every 10,000 segments), the index on disk, and the CPU time to reopen it
+// (what a resumed run pays: the Bloom filter is rebuilt from the band runs).
+// passages (default): real passages cut to ~1.5 kB and made distinct by seeded word
+// substitutions; one in ten is a planted near-duplicate (a few words changed) of an earlier one.
+// templated: the segments of the throughput benchmark's generated corpus (src/testing/corpus.ts,
+// seed 3): help-centre pages filled into a few templates, so that most segments share bands with
+// hundreds of kept ones (candidates that are compared and rejected) and most are duplicates.
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +16,8 @@ import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { SegmentIndex } from '../dist/dedup/segment-index.js';
 import { CONFIG_DEFAULTS } from '../dist/config.js';
+import { writeCorpus } from '../dist/testing/corpus.js';
+import { segmentDocument } from '../dist/stages/segment.js';
 
 const args = process.argv.slice(2);
 const arg = (name, fallback) => {
@@ -21,6 +26,29 @@ const arg = (name, fallback) => {
 };
 const sizes = arg('--sizes', '10000,100000').split(',').map(Number);
 const modes = arg('--mode', 'near').split(',');
+const corpus = arg('--corpus', 'passages');
+if (corpus !== 'passages' && corpus !== 'templated') {
+  console.error(`--corpus: passages or templated, not ${corpus}`);
+  process.exit(2);
+}
+
+/** The first `n` segments of the generated corpus (about one per document). */
+async function templatedSegments(n) {
+  const dir = mkdtempSync(join(tmpdir(), 'gemtraj-dedup-corpus-'));
+  try {
+    const file = join(dir, 'corpus.jsonl');
+    await writeCorpus(file, { count: n, seed: 3 });
+    const texts = [];
+    for (const line of readFileSync(file, 'utf8').split('\n')) {
+      if (line === '' || texts.length >= n) continue;
+      const doc = JSON.parse(line);
+      for (const segment of segmentDocument({ id: doc.id, text: doc.text, markup: doc.markup })) texts.push(segment.text);
+    }
+    return texts.slice(0, n);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 const DATA = fileURLToPath(new URL('../../shared/data/text', import.meta.url));
 const texts = [
   ...readFileSync(`${DATA}/passages.jsonl`, 'utf8').trim().split('\n').map((l) => JSON.parse(l).text),
@@ -63,7 +91,7 @@ function mutate(text, share) {
 }
 for (const mode of modes) {
   const settings = { ...CONFIG_DEFAULTS.dedup, mode };
-  console.log(`dedup bench: mode ${mode}, shingle ${settings.shingle} words, ${settings.bands} bands x ${settings.rows} rows, threshold ${settings.threshold}`);
+  console.log(`dedup bench: ${corpus} corpus, mode ${mode}, shingle ${settings.shingle} words, ${settings.bands} bands x ${settings.rows} rows, threshold ${settings.threshold}`);
   for (const n of sizes) {
     state = 2463534242;
     const dir = mkdtempSync(join(tmpdir(), 'gemtraj-dedup-bench-'));
@@ -84,9 +112,16 @@ for (const mode of modes) {
     // Texts are made a batch at a time and the batch is checked under one clock reading: a
     // reading per segment (two getrusage calls) cost ~5 % of the figure it measured.
     const BATCH = 1000;
-    for (let from = 0; from < n; from += BATCH) {
+    const templated = corpus === 'templated' ? await templatedSegments(n) : undefined;
+    const total = templated?.length ?? n;
+    for (let from = 0; from < total; from += BATCH) {
       const batch = [];
-      for (let i = from; i < Math.min(n, from + BATCH); i++) {
+      for (let i = from; i < Math.min(total, from + BATCH); i++) {
+        if (templated !== undefined) {
+          bytes += Buffer.byteLength(templated[i], 'utf8');
+          batch.push(templated[i]);
+          continue;
+        }
         let text;
         if (i % 10 === 9 && recent.length > 0) text = mutate(recent[Math.floor(rand() * recent.length)], 0.02);
         else {
@@ -115,9 +150,9 @@ for (const mode of modes) {
     const disk = statSync(join(dir, 'dedup.sqlite')).size + runFiles.reduce((sum, f) => sum + statSync(join(runsDir, f)).size, 0);
     rmSync(dir, { recursive: true, force: true });
     console.log(
-      `${String(n).padStart(8)} segments  ${(bytes / 1e6).toFixed(0).padStart(5)} MB  ` +
-        `${(bytes / 1e6 / (checkCpu / 1000)).toFixed(1).padStart(6)} MB/s per CPU-second (${(bytes / 1e6 / (checkMs / 1000)).toFixed(1)} MB/s wall; ${((performance.now() - t0) / 1000).toFixed(0)} s with generation)  ` +
-        `duplicates ${dups} (planted ${Math.floor(n / 10)})  peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB, heap+buffers ${(peakHeap / 2 ** 20).toFixed(0)} MiB  ` +
+      `${String(total).padStart(8)} segments  ${(bytes / 1e6).toFixed(0).padStart(5)} MB  ` +
+        `${(bytes / 1e6 / (checkCpu / 1000)).toFixed(1).padStart(6)} MB/s per CPU-second, ${((checkCpu * 1000) / total).toFixed(1)} µs a segment (${(bytes / 1e6 / (checkMs / 1000)).toFixed(1)} MB/s wall; ${((performance.now() - t0) / 1000).toFixed(0)} s with generation)  ` +
+        `duplicates ${dups}${templated === undefined ? ` (planted ${Math.floor(n / 10)})` : ''}  peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB, heap+buffers ${(peakHeap / 2 ** 20).toFixed(0)} MiB  ` +
         `index ${(disk / 2 ** 20).toFixed(0)} MiB (${runFiles.length} band runs), reopened in ${((reopen.user + reopen.system) / 1e6).toFixed(1)} s CPU`,
     );
   }
