@@ -6,7 +6,7 @@
  * that makes no progress) becomes a {@link DiskFullError} naming the file, after the partial
  * line is cut off again, so a rerun after space is freed starts from whole lines.
  */
-import { closeSync, fsyncSync, ftruncateSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsync, fsyncSync, ftruncateSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { GemtrajError } from '../errors.js';
 
 /** Error codes that mean "no room to write": the user frees space and reruns. */
@@ -141,6 +141,13 @@ export function syncFd(fd: number, file: string): void {
   } catch (error) {
     throw writeFailure(file, error);
   }
+}
+
+/** {@link syncFd} on libuv's thread pool: the event loop goes on while the device flushes (about 1 ms a file here). */
+export function syncFdAsync(fd: number, file: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    fsync(fd, (error) => (error === null ? resolve() : reject(writeFailure(file, error))));
+  });
 }
 
 /** Cuts `fd` back to `size` bytes (removing a partial line); best effort. */

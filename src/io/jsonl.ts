@@ -6,7 +6,7 @@
  */
 import { closeSync, createReadStream, existsSync, fstatSync, ftruncateSync, openSync, readSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { syncFd, truncateTo, writeAll, writeFailure } from './durable.js';
+import { syncFd, syncFdAsync, truncateTo, writeAll, writeFailure } from './durable.js';
 
 /** One line of a JSONL file: its parsed value, or why it could not be parsed. */
 export type JsonlLine =
@@ -154,8 +154,10 @@ export class JsonlWriter {
   private fd: number | undefined;
   /** Byte size of the file: where the next line starts. */
   private position: number;
-  /** Lines written since the last {@link sync}. */
-  private dirty = false;
+  /** Records of {@link written} known to be on the device (a sync finished after they were written). */
+  private synced = 0;
+  /** {@link syncAsync} calls not finished: the file must not be closed under them. */
+  private syncing = 0;
   /** The write error that broke this writer; every later write rethrows it. */
   private failed: Error | undefined;
   /** Records written by this writer (not counting lines already in the file). */
@@ -186,24 +188,48 @@ export class JsonlWriter {
     const at = { offset: this.position, length: line.length - 1 };
     this.position += line.length;
     this.written += 1;
-    this.dirty = true;
     return at;
   }
 
   /** Flushes the lines written so far to the device (fsync); a no-op when nothing is new. */
   sync(): void {
     if (this.failed !== undefined) throw this.failed;
-    if (this.fd === undefined || !this.dirty) return;
+    if (this.fd === undefined || this.synced === this.written) return;
+    const upTo = this.written;
     try {
       syncFd(this.fd, this.file);
     } catch (error) {
       this.failed = error as Error;
       throw error;
     }
-    this.dirty = false;
+    this.synced = Math.max(this.synced, upTo);
+  }
+
+  /**
+   * {@link sync} off the event loop: resolves once the lines written before the call are on the
+   * device (lines written meanwhile may or may not be). A failure breaks the writer as a failed
+   * write does. The writer must not be closed before it settles.
+   */
+  async syncAsync(): Promise<void> {
+    if (this.failed !== undefined) throw this.failed;
+    if (this.fd === undefined || this.synced === this.written) return;
+    const upTo = this.written;
+    this.syncing++;
+    try {
+      await syncFdAsync(this.fd, this.file);
+    } catch (error) {
+      this.failed ??= error as Error;
+      throw error;
+    } finally {
+      this.syncing--;
+    }
+    this.synced = Math.max(this.synced, upTo);
   }
 
   close(): void {
+    // The pool's fsync holds the descriptor's number: closed under it, the number could be
+    // reused by another file, and the sync would flush that one instead.
+    if (this.syncing > 0) throw new Error(`${this.file}: closed while a sync was in flight`);
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
   }

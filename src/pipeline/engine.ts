@@ -122,18 +122,36 @@ export async function runSteps(
   let fatal: FatalEndpointError | undefined;
 
   // Finished items are marked done in groups: one sync of every output file per group instead
-  // of per item (an fsync blocks the event loop). Records still reach the disk before the mark
-  // that lets a rerun skip their item; a crash only means the last group is redone (from the
-  // stores and the response cache).
+  // of per item. Records still reach the disk before the mark that lets a rerun skip their item;
+  // a crash only means the last groups are redone (from the stores and the response cache).
+  // The syncs run on libuv's pool (on the event loop they blocked it ~1.2 ms a file, 8 % of a
+  // fast run's wall time), one group after another, each group's marks once its syncs are done.
   const doneWaiting: string[] = [];
   let markTimer: NodeJS.Timeout | undefined;
+  /** The groups' syncs and marks, in order; rejected for good by the first failure (no later group is marked). */
+  let marks: Promise<void> = Promise.resolve();
   const markDoneNow = (): void => {
     if (markTimer !== undefined) clearTimeout(markTimer);
     markTimer = undefined;
     if (doneWaiting.length === 0) return;
     for (const step of steps) step.flush?.();
-    dir.syncOutputs();
-    for (const id of doneWaiting.splice(0)) state.progress.write({ id, mode: options.mode });
+    const ids = doneWaiting.splice(0);
+    // Started now, so that it covers exactly the records written so far; handled here, so that
+    // a failure behind an earlier one is no unhandled rejection.
+    const durable = dir.syncOutputsAsync();
+    durable.catch(() => undefined);
+    marks = marks.then(() => durable).then(() => {
+      for (const id of ids) state.progress.write({ id, mode: options.mode });
+    });
+    // The run stops on a failed sync or mark as it did when they were synchronous.
+    marks.catch((error: unknown) => {
+      runner.error ??= error;
+    });
+  };
+  /** Marks every finished group and waits for its syncs; throws the first failure. */
+  const markAllDone = async (): Promise<void> => {
+    markDoneNow();
+    await marks;
   };
   const markLater = (id: string): void => {
     doneWaiting.push(id);
@@ -290,7 +308,7 @@ export async function runSteps(
         } catch (error) {
           await runner.drain();
           try {
-            markDoneNow(); // what finished before the failure stays finished
+            await markAllDone(); // what finished before the failure stays finished
           } catch {
             // the first error is the one to report
           }
@@ -319,7 +337,7 @@ export async function runSteps(
     }
     await runner.drain();
     try {
-      markDoneNow();
+      await markAllDone();
     } catch (error) {
       runner.error ??= error;
     }
@@ -329,5 +347,9 @@ export async function runSteps(
     return { itemsSeen: seen, itemsSkipped: skipped, stoppedBy: fatal, interrupted: options.signal?.aborted === true };
   } finally {
     stopAdmission?.();
+    if (markTimer !== undefined) clearTimeout(markTimer);
+    // However the run ends (an input error leaves through the loop), no sync is left in flight
+    // when the caller closes the files.
+    await marks.catch(() => undefined);
   }
 }

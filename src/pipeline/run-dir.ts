@@ -192,12 +192,20 @@ export class IndexedWriter<T extends { id: string }> {
     this.writer?.sync();
   }
 
+  /** {@link sync} off the event loop (see {@link JsonlWriter.syncAsync}). */
+  syncAsync(): Promise<void> {
+    return this.writer?.syncAsync() ?? Promise.resolve();
+  }
+
   close(): void {
     this.writer?.close();
     this.writer = undefined;
     this.closed = true;
   }
 }
+
+/** The stores a finished document's records are in: made durable before its progress mark. */
+const OUTPUT_STORES = ['segments', 'extractions', 'raw', 'refined', 'final', 'rejected'] as const;
 
 const rejectionKey = (r: { id?: unknown; stage?: unknown }): string | undefined =>
   typeof r.id === 'string' && typeof r.stage === 'string' ? `${r.stage}:${r.id}` : undefined;
@@ -302,7 +310,19 @@ export class RunDirectory {
    */
   syncOutputs(): void {
     const state = this.state;
-    for (const key of ['segments', 'extractions', 'raw', 'refined', 'final', 'rejected'] as const) state[key].sync();
+    for (const key of OUTPUT_STORES) state[key].sync();
+  }
+
+  /**
+   * {@link syncOutputs} off the event loop: the files are flushed in parallel on libuv's pool and
+   * the promise settles once every one has (so that none is closed under its sync); it rejects
+   * with the first failure.
+   */
+  async syncOutputsAsync(): Promise<void> {
+    const state = this.state;
+    const results = await Promise.allSettled(OUTPUT_STORES.map((key) => state[key].syncAsync()));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
   }
 
   /** run.json, checked (see {@link readRunJson}); `undefined` when there is none. */
