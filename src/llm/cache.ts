@@ -81,6 +81,11 @@ export class ResponseCache {
       db.pragma('synchronous = NORMAL');
       // Shards of one run may share the file.
       db.pragma('busy_timeout = 10000');
+      // A checkpoint (at 1,000 pages of WAL by default) fsyncs the WAL and the file on the event
+      // loop, ~12 ms each: 17 of them in a 2,000-document run. At 8,192 pages (32 MiB of WAL)
+      // there are a handful, and pages written again and again (the key index) are copied once
+      // per checkpoint instead of at each.
+      db.pragma('wal_autocheckpoint = 8192');
       db.exec(`CREATE TABLE IF NOT EXISTS responses (
       key TEXT PRIMARY KEY,
       model TEXT NOT NULL,
