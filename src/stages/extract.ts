@@ -37,6 +37,8 @@ export interface ExtractOptions {
   maxTokens?: number | undefined;
   /** Prompt set (config `prompts`): v1 sends the answer format as gemtraj 0.2 did. @default 'v2' */
   promptSet?: PromptSet | undefined;
+  /** Aborts the call (the engine's stop: Ctrl-C, then its grace period). */
+  signal?: AbortSignal | undefined;
 }
 
 export async function extractSegment(segment: Segment, options: ExtractOptions, llm: LlmClient): Promise<StageOutcome<Extraction>> {
@@ -54,6 +56,7 @@ export async function extractSegment(segment: Segment, options: ExtractOptions, 
     temperature: options.temperature ?? EXTRACT_TEMPERATURE,
     max_tokens: options.maxTokens,
     fieldGuide: usesFieldGuide(options.promptSet),
+    signal: options.signal,
   });
   if (!result.ok) {
     return { ok: false, reasons: [structuredFailure('extract', result.error, result.raw, options.maxTokens)], raw: result.raw, usage: result.usage };

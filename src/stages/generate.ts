@@ -25,6 +25,8 @@ export interface GenerateOptions {
   parallelCalls?: 'allow' | 'forbid' | undefined;
   /** v2: the dates a conversation's "now" is drawn from (config `now`, see prompts/now.ts). @default {@link DEFAULT_NOW} */
   now?: string | undefined;
+  /** Aborts the call (the engine's stop: Ctrl-C, then its grace period). */
+  signal?: AbortSignal | undefined;
 }
 
 /** The fixed "now" of trajectory `id` in prompt set v2; v1 has none. */
@@ -68,6 +70,7 @@ export async function generateTrajectory(
     temperature: options.temperature,
     max_tokens: options.maxTokens,
     fieldGuide: usesFieldGuide(options.promptSet),
+    signal: options.signal,
   });
   if (!result.ok) {
     return { ok: false, reasons: [structuredFailure('generate', result.error, result.raw, options.maxTokens)], raw: result.raw, usage: result.usage };

@@ -24,6 +24,8 @@ export interface RefineOptions {
   parallelCalls?: 'allow' | 'forbid' | undefined;
   /** v2: the dates a "now" is drawn from when the trajectory has no `meta.now` (config `now`). @default {@link DEFAULT_NOW} */
   now?: string | undefined;
+  /** Aborts the call (the engine's stop: Ctrl-C, then its grace period). */
+  signal?: AbortSignal | undefined;
 }
 
 /** The trajectory's own "now" (`meta.now`), else (v2) the one generation would have drawn for its id. */
@@ -52,6 +54,7 @@ export async function refineTrajectory(
     temperature: options.temperature,
     max_tokens: options.maxTokens,
     fieldGuide: usesFieldGuide(options.promptSet),
+    signal: options.signal,
   });
   if (!result.ok) {
     return { ok: false, reasons: [structuredFailure('refine', result.error, result.raw, options.maxTokens)], raw: result.raw, usage: result.usage };

@@ -33,6 +33,8 @@ export interface SynthesizeOptions {
    * (check `synthesize_repaired_call`). Config `synthesize.repaired_calls`. @default 'warn'
    */
   repairedCalls?: RepairedCallsPolicy | undefined;
+  /** Aborts the call (the engine's stop: Ctrl-C, then its grace period). */
+  signal?: AbortSignal | undefined;
 }
 
 /** Longest raw answer kept in a rejection record, in characters. */
@@ -60,6 +62,7 @@ export async function synthesizeTrajectory(segment: Segment, options: Synthesize
     messages: [{ role: 'user', content: buildSynthesizePrompt(segment.text, options.instruction) }],
     temperature: options.temperature,
     max_tokens: options.maxTokens,
+    signal: options.signal,
   });
   const raw = result.text.slice(0, RAW_CHARS);
   if (result.finishReason === 'length') {

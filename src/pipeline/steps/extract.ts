@@ -19,8 +19,8 @@ export function extractStep(options: StepOptions['extract'], llm: LlmClient | un
     accepts: (segment) => segment.keep,
     keyOf: (segment) => segment.id,
     sourceOf: (segment) => ({ doc_id: segment.doc_id, segment_id: segment.id }),
-    async run(segment) {
-      const outcome = await extractSegment(segment, options, needLlm(llm, 'extract'));
+    async run(segment, context) {
+      const outcome = await extractSegment(segment, { ...options, signal: context.signal }, needLlm(llm, 'extract'));
       return fromStage(outcome, (value, warnings) => ({ ...value, meta: { ...value.meta, warnings } }));
     },
     estimate: (item) => oneCall(item, { prompt: 1200, completion: 2200 }, EXTRACT_PASS_RATE),

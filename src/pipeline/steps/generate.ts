@@ -25,7 +25,7 @@ export function generateStep(options: StepOptions['generate'], llm: LlmClient | 
         return { kind: 'reject', reasons: [{ check: 'source_missing', message: `segment ${segmentId} not found in the segments file` }] };
       }
       const input = { extraction: task.extraction, workflowIndex: task.workflowIndex, sourceText: context.sourceText };
-      return fromStage(await generateTrajectory(input, options, needLlm(llm, 'generate')));
+      return fromStage(await generateTrajectory(input, { ...options, signal: context.signal }, needLlm(llm, 'generate')));
     },
     // The prompt carries the workflow and its tools (~800 tokens) besides the text.
     estimate: (item) => oneCall(item, { prompt: 2400 + 800, completion: GENERATED_TOKENS }, 1, GENERATED_TOKENS),

@@ -29,7 +29,7 @@ export function refineStep(
       if (context.sourceText === undefined) {
         return { kind: 'reject', reasons: [{ check: 'source_missing', message: `segment ${trajectory.source.segment_id ?? '(none)'} not found in the segments file` }] };
       }
-      const refined = await refineTrajectory(trajectory, context.sourceText, options, needLlm(llm, 'refine'));
+      const refined = await refineTrajectory(trajectory, context.sourceText, { ...options, signal: context.signal }, needLlm(llm, 'refine'));
       return { kind: 'out', records: [chooseRefined(trajectory, refined, validate)] };
     },
     onRefused: (trajectory, reason) => ({ kind: 'out', records: [withMeta(trajectory, { refine_fallback: [reason] })] }),

@@ -18,7 +18,7 @@ export function synthesizeStep(options: StepOptions['synthesize'], llm: LlmClien
     accepts: (segment) => segment.keep,
     keyOf: (segment) => trajectoryId(segment.id, 0),
     sourceOf: (segment) => ({ doc_id: segment.doc_id, segment_id: segment.id }),
-    run: async (segment) => fromStage(await synthesizeTrajectory(segment, options, needLlm(llm, 'synthesize'))),
+    run: async (segment, context) => fromStage(await synthesizeTrajectory(segment, { ...options, signal: context.signal }, needLlm(llm, 'synthesize'))),
     estimate: (item) => oneCall(item, { prompt: 100, completion: SYNTHESIZED_TOKENS }, 1, SYNTHESIZED_TOKENS),
   };
 }
