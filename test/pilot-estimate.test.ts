@@ -3,7 +3,7 @@
  * extrapolated call count lands within 15% of what the whole run really takes; the pilot's
  * answers are cached, so the run that follows does not pay for them again.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -49,5 +49,47 @@ describe('--estimate --pilot', () => {
     expect(server.count).toBe(realCalls);
     await server.close();
     console.log(`pilot estimate ${calls} calls, real ${realCalls} (${(((calls - realCalls) / realCalls) * 100).toFixed(1)}%)`);
+    // The pilot's paid calls are the run's: its run.json counts every call the server answered once.
+    const usage = (JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as { usage: { totals: { calls: number } } }).usage.totals;
+    expect(usage.calls).toBe(realCalls);
+  });
+
+  it('measures documents already done (a pilot again, a larger pilot, after a run) the same, from the cache', async () => {
+    const corpus = join(dir, 'corpus-again.jsonl');
+    writeFileSync(corpus, `${corpusLines(CORPUS).join('\n')}\n`);
+    const server = await startMockServer({ handler: scriptedTeacher() });
+    const out = join(dir, 'again');
+    const pilot = async (n: number): Promise<number> => {
+      const r = await runMain(['run', corpus, '--out', out, '--base-url', server.url, '--model', 'teacher', '--estimate', '--pilot', String(n), '--quiet']);
+      expect(r.code, r.stderr).toBe(0);
+      return Number(/^calls (\d+)/m.exec(r.stdout)?.[1]);
+    };
+    const first = await pilot(10);
+    const paid = server.count;
+    // Nothing new to pay, and the same measure: the ten documents replay from the cache.
+    expect(await pilot(10)).toBe(first);
+    expect(server.count).toBe(paid);
+    // A larger pilot measures all twenty, the ten cached ones included.
+    const twenty = await pilot(20);
+    const fresh = await startMockServer({ handler: scriptedTeacher() });
+    const alone = await runMain(['run', corpus, '--out', join(dir, 'again-fresh'), '--base-url', fresh.url, '--model', 'teacher', '--estimate', '--pilot', '20', '--quiet']);
+    await fresh.close();
+    expect(twenty).toBe(Number(/^calls (\d+)/m.exec(alone.stdout)?.[1]));
+    // After the whole run, a pilot still measures.
+    expect((await runMain(['run', corpus, '--out', out, '--base-url', server.url, '--model', 'teacher', '--quiet'])).code).toBe(0);
+    expect(await pilot(10)).toBe(first);
+    await server.close();
+  });
+
+  it('gives no estimate when the endpoint never answers, and exits as the run would', async () => {
+    const corpus = join(dir, 'corpus-dead.jsonl');
+    writeFileSync(corpus, `${corpusLines({ ...CORPUS, count: 5 }).join('\n')}\n`);
+    const server = await startMockServer({ handler: scriptedTeacher() });
+    const url = server.url;
+    await server.close();
+    const r = await runMain(['run', corpus, '--out', join(dir, 'dead'), '--base-url', url, '--model', 'teacher', '--estimate', '--pilot', '3', '--max-retries', '0', '--quiet']);
+    expect(r.code).toBe(3);
+    expect(r.stdout).not.toMatch(/^calls /m);
+    expect(r.stderr).toMatch(/no estimate/);
   });
 });

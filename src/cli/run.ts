@@ -131,13 +131,26 @@ export async function executeRun(mode: CorpusMode, input: string, flags: RunFlag
   // Batch mode keeps a whole wave pending: it replaces `concurrency` for the engine too.
   const config = batchModeConfig(configFromFlags(flags, runConfigFlags(flags)));
   if (flags.estimate === true && flags.pilot !== undefined) {
-    const gateway = openGateway(config, flags.out);
+    // The run's cache and usage ledger: the pilot's answers and paid calls belong to the run.
+    const gateway = openGateway(config, flags.out, true);
+    const lastFailure = watchFailures(gateway);
+    let estimate;
     try {
-      const estimate = await pilotEstimate({ mode, input, out: flags.out, config, gateway, pilot: flags.pilot, allowConfigChange: flags.allowConfigChange === true });
-      process.stdout.write(`${formatPilotEstimate(estimate)}\n`);
+      estimate = await pilotEstimate({ mode, input, out: flags.out, config, gateway, pilot: flags.pilot, allowConfigChange: flags.allowConfigChange === true });
     } finally {
       await gateway.close();
     }
+    // A pilot whose calls failed measured the failures: no estimate, the run's exit code.
+    if (estimate.status === 'stopped') {
+      process.stderr.write(`gemtraj: pilot stopped: ${estimate.stop_reason ?? ''}\nNo estimate: fix the cause and run the pilot again (its answers so far are cached).\n`);
+      return EXIT_ENDPOINT;
+    }
+    const failed = reportGatewaysExit(estimate.retryable, [gateway], lastFailure());
+    if (failed !== 0) {
+      process.stderr.write(`gemtraj: no estimate: ${estimate.retryable} pilot document(s) failed.\n`);
+      return failed;
+    }
+    process.stdout.write(`${formatPilotEstimate(estimate)}\n`);
     return 0;
   }
   if (flags.pilot !== undefined) throw new ConfigError('--pilot goes with --estimate: gemtraj run <input> --out <dir> --estimate --pilot 20');

@@ -1,11 +1,19 @@
 /**
- * `gemtraj run --estimate --pilot N`: the first N documents are run for real into the run
- * directory (cached and resumable, so the pilot's calls are part of the real run and never paid
- * twice), and what they took per stage — calls, re-asks, yields, tokens, call latency — is
- * scaled to the whole input by the records that reach the first model step (counted without
- * a model). The range says how far a pilot of N documents can be off; cost is shown live and at
- * the batch price, and time at the configured concurrency and per-minute limits.
+ * `gemtraj run --estimate --pilot N`: the first N documents are run for real, and what they
+ * took per stage — calls, re-asks, yields, tokens, call latency — is scaled to the whole input
+ * by the records that reach the first model step (counted without a model). The range says how
+ * far a pilot of N documents can be off; cost is shown live and at the batch price, and time at
+ * the configured concurrency and per-minute limits.
+ *
+ * The pilot runs in a scratch directory with the run's gateway, so its answers go into the run's
+ * response cache and its paid calls into the run's usage ledger: the real run replays them and
+ * pays only for the rest. Every pilot document goes through every step, those a run or an
+ * earlier pilot already did included (their calls are replayed from the cache and measured the
+ * same): in the run directory itself they would be skipped as done, and measured as nothing.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Config } from '../config.js';
 import type { Gateway } from '../llm/gateway.js';
 import { pricePerMillion } from '../llm/prices.js';
@@ -48,6 +56,16 @@ export interface PilotEstimate {
   call_latency_ms: number | undefined;
   /** Wall time of the whole input at the configured concurrency and limits, in seconds. */
   seconds: number | undefined;
+  /**
+   * How the pilot's session ended (run.json's `status`): an estimate is only worth printing
+   * after `complete`. `stopped` (the endpoint refused to go on) and documents left to retry
+   * (`retryable`: an endpoint that did not answer) are the run's own failures.
+   */
+  status: string;
+  /** Documents whose calls failed after their retries (they would be retried by a rerun). */
+  retryable: number;
+  /** Why the pilot's session stopped, when it did. */
+  stop_reason: string | undefined;
 }
 
 /**
@@ -85,11 +103,12 @@ export async function pilotEstimate(options: PilotOptions): Promise<PilotEstimat
     if (event.type === 'call' && !event.cached) latencies.push(event.duration_ms);
   });
   let result;
+  const scratch = mkdtempSync(join(tmpdir(), 'gemtraj-pilot-'));
   try {
     result = await runCorpusSession({
       mode: options.mode,
       input: options.input,
-      out: options.out,
+      out: scratch,
       config: { ...config, max_docs: Math.min(options.pilot, config.max_docs ?? Infinity), quiet: true },
       gateway,
       allowConfigChange: options.allowConfigChange === true,
@@ -97,10 +116,11 @@ export async function pilotEstimate(options: PilotOptions): Promise<PilotEstimat
     });
   } finally {
     off();
+    rmSync(scratch, { recursive: true, force: true });
   }
   const pilotDocs = size.pilotDocuments;
   const scale = size.scale;
-  // Paid and cached calls alike: a rerun of the pilot replays from the cache.
+  // Paid and cached calls alike: documents whose answers are cached already cost as much to run.
   const usage = gateway.usage();
   const stages: Record<string, PilotStage> = {};
   const totals = { calls: 0, prompt_tokens: 0, completion_tokens: 0 };
@@ -147,6 +167,9 @@ export async function pilotEstimate(options: PilotOptions): Promise<PilotEstimat
     unpriced: [...unpriced].sort(),
     call_latency_ms: latency,
     seconds: latency === undefined ? undefined : runSeconds(totals.calls, totals.prompt_tokens + totals.completion_tokens, latency, config),
+    status: result.runJson.status,
+    retryable: result.runJson.counts?.retryable ?? 0,
+    stop_reason: result.runJson.stop_reason,
   };
 }
 
