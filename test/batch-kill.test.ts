@@ -6,7 +6,7 @@
  *
  * Needs the build (`npm test` builds first); skipped with a message when dist/ is missing.
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -79,5 +79,10 @@ describe.skipIf(!HAVE_DIST)('kill -9 during batch polling, and rerun', () => {
     const reference = readRunFiles(liveOut);
     expect(contentById(batched.final)).toEqual(contentById(reference.final));
     expect(contentById(batched.rejected)).toEqual(contentById(reference.rejected));
+    // Every answer counted once, whichever process read it (the second one read the first
+    // wave's before it was killed): the usage ledger records answers, not submissions.
+    const usage = (JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as { usage: { totals: { calls: number; unconfirmed_calls: number } } }).usage.totals;
+    expect(usage.calls).toBe(server.submissions.size);
+    expect(usage.unconfirmed_calls).toBe(0);
   });
 });

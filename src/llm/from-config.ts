@@ -76,7 +76,8 @@ export interface GatewayFromConfigOptions {
   backend?: ModelBackend | undefined;
   /**
    * Keep the usage ledger `<outDir>/usage.jsonl` (a corpus run's: run.json's usage is its sum,
-   * exact after kills). Not in batch mode, whose requests are answered across processes.
+   * exact after kills). In batch mode it records answers only: a request is answered to
+   * whichever process polls its batch.
    * @default false
    */
   usageLedger?: boolean | undefined;
@@ -96,6 +97,8 @@ export function gatewayFromConfig(config: Config, options: GatewayFromConfigOpti
       ...gatewayOptionsFromConfig(batchModeConfig(config)),
       priceFactor: config.batch.price_factor,
       cachePath,
+      usageLedgerPath: options.usageLedger === true && outDir !== undefined ? join(outDir, USAGE_LEDGER_FILE) : undefined,
+      answersOutliveProcess: true,
     });
   }
   return createGateway({

@@ -36,6 +36,14 @@ export type GatewayInit = Pick<GatewayOptions, 'model'> &
      * @example 'runs/a/usage.jsonl'
      */
     usageLedgerPath?: string | undefined;
+    /**
+     * The requests' answers may reach another process (batch mode: a request submitted in a
+     * batch is answered to whichever process polls it next), so the ledger records outcomes
+     * only: no `sent` line, and no `abandoned` one when a stop gives a request up. A killed
+     * process's requests then count once, in the process that reads their answers.
+     * @default false
+     */
+    answersOutliveProcess?: boolean | undefined;
   };
 
 /** Defaults filled in and ranges checked; throws a RangeError naming the bad option. */

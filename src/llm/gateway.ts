@@ -103,6 +103,7 @@ export function createGateway(init: GatewayInit): Gateway {
     ledger === undefined
       ? undefined
       : (event) => {
+          if (init.answersOutliveProcess === true && (event.e === 'sent' || event.e === 'abandoned')) return;
           try {
             ledger.append(event);
           } catch (error) {
