@@ -72,6 +72,34 @@ describe('progress', () => {
     expect(progress.lines().at(-1)).toMatch(/^cost unpriced/);
   });
 
+  it('fits the live block to a narrow terminal and clears every row it drew, after a resize too', () => {
+    let now = 1_000_000;
+    const written: string[] = [];
+    const stream = { isTTY: true, columns: 40, write: (text: string) => written.push(text) > 0 } as unknown as NodeJS.WriteStream;
+    const live: ProgressSnapshot = { tokens: 0, costUsd: 0, calls: 3, cachedCalls: 0 };
+    const progress = new Progress({ total: 10, quiet: false, stream, snapshot: () => live, now: () => now, finalStep: 'judge' });
+    for (const step of ['segment', 'filter', 'extract', 'generate', 'refine', 'validate', 'judge']) progress.tick(step, 3);
+    progress.log('first');
+    now += 1000;
+    progress.stop();
+    const block = written.at(-1) as string;
+    const lines = block.split('\n').filter(Boolean);
+    expect(lines.length).toBe(progress.lines().length);
+    for (const line of lines) expect([...line].length).toBeLessThanOrEqual(39);
+    // The step counts' line is wider than 39: cut, with an ellipsis.
+    expect(lines.some((line) => line.endsWith('…'))).toBe(true);
+    // Each line took one row: the next clear goes up exactly as many.
+    progress.log('second');
+    expect(written.at(-2)).toBe(`\x1b[${lines.length}A\x1b[0J`);
+    // Narrowed to 20 columns: a 39-character line now takes 2 rows.
+    now += 1000;
+    progress.stop();
+    (stream as { columns: number }).columns = 20;
+    const drawn = (written.at(-1) as string).split('\n').filter(Boolean).map((line) => [...line].length);
+    progress.log('third');
+    expect(written.at(-2)).toBe(`\x1b[${drawn.reduce((n, chars) => n + Math.max(1, Math.ceil(chars / 20)), 0)}A\x1b[0J`);
+  });
+
   it('draws a bar', () => {
     expect(bar(0.5, 10)).toBe('[█████░░░░░]');
     expect(bar(2, 4)).toBe('[████]');

@@ -79,7 +79,8 @@ export class Progress {
   private readonly now: () => number;
   private readonly started: number;
   private timer: NodeJS.Timeout | undefined;
-  private drawnLines = 0;
+  /** Characters of each line of the live block as drawn (TTY): the rows to clear follow from them. */
+  private drawn: number[] = [];
   private readonly stream: NodeJS.WriteStream;
   private readonly tty: boolean;
   /** When the first document of this session finished, and the samples since, for rates. */
@@ -123,9 +124,18 @@ export class Progress {
   }
 
   private clear(): void {
-    if (!this.tty || this.drawnLines === 0) return;
-    this.stream.write(`\x1b[${this.drawnLines}A\x1b[0J`);
-    this.drawnLines = 0;
+    if (!this.tty || this.drawn.length === 0) return;
+    // Rows, not lines: a line wider than the terminal (narrowed since it was drawn) took several.
+    const width = this.width();
+    const rows = this.drawn.reduce((n, chars) => n + (width === undefined ? 1 : Math.max(1, Math.ceil(chars / width))), 0);
+    this.stream.write(`\x1b[${rows}A\x1b[0J`);
+    this.drawn = [];
+  }
+
+  /** The terminal's columns, when it says. */
+  private width(): number | undefined {
+    const columns = this.stream.columns;
+    return typeof columns === 'number' && columns > 0 ? columns : undefined;
   }
 
   /** Documents finished in this session (not skipped on resume). */
@@ -214,12 +224,23 @@ export class Progress {
     const lines = this.lines();
     if (this.tty) {
       this.clear();
-      this.stream.write(`${lines.join('\n')}\n`);
-      this.drawnLines = lines.length;
+      // Cut to the terminal's width: a wrapped line would take rows the next clear does not know of.
+      const width = this.width();
+      const fitted = lines.map((line) => fit(line, width === undefined ? undefined : width - 1));
+      this.stream.write(`${fitted.join('\n')}\n`);
+      this.drawn = fitted.map((line) => [...line].length);
     } else {
       this.stream.write(`[gemtraj] ${lines.join(' | ')}\n`);
     }
   }
+}
+
+/** `line` cut to `width` characters (code points), the last one an ellipsis when cut. */
+function fit(line: string, width: number | undefined): string {
+  if (width === undefined) return line;
+  const chars = [...line];
+  if (chars.length <= width) return line;
+  return width <= 0 ? '' : `${chars.slice(0, width - 1).join('')}…`;
 }
 
 /** `[██████░░░░]` for a fraction in [0, 1]. */
