@@ -545,11 +545,18 @@ export function readConfigFile(file: string): Record<string, unknown> {
   return normalizeKeys(value as Record<string, unknown>);
 }
 
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
 function normalizeKeys(obj: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(obj)) {
     const key = k.replace(/-/g, '_');
-    out[key] = v !== null && typeof v === 'object' && !Array.isArray(v) && key !== 'prices' ? normalizeKeys(v as Record<string, unknown>) : v;
+    if (!isRecord(v)) out[key] = v;
+    // Under `prices` the keys are model names, kept as written; their fields are settings.
+    else if (key === 'prices') out[key] = Object.fromEntries(Object.entries(v).map(([model, price]) => [model, isRecord(price) ? normalizeKeys(price) : price]));
+    else out[key] = normalizeKeys(v);
   }
   if (out.base_url !== undefined && out.base_urls === undefined) {
     out.base_urls = Array.isArray(out.base_url) ? out.base_url : [out.base_url];

@@ -163,6 +163,12 @@ describe('config files', () => {
     expect(c.prices['gpt-4.1-mini']).toEqual({ prompt_per_million: 0.4, completion_per_million: 1.6 });
   });
 
+  it('reads kebab-case fields of a price, and still keeps its model name as written', () => {
+    const path = file('prices-kebab.yaml', ['prices:', '  my-model_v2:', '    prompt-per-million: 1', '    completion-per-million: 10', ''].join('\n'));
+    const c = loadConfig({ file: path, env: {} });
+    expect(c.prices).toEqual({ 'my-model_v2': { prompt_per_million: 1, completion_per_million: 10 } });
+  });
+
   it('an empty file (or one holding only a comment) means no settings', () => {
     expect(readConfigFile(file('empty.yaml', ''))).toEqual({});
     expect(readConfigFile(file('comment.yaml', '# nothing here\n'))).toEqual({});
