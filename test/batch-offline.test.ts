@@ -74,5 +74,8 @@ describe('gemtraj batch export / import', () => {
     expect(contentById(offline.rejected)).toEqual(contentById(reference.rejected));
     // Every request once, plus the one line that failed and was asked for again.
     expect(lines).toBe(live.count + 1);
+    // Exported requests are not failed calls (the answers came back through import).
+    const usage = (JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as { usage: { totals: { failed_calls: number } } }).usage.totals;
+    expect(usage.failed_calls).toBe(0);
   });
 });

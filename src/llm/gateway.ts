@@ -125,7 +125,9 @@ export function createGateway(init: GatewayInit): Gateway {
   let storageFull: GemtrajError | undefined;
 
   function fail(stage: StageName, model: string, error: Error, fatal: boolean): Error {
-    accounting.recordFailure(stage, model);
+    // A request written to an offline batch file (`batch export`) did not fail: its answer comes
+    // back through `batch import`.
+    if (!(error instanceof FatalEndpointError && error.kind === 'exported')) accounting.recordFailure(stage, model);
     events.emit({ type: 'failed', stage, model, error: error.message, fatal });
     return error;
   }
