@@ -11,6 +11,7 @@ import { runMain } from '../src/testing/cli-harness.js';
 import { corpusLines, type CorpusOptions } from '../src/testing/corpus.js';
 import { runBatchFile } from '../src/testing/mock-batch-server.js';
 import { errorReply, startMockServer, type MockHandler } from '../src/testing/mock-server.js';
+import { ResponseCache } from '../src/llm/cache.js';
 import { contentById, readRunFiles } from '../src/testing/run-files.js';
 import { scriptedTeacher } from '../src/testing/scripted-teacher.js';
 
@@ -77,5 +78,76 @@ describe('gemtraj batch export / import', () => {
     // Exported requests are not failed calls (the answers came back through import).
     const usage = (JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as { usage: { totals: { failed_calls: number } } }).usage.totals;
     expect(usage.failed_calls).toBe(0);
+  });
+
+  /** export → answer with `vllm` → import, until export says the run is complete; the number of waves. */
+  async function loop(corpus: string, out: string, vllm: MockHandler, config: string): Promise<number> {
+    const results = join(out, '..', `${out.split('/').pop() ?? 'out'}-results.jsonl`);
+    for (let waves = 0; waves <= 15; waves++) {
+      const exported = await runMain(['batch', 'export', corpus, '--out', out, '--model', 'teacher', '--config', config]);
+      expect(exported.code, exported.stderr).toBe(0);
+      if (exported.stderr.includes('nothing left to export')) return waves;
+      writeFileSync(results, await runBatchFile(readFileSync(join(out, 'batch-requests.jsonl'), 'utf8'), vllm));
+      expect((await runMain(['batch', 'import', results, '--out', out])).code).toBe(0);
+    }
+    throw new Error('the export loop does not end');
+  }
+
+  it('ends when the endpoint refuses a line for good: its record is rejected with the endpoint\'s reason, as with --batch', async () => {
+    const corpus = join(dir, 'corpus-400.jsonl');
+    writeFileSync(corpus, `${corpusLines({ ...CORPUS, count: 4 }).join('\n')}\n`);
+    const config = join(dir, 'fast-400.json');
+    writeFileSync(config, JSON.stringify({ batch: { collect_ms: 40 } }));
+    const teacher = scriptedTeacher();
+    let refusedKey: string | undefined;
+    const vllm: MockHandler = (request, index) => {
+      // Always the same request: the first one of the first wave.
+      const key = JSON.stringify(request.body.messages);
+      refusedKey ??= key;
+      if (key === refusedKey) return errorReply(400, "This model's maximum context length is 32768 tokens. However, you requested 40000 tokens.", { type: 'invalid_request_error', code: 'context_length_exceeded' });
+      return teacher(request, index);
+    };
+    const out = join(dir, 'offline-400');
+    expect(await loop(corpus, out, vllm, config)).toBeGreaterThan(1);
+    const rejected = readRunFiles(out).rejected as Array<{ stage: string; reasons: Array<{ check: string }> }>;
+    expect(rejected.some((r) => r.reasons.some((reason) => reason.check === 'llm_context_length'))).toBe(true);
+  });
+
+  it('imports only answers to the requests the export wrote, each once; a wrong folder or file is refused by name', async () => {
+    const corpus = join(dir, 'corpus-checks.jsonl');
+    writeFileSync(corpus, `${corpusLines({ ...CORPUS, count: 3 }).join('\n')}\n`);
+    const config = join(dir, 'fast-checks.json');
+    writeFileSync(config, JSON.stringify({ batch: { collect_ms: 40 } }));
+    const out = join(dir, 'offline-checks');
+    expect((await runMain(['batch', 'export', corpus, '--out', out, '--model', 'teacher', '--config', config])).code).toBe(0);
+    const requests = readFileSync(join(out, 'batch-requests.jsonl'), 'utf8');
+    const good = (await runBatchFile(requests, scriptedTeacher())).trim().split('\n');
+    const first = JSON.parse(good[0] as string) as { custom_id: string; response: { body: { choices: Array<{ message: { content: string } }>; model: string } } };
+    const garbage = JSON.parse(JSON.stringify(first)) as typeof first;
+    garbage.response.body.choices[0]!.message.content = 'GARBAGE';
+    const foreign = { ...first, custom_id: 'f'.repeat(64) };
+    const other = JSON.parse(good[1] as string) as typeof first;
+    other.response.body.model = 'other-model';
+    const results = join(dir, 'checks-results.jsonl');
+    writeFileSync(results, [JSON.stringify(first), JSON.stringify(garbage), JSON.stringify(foreign), JSON.stringify(other), ...good.slice(2)].map((l) => `${l}\n`).join(''));
+    const imported = await runMain(['batch', 'import', results, '--out', out]);
+    expect(imported.code).toBe(0);
+    expect(imported.stderr).toMatch(new RegExp(`imported ${good.length} answers`));
+    expect(imported.stderr).toMatch(/1 lines for requests already answered skipped/);
+    expect(imported.stderr).toMatch(/1 lines for requests this export did not write skipped/);
+    expect(imported.stderr).toMatch(/another model than the export asked for: 1 by other-model/);
+    // Imported again: every answer is there already, none replaced.
+    expect((await runMain(['batch', 'import', results, '--out', out])).stderr).toMatch(/imported 0 answers/);
+    const cache = new ResponseCache(join(out, 'cache.sqlite'));
+    expect(cache.get(first.custom_id)?.text).not.toBe('GARBAGE');
+    cache.close();
+    // A mistyped --out is no run directory with exported requests; a missing file is named.
+    const typo = await runMain(['batch', 'import', results, '--out', join(dir, 'offline-chekcs')]);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toMatch(/no exported requests here/);
+    expect(existsSync(join(dir, 'offline-chekcs'))).toBe(false);
+    const missing = await runMain(['batch', 'import', join(dir, 'nope.jsonl'), '--out', out]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/nope\.jsonl: no such file/);
   });
 });

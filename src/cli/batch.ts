@@ -5,12 +5,15 @@
  * into the response cache; export again goes on from the cache to the next wave, until the run
  * is complete.
  */
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { Command, Option } from 'commander';
 import { ConfigError, FILTER_MODES } from '../config.js';
+import { EXIT_BAD_INPUT, GemtrajError } from '../errors.js';
+import { JsonlWriter } from '../io/jsonl.js';
 import { describeDefault } from '../config-docs.js';
 import { ExportBackend } from '../llm/batch-export.js';
-import { importBatchOutput } from '../llm/batch-import.js';
+import { BATCH_REFUSED_FILE, importBatchOutput, refusalsOf } from '../llm/batch-import.js';
 import { DEFAULT_CACHE_FILE, ResponseCache } from '../llm/cache.js';
 import { gatewayFromConfig } from '../llm/from-config.js';
 import { formatFunnel } from '../pipeline/counts.js';
@@ -29,6 +32,7 @@ interface ExportFlags extends RunFlags {
 
 interface ImportFlags extends CommonFlags {
   out?: string;
+  requests?: string;
 }
 
 export function registerBatch(program: Command): void {
@@ -54,6 +58,7 @@ export function registerBatch(program: Command): void {
     .description('load the answers of a Batch API output file into the response cache of a run directory')
     .argument('<output>', 'output JSONL of vllm run-batch or a provider\'s batch')
     .option('--out <dir>', 'run directory whose cache receives the answers')
+    .option('--requests <file>', `the exported requests the answers are for (default <out>/${BATCH_REQUESTS_FILE}); lines for other requests are skipped`)
     .option('--model <name>', 'model to record for answers that name none')
     .option('--cache <file>', `response cache file ${describeDefault('cache')}`)
     .option('--config <file>', 'config file (JSON or YAML)')
@@ -68,7 +73,10 @@ async function executeExport(input: string, flags: ExportFlags): Promise<number>
   // A whole wave is collected, as in batch mode.
   const config = { ...loaded, concurrency: loaded.batch.wave_size };
   const file = flags.file ?? join(flags.out, BATCH_REQUESTS_FILE);
-  const backend = new ExportBackend({ file, collectMs: config.batch.collect_ms });
+  // Lines an import found refused for good: their records are rejected, not exported again.
+  const refusedFile = join(flags.out, BATCH_REFUSED_FILE);
+  const refused = existsSync(refusedFile) ? refusalsOf(readFileSync(refusedFile, 'utf8'), refusedFile, () => config.model ?? 'unknown') : undefined;
+  const backend = new ExportBackend({ file, collectMs: config.batch.collect_ms, refused });
   const gateway = gatewayFromConfig(config, { outDir: flags.out, backend });
   const say = (message: string): void => {
     if (!config.quiet) process.stderr.write(`${message}\n`);
@@ -111,21 +119,63 @@ async function executeExport(input: string, flags: ExportFlags): Promise<number>
 
 function executeImport(output: string, flags: ImportFlags): number {
   const config = configFromFlags(flags);
+  if (!existsSync(output)) throw new GemtrajError(`${output}: no such file (the output file of vllm run-batch or of a provider's batch)`, EXIT_BAD_INPUT);
   const cachePath = config.cache === false ? undefined : config.cache ?? (flags.out !== undefined ? join(flags.out, DEFAULT_CACHE_FILE) : undefined);
   if (cachePath === undefined) throw new ConfigError('batch import needs the run directory (--out) or the cache file (--cache) to load the answers into.');
+  // What the export wrote: answers for anything else are not this run's (a mistyped --out would
+  // otherwise make a new folder and report success).
+  const requestsFile = flags.requests ?? (flags.out !== undefined ? join(flags.out, BATCH_REQUESTS_FILE) : undefined);
+  if (requestsFile !== undefined && !existsSync(requestsFile)) {
+    throw new GemtrajError(
+      `${requestsFile}: no exported requests here; give the run directory \`gemtraj batch export\` wrote to (--out), or the file it wrote (--requests).`,
+      EXIT_BAD_INPUT,
+    );
+  }
+  const exported = requestsFile === undefined ? undefined : exportedRequests(requestsFile);
   const cache = new ResponseCache(cachePath);
   try {
-    const summary = importBatchOutput(output, cache, config.model ?? 'unknown');
+    const summary = importBatchOutput(output, cache, { exported, fallbackModel: config.model ?? 'unknown' });
+    if (summary.refused.length > 0) {
+      // Beside the cache: the run directory (or the cache file's folder) the next export reads.
+      const writer = new JsonlWriter(join(flags.out ?? dirname(cachePath), BATCH_REFUSED_FILE));
+      try {
+        for (const line of summary.refused) writer.write(JSON.parse(line));
+        writer.sync();
+      } finally {
+        writer.close();
+      }
+    }
     if (!config.quiet) {
+      const others = Object.entries(summary.otherModels).map(([model, n]) => `${n} by ${model}`);
       process.stderr.write(
         `imported ${summary.answered} answers into ${cachePath}` +
-          (summary.failed > 0 ? `; ${summary.failed} failed lines (the next export asks for them again): ${summary.errors.join('; ')}` : '') +
+          (summary.failed > 0 ? `; ${summary.failed} failed lines (the next export asks for them again)` : '') +
+          (summary.refused.length > 0 ? `; ${summary.refused.length} refused by the endpoint (their records are rejected at the next export)` : '') +
+          (summary.errors.length > 0 ? `: ${summary.errors.join('; ')}` : '') +
+          (summary.repeated > 0 ? `; ${summary.repeated} lines for requests already answered skipped` : '') +
+          (summary.foreign > 0 ? `; ${summary.foreign} lines for requests this export did not write skipped (another run's output?)` : '') +
           (summary.unreadable > 0 ? `; ${summary.unreadable} unreadable lines skipped` : '') +
           '\n',
       );
+      if (others.length > 0) process.stderr.write(`gemtraj: note: answers by another model than the export asked for: ${others.join(', ')}\n`);
     }
-    return summary.answered === 0 && summary.failed === 0 ? 1 : 0;
+    return summary.answered === 0 && summary.failed === 0 && summary.refused.length === 0 ? 1 : 0;
   } finally {
     cache.close();
   }
+}
+
+/** custom_id → the model asked for, of an exported requests file. */
+function exportedRequests(file: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (line.trim() === '') continue;
+    try {
+      const parsed = JSON.parse(line) as { custom_id?: unknown; body?: { model?: unknown } };
+      if (typeof parsed.custom_id === 'string') out.set(parsed.custom_id, typeof parsed.body?.model === 'string' ? parsed.body.model : 'unknown');
+    } catch {
+      // A line that is not JSON names no request.
+    }
+  }
+  return out;
 }

@@ -8,7 +8,7 @@
  */
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { BackendError, type ChatRequest, type ChatResponse, type ModelBackend, type SendOptions } from './backend.js';
+import { BackendError, type BackendFailure, type ChatRequest, type ChatResponse, type ModelBackend, type SendOptions } from './backend.js';
 import { inputLine } from './batch-lines.js';
 import { chatCacheKey } from './chat-request.js';
 import { FatalEndpointError } from './errors.js';
@@ -17,6 +17,12 @@ import { abortReason } from './retry.js';
 export interface ExportBackendOptions {
   /** The input file to write (replaced on every export). */
   file: string;
+  /**
+   * Requests the endpoint refused for good in an imported output file (batch-import.ts): they
+   * are rejected with that failure, as the live batch backend does, instead of exported again.
+   * @default none
+   */
+  refused?: ReadonlyMap<string, BackendFailure> | undefined;
   /** The wave is written once no new request arrived for this long, in milliseconds. Minimum 0. */
   collectMs: number;
 }
@@ -39,6 +45,8 @@ export class ExportBackend implements ModelBackend {
     if (signal?.aborted) return Promise.reject(abortReason(signal));
     if (this.written !== undefined) return Promise.reject(this.stopError());
     const key = options.key ?? chatCacheKey(request, undefined);
+    const refused = this.options.refused?.get(key);
+    if (refused !== undefined) return Promise.reject(new BackendError(refused, this.options.file));
     this.lines.set(key, inputLine(key, request));
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = setTimeout(() => this.write(), this.options.collectMs);

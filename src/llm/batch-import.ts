@@ -1,43 +1,95 @@
 /**
  * `gemtraj batch import`: the answers of a Batch API output file (from `vllm run-batch` or a
- * provider) into the response cache. custom_id is the cache key, so nothing else is needed;
- * failed lines are counted and left out, and the next export asks for them again.
+ * provider) into the response cache. custom_id is the cache key, so nothing else is needed to
+ * store an answer; what the export wrote is used to refuse what does not belong:
+ * - a line for a request the export did not write (another run's file) is skipped;
+ * - an id counts once, at its first answer: a line repeating an id already read in this file,
+ *   or already answered in the cache, never replaces that answer;
+ * - an answer from another model than the export asked for is stored, and said.
+ * A line that failed for now (a server error, an expired line) is left out: the next export asks
+ * for it again. A line the endpoint refused for good (a prompt too long, a content policy) is
+ * returned in `refused`, for the caller to record, so that the next export rejects its record
+ * with the endpoint's error instead of asking again forever.
  */
 import { readFileSync } from 'node:fs';
-import { parseOutputFile } from './batch-lines.js';
+import { parseOutputFile, type LineOutcome } from './batch-lines.js';
 import type { ResponseCache } from './cache.js';
+
+/** File of the run directory holding refused output lines, as read (see {@link ImportSummary.refused}). */
+export const BATCH_REFUSED_FILE = 'batch-refused.jsonl';
+
+export interface ImportOptions {
+  /** Model recorded for an answer whose body names none, when the export does not say either. */
+  fallbackModel: string;
+  /**
+   * The exported requests: custom_id → the model asked for. Lines for other ids are skipped.
+   * `undefined`: nothing to check against (only a cache file was given).
+   */
+  exported?: ReadonlyMap<string, string> | undefined;
+}
 
 export interface ImportSummary {
   /** Answers put into the cache. */
   answered: number;
-  /** Lines with an error (first few messages in `errors`): the next export asks for them again. */
+  /** Lines that failed for now (first few messages in `errors`): the next export asks for them again. */
   failed: number;
-  /** Up to five `custom_id: message` of failed lines. */
+  /** Up to five `custom_id: message` of failed or refused lines. */
   errors: string[];
   /** Lines that were not JSON or had no custom_id. */
   unreadable: number;
+  /** Lines for ids the export did not write (skipped). */
+  foreign: number;
+  /** Lines repeating an id already read in this file or already answered in the cache (skipped). */
+  repeated: number;
+  /** Answers by a model other than the one asked for: model → count. */
+  otherModels: Record<string, number>;
+  /** Output lines the endpoint refused for good, as read: record them (see {@link BATCH_REFUSED_FILE}). */
+  refused: string[];
 }
 
-/** Reads `file` and stores its answers in `cache`. `fallbackModel` names answers whose body names no model. */
-export function importBatchOutput(file: string, cache: ResponseCache, fallbackModel: string): ImportSummary {
-  const { outcomes, unreadable } = parseOutputFile(readFileSync(file, 'utf8'), file, () => fallbackModel);
-  const summary: ImportSummary = { answered: 0, failed: 0, errors: [], unreadable };
+/** Reads `file` and stores its answers in `cache`. */
+export function importBatchOutput(file: string, cache: ResponseCache, options: ImportOptions): ImportSummary {
+  const { exported, fallbackModel } = options;
+  const asked = (key: string): string => exported?.get(key) ?? fallbackModel;
+  const { outcomes, unreadable } = parseOutputFile(readFileSync(file, 'utf8'), file, asked);
+  const summary: ImportSummary = { answered: 0, failed: 0, errors: [], unreadable, foreign: 0, repeated: 0, otherModels: {}, refused: [] };
+  const seen = new Set<string>();
+  const note = (outcome: LineOutcome, message: string): void => {
+    if (summary.errors.length < 5) summary.errors.push(`${outcome.key.slice(0, 12)}…: ${message}`);
+  };
   for (const outcome of outcomes) {
+    if (exported !== undefined && !exported.has(outcome.key)) {
+      summary.foreign++;
+      continue;
+    }
+    if (seen.has(outcome.key) || cache.get(outcome.key) !== undefined) {
+      summary.repeated++;
+      continue;
+    }
+    seen.add(outcome.key);
     if (outcome.ok) {
       const { text, finishReason, usage, model, toolCalls } = outcome.response;
-      cache.put(outcome.key, {
-        text,
-        finishReason,
-        usage: usage ?? { prompt_tokens: 0, completion_tokens: 0 },
-        model: model !== undefined && model !== '' ? model : fallbackModel,
-        toolCalls,
-      });
+      const answeredBy = model !== undefined && model !== '' ? model : asked(outcome.key);
+      if (exported !== undefined && answeredBy !== asked(outcome.key)) summary.otherModels[answeredBy] = (summary.otherModels[answeredBy] ?? 0) + 1;
+      cache.put(outcome.key, { text, finishReason, usage: usage ?? { prompt_tokens: 0, completion_tokens: 0 }, model: answeredBy, toolCalls });
       summary.answered++;
-    } else {
+    } else if (outcome.failure.action === 'retry') {
       summary.failed++;
-      const message = outcome.failure.action === 'retry' ? outcome.failure.reason : outcome.failure.error.message;
-      if (summary.errors.length < 5) summary.errors.push(`${outcome.key.slice(0, 12)}…: ${message}`);
+      note(outcome, outcome.failure.reason);
+    } else {
+      summary.refused.push(outcome.raw);
+      note(outcome, outcome.failure.error.message);
     }
   }
   return summary;
+}
+
+/**
+ * The refusals recorded in `text` (the {@link BATCH_REFUSED_FILE} of a run): custom_id → the
+ * endpoint's failure, as the live batch backend would have met it.
+ */
+export function refusalsOf(text: string, where: string, model: (key: string) => string): Map<string, Extract<LineOutcome, { ok: false }>['failure']> {
+  const refused = new Map<string, Extract<LineOutcome, { ok: false }>['failure']>();
+  for (const outcome of parseOutputFile(text, where, model).outcomes) if (!outcome.ok && outcome.failure.action !== 'retry') refused.set(outcome.key, outcome.failure);
+  return refused;
 }

@@ -18,7 +18,11 @@ export function inputLine(key: string, request: ChatRequest): string {
 }
 
 /** What one output or error line says about its request. */
-export type LineOutcome = { key: string; ok: true; response: ChatResponse } | { key: string; ok: false; failure: BackendFailure };
+type Outcome = { key: string; ok: true; response: ChatResponse } | { key: string; ok: false; failure: BackendFailure };
+export type LineOutcome = Outcome & {
+  /** The line as read (without its newline). */
+  raw: string;
+};
 
 /**
  * Parses a file of output or error lines. Lines that are not JSON or carry no custom_id are
@@ -40,7 +44,7 @@ export function parseOutputFile(text: string, where: string, model: (key: string
       unreadable++;
       continue;
     }
-    outcomes.push(lineOutcome(line.custom_id, line, where, model(line.custom_id)));
+    outcomes.push({ ...lineOutcome(line.custom_id, line, where, model(line.custom_id)), raw });
   }
   return { outcomes, unreadable };
 }
@@ -50,7 +54,7 @@ function lineOutcome(
   line: { response?: { status_code?: unknown; body?: unknown } | null; error?: { code?: unknown; message?: unknown } | null },
   where: string,
   model: string,
-): LineOutcome {
+): Outcome {
   const response = line.response;
   if (response !== null && response !== undefined && typeof response.status_code === 'number') {
     if (response.status_code === 200) {
