@@ -85,4 +85,23 @@ describe.skipIf(!HAVE_DIST)('kill -9 during batch polling, and rerun', () => {
     expect(usage.calls).toBe(server.submissions.size);
     expect(usage.unconfirmed_calls).toBe(0);
   });
+
+  it('refuses a live rerun while batches are still open (it would pay for them again), unless told to', async () => {
+    for (const k of Object.keys(env)) delete process.env[k];
+    const out = join(dir, 'switched');
+    server.hold = true;
+    const run = spawnCli(['run', corpus, '--out', out, '--base-url', server.url, '--model', 'teacher', '--batch', '--config', config, '--quiet'], env);
+    await until(() => server.batches.at(-1)?.status === 'in_progress', 'a wave in progress');
+    run.child.kill('SIGKILL');
+    await run.done;
+    server.hold = false;
+    const live = await startMockServer({ handler: scriptedTeacher() });
+    const refused = await runMain(['run', corpus, '--out', out, '--base-url', live.url, '--model', 'teacher', '--quiet']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/still open at the provider.*--batch/);
+    expect(live.count).toBe(0);
+    const forced = await runMain(['run', corpus, '--out', out, '--base-url', live.url, '--model', 'teacher', '--quiet', '--allow-config-change']);
+    expect(forced.code).toBe(0);
+    await live.close();
+  });
 });

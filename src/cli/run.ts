@@ -2,7 +2,8 @@
  * `gemtraj run`, `gemtraj synthesize` and `gemtraj filter <input>`: flags → config → pipeline.
  * One function serves the three; they differ in the steps they build.
  */
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, DEDUP_MODES, FILTER_MODES, REPAIRED_CALLS_MODES } from '../config.js';
 import { describeDefault } from '../config-docs.js';
@@ -10,6 +11,7 @@ import { EXIT_ENDPOINT, EXIT_INTERRUPTED } from '../errors.js';
 import { registerFilter } from './filter.js';
 import { reportGatewaysExit, watchFailures } from './endpoint-exit.js';
 import { batchModeConfig } from '../llm/batch-from-config.js';
+import { BATCH_JOURNAL_FILE, BatchJournal } from '../llm/batch-journal.js';
 import { formatCost } from '../llm/usage.js';
 import { formatFunnel } from '../pipeline/counts.js';
 import { estimateRun, formatEstimate } from '../pipeline/estimate.js';
@@ -165,6 +167,7 @@ export async function executeRun(mode: CorpusMode, input: string, flags: RunFlag
   listInputFiles(input);
   if (statSync(input, { throwIfNoEntry: false })?.isFile() === true) checkRecordFile(input, 'a corpus file (JSON Lines, JSON, CSV, Parquet, WET or text)');
   checkRunOut(flags.out);
+  if (!config.batch.enabled && flags.allowConfigChange !== true) refuseLiveOverOpenBatches(flags.out);
   // Resolve the endpoint before touching the run directory: a missing model stops here.
   const gateway = needsModel ? openGateway(config, flags.out, true) : undefined;
   const lastFailure = watchFailures(gateway);
@@ -216,4 +219,24 @@ export async function executeRun(mode: CorpusMode, input: string, flags: RunFlag
   }
   if (runJson.status === 'interrupted') return EXIT_INTERRUPTED;
   return reportGatewaysExit(funnel?.retryable ?? 0, [gateway], lastFailure());
+}
+
+/**
+ * A live run over a directory whose batches are still open would pay again for every request
+ * in them (the provider bills the batch when it completes): refused, unless the user says so.
+ */
+function refuseLiveOverOpenBatches(out: string): void {
+  const file = join(out, BATCH_JOURNAL_FILE);
+  if (!existsSync(file)) return;
+  const journal = new BatchJournal(file);
+  let summary;
+  try {
+    summary = journal.summary();
+  } finally {
+    journal.close();
+  }
+  if (summary.open === 0 || summary.submitted === 0) return;
+  throw new ConfigError(
+    `${out}: ${summary.submitted} request(s) are in ${summary.open} batch(es) still open at the provider, which bills them when they complete; a live run would pay for them again. Rerun with --batch to collect them, or add --allow-config-change to run live anyway.`,
+  );
 }
