@@ -67,5 +67,8 @@ describe('estimateRun', () => {
     const expected = (est.total.prompt_tokens * 1 + est.total.completion_tokens * 2) / 1e6;
     expect(est.cost_usd).toBeCloseTo(expected, 6);
     expect(formatEstimate(est)).toContain('estimated cost: $');
+    // The Batch API's price beside it (half by default).
+    expect(est.batch_cost_usd).toBeCloseTo(expected * 0.5, 6);
+    expect(formatEstimate(est)).toContain(`$${(expected * 0.5).toFixed(2)} with --batch`);
   });
 });

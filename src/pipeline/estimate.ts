@@ -34,12 +34,14 @@ export interface RunEstimate {
   total: Omit<StepEstimateTotals, 'records'>;
   /** USD, when the config has prices for every model that would be called. */
   cost_usd: number | undefined;
+  /** The same at the Batch API's price (`batch.price_factor` of it). */
+  batch_cost_usd: number | undefined;
 }
 
 export async function estimateRun(input: string, config: Config, mode: CorpusMode): Promise<RunEstimate> {
   const steps = buildPipeline(mode, { config });
   const shard = parseShard(config.shard);
-  const est: RunEstimate = { documents: 0, input_rejected: 0, steps: {}, total: { calls: 0, prompt_tokens: 0, completion_tokens: 0 }, cost_usd: undefined };
+  const est: RunEstimate = { documents: 0, input_rejected: 0, steps: {}, total: { calls: 0, prompt_tokens: 0, completion_tokens: 0 }, cost_usd: undefined, batch_cost_usd: undefined };
   for (const step of steps) est.steps[step.name] = { records: 0, calls: 0, prompt_tokens: 0, completion_tokens: 0 };
 
   const walk = (i: number, item: EstimateItem, weight: number): void => {
@@ -95,6 +97,7 @@ export async function estimateRun(input: string, config: Config, mode: CorpusMod
     else cost += (s.prompt_tokens * price.prompt_per_million + s.completion_tokens * price.completion_per_million) / 1e6;
   }
   est.cost_usd = priced && est.total.calls > 0 ? cost : undefined;
+  est.batch_cost_usd = est.cost_usd === undefined ? undefined : est.cost_usd * config.batch.price_factor;
   return est;
 }
 
@@ -109,7 +112,7 @@ export function formatEstimate(e: RunEstimate): string {
     ...rows,
     `  ${'total'.padEnd(11)} ${pad('', 9)} ${pad(e.total.calls, 9)} ${pad(e.total.prompt_tokens, 14)} ${pad(e.total.completion_tokens, 14)}`,
     e.cost_usd !== undefined
-      ? `estimated cost: $${e.cost_usd.toFixed(2)} live (a model's price from \`prices\` or the price table)`
+      ? `estimated cost: $${e.cost_usd.toFixed(2)} live, $${(e.batch_cost_usd ?? e.cost_usd).toFixed(2)} with --batch (a model's price from \`prices\` or the price table)`
       : 'estimated cost: unpriced — add `prices` for the models to the config file to see it',
     'measured from your text: documents, segments, and the local filter\'s decisions; prompt sizes (4 characters a token)',
     'assumed, not measured: extraction passes 85%, 1.5 workflows per extraction, 10% re-asks, the judge keeps half of the uncertain-band segments, typical completion sizes (src/pipeline/steps/)',
