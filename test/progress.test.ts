@@ -6,7 +6,7 @@
  */
 import { expectedDocuments } from '../src/pipeline/session.js';
 import { describe, expect, it } from 'vitest';
-import { bar, Progress, RESUMED_TICK, type ProgressSnapshot } from '../src/pipeline/progress.js';
+import { bar, IN_FLIGHT_TICK, Progress, RESUMED_TICK, type ProgressSnapshot } from '../src/pipeline/progress.js';
 
 function setup(total: number, snap: Partial<ProgressSnapshot> = {}) {
   let now = 1_000_000;
@@ -65,6 +65,23 @@ describe('progress', () => {
     expect(lines[3]).toBe('passed 3  rejected 2  |  extract 5');
     // $1.50 for 5 documents: 5 more cost about $1.50 again.
     expect(lines[4]).toBe('cost $1.5000 so far, ~$3.00 projected');
+  });
+
+  it('brackets the projected cost while documents are in flight (their calls are in the cost so far)', () => {
+    const { progress, live } = setup(100, { calls: 30, costUsd: 1.5 });
+    // 5 finished, 10 in flight: charged to the 5 alone $0.30 a document, spread over 15 $0.10.
+    for (let i = 0; i < 5; i++) progress.tick('documents');
+    progress.tick(IN_FLIGHT_TICK, 10);
+    expect(progress.lines().at(-1)).toBe('cost $1.5000 so far, ~$10.00–$30.00 projected');
+    // A batch wave: nothing finished yet, 20 documents waiting on answers: a floor only.
+    const wave = setup(100, { calls: 20, costUsd: 0.5 });
+    wave.progress.tick(IN_FLIGHT_TICK, 20);
+    expect(wave.progress.lines().at(-1)).toBe('cost $0.5000 so far, ≥ ~$2.50 projected');
+    // Nothing in flight any more: one figure again, and the in-flight count is no step.
+    progress.tick(IN_FLIGHT_TICK, -10);
+    live.costUsd = 1.5;
+    expect(progress.lines().at(-1)).toBe('cost $1.5000 so far, ~$30.00 projected');
+    expect(progress.lines().join('\n')).not.toMatch(/in-flight/);
   });
 
   it('says unpriced instead of $0 when no call had a price', () => {

@@ -19,7 +19,7 @@ import { setMaxListeners } from 'node:events';
 import type { Reason, Rejection } from '../records.js';
 import { FatalEndpointError, RequestRejectedError, TransientEndpointError } from '../llm/errors.js';
 import { startAdmission } from './admission.js';
-import { RESUMED_TICK } from './progress.js';
+import { IN_FLIGHT_TICK, RESUMED_TICK } from './progress.js';
 import { BoundedRunner, Semaphore, settleAll, shardOf } from './pool.js';
 import type { RunDirectory } from './run-dir.js';
 import { checkChain, orderedPrefix, type Step, type StepContext, type StepOutcome } from './step.js';
@@ -319,6 +319,8 @@ export async function runSteps(
       await runner.run(async () => {
         // Ctrl-C while this item waited for a slot: leave it for the rerun.
         if (options.signal?.aborted === true) return;
+        // Items being worked on, for the projected cost (their calls are in the cost so far).
+        tick(IN_FLIGHT_TICK);
         try {
           const done =
             pending === undefined
@@ -331,6 +333,8 @@ export async function runSteps(
         } catch (error) {
           if (error instanceof FatalEndpointError) fatal ??= error;
           else throw error;
+        } finally {
+          options.progress?.tick(IN_FLIGHT_TICK, -1);
         }
       });
       if (runner.error !== undefined) break;

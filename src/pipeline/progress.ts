@@ -64,6 +64,8 @@ export interface ProgressOptions {
 
 /** Tick label of documents skipped on resume (already done by an earlier run). */
 export const RESUMED_TICK = 'resumed';
+/** Tick label of items being worked on: +1 when one starts, -1 when it ends (a count, not a total). */
+export const IN_FLIGHT_TICK = 'in-flight';
 /** Rates are measured over this window, in milliseconds. */
 const WINDOW_MS = 60_000;
 
@@ -200,22 +202,32 @@ export class Progress {
     );
 
     const final = this.options.finalStep;
-    const steps = [...this.counts.entries()].filter(([k]) => k !== 'documents' && k !== 'rejected' && k !== RESUMED_TICK && k !== final);
+    const steps = [...this.counts.entries()].filter(([k]) => k !== 'documents' && k !== 'rejected' && k !== RESUMED_TICK && k !== IN_FLIGHT_TICK && k !== final);
     const outcome = `passed ${final === undefined ? '-' : (this.counts.get(final) ?? 0)}  rejected ${this.counts.get('rejected') ?? 0}`;
     out.push(steps.length > 0 ? `${outcome}  |  ${steps.map(([k, v]) => `${k} ${v}`).join('  ')}` : outcome);
     out.push(this.costLine(snap, done, total));
     return out;
   }
 
-  /** Cost so far, and projected to the whole input from the cost per document of this session. */
+  /**
+   * Cost so far, and projected to the whole input. The cost so far includes the calls of the
+   * items still in flight, so it is bracketed: charged to the finished items alone it runs high
+   * (a full pipeline, a batch wave), spread as if the items in flight were finished it runs low.
+   * The two meet as the run goes on; a range is shown while they differ by more than 5 %.
+   */
   private costLine(snap: ProgressSnapshot, done: number, total: number | undefined): string {
     const unpriced = snap.unpricedCalls ?? 0;
     if (snap.calls > 0 && unpriced >= snap.calls) return 'cost unpriced (no price known for the model: set `prices` in the config)';
     const note = unpriced > 0 ? ` + ${unpriced} unpriced calls` : '';
     const fresh = this.fresh();
+    const inFlight = Math.max(0, this.counts.get(IN_FLIGHT_TICK) ?? 0);
     let projected = '';
-    if (total !== undefined && fresh > 0 && done < total) {
-      projected = `, ~$${(snap.costUsd + (snap.costUsd / fresh) * (total - done)).toFixed(2)} projected`;
+    if (total !== undefined && done < total && snap.costUsd > 0 && fresh + inFlight > 0) {
+      const low = snap.costUsd + (snap.costUsd / (fresh + inFlight)) * Math.max(0, total - done - inFlight);
+      const high = fresh > 0 ? snap.costUsd + (snap.costUsd / fresh) * (total - done) : undefined;
+      if (high === undefined) projected = `, ≥ ~$${low.toFixed(2)} projected`;
+      else if (high > low * 1.05) projected = `, ~$${low.toFixed(2)}–$${high.toFixed(2)} projected`;
+      else projected = `, ~$${high.toFixed(2)} projected`;
     }
     return `cost $${snap.costUsd.toFixed(4)}${note} so far${projected}`;
   }
