@@ -15,13 +15,14 @@ import type { Segment } from '../src/records.js';
 
 /** fsync calls held by the test: the descriptor and the callback that completes the call. */
 const held: Array<{ fd: number; done: (error: NodeJS.ErrnoException | null) => void }> = [];
-/** When set, every fsync fails at once with this code. */
+/** When set, every fsync fails at once with this code (of the files whose path ends with `failFile`, when that is set too). */
 let failWith: string | undefined;
+let failFile: string | undefined;
 
 vi.mock('node:fs', async (importOriginal) => {
   const real = await importOriginal<typeof import('node:fs')>();
   const fsync = (fd: number, done: (error: NodeJS.ErrnoException | null) => void): void => {
-    if (failWith !== undefined) {
+    if (failWith !== undefined && (failFile === undefined || real.readlinkSync(`/proc/self/fd/${fd}`).endsWith(failFile))) {
       const error: NodeJS.ErrnoException = Object.assign(new Error(`${failWith}: i/o error, fsync`), { code: failWith });
       setImmediate(() => done(error));
       return;
@@ -36,6 +37,7 @@ beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'gemtraj-engine-sync-'));
   held.length = 0;
   failWith = undefined;
+  failFile = undefined;
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -95,6 +97,67 @@ describe('group marks after asynchronous syncs', () => {
     // The writer refuses further records: what was written may not be on the device.
     expect(() => rd.state.segments.write({ id: 'late', doc_id: 'late', index: 0, start: 0, end: 1, text: 'x', score: 1, keep: true, by: 'heuristic' })).toThrow(/segments\.jsonl/);
     rd.close();
+  });
+
+  /** Completes the held syncs every few milliseconds until `run` settles. */
+  async function releasing<T>(run: Promise<T>): Promise<T> {
+    const timer = setInterval(() => {
+      for (const h of held.splice(0)) h.done(null);
+    }, 5);
+    try {
+      return await run;
+    } finally {
+      clearInterval(timer);
+    }
+  }
+
+  it('after a failed group, settles only once the later groups\' syncs have (nothing closed under them)', async () => {
+    failWith = 'EIO';
+    failFile = 'segments.jsonl';
+    const rd = new RunDirectory(dir);
+    await rd.open();
+    // Odd documents are rejected: rejected.jsonl has a sync of its own in every group, held.
+    const step: Step<{ id: string }, Segment> = {
+      ...store,
+      run: async (d) => {
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        if (Number(d.id.slice(1)) % 2 === 1) return { kind: 'reject', reasons: [{ check: 'odd', message: 'odd' }] };
+        return store.run(d, { signal: new AbortController().signal });
+      },
+    };
+    const ids = Array.from({ length: 70 }, (_, i) => `d${i}`);
+    let settled = false;
+    const run = runSteps(source(ids), [step] as Step[], rd, { mode: 'test', itemConcurrency: 4 }).finally(() => {
+      settled = true;
+    });
+    run.catch(() => undefined);
+    // Group 1 (64 documents) and the last group (6) each hold the rejected file's sync; their
+    // segments syncs fail. The failure is known once group 1's held sync completes.
+    await vi.waitFor(() => expect(held.length).toBe(2));
+    held.shift()?.done(null);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    // The last group's sync is still in flight: the run must not settle (its caller would close the file under it).
+    expect(settled).toBe(false);
+    for (const h of held.splice(0)) h.done(null);
+    await expect(run).rejects.toThrow(/segments\.jsonl/);
+    expect(() => rd.close()).not.toThrow();
+    expect(marks()).toEqual([]);
+  });
+
+  it('on an input error, finishes what is in flight and its syncs before the error goes up', async () => {
+    const rd = new RunDirectory(dir);
+    await rd.open();
+    async function* broken(): AsyncGenerator<SourceItem> {
+      for (let i = 0; i < 80; i++) yield { kind: 'record', id: `d${i}`, record: { id: `d${i}` } };
+      throw new Error('input broke');
+    }
+    await expect(releasing(runSteps(broken(), [store] as Step[], rd, { mode: 'test', itemConcurrency: 80 }))).rejects.toThrow(/input broke/);
+    // Nothing runs on after the error: no sync starts while the caller goes on to close.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(held.length).toBe(0);
+    expect(() => rd.close()).not.toThrow();
+    // What finished before the error stays finished.
+    expect(marks().length).toBe(80);
   });
 
   it('closes nothing under a sync in flight: the run returns only after its syncs settle', async () => {

@@ -130,21 +130,30 @@ export async function runSteps(
   let markTimer: NodeJS.Timeout | undefined;
   /** The groups' syncs and marks, in order; rejected for good by the first failure (no later group is marked). */
   let marks: Promise<void> = Promise.resolve();
+  /** Every sync started and not settled: none may be in flight when the caller closes the files. */
+  const syncing = new Set<Promise<void>>();
+  /** Set by the first failed sync or mark, or once the run is over: no group is synced or marked after it. */
+  let marking = true;
   const markDoneNow = (): void => {
     if (markTimer !== undefined) clearTimeout(markTimer);
     markTimer = undefined;
-    if (doneWaiting.length === 0) return;
+    if (!marking || doneWaiting.length === 0) return;
     for (const step of steps) step.flush?.();
     const ids = doneWaiting.splice(0);
     // Started now, so that it covers exactly the records written so far; handled here, so that
     // a failure behind an earlier one is no unhandled rejection.
     const durable = dir.syncOutputsAsync();
-    durable.catch(() => undefined);
+    syncing.add(durable);
+    void durable.then(
+      () => syncing.delete(durable),
+      () => syncing.delete(durable),
+    );
     marks = marks.then(() => durable).then(() => {
       for (const id of ids) state.progress.write({ id, mode: options.mode });
     });
     // The run stops on a failed sync or mark as it did when they were synchronous.
     marks.catch((error: unknown) => {
+      marking = false;
       runner.error ??= error;
     });
   };
@@ -153,7 +162,16 @@ export async function runSteps(
     markDoneNow();
     await marks;
   };
+  /** Stops marking and waits for every sync in flight (however the run ends). */
+  const settleSyncs = async (): Promise<void> => {
+    marking = false;
+    if (markTimer !== undefined) clearTimeout(markTimer);
+    markTimer = undefined;
+    while (syncing.size > 0) await Promise.allSettled([...syncing]);
+    await marks.catch(() => undefined);
+  };
   const markLater = (id: string): void => {
+    if (!marking) return;
     doneWaiting.push(id);
     if (doneWaiting.length >= MARK_GROUP) markDoneNow();
     else markTimer ??= setTimeout(() => {
@@ -273,6 +291,37 @@ export async function runSteps(
 
   // The admission timer stops however the run ends (an input error leaves through the loop).
   try {
+    try {
+      await readInput();
+    } catch (error) {
+      // An input that cannot be read on: what is in flight finishes and what finished stays
+      // finished, as on a stop, before the error goes up (and the caller closes the files).
+      await runner.drain();
+      try {
+        await markAllDone();
+      } catch {
+        // the input error is the one to report
+      }
+      throw error;
+    }
+    await runner.drain();
+    try {
+      await markAllDone();
+    } catch (error) {
+      runner.error ??= error;
+    }
+    clearTimeout(grace);
+    options.signal?.removeEventListener('abort', onStop);
+    if (runner.error !== undefined) throw runner.error;
+    return { itemsSeen: seen, itemsSkipped: skipped, stoppedBy: fatal, interrupted: options.signal?.aborted === true };
+  } finally {
+    stopAdmission?.();
+    // However the run ends, no sync is left in flight when the caller closes the files.
+    await settleSyncs();
+  }
+
+  /** The reading loop: admits every item of the input, in order. */
+  async function readInput(): Promise<void> {
     for await (const item of input) {
       if (fatal !== undefined || options.signal?.aborted === true) break;
       const id = item.kind === 'record' ? item.id : item.rejection.id;
@@ -339,21 +388,5 @@ export async function runSteps(
       });
       if (runner.error !== undefined) break;
     }
-    await runner.drain();
-    try {
-      await markAllDone();
-    } catch (error) {
-      runner.error ??= error;
-    }
-    clearTimeout(grace);
-    options.signal?.removeEventListener('abort', onStop);
-    if (runner.error !== undefined) throw runner.error;
-    return { itemsSeen: seen, itemsSkipped: skipped, stoppedBy: fatal, interrupted: options.signal?.aborted === true };
-  } finally {
-    stopAdmission?.();
-    if (markTimer !== undefined) clearTimeout(markTimer);
-    // However the run ends (an input error leaves through the loop), no sync is left in flight
-    // when the caller closes the files.
-    await marks.catch(() => undefined);
   }
 }
