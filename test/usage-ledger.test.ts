@@ -90,6 +90,32 @@ describe('usage ledger', () => {
     expect(() => lines.map((l) => JSON.parse(l) as unknown)).not.toThrow();
   });
 
+  it('in batch mode records answers only, and they leave another process\'s unconfirmed calls unconfirmed', async () => {
+    const dir = runDir();
+    // A live process killed with a request on the wire: its `sent` line stays without outcome.
+    const hanging = open(dir, new FakeBackend(() => new Promise(() => undefined)));
+    void hanging.complete(ask('a'));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    // Then a batch-mode process (answers may reach another process): no `sent` line, outcomes tagged.
+    const batch = createGateway({
+      model: 'm',
+      backend: answer(),
+      cachePath: join(dir, 'cache.sqlite'),
+      usageLedgerPath: join(dir, USAGE_LEDGER_FILE),
+      answersOutliveProcess: true,
+      prices: { m: { prompt_per_million: 1, completion_per_million: 2 } },
+    });
+    await batch.complete(ask('b'));
+    await batch.complete(ask('c'));
+    await batch.close();
+    const events = readFileSync(join(dir, USAGE_LEDGER_FILE), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { e: string; o?: number });
+    expect(events.filter((e) => e.e === 'sent')).toHaveLength(1);
+    expect(events.filter((e) => e.e === 'paid').every((e) => e.o === 1)).toBe(true);
+    // The dead process's request is still unconfirmed; the batch answers are two calls of their own.
+    const total = new UsageLedger(join(dir, USAGE_LEDGER_FILE)).previous().totals;
+    expect(total).toMatchObject({ calls: 3, unconfirmed_calls: 1 });
+  });
+
   it('counts failed attempts as retries and failures, not as paid calls', async () => {
     const dir = runDir();
     const failing = new FakeBackend(() => {

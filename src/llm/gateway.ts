@@ -103,9 +103,14 @@ export function createGateway(init: GatewayInit): Gateway {
     ledger === undefined
       ? undefined
       : (event) => {
-          if (init.answersOutliveProcess === true && (event.e === 'sent' || event.e === 'abandoned')) return;
+          let line = event;
+          if (init.answersOutliveProcess === true) {
+            if (event.e === 'sent' || event.e === 'abandoned') return;
+            // Outcomes without their `sent` line: replay must not settle another process's with them.
+            if (event.e === 'paid' || event.e === 'unanswered') line = { ...event, o: 1 };
+          }
           try {
-            ledger.append(event);
+            ledger.append(line);
           } catch (error) {
             ledgerFailure ??= writeFailure(ledger.path, error);
           }

@@ -97,10 +97,14 @@ function add(into: UsageFigures, from: UsageFigures): void {
 export type UsageEvent =
   /** A request goes on the wire: pending until its outcome; a pending one at replay's end was never read. */
   | { e: 'sent'; s: StageName; m: string }
-  /** The answer to a sent request (paid). */
-  | { e: 'paid'; s: StageName; m: string; p: number; c: number; usd: number | null }
-  /** A sent request ended with an error answer or no connection (not billed). */
-  | { e: 'unanswered'; s: StageName; m: string }
+  /**
+   * The answer to a sent request (paid). `o: 1`: an outcome with no `sent` line before it (batch
+   * mode, where the process that reads an answer may not be the one that sent the request), so
+   * it settles no `sent` line at replay, another process's included.
+   */
+  | { e: 'paid'; s: StageName; m: string; p: number; c: number; usd: number | null; o?: 1 }
+  /** A sent request ended with an error answer or no connection (not billed). `o` as for `paid`. */
+  | { e: 'unanswered'; s: StageName; m: string; o?: 1 }
   /** A sent request abandoned (aborted) before its answer: counted as unconfirmed. */
   | { e: 'abandoned'; s: StageName; m: string }
   | { e: 'cached'; s: StageName; m: string; p: number; c: number; usd: number | null }
@@ -163,7 +167,7 @@ export class UsageAccounting {
         return;
       }
       case 'paid':
-        this.settle(event.s, event.m);
+        if (event.o !== 1) this.settle(event.s, event.m);
         f.calls++;
         if (event.usd === null) {
           f.unpriced_calls++;
@@ -174,7 +178,7 @@ export class UsageAccounting {
         f.cost_usd += event.usd ?? 0;
         return;
       case 'unanswered':
-        this.settle(event.s, event.m);
+        if (event.o !== 1) this.settle(event.s, event.m);
         return;
       case 'abandoned':
         this.settle(event.s, event.m);
