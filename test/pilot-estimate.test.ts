@@ -3,11 +3,11 @@
  * extrapolated call count lands within 15% of what the whole run really takes; the pilot's
  * answers are cached, so the run that follows does not pay for them again.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runMain } from '../src/testing/cli-harness.js';
+import { builtCli, runMain, spawnCli } from '../src/testing/cli-harness.js';
 import { corpusLines, type CorpusOptions } from '../src/testing/corpus.js';
 import { startMockServer } from '../src/testing/mock-server.js';
 import { scriptedTeacher } from '../src/testing/scripted-teacher.js';
@@ -91,5 +91,63 @@ describe('--estimate --pilot', () => {
     expect(r.code).toBe(3);
     expect(r.stdout).not.toMatch(/^calls /m);
     expect(r.stderr).toMatch(/no estimate/);
+  });
+
+  it('checks the run directory as a run would: another corpus is refused, and nothing is written into it', async () => {
+    const a = join(dir, 'corpus-a.jsonl');
+    const b = join(dir, 'corpus-b.jsonl');
+    writeFileSync(a, `${corpusLines({ ...CORPUS, count: 6 }).join('\n')}\n`);
+    writeFileSync(b, `${corpusLines({ ...CORPUS, count: 6, seed: 99 }).join('\n')}\n`);
+    const server = await startMockServer({ handler: scriptedTeacher() });
+    const out = join(dir, 'foreign');
+    expect((await runMain(['run', a, '--out', out, '--base-url', server.url, '--model', 'teacher', '--quiet'])).code).toBe(0);
+    const paid = server.count;
+    const ledger = readFileSync(join(out, 'usage.jsonl'), 'utf8');
+    const pilot = await runMain(['run', b, '--out', out, '--base-url', server.url, '--model', 'teacher', '--estimate', '--pilot', '3', '--quiet']);
+    expect(pilot.code).toBe(2);
+    expect(pilot.stderr).toMatch(/another corpus/);
+    expect(server.count).toBe(paid);
+    expect(readFileSync(join(out, 'usage.jsonl'), 'utf8')).toBe(ledger);
+    await server.close();
+  });
+
+  it('keeps the usage an older run.json recorded without a ledger', async () => {
+    const corpus = join(dir, 'corpus-base.jsonl');
+    writeFileSync(corpus, `${corpusLines({ ...CORPUS, count: 8 }).join('\n')}\n`);
+    const server = await startMockServer({ handler: scriptedTeacher() });
+    const calls = (out: string): number => (JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as { usage: { totals: { calls: number } } }).usage.totals.calls;
+    const results: number[] = [];
+    for (const pilot of [false, true]) {
+      const out = join(dir, pilot ? 'base-pilot' : 'base-plain');
+      expect((await runMain(['run', corpus, '--out', out, '--base-url', server.url, '--model', 'teacher', '--quiet', '--max-docs', '5'])).code).toBe(0);
+      // A directory from before the ledger (or a batch run of an earlier version): usage in run.json only.
+      rmSync(join(out, 'usage.jsonl'));
+      if (pilot) expect((await runMain(['run', corpus, '--out', out, '--base-url', server.url, '--model', 'teacher', '--estimate', '--pilot', '3', '--quiet'])).code).toBe(0);
+      expect((await runMain(['run', corpus, '--out', out, '--base-url', server.url, '--model', 'teacher', '--quiet'])).code).toBe(0);
+      results.push(calls(out));
+    }
+    expect(results[1]).toBe(results[0]);
+    await server.close();
+  });
+
+  it.skipIf(!existsSync(builtCli()))('stopped by Ctrl-C, gives no estimate and leaves no scratch folder', { timeout: 30_000 }, async () => {
+    const corpus = join(dir, 'corpus-stop.jsonl');
+    writeFileSync(corpus, `${corpusLines({ ...CORPUS, count: 20 }).join('\n')}\n`);
+    const teacher = scriptedTeacher();
+    const server = await startMockServer({ handler: async (request, index) => {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      return teacher(request, index);
+    } });
+    const scratch = join(dir, 'tmp-stop');
+    mkdirSync(scratch);
+    const { child, done } = spawnCli(['run', corpus, '--out', join(dir, 'stopped'), '--base-url', server.url, '--model', 'teacher', '--estimate', '--pilot', '20', '--quiet'], { TMPDIR: scratch });
+    while (server.count < 2) await new Promise((resolve) => setTimeout(resolve, 20));
+    child.kill('SIGINT');
+    const result = await done;
+    expect(result.code).toBe(130);
+    expect(result.stdout).not.toMatch(/^calls /m);
+    expect(result.stderr).toMatch(/pilot interrupted/);
+    expect(readdirSync(scratch).filter((name) => name.startsWith('gemtraj-pilot-'))).toEqual([]);
+    await server.close();
   });
 });

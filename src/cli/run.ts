@@ -5,7 +5,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { ConfigError, DEDUP_MODES, FILTER_MODES, REPAIRED_CALLS_MODES } from '../config.js';
+import { ConfigError, DEDUP_MODES, FILTER_MODES, REPAIRED_CALLS_MODES, type Config } from '../config.js';
 import { describeDefault } from '../config-docs.js';
 import { EXIT_ENDPOINT, EXIT_INTERRUPTED } from '../errors.js';
 import { registerFilter } from './filter.js';
@@ -17,10 +17,10 @@ import { formatFunnel } from '../pipeline/counts.js';
 import { estimateRun, formatEstimate } from '../pipeline/estimate.js';
 import type { CorpusMode } from '../pipeline/pipelines.js';
 import { formatPilotEstimate, pilotEstimate } from '../pipeline/pilot.js';
-import { runCorpusSession } from '../pipeline/session.js';
+import { checkResume, runCorpusSession } from '../pipeline/session.js';
 import { truncationSummary } from '../pipeline/truncation.js';
 import { addInputOptions, addModelOptions, checkOneInput, configFromFlags, INPUT_ARGUMENT_HELP, openGateway, type CommonFlags } from './common.js';
-import { checkRunOut } from '../pipeline/run-dir.js';
+import { checkRunOut, RunDirectory } from '../pipeline/run-dir.js';
 import { listInputFiles } from '../io/documents.js';
 import { checkRecordFile } from '../io/record-file.js';
 
@@ -132,29 +132,7 @@ const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 export async function executeRun(mode: CorpusMode, input: string, flags: RunFlags): Promise<number> {
   // Batch mode keeps a whole wave pending: it replaces `concurrency` for the engine too.
   const config = batchModeConfig(configFromFlags(flags, runConfigFlags(flags)));
-  if (flags.estimate === true && flags.pilot !== undefined) {
-    // The run's cache and usage ledger: the pilot's answers and paid calls belong to the run.
-    const gateway = openGateway(config, flags.out, true);
-    const lastFailure = watchFailures(gateway);
-    let estimate;
-    try {
-      estimate = await pilotEstimate({ mode, input, out: flags.out, config, gateway, pilot: flags.pilot, allowConfigChange: flags.allowConfigChange === true });
-    } finally {
-      await gateway.close();
-    }
-    // A pilot whose calls failed measured the failures: no estimate, the run's exit code.
-    if (estimate.status === 'stopped') {
-      process.stderr.write(`gemtraj: pilot stopped: ${estimate.stop_reason ?? ''}\nNo estimate: fix the cause and run the pilot again (its answers so far are cached).\n`);
-      return EXIT_ENDPOINT;
-    }
-    const failed = reportGatewaysExit(estimate.retryable, [gateway], lastFailure());
-    if (failed !== 0) {
-      process.stderr.write(`gemtraj: no estimate: ${estimate.retryable} pilot document(s) failed.\n`);
-      return failed;
-    }
-    process.stdout.write(`${formatPilotEstimate(estimate)}\n`);
-    return 0;
-  }
+  if (flags.estimate === true && flags.pilot !== undefined) return runPilot(mode, input, flags, config);
   if (flags.pilot !== undefined) throw new ConfigError('--pilot goes with --estimate: gemtraj run <input> --out <dir> --estimate --pilot 20');
   if (flags.estimate === true) {
     const estimate = await estimateRun(input, config, mode);
@@ -239,4 +217,58 @@ function refuseLiveOverOpenBatches(out: string): void {
   throw new ConfigError(
     `${out}: ${summary.submitted} request(s) are in ${summary.open} batch(es) still open at the provider, which bills them when they complete; a live run would pay for them again. Rerun with --batch to collect them, or add --allow-config-change to run live anyway.`,
   );
+}
+
+/**
+ * `--estimate --pilot N`. The pilot writes into the run directory's cache and usage ledger (its
+ * answers and paid calls are the run's), so the directory is checked and locked as a run's:
+ * the same corpus and settings, no live pilot over open batches, no other process in it.
+ */
+async function runPilot(mode: CorpusMode, input: string, flags: RunFlags, config: Config): Promise<number> {
+  const pilot = flags.pilot as number;
+  listInputFiles(input);
+  if (statSync(input, { throwIfNoEntry: false })?.isFile() === true) checkRecordFile(input, 'a corpus file (JSON Lines, JSON, CSV, Parquet, WET or text)');
+  checkRunOut(flags.out);
+  const dir = new RunDirectory(flags.out);
+  const previous = dir.readRunJson();
+  checkResume(flags.out, previous, { mode, input, config, allowConfigChange: flags.allowConfigChange, allowInputChange: flags.allowInputChange });
+  if (!config.batch.enabled && flags.allowConfigChange !== true) refuseLiveOverOpenBatches(flags.out);
+  dir.holdLock();
+  const abort = new AbortController();
+  const onSignal = (): void => {
+    if (abort.signal.aborted) process.exit(EXIT_INTERRUPTED);
+    abort.abort();
+  };
+  let estimate;
+  let gateway;
+  let lastFailure: () => string | undefined = () => undefined;
+  for (const name of STOP_SIGNALS) process.on(name, onSignal);
+  try {
+    // The run's cache and usage ledger: the pilot's answers and paid calls belong to the run.
+    gateway = openGateway(config, flags.out, true);
+    lastFailure = watchFailures(gateway);
+    // A ledger started by the pilot takes the usage an older run.json recorded without one.
+    gateway.runUsage(previous?.usage);
+    estimate = await pilotEstimate({ mode, input, out: flags.out, config, gateway, pilot, allowConfigChange: flags.allowConfigChange === true, signal: abort.signal });
+  } finally {
+    for (const name of STOP_SIGNALS) process.off(name, onSignal);
+    await gateway?.close();
+    dir.close();
+  }
+  if (estimate.status === 'interrupted') {
+    process.stderr.write('gemtraj: pilot interrupted: no estimate (its answers so far are cached).\n');
+    return EXIT_INTERRUPTED;
+  }
+  // A pilot whose calls failed measured the failures: no estimate, the run's exit code.
+  if (estimate.status === 'stopped') {
+    process.stderr.write(`gemtraj: pilot stopped: ${estimate.stop_reason ?? ''}\nNo estimate: fix the cause and run the pilot again (its answers so far are cached).\n`);
+    return EXIT_ENDPOINT;
+  }
+  const failed = reportGatewaysExit(estimate.retryable, [gateway], lastFailure());
+  if (failed !== 0) {
+    process.stderr.write(`gemtraj: no estimate: ${estimate.retryable} pilot document(s) failed.\n`);
+    return failed;
+  }
+  process.stdout.write(`${formatPilotEstimate(estimate)}\n`);
+  return 0;
 }

@@ -92,6 +92,8 @@ export interface PilotOptions {
   /** Documents to run for real. Minimum 1. */
   pilot: number;
   allowConfigChange?: boolean | undefined;
+  /** Stop requested: the pilot's session finishes what is in flight (status `interrupted`). */
+  signal?: AbortSignal | undefined;
   log?: ((message: string) => void) | undefined;
 }
 
@@ -112,6 +114,7 @@ export async function pilotEstimate(options: PilotOptions): Promise<PilotEstimat
       config: { ...config, max_docs: Math.min(options.pilot, config.max_docs ?? Infinity), quiet: true },
       gateway,
       allowConfigChange: options.allowConfigChange === true,
+      signal: options.signal,
       log: options.log ?? (() => undefined),
     });
   } finally {

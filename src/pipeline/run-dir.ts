@@ -241,6 +241,15 @@ export class RunDirectory {
     this.files = Object.fromEntries(Object.entries(RUN_FILES).map(([k, v]) => [k, join(dir, v)])) as Record<keyof typeof RUN_FILES, string>;
   }
 
+  /**
+   * Creates the folder and takes its lock, nothing else: for a process that writes beside the
+   * run (a pilot's usage ledger and cache) without opening it. {@link close} gives it back.
+   */
+  holdLock(): void {
+    makeOutputDir(this.dir);
+    this.lock();
+  }
+
   /** Creates the folder or opens an existing run for resume. */
   async open(): Promise<ResumeInfo> {
     makeOutputDir(this.dir);

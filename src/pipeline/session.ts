@@ -50,13 +50,17 @@ export interface CorpusSessionResult {
   files: RunDirectory['files'];
 }
 
-/** Runs one session; throws {@link ConfigError} before touching anything when settings changed. */
-export async function runCorpusSession(options: CorpusSessionOptions): Promise<CorpusSessionResult> {
-  const { mode, input, out, config, gateway } = options;
-  const log = options.log ?? ((): void => undefined);
-  checkRunOut(out);
-  const dir = new RunDirectory(out);
-  const previous = dir.readRunJson();
+/**
+ * Refuses to resume `out` (whose run.json is `previous`) on another corpus or with other
+ * settings, unless allowed; returns this session's input identity and settings fingerprint.
+ * Also what a pilot checks against the run directory it estimates for.
+ */
+export function checkResume(
+  out: string,
+  previous: ReturnType<RunDirectory['readRunJson']>,
+  options: Pick<CorpusSessionOptions, 'mode' | 'input' | 'config' | 'allowConfigChange' | 'allowInputChange'>,
+): { identity: ReturnType<typeof inputIdentity>; fingerprint: ReturnType<typeof runFingerprint> } {
+  const { mode, input, config } = options;
   const identity = inputIdentity(input);
   const previousIdentity = previous?.input_identity;
   if (previousIdentity !== undefined && identity !== undefined && options.allowInputChange !== true) {
@@ -78,6 +82,17 @@ export async function runCorpusSession(options: CorpusSessionOptions): Promise<C
       );
     }
   }
+  return { identity, fingerprint };
+}
+
+/** Runs one session; throws {@link ConfigError} before touching anything when settings changed. */
+export async function runCorpusSession(options: CorpusSessionOptions): Promise<CorpusSessionResult> {
+  const { mode, input, out, config, gateway } = options;
+  const log = options.log ?? ((): void => undefined);
+  checkRunOut(out);
+  const dir = new RunDirectory(out);
+  const previous = dir.readRunJson();
+  const { identity, fingerprint } = checkResume(out, previous, options);
   const resume = await dir.open();
   dir.ensureFiles(mode === 'filter' ? ['segments', 'rejected'] : ['final', 'rejected']);
   const startedAt = new Date();
@@ -160,7 +175,7 @@ export async function runCorpusSession(options: CorpusSessionOptions): Promise<C
       command: mode,
       input,
       // A resume with --allow-input-change keeps the first identity, like the fingerprint.
-      input_identity: previousIdentity ?? identity,
+      input_identity: previous?.input_identity ?? identity,
       status: session.status,
       stop_reason: session.stop_reason,
       config: { ...config, base_urls: config.base_urls.map(publicUrl) },
