@@ -150,4 +150,37 @@ describe('gemtraj batch export / import', () => {
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/nope\.jsonl: no such file/);
   });
+
+  it('records only refusals of the request itself: an endpoint failure (unknown model) is asked for again, and without --out nothing is recorded', async () => {
+    const corpus = join(dir, 'corpus-fatal.jsonl');
+    writeFileSync(corpus, `${corpusLines({ ...CORPUS, count: 3 }).join('\n')}\n`);
+    const config = join(dir, 'fast-fatal.json');
+    writeFileSync(config, JSON.stringify({ batch: { collect_ms: 40 } }));
+    const out = join(dir, 'offline-fatal');
+    const exportWave = async (): Promise<string> => {
+      const r = await runMain(['batch', 'export', corpus, '--out', out, '--model', 'teacher', '--config', config]);
+      expect(r.code, r.stderr).toBe(0);
+      return readFileSync(join(out, 'batch-requests.jsonl'), 'utf8');
+    };
+    const requests = await exportWave();
+    const firstKey = (JSON.parse(requests.split('\n')[0] as string) as { custom_id: string }).custom_id;
+    let n = 0;
+    const unknownModel: MockHandler = () => errorReply(404, 'The model `teacher` does not exist.', { type: 'invalid_request_error', code: 'model_not_found' });
+    const contextFirst: MockHandler = (request, index) =>
+      n++ === 0 ? errorReply(400, "This model's maximum context length is 32768 tokens. However, you requested 40000 tokens.", { type: 'invalid_request_error', code: 'context_length_exceeded' }) : scriptedTeacher()(request, index);
+    const results = join(dir, 'fatal-results.jsonl');
+    writeFileSync(results, await runBatchFile(requests, unknownModel));
+    const imported = await runMain(['batch', 'import', results, '--out', out]);
+    expect(imported.code).toBe(3);
+    expect(imported.stderr).toMatch(/failed for the endpoint's own reason/);
+    expect(existsSync(join(out, 'batch-refused.jsonl'))).toBe(false);
+    // The next export asks for them again (the endpoint may be fixed meanwhile).
+    expect(await exportWave()).toContain(firstKey);
+    // A refusal of the request itself, imported with only the cache: said, not recorded.
+    writeFileSync(results, await runBatchFile(requests, contextFirst));
+    const byCache = await runMain(['batch', 'import', results, '--cache', join(out, 'cache.sqlite')]);
+    expect(byCache.code).toBe(0);
+    expect(byCache.stderr).toMatch(/not recorded without --out/);
+    expect(existsSync(join(out, 'batch-refused.jsonl'))).toBe(false);
+  });
 });

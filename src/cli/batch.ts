@@ -6,10 +6,10 @@
  * is complete.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { ConfigError, FILTER_MODES } from '../config.js';
-import { EXIT_BAD_INPUT, GemtrajError } from '../errors.js';
+import { EXIT_BAD_INPUT, EXIT_ENDPOINT, GemtrajError } from '../errors.js';
 import { JsonlWriter } from '../io/jsonl.js';
 import { describeDefault } from '../config-docs.js';
 import { ExportBackend } from '../llm/batch-export.js';
@@ -135,9 +135,9 @@ function executeImport(output: string, flags: ImportFlags): number {
   const cache = new ResponseCache(cachePath);
   try {
     const summary = importBatchOutput(output, cache, { exported, fallbackModel: config.model ?? 'unknown' });
-    if (summary.refused.length > 0) {
-      // Beside the cache: the run directory (or the cache file's folder) the next export reads.
-      const writer = new JsonlWriter(join(flags.out ?? dirname(cachePath), BATCH_REFUSED_FILE));
+    // In the run directory, where the next export reads them (without --out they are only said).
+    if (summary.refused.length > 0 && flags.out !== undefined) {
+      const writer = new JsonlWriter(join(flags.out, BATCH_REFUSED_FILE));
       try {
         for (const line of summary.refused) writer.write(JSON.parse(line));
         writer.sync();
@@ -150,7 +150,10 @@ function executeImport(output: string, flags: ImportFlags): number {
       process.stderr.write(
         `imported ${summary.answered} answers into ${cachePath}` +
           (summary.failed > 0 ? `; ${summary.failed} failed lines (the next export asks for them again)` : '') +
-          (summary.refused.length > 0 ? `; ${summary.refused.length} refused by the endpoint (their records are rejected at the next export)` : '') +
+          (summary.refused.length > 0
+            ? `; ${summary.refused.length} refused by the endpoint for good (${flags.out !== undefined ? `recorded in ${join(flags.out, BATCH_REFUSED_FILE)}: their records are rejected at the next export; delete it to ask again` : 'not recorded without --out: the next export asks for them again'})`
+            : '') +
+          (summary.fatal > 0 ? `; ${summary.fatal} failed for the endpoint's own reason (a wrong model, a key, a quota)` : '') +
           (summary.errors.length > 0 ? `: ${summary.errors.join('; ')}` : '') +
           (summary.repeated > 0 ? `; ${summary.repeated} lines for requests already answered skipped` : '') +
           (summary.foreign > 0 ? `; ${summary.foreign} lines for requests this export did not write skipped (another run's output?)` : '') +
@@ -158,6 +161,10 @@ function executeImport(output: string, flags: ImportFlags): number {
           '\n',
       );
       if (others.length > 0) process.stderr.write(`gemtraj: note: answers by another model than the export asked for: ${others.join(', ')}\n`);
+    }
+    if (summary.fatal > 0) {
+      process.stderr.write(`gemtraj: ${summary.fatal} line(s) failed for the endpoint's own reason: fix the endpoint (model name, key, quota) and run the batch again; the next export asks for them again.\n`);
+      return EXIT_ENDPOINT;
     }
     return summary.answered === 0 && summary.failed === 0 && summary.refused.length === 0 ? 1 : 0;
   } finally {

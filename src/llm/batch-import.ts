@@ -9,7 +9,8 @@
  * A line that failed for now (a server error, an expired line) is left out: the next export asks
  * for it again. A line the endpoint refused for good (a prompt too long, a content policy) is
  * returned in `refused`, for the caller to record, so that the next export rejects its record
- * with the endpoint's error instead of asking again forever.
+ * with the endpoint's error instead of asking again forever. A line failed for the endpoint's
+ * own reason (a wrong model, a key, a quota) is counted in `fatal`, and recorded nowhere.
  */
 import { readFileSync } from 'node:fs';
 import { parseOutputFile, type LineOutcome } from './batch-lines.js';
@@ -45,6 +46,11 @@ export interface ImportSummary {
   otherModels: Record<string, number>;
   /** Output lines the endpoint refused for good, as read: record them (see {@link BATCH_REFUSED_FILE}). */
   refused: string[];
+  /**
+   * Lines failed for a reason that is the endpoint's, not the request's (a wrong model, a key,
+   * a quota): not recorded; the run cannot go on until the endpoint is fixed and the batch run again.
+   */
+  fatal: number;
 }
 
 /** Reads `file` and stores its answers in `cache`. */
@@ -52,7 +58,7 @@ export function importBatchOutput(file: string, cache: ResponseCache, options: I
   const { exported, fallbackModel } = options;
   const asked = (key: string): string => exported?.get(key) ?? fallbackModel;
   const { outcomes, unreadable } = parseOutputFile(readFileSync(file, 'utf8'), file, asked);
-  const summary: ImportSummary = { answered: 0, failed: 0, errors: [], unreadable, foreign: 0, repeated: 0, otherModels: {}, refused: [] };
+  const summary: ImportSummary = { answered: 0, failed: 0, errors: [], unreadable, foreign: 0, repeated: 0, otherModels: {}, refused: [], fatal: 0 };
   const seen = new Set<string>();
   const note = (outcome: LineOutcome, message: string): void => {
     if (summary.errors.length < 5) summary.errors.push(`${outcome.key.slice(0, 12)}…: ${message}`);
@@ -76,8 +82,11 @@ export function importBatchOutput(file: string, cache: ResponseCache, options: I
     } else if (outcome.failure.action === 'retry') {
       summary.failed++;
       note(outcome, outcome.failure.reason);
-    } else {
+    } else if (outcome.failure.action === 'reject') {
       summary.refused.push(outcome.raw);
+      note(outcome, outcome.failure.error.message);
+    } else {
+      summary.fatal++;
       note(outcome, outcome.failure.error.message);
     }
   }
@@ -90,6 +99,6 @@ export function importBatchOutput(file: string, cache: ResponseCache, options: I
  */
 export function refusalsOf(text: string, where: string, model: (key: string) => string): Map<string, Extract<LineOutcome, { ok: false }>['failure']> {
   const refused = new Map<string, Extract<LineOutcome, { ok: false }>['failure']>();
-  for (const outcome of parseOutputFile(text, where, model).outcomes) if (!outcome.ok && outcome.failure.action !== 'retry') refused.set(outcome.key, outcome.failure);
+  for (const outcome of parseOutputFile(text, where, model).outcomes) if (!outcome.ok && outcome.failure.action === 'reject') refused.set(outcome.key, outcome.failure);
   return refused;
 }
