@@ -122,7 +122,7 @@ describe('group marks after asynchronous syncs', () => {
       run: async (d) => {
         await new Promise((resolve) => setTimeout(resolve, 1));
         if (Number(d.id.slice(1)) % 2 === 1) return { kind: 'reject', reasons: [{ check: 'odd', message: 'odd' }] };
-        return store.run(d, { signal: new AbortController().signal });
+        return store.run(d, { sourceText: undefined, signal: new AbortController().signal });
       },
     };
     const ids = Array.from({ length: 70 }, (_, i) => `d${i}`);
