@@ -148,6 +148,24 @@ describe('--estimate --pilot', () => {
     expect(result.stdout).not.toMatch(/^calls /m);
     expect(result.stderr).toMatch(/pilot interrupted/);
     expect(readdirSync(scratch).filter((name) => name.startsWith('gemtraj-pilot-'))).toEqual([]);
+    // A second Ctrl-C quits at once: the scratch folder goes all the same.
+    const twice = spawnCli(['run', corpus, '--out', join(dir, 'stopped-twice'), '--base-url', server.url, '--model', 'teacher', '--estimate', '--pilot', '20', '--quiet'], { TMPDIR: scratch });
+    const before = server.count;
+    while (server.count < before + 2) await new Promise((resolve) => setTimeout(resolve, 20));
+    twice.child.kill('SIGINT');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    twice.child.kill('SIGINT');
+    expect((await twice.done).code).toBe(130);
+    expect(readdirSync(scratch).filter((name) => name.startsWith('gemtraj-pilot-'))).toEqual([]);
     await server.close();
+  });
+
+  it('makes no folder when no model is named', async () => {
+    const corpus = join(dir, 'corpus-nomodel.jsonl');
+    writeFileSync(corpus, `${corpusLines({ ...CORPUS, count: 2 }).join('\n')}\n`);
+    const out = join(dir, 'no-model');
+    const r = await runMain(['run', corpus, '--out', out, '--base-url', 'http://127.0.0.1:9/v1', '--estimate', '--pilot', '1', '--quiet']);
+    expect(r.code).toBe(2);
+    expect(existsSync(out)).toBe(false);
   });
 });

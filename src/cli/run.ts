@@ -11,6 +11,7 @@ import { EXIT_ENDPOINT, EXIT_INTERRUPTED } from '../errors.js';
 import { registerFilter } from './filter.js';
 import { reportGatewaysExit, watchFailures } from './endpoint-exit.js';
 import { batchModeConfig } from '../llm/batch-from-config.js';
+import { resolveEndpoint } from '../llm/from-config.js';
 import { BATCH_JOURNAL_FILE, BatchJournal } from '../llm/batch-journal.js';
 import { formatCost } from '../llm/usage.js';
 import { formatFunnel } from '../pipeline/counts.js';
@@ -233,10 +234,13 @@ async function runPilot(mode: CorpusMode, input: string, flags: RunFlags, config
   const previous = dir.readRunJson();
   checkResume(flags.out, previous, { mode, input, config, allowConfigChange: flags.allowConfigChange, allowInputChange: flags.allowInputChange });
   if (!config.batch.enabled && flags.allowConfigChange !== true) refuseLiveOverOpenBatches(flags.out);
+  // A missing model or key stops here, before the folder is made.
+  resolveEndpoint(config);
   dir.holdLock();
   const abort = new AbortController();
   const onSignal = (): void => {
     if (abort.signal.aborted) process.exit(EXIT_INTERRUPTED);
+    process.stderr.write('gemtraj: interrupted: stopping the pilot (again to quit at once)\n');
     abort.abort();
   };
   let estimate;
@@ -252,8 +256,11 @@ async function runPilot(mode: CorpusMode, input: string, flags: RunFlags, config
     estimate = await pilotEstimate({ mode, input, out: flags.out, config, gateway, pilot, allowConfigChange: flags.allowConfigChange === true, signal: abort.signal });
   } finally {
     for (const name of STOP_SIGNALS) process.off(name, onSignal);
-    await gateway?.close();
-    dir.close();
+    try {
+      await gateway?.close();
+    } finally {
+      dir.close();
+    }
   }
   if (estimate.status === 'interrupted') {
     process.stderr.write('gemtraj: pilot interrupted: no estimate (its answers so far are cached).\n');

@@ -38,7 +38,8 @@ export interface RunEstimate {
   batch_cost_usd: number | undefined;
 }
 
-export async function estimateRun(input: string, config: Config, mode: CorpusMode): Promise<RunEstimate> {
+/** Walks the input without a model call; `signal` stops the walk early (the figures are then partial). */
+export async function estimateRun(input: string, config: Config, mode: CorpusMode, signal?: AbortSignal): Promise<RunEstimate> {
   const steps = buildPipeline(mode, { config });
   const shard = parseShard(config.shard);
   const est: RunEstimate = { documents: 0, input_rejected: 0, steps: {}, total: { calls: 0, prompt_tokens: 0, completion_tokens: 0 }, cost_usd: undefined, batch_cost_usd: undefined };
@@ -67,6 +68,7 @@ export async function estimateRun(input: string, config: Config, mode: CorpusMod
       const id = item.kind === 'record' ? item.id : item.rejection.id;
       if (shard !== undefined && shardOf(id, shard.count) !== shard.index) continue;
       if (config.max_docs !== undefined && seen >= config.max_docs) break;
+      if (signal?.aborted === true) break;
       seen++;
       if (item.kind === 'rejection') {
         est.input_rejected++;

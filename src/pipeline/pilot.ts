@@ -73,9 +73,9 @@ export interface PilotEstimate {
  * (segments, or the segments a local scorer keeps): computed exactly for both without a model
  * call, and what calls grow with. Falls back to documents when no step calls a model.
  */
-async function scaleOf(input: string, config: Config, mode: CorpusMode, pilot: number): Promise<{ scale: number; documents: number; pilotDocuments: number }> {
-  const full = await estimateRun(input, config, mode);
-  const part = await estimateRun(input, { ...config, max_docs: Math.min(pilot, config.max_docs ?? Infinity) }, mode);
+async function scaleOf(input: string, config: Config, mode: CorpusMode, pilot: number, signal?: AbortSignal): Promise<{ scale: number; documents: number; pilotDocuments: number }> {
+  const full = await estimateRun(input, config, mode, signal);
+  const part = await estimateRun(input, { ...config, max_docs: Math.min(pilot, config.max_docs ?? Infinity) }, mode, signal);
   const first = Object.entries(full.steps).find(([, s]) => s.calls > 0)?.[0];
   const fullRecords = first === undefined ? full.documents : (full.steps[first]?.records ?? 0);
   const pilotRecords = first === undefined ? part.documents : (part.steps[first]?.records ?? 0);
@@ -99,13 +99,16 @@ export interface PilotOptions {
 
 export async function pilotEstimate(options: PilotOptions): Promise<PilotEstimate> {
   const { config, gateway } = options;
-  const size = await scaleOf(options.input, config, options.mode, options.pilot);
+  const size = await scaleOf(options.input, config, options.mode, options.pilot, options.signal);
   const latencies: number[] = [];
   const off = gateway.onEvent((event) => {
     if (event.type === 'call' && !event.cached) latencies.push(event.duration_ms);
   });
   let result;
   const scratch = mkdtempSync(join(tmpdir(), 'gemtraj-pilot-'));
+  // Removed however the process ends: a second Ctrl-C exits at once, past any finally.
+  const removeScratch = (): void => rmSync(scratch, { recursive: true, force: true });
+  process.once('exit', removeScratch);
   try {
     result = await runCorpusSession({
       mode: options.mode,
@@ -119,7 +122,8 @@ export async function pilotEstimate(options: PilotOptions): Promise<PilotEstimat
     });
   } finally {
     off();
-    rmSync(scratch, { recursive: true, force: true });
+    process.off('exit', removeScratch);
+    removeScratch();
   }
   const pilotDocs = size.pilotDocuments;
   const scale = size.scale;
