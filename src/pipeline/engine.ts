@@ -294,8 +294,9 @@ export async function runSteps(
     try {
       await readInput();
     } catch (error) {
-      // An input that cannot be read on: what is in flight finishes and what finished stays
-      // finished, as on a stop, before the error goes up (and the caller closes the files).
+      // An input that cannot be read on, or an ordered step that failed: what is in flight
+      // finishes and what finished stays finished, as on a stop, before the error goes up (and
+      // the caller closes the files).
       await runner.drain();
       try {
         await markAllDone();
@@ -352,17 +353,8 @@ export async function runSteps(
       let prefixDone = true;
       if (ordered > 0) {
         frontier = [];
-        try {
-          prefixDone = await advance(0, item.record, context, frontier);
-        } catch (error) {
-          await runner.drain();
-          try {
-            await markAllDone(); // what finished before the failure stays finished
-          } catch {
-            // the first error is the one to report
-          }
-          throw error;
-        }
+        // A failure here goes up through the reading loop's catch: what finished stays finished.
+        prefixDone = await advance(0, item.record, context, frontier);
       }
       const pending = frontier;
       await runner.run(async () => {
