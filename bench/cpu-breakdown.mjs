@@ -11,7 +11,9 @@
 //   BREAKDOWN_TOP=25           JavaScript functions listed (main thread, inclusive)
 //   BREAKDOWN_LEAVES=25        leaf symbols listed (main thread, self: where the CPU was when sampled)
 // Prints, for the whole run and for its second half (the compiler's warm-up mostly behind):
-// the share of all samples per category, main thread and helper threads apart.
+// the share of all samples per category, main thread and helper threads apart, as ms of CPU per
+// model call and with the share of it spent in the kernel; then the main thread's JavaScript
+// functions (inclusive) and leaf symbols (self) of the second half.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
