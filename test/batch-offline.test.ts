@@ -80,6 +80,15 @@ describe('gemtraj batch export / import', () => {
     expect(usage.failed_calls).toBe(0);
   });
 
+  /** A corpus of `count` documents and a config that collects a wave in 40 ms, named after `name`. */
+  function files(name: string, count: number): { corpus: string; config: string } {
+    const corpus = join(dir, `corpus-${name}.jsonl`);
+    writeFileSync(corpus, `${corpusLines({ ...CORPUS, count }).join('\n')}\n`);
+    const config = join(dir, `fast-${name}.json`);
+    writeFileSync(config, JSON.stringify({ batch: { collect_ms: 40 } }));
+    return { corpus, config };
+  }
+
   /** export → answer with `vllm` → import, until export says the run is complete; the number of waves. */
   async function loop(corpus: string, out: string, vllm: MockHandler, config: string): Promise<number> {
     const results = join(out, '..', `${out.split('/').pop() ?? 'out'}-results.jsonl`);
@@ -94,10 +103,7 @@ describe('gemtraj batch export / import', () => {
   }
 
   it('ends when the endpoint refuses a line for good: its record is rejected with the endpoint\'s reason, as with --batch', async () => {
-    const corpus = join(dir, 'corpus-400.jsonl');
-    writeFileSync(corpus, `${corpusLines({ ...CORPUS, count: 4 }).join('\n')}\n`);
-    const config = join(dir, 'fast-400.json');
-    writeFileSync(config, JSON.stringify({ batch: { collect_ms: 40 } }));
+    const { corpus, config } = files('400', 4);
     const teacher = scriptedTeacher();
     let refusedKey: string | undefined;
     const vllm: MockHandler = (request, index) => {
@@ -114,10 +120,7 @@ describe('gemtraj batch export / import', () => {
   });
 
   it('imports only answers to the requests the export wrote, each once; a wrong folder or file is refused by name', async () => {
-    const corpus = join(dir, 'corpus-checks.jsonl');
-    writeFileSync(corpus, `${corpusLines({ ...CORPUS, count: 3 }).join('\n')}\n`);
-    const config = join(dir, 'fast-checks.json');
-    writeFileSync(config, JSON.stringify({ batch: { collect_ms: 40 } }));
+    const { corpus, config } = files('checks', 3);
     const out = join(dir, 'offline-checks');
     expect((await runMain(['batch', 'export', corpus, '--out', out, '--model', 'teacher', '--config', config])).code).toBe(0);
     const requests = readFileSync(join(out, 'batch-requests.jsonl'), 'utf8');
@@ -152,10 +155,7 @@ describe('gemtraj batch export / import', () => {
   });
 
   it('records only refusals of the request itself: an endpoint failure (unknown model) is asked for again, and without --out nothing is recorded', async () => {
-    const corpus = join(dir, 'corpus-fatal.jsonl');
-    writeFileSync(corpus, `${corpusLines({ ...CORPUS, count: 3 }).join('\n')}\n`);
-    const config = join(dir, 'fast-fatal.json');
-    writeFileSync(config, JSON.stringify({ batch: { collect_ms: 40 } }));
+    const { corpus, config } = files('fatal', 3);
     const out = join(dir, 'offline-fatal');
     const exportWave = async (): Promise<string> => {
       const r = await runMain(['batch', 'export', corpus, '--out', out, '--model', 'teacher', '--config', config]);

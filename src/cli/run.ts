@@ -141,23 +141,12 @@ export async function executeRun(mode: CorpusMode, input: string, flags: RunFlag
     return 0;
   }
   const needsModel = mode !== 'filter' || config.filter.mode !== 'local';
-  // Before the gateway creates its cache in --out: a missing input or a foreign folder is
-  // refused with nothing left behind (no run.lock, no empty cache.sqlite).
-  listInputFiles(input);
-  if (statSync(input, { throwIfNoEntry: false })?.isFile() === true) checkRecordFile(input, 'a corpus file (JSON Lines, JSON, CSV, Parquet, WET or text)');
-  checkRunOut(flags.out);
-  if (!config.batch.enabled && flags.allowConfigChange !== true) refuseLiveOverOpenBatches(flags.out);
+  checkRunTarget(input, flags, config);
   // Resolve the endpoint before touching the run directory: a missing model stops here.
   const gateway = needsModel ? openGateway(config, flags.out, true) : undefined;
   const lastFailure = watchFailures(gateway);
   const abort = new AbortController();
-  // SIGTERM and SIGHUP are how schedulers (Slurm, Kubernetes, systemd) and closed terminals
-  // stop a job: the same graceful stop as Ctrl-C, so run.json is written and the lock freed.
-  const onSignal = (): void => {
-    if (abort.signal.aborted) process.exit(EXIT_INTERRUPTED);
-    abort.abort();
-  };
-  for (const name of STOP_SIGNALS) process.on(name, onSignal);
+  const stopListening = listenForStop(abort);
   let result;
   try {
     result = await runCorpusSession({
@@ -174,7 +163,7 @@ export async function executeRun(mode: CorpusMode, input: string, flags: RunFlag
       },
     });
   } finally {
-    for (const name of STOP_SIGNALS) process.off(name, onSignal);
+    stopListening();
     await gateway?.close();
   }
   const { runJson, files } = result;
@@ -198,6 +187,35 @@ export async function executeRun(mode: CorpusMode, input: string, flags: RunFlag
   }
   if (runJson.status === 'interrupted') return EXIT_INTERRUPTED;
   return reportGatewaysExit(funnel?.retryable ?? 0, [gateway], lastFailure());
+}
+
+/**
+ * Before anything is written into --out (no run.lock, no empty cache.sqlite): a missing input,
+ * a foreign folder, or a live run over batches still open is refused.
+ */
+function checkRunTarget(input: string, flags: RunFlags, config: Config): void {
+  listInputFiles(input);
+  if (statSync(input, { throwIfNoEntry: false })?.isFile() === true) checkRecordFile(input, 'a corpus file (JSON Lines, JSON, CSV, Parquet, WET or text)');
+  checkRunOut(flags.out);
+  if (!config.batch.enabled && flags.allowConfigChange !== true) refuseLiveOverOpenBatches(flags.out);
+}
+
+/**
+ * SIGINT, SIGTERM and SIGHUP abort `abort` (a graceful stop: what is in flight finishes, run.json
+ * is written, the lock freed); a second one quits at once. SIGTERM and SIGHUP are how schedulers
+ * (Slurm, Kubernetes, systemd) and closed terminals stop a job. Returns the function that stops
+ * listening. `note`: said on the first signal.
+ */
+function listenForStop(abort: AbortController, note?: string): () => void {
+  const onSignal = (): void => {
+    if (abort.signal.aborted) process.exit(EXIT_INTERRUPTED);
+    if (note !== undefined) process.stderr.write(`${note}\n`);
+    abort.abort();
+  };
+  for (const name of STOP_SIGNALS) process.on(name, onSignal);
+  return () => {
+    for (const name of STOP_SIGNALS) process.off(name, onSignal);
+  };
 }
 
 /**
@@ -227,26 +245,18 @@ function refuseLiveOverOpenBatches(out: string): void {
  */
 async function runPilot(mode: CorpusMode, input: string, flags: RunFlags, config: Config): Promise<number> {
   const pilot = flags.pilot as number;
-  listInputFiles(input);
-  if (statSync(input, { throwIfNoEntry: false })?.isFile() === true) checkRecordFile(input, 'a corpus file (JSON Lines, JSON, CSV, Parquet, WET or text)');
-  checkRunOut(flags.out);
+  checkRunTarget(input, flags, config);
   const dir = new RunDirectory(flags.out);
   const previous = dir.readRunJson();
   checkResume(flags.out, previous, { mode, input, config, allowConfigChange: flags.allowConfigChange, allowInputChange: flags.allowInputChange });
-  if (!config.batch.enabled && flags.allowConfigChange !== true) refuseLiveOverOpenBatches(flags.out);
   // A missing model or key stops here, before the folder is made.
   resolveEndpoint(config);
   dir.holdLock();
   const abort = new AbortController();
-  const onSignal = (): void => {
-    if (abort.signal.aborted) process.exit(EXIT_INTERRUPTED);
-    process.stderr.write('gemtraj: interrupted: stopping the pilot (again to quit at once)\n');
-    abort.abort();
-  };
   let estimate;
   let gateway;
   let lastFailure: () => string | undefined = () => undefined;
-  for (const name of STOP_SIGNALS) process.on(name, onSignal);
+  const stopListening = listenForStop(abort, 'gemtraj: interrupted: stopping the pilot (again to quit at once)');
   try {
     // The run's cache and usage ledger: the pilot's answers and paid calls belong to the run.
     gateway = openGateway(config, flags.out, true);
@@ -255,7 +265,7 @@ async function runPilot(mode: CorpusMode, input: string, flags: RunFlags, config
     gateway.runUsage(previous?.usage);
     estimate = await pilotEstimate({ mode, input, out: flags.out, config, gateway, pilot, allowConfigChange: flags.allowConfigChange === true, signal: abort.signal });
   } finally {
-    for (const name of STOP_SIGNALS) process.off(name, onSignal);
+    stopListening();
     try {
       await gateway?.close();
     } finally {
