@@ -80,6 +80,39 @@ describe('gemtraj batch export / import', () => {
     expect(usage.failed_calls).toBe(0);
   });
 
+  it('counts each answer of the offline batches once, as a paid call at the batch price, over every wave and a rerun', async () => {
+    const { corpus } = files('usage', 6);
+    const config = join(dir, 'priced.json');
+    // $1 per million prompt tokens and $2 per million completion tokens; batches at 0.5 of that.
+    writeFileSync(config, JSON.stringify({ batch: { collect_ms: 40, price_factor: 0.5 }, prices: { teacher: { prompt_per_million: 1, completion_per_million: 2 } } }));
+    type Totals = { calls: number; cached_calls: number; prompt_tokens: number; completion_tokens: number; cost_usd: number; unconfirmed_calls: number };
+    const totalsOf = (out: string): Totals => (JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as { usage: { totals: Totals } }).usage.totals;
+
+    const live = await startMockServer({ handler: scriptedTeacher() });
+    const liveOut = join(dir, 'usage-live');
+    expect((await runMain(['run', corpus, '--out', liveOut, '--base-url', live.url, '--model', 'teacher', '--config', config, '--quiet'])).code).toBe(0);
+    await live.close();
+    const reference = totalsOf(liveOut);
+
+    const out = join(dir, 'usage-offline');
+    expect(await loop(corpus, out, scriptedTeacher(), config)).toBeGreaterThan(1);
+    const offline = totalsOf(out);
+    // Every answer the GPU machine made is one paid call with its tokens, whichever wave used it.
+    expect(offline.calls).toBe(reference.calls);
+    expect(offline.prompt_tokens).toBe(reference.prompt_tokens);
+    expect(offline.completion_tokens).toBe(reference.completion_tokens);
+    expect(offline.unconfirmed_calls).toBe(0);
+    expect(offline.cost_usd).toBeCloseTo(reference.cost_usd * 0.5, 9);
+    const cache = new ResponseCache(join(out, 'cache.sqlite'));
+    expect(cache.offlineUncounted()).toBe(0);
+    cache.close();
+
+    // A rerun of the finished run uses the same answers again: cache hits, no new paid call.
+    const again = await runMain(['batch', 'export', corpus, '--out', out, '--model', 'teacher', '--config', config]);
+    expect(again.stderr).toContain('nothing left to export');
+    expect(totalsOf(out).calls).toBe(reference.calls);
+  });
+
   /** A corpus of `count` documents and a config that collects a wave in 40 ms, named after `name`. */
   function files(name: string, count: number): { corpus: string; config: string } {
     const corpus = join(dir, `corpus-${name}.jsonl`);

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { isLocalUrl, priceBook, pricePerMillion } from '../src/llm/prices.js';
-import { formatCost, UsageAccounting } from '../src/llm/usage.js';
+import { formatCost, formatSaved, UsageAccounting, type UsageFigures } from '../src/llm/usage.js';
 
 const usage = { prompt_tokens: 10_000, completion_tokens: 2_000 };
 
@@ -41,5 +41,19 @@ describe('prices', () => {
     expect(accounting.report().unpriced_models).toEqual(['local-model']);
     // After a kill: answered calls all unpriced, others unconfirmed (cost unknown): unpriced.
     expect(formatCost({ calls: 48, unconfirmed_calls: 16, unpriced_calls: 32, cost_usd: 0 })).toBe('unpriced');
+  });
+
+  it('reports what cache hits of unpriced models saved as unpriced, not $0', () => {
+    const accounting = new UsageAccounting(priceBook({ prices: { a: { prompt_per_million: 1, completion_per_million: 2 } } }));
+    accounting.recordCached('generate', 'local-model', usage);
+    const report = accounting.report();
+    expect(formatSaved(report.totals, report.unpriced_models)).toBe('unpriced');
+    expect(formatSaved(report.by_model['local-model'] as UsageFigures, report.unpriced_models, 'local-model')).toBe('unpriced');
+    accounting.recordCached('judge', 'a', usage);
+    const both = accounting.report();
+    expect(formatSaved(both.totals, both.unpriced_models)).toBe('$0.0140');
+    expect(formatSaved(both.by_model.a as UsageFigures, both.unpriced_models, 'a')).toBe('$0.0140');
+    // No hits: nothing was saved, whatever the prices.
+    expect(formatSaved({ cached_calls: 0, saved_cost_usd: 0 }, ['local-model'])).toBe('$0.0000');
   });
 });

@@ -77,7 +77,8 @@ async function executeExport(input: string, flags: ExportFlags): Promise<number>
   const refusedFile = join(flags.out, BATCH_REFUSED_FILE);
   const refused = existsSync(refusedFile) ? refusalsOf(readFileSync(refusedFile, 'utf8'), refusedFile, () => config.model ?? 'unknown') : undefined;
   const backend = new ExportBackend({ file, collectMs: config.batch.collect_ms, refused });
-  const gateway = gatewayFromConfig(config, { outDir: flags.out, backend });
+  // The ledger makes run.json's usage exact over the loop's many processes, kills included.
+  const gateway = gatewayFromConfig(config, { outDir: flags.out, backend, usageLedger: true, offline: true });
   const say = (message: string): void => {
     if (!config.quiet) process.stderr.write(`${message}\n`);
   };

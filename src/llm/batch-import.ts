@@ -6,6 +6,7 @@
  * - an id counts once, at its first answer: a line repeating an id already read in this file,
  *   or already answered in the cache, never replaces that answer;
  * - an answer from another model than the export asked for is stored, and said.
+ * Answers are stored as offline ones: the first run to use each counts it as a paid call.
  * A line that failed for now (a server error, an expired line) is left out: the next export asks
  * for it again. A line the endpoint refused for good (a prompt too long, a content policy) is
  * returned in `refused`, for the caller to record, so that the next export rejects its record
@@ -77,7 +78,7 @@ export function importBatchOutput(file: string, cache: ResponseCache, options: I
       const { text, finishReason, usage, model, toolCalls } = outcome.response;
       const answeredBy = model !== undefined && model !== '' ? model : asked(outcome.key);
       if (exported !== undefined && answeredBy !== asked(outcome.key)) summary.otherModels[answeredBy] = (summary.otherModels[answeredBy] ?? 0) + 1;
-      cache.put(outcome.key, { text, finishReason, usage: usage ?? { prompt_tokens: 0, completion_tokens: 0 }, model: answeredBy, toolCalls });
+      cache.putOffline(outcome.key, { text, finishReason, usage: usage ?? { prompt_tokens: 0, completion_tokens: 0 }, model: answeredBy, toolCalls });
       summary.answered++;
     } else if (outcome.failure.action === 'retry') {
       summary.failed++;

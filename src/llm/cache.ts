@@ -4,6 +4,8 @@
  * the answer. File names and run ids are not in the key, so the same prompt is never paid
  * for twice, across reruns and across run directories that share a cache file.
  * Each `put` is its own committed statement: a SIGKILLed run loses at most the calls in flight.
+ * Answers loaded from an offline batch (`gemtraj batch import`) are also listed as not yet
+ * counted, so that the first run to use one counts it as a paid call (see {@link ResponseCache.claimOffline}).
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
@@ -69,6 +71,13 @@ export class ResponseCache {
   private readonly db: Database.Database;
   private readonly getStmt: Database.Statement<[string], Row>;
   private readonly putStmt: Database.Statement<[string, string, string, string, number, number, string | null, number]>;
+  private readonly offlineStmt: Database.Statement<[string]>;
+  private readonly claimStmt: Database.Statement<[string]>;
+  /**
+   * Whether answers imported offline were waiting to be counted when the cache was opened: when
+   * not, a hit costs no second lookup. An import made while this process runs is counted by the next.
+   */
+  private offlineWaiting: boolean;
 
   /** Opens (creating the file and its folder if needed) the cache at `path`. */
   constructor(readonly path: string) {
@@ -96,6 +105,8 @@ export class ResponseCache {
       tool_calls TEXT,
       created_at INTEGER NOT NULL
     )`);
+      // Older gemtraj versions ignore this table, and read the answers as any other.
+      db.exec('CREATE TABLE IF NOT EXISTS offline_uncounted (key TEXT PRIMARY KEY)');
     } catch (error) {
       db?.close();
       // "unable to open database file" does not say that the folder is read-only, and
@@ -111,6 +122,9 @@ export class ResponseCache {
          (key, model, text, finish_reason, prompt_tokens, completion_tokens, tool_calls, created_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     );
+    this.offlineStmt = this.db.prepare('INSERT OR IGNORE INTO offline_uncounted (key) VALUES (?)');
+    this.claimStmt = this.db.prepare('DELETE FROM offline_uncounted WHERE key = ?');
+    this.offlineWaiting = this.db.prepare('SELECT 1 FROM offline_uncounted LIMIT 1').get() !== undefined;
   }
 
   get(key: string): CachedCompletion | undefined {
@@ -136,6 +150,31 @@ export class ResponseCache {
       value.toolCalls === undefined || value.toolCalls.length === 0 ? null : JSON.stringify(value.toolCalls),
       Date.now(),
     );
+  }
+
+  /**
+   * Stores an answer that an offline batch produced (`batch import`) and lists it as not yet
+   * counted, in one transaction.
+   */
+  putOffline(key: string, value: CachedCompletion): void {
+    this.db.transaction(() => {
+      this.put(key, value);
+      this.offlineStmt.run(key);
+    })();
+  }
+
+  /**
+   * True once for an answer {@link putOffline} stored, at its first use: the caller counts it as
+   * a paid call. Across processes sharing the file, one claims it. False for every other answer.
+   */
+  claimOffline(key: string): boolean {
+    if (!this.offlineWaiting) return false;
+    return this.claimStmt.run(key).changes === 1;
+  }
+
+  /** Offline answers not counted yet (see {@link putOffline}). */
+  offlineUncounted(): number {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM offline_uncounted').get() as { n: number }).n;
   }
 
   /** Number of stored answers. */

@@ -81,6 +81,13 @@ export interface GatewayFromConfigOptions {
    * @default false
    */
   usageLedger?: boolean | undefined;
+  /**
+   * An offline batch export (`gemtraj batch export`): the answers come back through `batch
+   * import`, so the ledger records outcomes only (as in batch mode), and calls are priced at
+   * `batch.price_factor`, the price of the batch file's answers.
+   * @default false
+   */
+  offline?: boolean | undefined;
 }
 
 /** The gateway a config describes. Throws {@link ConfigError} when no usable endpoint or model is configured. */
@@ -106,6 +113,7 @@ export function gatewayFromConfig(config: Config, options: GatewayFromConfigOpti
     ...gatewayOptionsFromConfig(config),
     cachePath,
     usageLedgerPath: options.usageLedger === true && outDir !== undefined ? join(outDir, USAGE_LEDGER_FILE) : undefined,
+    ...(options.offline === true ? { priceFactor: config.batch.price_factor, answersOutliveProcess: true } : {}),
   });
 }
 

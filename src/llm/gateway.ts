@@ -190,8 +190,15 @@ export function createGateway(init: GatewayInit): Gateway {
     if (cache === undefined || key === undefined) return send(request, stage, chat, undefined, started);
     const hit = cache.get(key);
     if (hit !== undefined) {
-      accounting.recordCached(stage, model, hit.usage);
-      emitCached(stage, model, hit.usage, started);
+      if (claimOffline(key)) {
+        // An offline batch's answer (`batch import`), used for the first time: paid, at this
+        // gateway's prices, and counted once (a later use is a cache hit like any other).
+        const cost = accounting.recordCall(stage, model, hit.usage, true);
+        events.emit({ type: 'call', stage, model, cached: false, ...hit.usage, cost_usd: cost, duration_ms: Date.now() - started, attempts: 0 });
+      } else {
+        accounting.recordCached(stage, model, hit.usage);
+        emitCached(stage, model, hit.usage, started);
+      }
       const result: CompletionResult = { text: hit.text, finishReason: hit.finishReason, usage: hit.usage, model: hit.model, cached: true };
       if (hit.toolCalls !== undefined) result.toolCalls = hit.toolCalls;
       return result;
@@ -205,6 +212,16 @@ export function createGateway(init: GatewayInit): Gateway {
       return { ...shared, cached: true };
     }
     return singleFlight.lead(key, () => send(request, stage, chat, key, started));
+  }
+
+  /** {@link ResponseCache.claimOffline}; a cache that cannot be written counts the answer as a hit. */
+  function claimOffline(key: string): boolean {
+    try {
+      return cache?.claimOffline(key) ?? false;
+    } catch {
+      counters.cacheErrors++;
+      return false;
+    }
   }
 
   function emitCached(stage: StageName, model: string, usage: Usage, started: number): void {

@@ -86,6 +86,15 @@ export function formatCost(figures: Pick<UsageFigures, 'cost_usd' | 'unpriced_ca
   return unpriced > 0 ? `${dollars} + ${unpriced} unpriced call${unpriced === 1 ? '' : 's'}` : dollars;
 }
 
+/**
+ * What cache hits saved, as a figure: `unpriced` when the hits were of models without a price
+ * (`model` is the row's, or none for totals over `unpricedModels`), not `$0.0000`.
+ */
+export function formatSaved(figures: Pick<UsageFigures, 'saved_cost_usd' | 'cached_calls'>, unpricedModels: readonly string[], model?: string, digits = 4): string {
+  const unpriced = model !== undefined ? unpricedModels.includes(model) : figures.saved_cost_usd === 0 && unpricedModels.length > 0;
+  return figures.cached_calls > 0 && unpriced ? 'unpriced' : `$${figures.saved_cost_usd.toFixed(digits)}`;
+}
+
 function add(into: UsageFigures, from: UsageFigures): void {
   for (const key of Object.keys(into) as Array<keyof UsageFigures>) into[key] += from[key];
 }
@@ -99,8 +108,9 @@ export type UsageEvent =
   | { e: 'sent'; s: StageName; m: string }
   /**
    * The answer to a sent request (paid). `o: 1`: an outcome with no `sent` line before it (batch
-   * mode, where the process that reads an answer may not be the one that sent the request), so
-   * it settles no `sent` line at replay, another process's included.
+   * mode, where the process that reads an answer may not be the one that sent the request; an
+   * offline batch's answer at its first use), so it settles no `sent` line at replay, another
+   * process's included.
    */
   | { e: 'paid'; s: StageName; m: string; p: number; c: number; usd: number | null; o?: 1 }
   /** A sent request ended with an error answer or no connection (not billed). `o` as for `paid`. */
@@ -211,15 +221,20 @@ export class UsageAccounting {
     this.record({ e: 'sent', s: stage, m: model });
   }
 
-  /** The answer of a sent request (paid); returns its cost in dollars (0 when unpriced: see `unpriced_calls`). */
-  recordCall(stage: StageName, model: string, usage: Usage): number {
-    return this.recordTokens('paid', stage, model, usage);
+  /**
+   * The answer of a sent request (paid); returns its cost in dollars (0 when unpriced: see
+   * `unpriced_calls`). `unsent`: an answer with no `sent` line before it (an offline batch's,
+   * read from the cache), which settles none.
+   */
+  recordCall(stage: StageName, model: string, usage: Usage, unsent = false): number {
+    return this.recordTokens('paid', stage, model, usage, unsent);
   }
 
   /** A paid answer or a cache hit at today's price; returns the dollars (spent or saved). */
-  private recordTokens(e: 'paid' | 'cached', stage: StageName, model: string, usage: Usage): number {
+  private recordTokens(e: 'paid' | 'cached', stage: StageName, model: string, usage: Usage, unsent = false): number {
     const usd = this.priceOf(model, usage) ?? null;
-    this.record({ e, s: stage, m: model, p: usage.prompt_tokens, c: usage.completion_tokens, usd });
+    const tokens = { s: stage, m: model, p: usage.prompt_tokens, c: usage.completion_tokens, usd };
+    this.record(e === 'cached' ? { e, ...tokens } : unsent ? { e, ...tokens, o: 1 } : { e, ...tokens });
     return usd ?? 0;
   }
 

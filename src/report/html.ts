@@ -7,7 +7,7 @@
 import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readJsonl } from '../io/jsonl.js';
-import { formatCost, type UsageFigures } from '../llm/usage.js';
+import { formatCost, formatSaved, type UsageFigures } from '../llm/usage.js';
 import { RUN_FILES } from '../pipeline/run-dir.js';
 import type { Message, Segment, Trajectory } from '../records.js';
 import { VERSION } from '../version.js';
@@ -120,9 +120,10 @@ ${segment !== undefined ? `<details><summary>source segment ${esc(segment.id)}</
 
 function usageRows(a: RunAnalysis): Array<Array<string | number>> {
   const rows: Array<Array<string | number>> = [];
-  const row = (stage: string, model: string, f: UsageFigures): Array<string | number> => [
+  const unpriced = a.usage?.unpriced_models ?? [];
+  const row = (stage: string, model: string | undefined, f: UsageFigures): Array<string | number> => [
     stage,
-    model,
+    model ?? '',
     f.calls,
     f.cached_calls,
     f.failed_calls,
@@ -130,12 +131,12 @@ function usageRows(a: RunAnalysis): Array<Array<string | number>> {
     f.prompt_tokens,
     f.completion_tokens,
     formatCost(f),
-    `$${f.saved_cost_usd.toFixed(4)}`,
+    formatSaved(f, unpriced, model),
   ];
   const usage = a.usage;
   if (usage === undefined) return rows;
   for (const [stage, models] of Object.entries(usage.by_stage)) for (const [model, f] of Object.entries(models ?? {})) rows.push(row(stage, model, f));
-  rows.push(row('total', '', usage.totals));
+  rows.push(row('total', undefined, usage.totals));
   return rows;
 }
 

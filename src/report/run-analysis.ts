@@ -8,7 +8,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError } from '../io/documents.js';
 import { readJsonl } from '../io/jsonl.js';
-import { formatCost, type UsageFigures, type UsageReport } from '../llm/usage.js';
+import { formatCost, formatSaved, type UsageFigures, type UsageReport } from '../llm/usage.js';
 import { computeFunnel, type Funnel, type FunnelMode } from '../pipeline/counts.js';
 import { readSettledRunJson, RUN_FILES } from '../pipeline/run-dir.js';
 import type { RunJsonOnDisk } from '../pipeline/run-json.js';
@@ -158,7 +158,7 @@ export function formatUsage(usage: UsageReport | undefined, duration: number | u
   if (usage === undefined) return `usage: not recorded (no run.json usage)${duration !== undefined ? `; wall time ${formatDuration(duration)}` : ''}`;
   const t = usage.totals;
   const lines = [
-    `calls ${t.calls} paid + ${t.cached_calls} cached (${t.failed_calls} failed, ${t.retries} retries${(t.unconfirmed_calls ?? 0) > 0 ? `, ${t.unconfirmed_calls} unconfirmed: in flight when a process died` : ''}); tokens ${t.prompt_tokens} prompt + ${t.completion_tokens} completion; cost ${formatCost(t)} (cache saved $${t.saved_cost_usd.toFixed(4)}); wall time ${duration !== undefined ? formatDuration(duration) : '-'}`,
+    `calls ${t.calls} paid + ${t.cached_calls} cached (${t.failed_calls} failed, ${t.retries} retries${(t.unconfirmed_calls ?? 0) > 0 ? `, ${t.unconfirmed_calls} unconfirmed: in flight when a process died` : ''}); tokens ${t.prompt_tokens} prompt + ${t.completion_tokens} completion; cost ${formatCost(t)} (cache saved ${formatSaved(t, usage.unpriced_models)}); wall time ${duration !== undefined ? formatDuration(duration) : '-'}`,
   ];
   for (const [stage, models] of Object.entries(usage.by_stage)) {
     for (const [model, f] of Object.entries(models ?? {})) lines.push(`  ${stage} ${model}: ${figuresLine(f)}`);
