@@ -4,6 +4,7 @@
  * unfinished, retried on rerun), refusals interpreted by the step, resume from stored outputs,
  * fatal stops, drops, and the funnel counted from the step list.
  */
+import { getEventListeners } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -231,6 +232,30 @@ describe('runSteps', () => {
   it('a bug in a step (any other error) is rethrown after the work in flight settles', async () => {
     const boom: Step = { ...finishStep([]), run: () => Promise.reject(new Error('step bug')) } as Step;
     await expect(runOnce([{ id: 'd1', parts: ['alpha'] }], [split, scoreStep([]), boom] as Step[])).rejects.toThrow('step bug');
+  });
+
+  it('leaves no listener on the caller\'s stop signal, however the run ends (a step bug, an input error, a clean end)', async () => {
+    const abort = new AbortController();
+    const run = async (input: AsyncGenerator<SourceItem>, steps: Step[]): Promise<void> => {
+      const rd = new RunDirectory(dir);
+      await rd.open();
+      try {
+        await runSteps(input, steps, rd, { mode: 'test', itemConcurrency: 2, signal: abort.signal });
+      } finally {
+        rd.close();
+      }
+    };
+    const boom: Step = { ...finishStep([]), run: () => Promise.reject(new Error('step bug')) } as Step;
+    await expect(run(source([{ id: 'd1', parts: ['alpha'] }]), [split, scoreStep([]), boom] as Step[])).rejects.toThrow('step bug');
+    expect(getEventListeners(abort.signal, 'abort')).toHaveLength(0);
+    async function* unreadable(): AsyncGenerator<SourceItem> {
+      yield { kind: 'record', id: 'd2', record: { id: 'd2', parts: ['beta'] } };
+      throw new Error('in.jsonl:2: cannot be read');
+    }
+    await expect(run(unreadable(), [split, scoreStep([]), finishStep([])] as Step[])).rejects.toThrow('cannot be read');
+    expect(getEventListeners(abort.signal, 'abort')).toHaveLength(0);
+    await run(source([{ id: 'd3', parts: ['gamma'] }]), [split, scoreStep([]), finishStep([])] as Step[]);
+    expect(getEventListeners(abort.signal, 'abort')).toHaveLength(0);
   });
 
   it('many records in flight may all listen to the stop signal without a listener-leak warning', async () => {

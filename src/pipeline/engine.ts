@@ -289,7 +289,8 @@ export async function runSteps(
     return results.every(Boolean);
   }
 
-  // The admission timer stops however the run ends (an input error leaves through the loop).
+  // The admission timer, the grace timer and the stop listener go however the run ends (an
+  // input error leaves through the loop).
   try {
     try {
       await readInput();
@@ -311,12 +312,14 @@ export async function runSteps(
     } catch (error) {
       runner.error ??= error;
     }
-    clearTimeout(grace);
-    options.signal?.removeEventListener('abort', onStop);
     if (runner.error !== undefined) throw runner.error;
     return { itemsSeen: seen, itemsSkipped: skipped, stoppedBy: fatal, interrupted: options.signal?.aborted === true };
   } finally {
     stopAdmission?.();
+    // However the run ends: a caller's signal outlives the run (the CLI's, a server's), and a
+    // stop after it must not hold this run's closures or start its grace timer.
+    clearTimeout(grace);
+    options.signal?.removeEventListener('abort', onStop);
     // However the run ends, no sync is left in flight when the caller closes the files.
     await settleSyncs();
   }
