@@ -107,10 +107,72 @@ describe('gemtraj batch export / import', () => {
     expect(cache.offlineUncounted()).toBe(0);
     cache.close();
 
-    // A rerun of the finished run uses the same answers again: cache hits, no new paid call.
-    const again = await runMain(['batch', 'export', corpus, '--out', out, '--model', 'teacher', '--config', config]);
+    // Another run directory over the same cache uses the same answers again: all cache hits,
+    // none counted as paid a second time.
+    const sharing = join(dir, 'usage-sharing.json');
+    writeFileSync(sharing, JSON.stringify({ batch: { collect_ms: 40, price_factor: 0.5 }, prices: { teacher: { prompt_per_million: 1, completion_per_million: 2 } }, cache: join(out, 'cache.sqlite') }));
+    const second = join(dir, 'usage-second');
+    const again = await runMain(['batch', 'export', corpus, '--out', second, '--model', 'teacher', '--config', sharing]);
     expect(again.stderr).toContain('nothing left to export');
-    expect(totalsOf(out).calls).toBe(reference.calls);
+    expect(totalsOf(second).calls).toBe(0);
+    expect(totalsOf(second).cached_calls).toBe(reference.calls);
+  });
+
+  it('prices offline answers at the batch price when a live run uses them first, and estimates the tokens of lines without usage', async () => {
+    const { corpus } = files('mixed', 6);
+    const config = join(dir, 'mixed.json');
+    writeFileSync(config, JSON.stringify({ batch: { collect_ms: 40, price_factor: 0.5 }, prices: { teacher: { prompt_per_million: 1, completion_per_million: 2 } } }));
+    type Totals = { calls: number; prompt_tokens: number; completion_tokens: number; cost_usd: number };
+    const totalsOf = (out: string): Totals => (JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as { usage: { totals: Totals } }).usage.totals;
+    const live = await startMockServer({ handler: scriptedTeacher(), latencyMs: 150 });
+    try {
+      const liveOut = join(dir, 'mixed-live');
+      expect((await runMain(['run', corpus, '--out', liveOut, '--base-url', live.url, '--model', 'teacher', '--config', config, '--quiet'])).code).toBe(0);
+      const reference = totalsOf(liveOut);
+
+      // One offline wave, then the run is finished live.
+      const out = join(dir, 'mixed-offline');
+      expect((await runMain(['batch', 'export', corpus, '--out', out, '--model', 'teacher', '--config', config])).code).toBe(0);
+      const results = join(dir, 'mixed-results.jsonl');
+      const output = (await runBatchFile(readFileSync(join(out, 'batch-requests.jsonl'), 'utf8'), scriptedTeacher())).trim().split('\n');
+      let waveCost = 0;
+      for (const line of output) {
+        const usage = (JSON.parse(line) as { response: { body: { usage: { prompt_tokens: number; completion_tokens: number } } } }).response.body.usage;
+        waveCost += (usage.prompt_tokens * 1 + usage.completion_tokens * 2) / 1e6;
+      }
+      writeFileSync(results, `${output.join('\n')}\n`);
+      expect((await runMain(['batch', 'import', results, '--out', out])).code).toBe(0);
+      // A pilot over the imported answers measures the endpoint's calls, not the cache reads.
+      const pilot = await runMain(['run', corpus, '--out', out, '--base-url', live.url, '--model', 'teacher', '--config', config, '--estimate', '--pilot', '3']);
+      expect(pilot.code).toBe(0);
+      expect(Number(/mean call (\d+) ms/.exec(pilot.stdout)?.[1]), pilot.stdout).toBeGreaterThanOrEqual(150);
+      expect((await runMain(['run', corpus, '--out', out, '--base-url', live.url, '--model', 'teacher', '--config', config, '--quiet'])).code).toBe(0);
+      const mixed = totalsOf(out);
+      expect(mixed.calls).toBe(reference.calls);
+      expect(mixed.prompt_tokens).toBe(reference.prompt_tokens);
+      expect(mixed.cost_usd).toBeCloseTo(reference.cost_usd - 0.5 * waveCost, 9);
+
+      // Output lines without usage: their tokens are estimated at first use, not counted as 0.
+      const bare = join(dir, 'mixed-bare');
+      expect((await runMain(['batch', 'export', corpus, '--out', bare, '--model', 'teacher', '--config', config])).code).toBe(0);
+      const stripped = (await runBatchFile(readFileSync(join(bare, 'batch-requests.jsonl'), 'utf8'), scriptedTeacher()))
+        .trim()
+        .split('\n')
+        .map((line) => {
+          const parsed = JSON.parse(line) as { response: { body: { usage?: unknown } } };
+          delete parsed.response.body.usage;
+          return JSON.stringify(parsed);
+        });
+      writeFileSync(results, `${stripped.join('\n')}\n`);
+      expect((await runMain(['batch', 'import', results, '--out', bare])).code).toBe(0);
+      expect((await runMain(['batch', 'export', corpus, '--out', bare, '--model', 'teacher', '--config', config])).code).toBe(0);
+      const estimated = totalsOf(bare);
+      expect(estimated.calls).toBe(stripped.length);
+      expect(estimated.prompt_tokens).toBeGreaterThan(100 * stripped.length);
+      expect(estimated.completion_tokens).toBeGreaterThan(0);
+    } finally {
+      await live.close();
+    }
   });
 
   /** A corpus of `count` documents and a config that collects a wave in 40 ms, named after `name`. */

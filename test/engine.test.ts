@@ -248,6 +248,10 @@ describe('runSteps', () => {
     const boom: Step = { ...finishStep([]), run: () => Promise.reject(new Error('step bug')) } as Step;
     await expect(run(source([{ id: 'd1', parts: ['alpha'] }]), [split, scoreStep([]), boom] as Step[])).rejects.toThrow('step bug');
     expect(getEventListeners(abort.signal, 'abort')).toHaveLength(0);
+    // An ordered step's failure leaves through the reading loop, as an input error does.
+    const orderedBoom = { ...split, ordered: true, run: () => { throw new Error('ordered step bug'); } } as Step;
+    await expect(run(source([{ id: 'd1', parts: ['alpha'] }]), [orderedBoom, scoreStep([]), finishStep([])] as Step[])).rejects.toThrow('ordered step bug');
+    expect(getEventListeners(abort.signal, 'abort')).toHaveLength(0);
     async function* unreadable(): AsyncGenerator<SourceItem> {
       yield { kind: 'record', id: 'd2', record: { id: 'd2', parts: ['beta'] } };
       throw new Error('in.jsonl:2: cannot be read');

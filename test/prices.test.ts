@@ -43,17 +43,24 @@ describe('prices', () => {
     expect(formatCost({ calls: 48, unconfirmed_calls: 16, unpriced_calls: 32, cost_usd: 0 })).toBe('unpriced');
   });
 
-  it('reports what cache hits of unpriced models saved as unpriced, not $0', () => {
+  it('reports what cache hits of unpriced models saved as unpriced, not $0, and the unpriced hits beside a priced saving', () => {
     const accounting = new UsageAccounting(priceBook({ prices: { a: { prompt_per_million: 1, completion_per_million: 2 } } }));
     accounting.recordCached('generate', 'local-model', usage);
     const report = accounting.report();
-    expect(formatSaved(report.totals, report.unpriced_models)).toBe('unpriced');
-    expect(formatSaved(report.by_model['local-model'] as UsageFigures, report.unpriced_models, 'local-model')).toBe('unpriced');
+    expect(report.totals.unpriced_cached_calls).toBe(1);
+    expect(formatSaved(report.totals)).toBe('unpriced');
+    expect(formatSaved(report.by_model['local-model'] as UsageFigures)).toBe('unpriced');
     accounting.recordCached('judge', 'a', usage);
     const both = accounting.report();
-    expect(formatSaved(both.totals, both.unpriced_models)).toBe('$0.0140');
-    expect(formatSaved(both.by_model.a as UsageFigures, both.unpriced_models, 'a')).toBe('$0.0140');
-    // No hits: nothing was saved, whatever the prices.
-    expect(formatSaved({ cached_calls: 0, saved_cost_usd: 0 }, ['local-model'])).toBe('$0.0000');
+    expect(formatSaved(both.totals)).toBe('$0.0140 + 1 unpriced hit');
+    expect(formatSaved(both.by_model.a as UsageFigures)).toBe('$0.0140');
+    // No hits: nothing was saved, whatever the prices; a run.json from before the field: priced.
+    expect(formatSaved({ cached_calls: 0, saved_cost_usd: 0, unpriced_cached_calls: 0 })).toBe('$0.0000');
+    expect(formatSaved({ cached_calls: 3, saved_cost_usd: 0.5 })).toBe('$0.5000');
+    // A model priced at $0 saved $0: that is a price, not "unpriced".
+    const free = new UsageAccounting(priceBook({ prices: { free: { prompt_per_million: 0, completion_per_million: 0 } } }));
+    free.recordCached('judge', 'free', usage);
+    free.recordCall('generate', 'local-model', usage);
+    expect(formatSaved(free.report().totals)).toBe('$0.0000');
   });
 });

@@ -58,6 +58,19 @@ export function cacheKey(parts: CacheKeyParts, strings: EncodedStrings = new Enc
   return hash.digest('hex');
 }
 
+/**
+ * The table of offline answers not counted yet. Older gemtraj versions ignore it and read the
+ * answers as any other. A read-only cache made before it existed is used without it (it can
+ * hold no such answer).
+ */
+function createOfflineTable(db: Database.Database): void {
+  try {
+    db.exec('CREATE TABLE IF NOT EXISTS offline_uncounted (key TEXT PRIMARY KEY)');
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== 'SQLITE_READONLY') throw error;
+  }
+}
+
 interface Row {
   model: string;
   text: string;
@@ -71,8 +84,8 @@ export class ResponseCache {
   private readonly db: Database.Database;
   private readonly getStmt: Database.Statement<[string], Row>;
   private readonly putStmt: Database.Statement<[string, string, string, string, number, number, string | null, number]>;
-  private readonly offlineStmt: Database.Statement<[string]>;
-  private readonly claimStmt: Database.Statement<[string]>;
+  /** Statements of the offline table; `undefined` in a read-only cache made before it existed. */
+  private readonly offline: { add: Database.Statement<[string]>; claim: Database.Statement<[string]>; count: Database.Statement<[], { n: number }> } | undefined;
   /**
    * Whether answers imported offline were waiting to be counted when the cache was opened: when
    * not, a hit costs no second lookup. An import made while this process runs is counted by the next.
@@ -105,8 +118,7 @@ export class ResponseCache {
       tool_calls TEXT,
       created_at INTEGER NOT NULL
     )`);
-      // Older gemtraj versions ignore this table, and read the answers as any other.
-      db.exec('CREATE TABLE IF NOT EXISTS offline_uncounted (key TEXT PRIMARY KEY)');
+      createOfflineTable(db);
     } catch (error) {
       db?.close();
       // "unable to open database file" does not say that the folder is read-only, and
@@ -122,9 +134,15 @@ export class ResponseCache {
          (key, model, text, finish_reason, prompt_tokens, completion_tokens, tool_calls, created_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    this.offlineStmt = this.db.prepare('INSERT OR IGNORE INTO offline_uncounted (key) VALUES (?)');
-    this.claimStmt = this.db.prepare('DELETE FROM offline_uncounted WHERE key = ?');
-    this.offlineWaiting = this.db.prepare('SELECT 1 FROM offline_uncounted LIMIT 1').get() !== undefined;
+    const hasOffline = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'offline_uncounted'").get() !== undefined;
+    this.offline = hasOffline
+      ? {
+          add: this.db.prepare('INSERT OR IGNORE INTO offline_uncounted (key) VALUES (?)'),
+          claim: this.db.prepare('DELETE FROM offline_uncounted WHERE key = ?'),
+          count: this.db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM offline_uncounted'),
+        }
+      : undefined;
+    this.offlineWaiting = hasOffline && this.db.prepare('SELECT 1 FROM offline_uncounted LIMIT 1').get() !== undefined;
   }
 
   get(key: string): CachedCompletion | undefined {
@@ -157,9 +175,12 @@ export class ResponseCache {
    * counted, in one transaction.
    */
   putOffline(key: string, value: CachedCompletion): void {
+    const offline = this.offline;
+    // Only a read-only file lacks the table: the put below fails on it the same way.
+    if (offline === undefined) return this.put(key, value);
     this.db.transaction(() => {
       this.put(key, value);
-      this.offlineStmt.run(key);
+      offline.add.run(key);
     })();
   }
 
@@ -168,13 +189,13 @@ export class ResponseCache {
    * a paid call. Across processes sharing the file, one claims it. False for every other answer.
    */
   claimOffline(key: string): boolean {
-    if (!this.offlineWaiting) return false;
-    return this.claimStmt.run(key).changes === 1;
+    if (!this.offlineWaiting || this.offline === undefined) return false;
+    return this.offline.claim.run(key).changes === 1;
   }
 
   /** Offline answers not counted yet (see {@link putOffline}). */
   offlineUncounted(): number {
-    return (this.db.prepare('SELECT COUNT(*) AS n FROM offline_uncounted').get() as { n: number }).n;
+    return this.offline?.count.get()?.n ?? 0;
   }
 
   /** Number of stored answers. */

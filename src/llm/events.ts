@@ -15,7 +15,10 @@ export type GatewayEvent =
       cost_usd: number;
       /** Wall time including queueing and retries, in milliseconds. */
       duration_ms: number;
-      /** Backend attempts made (0 when cached). */
+      /**
+       * Backend attempts made: 0 when cached, and for an offline batch's answer (`batch import`)
+       * at its first use, which is paid (not `cached`) but made no request.
+       */
       attempts: number;
     }
   | {

@@ -83,8 +83,8 @@ export interface GatewayFromConfigOptions {
   usageLedger?: boolean | undefined;
   /**
    * An offline batch export (`gemtraj batch export`): the answers come back through `batch
-   * import`, so the ledger records outcomes only (as in batch mode), and calls are priced at
-   * `batch.price_factor`, the price of the batch file's answers.
+   * import`, so the ledger records outcomes only (as in batch mode). The answers are priced at
+   * `batch.price_factor` in any case (see `offlinePriceFactor`).
    * @default false
    */
   offline?: boolean | undefined;
@@ -103,6 +103,7 @@ export function gatewayFromConfig(config: Config, options: GatewayFromConfigOpti
       backend: batchBackendFromConfig(config, endpoint, join(journalDir, BATCH_JOURNAL_FILE), cachePath),
       ...gatewayOptionsFromConfig(batchModeConfig(config)),
       priceFactor: config.batch.price_factor,
+      offlinePriceFactor: config.batch.price_factor,
       cachePath,
       usageLedgerPath: options.usageLedger === true && outDir !== undefined ? join(outDir, USAGE_LEDGER_FILE) : undefined,
       answersOutliveProcess: true,
@@ -113,7 +114,9 @@ export function gatewayFromConfig(config: Config, options: GatewayFromConfigOpti
     ...gatewayOptionsFromConfig(config),
     cachePath,
     usageLedgerPath: options.usageLedger === true && outDir !== undefined ? join(outDir, USAGE_LEDGER_FILE) : undefined,
-    ...(options.offline === true ? { priceFactor: config.batch.price_factor, answersOutliveProcess: true } : {}),
+    // An offline batch's answers cost the batch price, whichever run uses them first.
+    offlinePriceFactor: config.batch.price_factor,
+    ...(options.offline === true ? { answersOutliveProcess: true } : {}),
   });
 }
 

@@ -116,6 +116,8 @@ export function createGateway(init: GatewayInit): Gateway {
           }
         },
   );
+  /** Prices of an offline batch's answers (see {@link GatewayOptions.offlinePriceFactor}). */
+  const offlinePrice = priceBook({ prices: options.prices, table: options.priceTable, baseUrl: options.baseUrls[0], factor: options.offlinePriceFactor });
   let baseAdopted = false;
   const events = new GatewayEvents();
   const contextWatch = new ContextWatch(options.baseUrls, (message) => events.emit({ type: 'notice', message }));
@@ -191,10 +193,12 @@ export function createGateway(init: GatewayInit): Gateway {
     const hit = cache.get(key);
     if (hit !== undefined) {
       if (claimOffline(key)) {
-        // An offline batch's answer (`batch import`), used for the first time: paid, at this
-        // gateway's prices, and counted once (a later use is a cache hit like any other).
-        const cost = accounting.recordCall(stage, model, hit.usage, true);
-        events.emit({ type: 'call', stage, model, cached: false, ...hit.usage, cost_usd: cost, duration_ms: Date.now() - started, attempts: 0 });
+        // An offline batch's answer (`batch import`), used for the first time: paid, at the
+        // batch price, and counted once (a later use is a cache hit like any other). An output
+        // line without usage is estimated, as a live answer without usage is.
+        const usage = hit.usage.prompt_tokens + hit.usage.completion_tokens > 0 ? hit.usage : { prompt_tokens: estimatePromptTokens(chat), completion_tokens: estimateTokens(hit.text.length) };
+        const cost = accounting.recordCall(stage, model, usage, true, offlinePrice);
+        events.emit({ type: 'call', stage, model, cached: false, ...usage, cost_usd: cost, duration_ms: Date.now() - started, attempts: 0 });
       } else {
         accounting.recordCached(stage, model, hit.usage);
         emitCached(stage, model, hit.usage, started);

@@ -61,6 +61,11 @@ export interface GatewayOptions {
   /** Share of the price that calls cost (0.5 for the Batch API). In [0, 1]. @default 1 */
   priceFactor: number;
   /**
+   * Share of the price that an offline batch's answers cost (`batch import`; counted at their
+   * first use, whichever process uses them). In [0, 1]. @default 1 (config: `batch.price_factor`)
+   */
+  offlinePriceFactor: number;
+  /**
    * Stop the run when more than this fraction of the last {@link errorWindow} requests failed
    * after all retries. In (0, 1]. @default config `max_error_rate`
    */
@@ -108,6 +113,7 @@ export function gatewayOptionsFromConfig(config: GatewaySettings): Omit<GatewayO
     prices,
     priceTable: config.price_table,
     priceFactor: 1,
+    offlinePriceFactor: 1,
     maxErrorRate: config.max_error_rate,
     errorWindow: config.error_window,
   };

@@ -38,8 +38,13 @@ export interface UsageFigures {
   /** Tokens that cache hits did not have to pay for. */
   saved_prompt_tokens: number;
   saved_completion_tokens: number;
-  /** US dollars that cache hits saved. */
+  /** US dollars that cache hits saved (see `unpriced_cached_calls`). */
   saved_cost_usd: number;
+  /**
+   * Cache hits of models without a known price: what they saved is not in `saved_cost_usd`.
+   * Absent from run.json files written before it existed (read as 0).
+   */
+  unpriced_cached_calls: number;
 }
 
 export interface UsageReport {
@@ -66,6 +71,7 @@ export function emptyFigures(): UsageFigures {
     saved_prompt_tokens: 0,
     saved_completion_tokens: 0,
     saved_cost_usd: 0,
+    unpriced_cached_calls: 0,
   };
 }
 
@@ -87,12 +93,14 @@ export function formatCost(figures: Pick<UsageFigures, 'cost_usd' | 'unpriced_ca
 }
 
 /**
- * What cache hits saved, as a figure: `unpriced` when the hits were of models without a price
- * (`model` is the row's, or none for totals over `unpricedModels`), not `$0.0000`.
+ * What cache hits saved, as {@link formatCost} says what calls cost: `unpriced` when no hit had
+ * a price, `$0.0140 + 2 unpriced hits` when some had none.
  */
-export function formatSaved(figures: Pick<UsageFigures, 'saved_cost_usd' | 'cached_calls'>, unpricedModels: readonly string[], model?: string, digits = 4): string {
-  const unpriced = model !== undefined ? unpricedModels.includes(model) : figures.saved_cost_usd === 0 && unpricedModels.length > 0;
-  return figures.cached_calls > 0 && unpriced ? 'unpriced' : `$${figures.saved_cost_usd.toFixed(digits)}`;
+export function formatSaved(figures: Pick<UsageFigures, 'saved_cost_usd' | 'cached_calls'> & { unpriced_cached_calls?: number }, digits = 4): string {
+  const unpriced = figures.unpriced_cached_calls ?? 0;
+  if (unpriced > 0 && unpriced >= figures.cached_calls) return 'unpriced';
+  const dollars = `$${figures.saved_cost_usd.toFixed(digits)}`;
+  return unpriced > 0 ? `${dollars} + ${unpriced} unpriced hit${unpriced === 1 ? '' : 's'}` : dollars;
 }
 
 function add(into: UsageFigures, from: UsageFigures): void {
@@ -196,7 +204,10 @@ export class UsageAccounting {
         f.unconfirmed_calls++;
         return;
       case 'cached':
-        if (event.usd === null) this.unpriced.add(event.m);
+        if (event.usd === null) {
+          f.unpriced_cached_calls++;
+          this.unpriced.add(event.m);
+        }
         f.cached_calls++;
         f.saved_prompt_tokens += event.p;
         f.saved_completion_tokens += event.c;
@@ -224,15 +235,16 @@ export class UsageAccounting {
   /**
    * The answer of a sent request (paid); returns its cost in dollars (0 when unpriced: see
    * `unpriced_calls`). `unsent`: an answer with no `sent` line before it (an offline batch's,
-   * read from the cache), which settles none.
+   * read from the cache), which settles none. `priceOf`: other prices than the accounting's
+   * (an offline batch's answers are at the batch price, whatever the gateway's calls are at).
    */
-  recordCall(stage: StageName, model: string, usage: Usage, unsent = false): number {
-    return this.recordTokens('paid', stage, model, usage, unsent);
+  recordCall(stage: StageName, model: string, usage: Usage, unsent = false, priceOf: PriceOf = this.priceOf): number {
+    return this.recordTokens('paid', stage, model, usage, unsent, priceOf);
   }
 
-  /** A paid answer or a cache hit at today's price; returns the dollars (spent or saved). */
-  private recordTokens(e: 'paid' | 'cached', stage: StageName, model: string, usage: Usage, unsent = false): number {
-    const usd = this.priceOf(model, usage) ?? null;
+  /** A paid answer or a cache hit at today's price (`priceOf`'s); returns the dollars (spent or saved). */
+  private recordTokens(e: 'paid' | 'cached', stage: StageName, model: string, usage: Usage, unsent = false, priceOf: PriceOf = this.priceOf): number {
+    const usd = priceOf(model, usage) ?? null;
     const tokens = { s: stage, m: model, p: usage.prompt_tokens, c: usage.completion_tokens, usd };
     this.record(e === 'cached' ? { e, ...tokens } : unsent ? { e, ...tokens, o: 1 } : { e, ...tokens });
     return usd ?? 0;

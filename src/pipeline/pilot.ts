@@ -102,7 +102,8 @@ export async function pilotEstimate(options: PilotOptions): Promise<PilotEstimat
   const size = await scaleOf(options.input, config, options.mode, options.pilot, options.signal);
   const latencies: number[] = [];
   const off = gateway.onEvent((event) => {
-    if (event.type === 'call' && !event.cached) latencies.push(event.duration_ms);
+    // Calls that went on the wire (an offline batch's answer read from the cache made no attempt).
+    if (event.type === 'call' && !event.cached && event.attempts > 0) latencies.push(event.duration_ms);
   });
   let result;
   const scratch = mkdtempSync(join(tmpdir(), 'gemtraj-pilot-'));

@@ -120,10 +120,9 @@ ${segment !== undefined ? `<details><summary>source segment ${esc(segment.id)}</
 
 function usageRows(a: RunAnalysis): Array<Array<string | number>> {
   const rows: Array<Array<string | number>> = [];
-  const unpriced = a.usage?.unpriced_models ?? [];
-  const row = (stage: string, model: string | undefined, f: UsageFigures): Array<string | number> => [
+  const row = (stage: string, model: string, f: UsageFigures): Array<string | number> => [
     stage,
-    model ?? '',
+    model,
     f.calls,
     f.cached_calls,
     f.failed_calls,
@@ -131,12 +130,12 @@ function usageRows(a: RunAnalysis): Array<Array<string | number>> {
     f.prompt_tokens,
     f.completion_tokens,
     formatCost(f),
-    formatSaved(f, unpriced, model),
+    formatSaved(f),
   ];
   const usage = a.usage;
   if (usage === undefined) return rows;
   for (const [stage, models] of Object.entries(usage.by_stage)) for (const [model, f] of Object.entries(models ?? {})) rows.push(row(stage, model, f));
-  rows.push(row('total', undefined, usage.totals));
+  rows.push(row('total', '', usage.totals));
   return rows;
 }
 

@@ -158,7 +158,7 @@ export function formatUsage(usage: UsageReport | undefined, duration: number | u
   if (usage === undefined) return `usage: not recorded (no run.json usage)${duration !== undefined ? `; wall time ${formatDuration(duration)}` : ''}`;
   const t = usage.totals;
   const lines = [
-    `calls ${t.calls} paid + ${t.cached_calls} cached (${t.failed_calls} failed, ${t.retries} retries${(t.unconfirmed_calls ?? 0) > 0 ? `, ${t.unconfirmed_calls} unconfirmed: in flight when a process died` : ''}); tokens ${t.prompt_tokens} prompt + ${t.completion_tokens} completion; cost ${formatCost(t)} (cache saved ${formatSaved(t, usage.unpriced_models)}); wall time ${duration !== undefined ? formatDuration(duration) : '-'}`,
+    `calls ${t.calls} paid + ${t.cached_calls} cached (${t.failed_calls} failed, ${t.retries} retries${(t.unconfirmed_calls ?? 0) > 0 ? `, ${t.unconfirmed_calls} unconfirmed: in flight when a process died` : ''}); tokens ${t.prompt_tokens} prompt + ${t.completion_tokens} completion; cost ${formatCost(t)} (cache saved ${formatSaved(t)}); wall time ${duration !== undefined ? formatDuration(duration) : '-'}`,
   ];
   for (const [stage, models] of Object.entries(usage.by_stage)) {
     for (const [model, f] of Object.entries(models ?? {})) lines.push(`  ${stage} ${model}: ${figuresLine(f)}`);

@@ -54,6 +54,7 @@ function figures(calls: number, cached: number, prompt: number, completion: numb
     saved_prompt_tokens: 0,
     saved_completion_tokens: 0,
     saved_cost_usd: 0,
+    unpriced_cached_calls: 0,
   };
 }
 
