@@ -175,6 +175,32 @@ describe('gemtraj batch export / import', () => {
     }
   });
 
+  it('loads the answers into the cache the export read, when the config names one (import is given only --out)', async () => {
+    const { corpus } = files('shared', 6);
+    const shared = join(dir, 'elsewhere.sqlite');
+    const config = join(dir, 'shared-cache.json');
+    writeFileSync(config, JSON.stringify({ batch: { collect_ms: 40 }, cache: shared }));
+    const out = join(dir, 'shared-out');
+    expect(await loop(corpus, out, scriptedTeacher(), config)).toBeGreaterThan(1);
+    expect(existsSync(join(out, 'cache.sqlite'))).toBe(false);
+    const cache = new ResponseCache(shared);
+    expect(cache.size()).toBeGreaterThan(0);
+    cache.close();
+  });
+
+  it('writes every pending request into the wave, however short batch.collect_ms is', async () => {
+    const waveOf = async (name: string, collectMs: number): Promise<number> => {
+      const config = join(dir, `collect-${name}.json`);
+      writeFileSync(config, JSON.stringify({ batch: { collect_ms: collectMs } }));
+      const out = join(dir, `collect-${name}`);
+      expect((await runMain(['batch', 'export', files('collect', 60).corpus, '--out', out, '--model', 'teacher', '--config', config, '--quiet'])).code).toBe(0);
+      return readFileSync(join(out, 'batch-requests.jsonl'), 'utf8').trim().split('\n').length;
+    };
+    const patient = await waveOf('patient', 1500);
+    expect(patient).toBeGreaterThan(16);
+    expect(await waveOf('short', 20)).toBe(patient);
+  });
+
   /** A corpus of `count` documents and a config that collects a wave in 40 ms, named after `name`. */
   function files(name: string, count: number): { corpus: string; config: string } {
     const corpus = join(dir, `corpus-${name}.jsonl`);

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { isLocalUrl, priceBook, pricePerMillion } from '../src/llm/prices.js';
 import { formatCost, formatSaved, UsageAccounting, type UsageFigures } from '../src/llm/usage.js';
+import { formatUsage } from '../src/report/run-analysis.js';
 
 const usage = { prompt_tokens: 10_000, completion_tokens: 2_000 };
 
@@ -57,6 +58,10 @@ describe('prices', () => {
     // No hits: nothing was saved, whatever the prices; a run.json from before the field: priced.
     expect(formatSaved({ cached_calls: 0, saved_cost_usd: 0, unpriced_cached_calls: 0 })).toBe('$0.0000');
     expect(formatSaved({ cached_calls: 3, saved_cost_usd: 0.5 })).toBe('$0.5000');
+    // In the text of `gemtraj stats`: per row and in all.
+    const text = formatUsage(both, undefined);
+    expect(text).toContain('cache saved $0.0140 + 1 unpriced hit)');
+    expect(text).toContain('generate local-model: 0 calls + 1 cached, 0 + 0 tokens, $0.0000 (cache saved unpriced)');
     // A model priced at $0 saved $0: that is a price, not "unpriced".
     const free = new UsageAccounting(priceBook({ prices: { free: { prompt_per_million: 0, completion_per_million: 0 } } }));
     free.recordCached('judge', 'free', usage);

@@ -18,6 +18,7 @@ import { DEFAULT_CACHE_FILE, ResponseCache } from '../llm/cache.js';
 import { gatewayFromConfig } from '../llm/from-config.js';
 import { formatFunnel } from '../pipeline/counts.js';
 import type { CorpusMode } from '../pipeline/pipelines.js';
+import { readRunJson } from '../pipeline/run-json.js';
 import { runCorpusSession } from '../pipeline/session.js';
 import { addInputOptions, addModelOptions, configFromFlags, type CommonFlags } from './common.js';
 import { runConfigFlags, type RunFlags } from './run.js';
@@ -57,7 +58,7 @@ export function registerBatch(program: Command): void {
     .command('import')
     .description('load the answers of a Batch API output file into the response cache of a run directory')
     .argument('<output>', 'output JSONL of vllm run-batch or a provider\'s batch')
-    .option('--out <dir>', 'run directory whose cache receives the answers')
+    .option('--out <dir>', 'run directory whose cache receives the answers (the cache its exports read: the one its run.json names, else <out>/cache.sqlite)')
     .option('--requests <file>', `the exported requests the answers are for (default <out>/${BATCH_REQUESTS_FILE}); lines for other requests are skipped`)
     .option('--model <name>', 'model to record for answers that name none')
     .option('--cache <file>', `response cache file ${describeDefault('cache')}`)
@@ -92,6 +93,7 @@ async function executeExport(input: string, flags: ExportFlags): Promise<number>
       gateway,
       allowConfigChange: flags.allowConfigChange === true,
       log: say,
+      waves: true,
     });
   } finally {
     await gateway.close();
@@ -121,7 +123,7 @@ async function executeExport(input: string, flags: ExportFlags): Promise<number>
 function executeImport(output: string, flags: ImportFlags): number {
   const config = configFromFlags(flags);
   if (!existsSync(output)) throw new GemtrajError(`${output}: no such file (the output file of vllm run-batch or of a provider's batch)`, EXIT_BAD_INPUT);
-  const cachePath = config.cache === false ? undefined : config.cache ?? (flags.out !== undefined ? join(flags.out, DEFAULT_CACHE_FILE) : undefined);
+  const cachePath = config.cache === false ? undefined : config.cache ?? (flags.out !== undefined ? cacheOfRun(flags.out) : undefined);
   if (cachePath === undefined) throw new ConfigError('batch import needs the run directory (--out) or the cache file (--cache) to load the answers into.');
   // What the export wrote: answers for anything else are not this run's (a mistyped --out would
   // otherwise make a new folder and report success).
@@ -171,6 +173,16 @@ function executeImport(output: string, flags: ImportFlags): number {
   } finally {
     cache.close();
   }
+}
+
+/**
+ * The cache the export of run directory `out` reads (its run.json's config: `--cache` or the
+ * config's `cache`), else `<out>/cache.sqlite`: answers loaded anywhere else would be asked
+ * for again by every export.
+ */
+function cacheOfRun(out: string): string {
+  const cache = readRunJson(out)?.config?.cache;
+  return typeof cache === 'string' && cache !== '' ? cache : join(out, DEFAULT_CACHE_FILE);
 }
 
 /** custom_id → the model asked for, of an exported requests file. */

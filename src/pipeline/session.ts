@@ -41,6 +41,12 @@ export interface CorpusSessionOptions {
   signal?: AbortSignal | undefined;
   /** Messages for the user (resume notes); progress lines go to stderr unless `config.quiet`. */
   log?: ((message: string) => void) | undefined;
+  /**
+   * The backend collects the requests into waves (an offline batch export), as batch mode does:
+   * every document is admitted at once, so that a wave holds every pending request.
+   * @default `config.batch.enabled`
+   */
+  waves?: boolean | undefined;
 }
 
 export interface CorpusSessionResult {
@@ -204,8 +210,8 @@ export async function runCorpusSession(options: CorpusSessionOptions): Promise<C
     const result = await runSteps(documentSource(input, { textField: config.text_field, idField: config.id_field, onWarning }), steps, dir, {
       mode,
       itemConcurrency: Math.max(4, config.concurrency * 2),
-      // Not in batch mode: a wave must hold every pending request, however busy the loop that builds it.
-      adaptiveItems: !config.batch.enabled,
+      // Not with waves: a wave must hold every pending request, however busy the loop that builds it.
+      adaptiveItems: !(options.waves ?? config.batch.enabled),
       recordConcurrency: Math.max(4, config.concurrency * 2),
       maxItems: config.max_docs,
       shard: parseShard(config.shard),

@@ -168,7 +168,8 @@ export function formatUsage(usage: UsageReport | undefined, duration: number | u
 }
 
 function figuresLine(f: UsageFigures): string {
-  return `${f.calls} calls + ${f.cached_calls} cached, ${f.prompt_tokens} + ${f.completion_tokens} tokens, ${formatCost(f)}`;
+  const saved = f.cached_calls > 0 ? ` (cache saved ${formatSaved(f)})` : '';
+  return `${f.calls} calls + ${f.cached_calls} cached, ${f.prompt_tokens} + ${f.completion_tokens} tokens, ${formatCost(f)}${saved}`;
 }
 
 export function formatDuration(s: number): string {
