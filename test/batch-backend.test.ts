@@ -61,6 +61,21 @@ function batchGateway(s: MockBatchServer, run = `run-${++runNo}`, more: Partial<
   return { gateway, backend, out };
 }
 
+/** A batch backend over `s` with small limits and fast polls, its journal in `out`. */
+function smallBackend(s: { url: string }, out: string, more: Partial<BatchBackendOptions> = {}): BatchBackend {
+  return new BatchBackend({
+    api: new BatchApi({ baseUrl: s.url, apiKey: undefined, timeoutMs: 10_000 }),
+    journal: new BatchJournal(join(out, 'batches.sqlite')),
+    maxRequests: 100,
+    maxBytes: 1e6,
+    collectMs: 10,
+    pollMinMs: 5,
+    pollMaxMs: 10,
+    where: s.url,
+    ...more,
+  });
+}
+
 const ask = (gateway: Gateway, text: string) => gateway.complete({ stage: 'generate', messages: [{ role: 'user', content: text }] });
 const texts = (n: number) => Array.from({ length: n }, (_, i) => `question ${i}`);
 
@@ -166,17 +181,7 @@ describe('batch backend', () => {
     const live = await startMockServer();
     open.push(live);
     const out = join(dir, 'no-batches');
-    const backend = new BatchBackend({
-      api: new BatchApi({ baseUrl: live.url, apiKey: undefined, timeoutMs: 10_000 }),
-      journal: new BatchJournal(join(out, 'batches.sqlite')),
-      maxRequests: 100,
-      maxBytes: 1e6,
-      collectMs: 10,
-      pollMinMs: 5,
-      pollMaxMs: 10,
-      where: live.url,
-    });
-    const gateway = createGateway({ backend, model: 'teacher', cachePath: join(out, 'cache.sqlite') });
+    const gateway = createGateway({ backend: smallBackend(live, out), model: 'teacher', cachePath: join(out, 'cache.sqlite') });
     await expect(ask(gateway, 'hello')).rejects.toThrow(/HTTP 404 for the Files and Batches API.*without --batch/);
     await gateway.close();
   });
@@ -197,6 +202,89 @@ describe('batch backend', () => {
     expect(s.batches).toHaveLength(1);
     expect([...s.submissions.values()].every((n) => n === 1)).toBe(true);
     await second.gateway.close();
+  });
+
+  it('leaves a batch open when a poll or a download is refused (a rotated key, a 404): the next run collects it, nothing is submitted twice', async () => {
+    let refuse: 'poll' | 'download' | undefined;
+    const s = await server({
+      apiFault: (method, path) => {
+        if (refuse === 'poll' && method === 'GET' && path.startsWith('/v1/batches/')) return errorReply(401, 'Incorrect API key provided: sk-new***.', { code: 'invalid_api_key' });
+        if (refuse === 'download' && method === 'GET' && path.startsWith('/v1/files/')) return errorReply(404, 'No such File object: file-x', { code: 'not_found' });
+        return undefined;
+      },
+    });
+    for (const fault of ['poll', 'download'] as const) {
+      s.hold = true;
+      refuse = undefined;
+      const run = `refused-${fault}`;
+      const first = batchGateway(s, run);
+      const questions = texts(4).map((t) => `${fault}: ${t}`);
+      const asked = Promise.allSettled(questions.map((t) => ask(first.gateway, t)));
+      const before = s.batches.length;
+      await until(() => s.batches.length === before + 1 && s.batches.at(-1)?.status === 'in_progress', 'the batch to run');
+      refuse = fault;
+      s.hold = false;
+      const outcomes = await asked;
+      expect(outcomes.every((o) => o.status === 'rejected' && /stays open in .*batches\.sqlite: the next run polls it again/.test(String(o.reason)))).toBe(true);
+      await first.gateway.close();
+      const journal = new BatchJournal(join(dir, run, 'batches.sqlite'));
+      expect(journal.open()).toHaveLength(1);
+      journal.close();
+      refuse = undefined;
+      const second = batchGateway(s, run);
+      const results = await Promise.all(questions.map((t) => ask(second.gateway, t)));
+      expect(results.map((r) => r.text)).toEqual(questions.map((t) => `answer to ${t}`));
+      expect(s.batches).toHaveLength(before + 1);
+      expect([...s.submissions.values()].every((n) => n === 1)).toBe(true);
+      await second.gateway.close();
+    }
+  });
+
+  it('speaks Together\'s dialect (the created batch in `job`, statuses in capitals): each request submitted once, the run ends', async () => {
+    const s = await server({ together: true });
+    const { gateway } = batchGateway(s, 'together');
+    const results = await Promise.all(texts(4).map((t) => ask(gateway, t)));
+    expect(results.map((r) => r.text)).toEqual(texts(4).map((t) => `answer to ${t}`));
+    expect(s.batches).toHaveLength(1);
+    expect([...s.submissions.values()].every((n) => n === 1)).toBe(true);
+    await gateway.close();
+  });
+
+  it('a stop during a wave counts no call: the requests are answered to the next run, which counts them', async () => {
+    const s = await server();
+    s.hold = true;
+    const out = join(dir, 'stopped');
+    const gatewayOf = (): Gateway =>
+      createGateway({ backend: smallBackend(s, out, { collectMs: 20 }), model: 'teacher', cachePath: join(out, 'cache.sqlite'), usageLedgerPath: join(out, 'usage.jsonl'), answersOutliveProcess: true, concurrency: 100 });
+    const first = gatewayOf();
+    const stop = new AbortController();
+    const asked = Promise.allSettled(texts(3).map((t) => first.complete({ stage: 'generate', messages: [{ role: 'user', content: t }], signal: stop.signal })));
+    await until(() => s.batches.length === 1 && s.batches[0]?.status === 'in_progress', 'the batch to run');
+    stop.abort();
+    await asked;
+    // What this process would write to run.json: no call it did not read an answer for.
+    expect(first.runUsage()?.totals).toMatchObject({ calls: 0, unconfirmed_calls: 0 });
+    await first.close();
+    s.hold = false;
+    const second = gatewayOf();
+    await Promise.all(texts(3).map((t) => ask(second, t)));
+    expect(second.runUsage()?.totals).toMatchObject({ calls: 3, unconfirmed_calls: 0 });
+    expect(s.batches).toHaveLength(1);
+    await second.close();
+  });
+
+  it('submits one batch per model: stages with their own models share a wave, not a file', async () => {
+    const s = await server();
+    const out = join(dir, 'two-models');
+    const gateway = createGateway({ backend: smallBackend(s, out, { collectMs: 30 }), model: 'teacher', models: { judge: 'judge-model' }, cachePath: join(out, 'cache.sqlite'), concurrency: 100 });
+    const results = await Promise.all([
+      ...texts(3).map((t) => gateway.complete({ stage: 'generate', messages: [{ role: 'user', content: t }] })),
+      ...texts(2).map((t) => gateway.complete({ stage: 'judge', messages: [{ role: 'user', content: `judge ${t}` }] })),
+    ]);
+    expect(results).toHaveLength(5);
+    expect(s.batches).toHaveLength(2);
+    expect(s.batches.map((b) => b.customIds.length).sort()).toEqual([2, 3]);
+    await gateway.close();
   });
 
   it('finds a batch whose creation answer was lost by its metadata', async () => {
@@ -226,16 +314,7 @@ describe('batch backend', () => {
   it('prices batch calls at the batch share of the table price', async () => {
     const s = await server();
     const out = join(dir, 'priced');
-    const backend = new BatchBackend({
-      api: new BatchApi({ baseUrl: s.url, apiKey: undefined, timeoutMs: 10_000 }),
-      journal: new BatchJournal(join(out, 'batches.sqlite')),
-      maxRequests: 100,
-      maxBytes: 1e6,
-      collectMs: 10,
-      pollMinMs: 5,
-      pollMaxMs: 10,
-      where: s.url,
-    });
+    const backend = smallBackend(s, out);
     const gateway = createGateway({
       backend,
       model: 'teacher',

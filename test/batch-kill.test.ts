@@ -86,6 +86,29 @@ describe.skipIf(!HAVE_DIST)('kill -9 during batch polling, and rerun', () => {
     expect(usage.unconfirmed_calls).toBe(0);
   });
 
+  it('Ctrl-C during a wave stops at once, leaves the batch open, and counts each answer once over the rerun', async () => {
+    for (const k of Object.keys(env)) delete process.env[k];
+    const out = join(dir, 'interrupted');
+    const args = ['run', corpus, '--out', out, '--base-url', server.url, '--model', 'teacher', '--batch', '--config', config, '--quiet'];
+    server.hold = true;
+    const before = server.batches.length;
+    const run = spawnCli(args, env);
+    await until(() => server.batches.length > before && server.batches.at(-1)?.status === 'in_progress', 'a wave in progress');
+    const stoppedAt = Date.now();
+    run.child.kill('SIGINT');
+    const stopped = await run.done;
+    // No 20 s grace for answers that may be hours away (a generous bound for a loaded machine).
+    expect(Date.now() - stoppedAt).toBeLessThan(12_000);
+    expect(stopped.code).toBe(130);
+    server.hold = false;
+    const last = await spawnCli(args, env).done;
+    expect(last.code, last.stderr).toBe(0);
+    const usage = (JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as { usage: { totals: { calls: number; unconfirmed_calls: number } } }).usage.totals;
+    const submitted = new Set(server.batches.slice(before).flatMap((b) => b.customIds));
+    expect(usage.unconfirmed_calls).toBe(0);
+    expect(usage.calls).toBe(submitted.size);
+  });
+
   it('refuses a live rerun while batches are still open (it would pay for them again), unless told to', async () => {
     for (const k of Object.keys(env)) delete process.env[k];
     const out = join(dir, 'switched');

@@ -141,10 +141,21 @@ export function lineError(status: number, body: unknown): APIError {
   return APIError.generate(status, body as object, message, new Headers());
 }
 
-function toRemote(batch: OpenAI.Batches.Batch): RemoteBatch {
+/**
+ * The batch object, read leniently: Together wraps the created batch in `job` and writes its
+ * statuses in capitals. A batch object without an id is not a Batches API's: refused, not
+ * retried (a retried create would submit the requests again).
+ */
+function toRemote(answer: OpenAI.Batches.Batch): RemoteBatch {
+  const wrapped = (answer as { job?: unknown }).job;
+  const batch = (typeof wrapped === 'object' && wrapped !== null ? wrapped : answer) as OpenAI.Batches.Batch;
+  if (typeof batch.id !== 'string' || batch.id === '') {
+    const message = `the provider's answer is not a batch object (no id): ${JSON.stringify(answer).slice(0, 200)}; is this an OpenAI-compatible Batches API?`;
+    throw new BatchApiError({ action: 'fatal', error: new FatalEndpointError(message, undefined, 'bad_request') }, message);
+  }
   return {
     id: batch.id,
-    status: batch.status,
+    status: (typeof batch.status === 'string' ? batch.status.toLowerCase() : 'validating') as BatchStatus,
     output_file_id: batch.output_file_id ?? null,
     error_file_id: batch.error_file_id ?? null,
     errors: (batch.errors?.data ?? []).map((e) => `${e.code ?? 'error'}: ${e.message ?? ''}${e.line != null ? ` (line ${e.line})` : ''}`).join('; '),

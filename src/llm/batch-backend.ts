@@ -123,23 +123,35 @@ export class BatchBackend implements ModelBackend {
     this.timer = setTimeout(() => this.flush(), Math.max(0, Math.min(this.options.collectMs, cap - Date.now())));
   }
 
-  /** Submits everything collected, split into batches under the line and byte limits. */
+  /**
+   * Submits everything collected: a batch per model (OpenAI takes one model per input file),
+   * each split under the line and byte limits.
+   */
   private flush(): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
-    let chunk: Array<[string, Pending]> = [];
-    let bytes = 0;
+    const byModel = new Map<string, Array<[string, Pending]>>();
     for (const entry of this.pending) {
-      if (chunk.length > 0 && (chunk.length >= this.options.maxRequests || bytes + entry[1].bytes > this.options.maxBytes)) {
-        this.submit(chunk, bytes);
-        chunk = [];
-        bytes = 0;
-      }
-      chunk.push(entry);
-      bytes += entry[1].bytes;
+      const model = entry[1].request.model;
+      let group = byModel.get(model);
+      if (group === undefined) byModel.set(model, (group = []));
+      group.push(entry);
     }
-    if (chunk.length > 0) this.submit(chunk, bytes);
     this.pending.clear();
+    for (const group of byModel.values()) {
+      let chunk: Array<[string, Pending]> = [];
+      let bytes = 0;
+      for (const entry of group) {
+        if (chunk.length > 0 && (chunk.length >= this.options.maxRequests || bytes + entry[1].bytes > this.options.maxBytes)) {
+          this.submit(chunk, bytes);
+          chunk = [];
+          bytes = 0;
+        }
+        chunk.push(entry);
+        bytes += entry[1].bytes;
+      }
+      if (chunk.length > 0) this.submit(chunk, bytes);
+    }
   }
 
   private submit(chunk: Array<[string, Pending]>, bytes: number): void {
@@ -167,7 +179,8 @@ export class BatchBackend implements ModelBackend {
         return this.recordCreated(local, await this.options.api.create(fileId, { [BATCH_METADATA_KEY]: local }, model));
       } catch (error) {
         if (!(error instanceof BatchApiError) || error.failure.action !== 'retry') {
-          this.giveUp(local, failureOf(error, this.options.where));
+          // Not the API's answer (the journal's disk, a bug): trying again could create the batch twice.
+          this.giveUp(local, error instanceof BatchApiError ? error.failure : localFailure(error, this.options.where));
           return undefined;
         }
         if (!(await this.pause(delay))) return undefined;
@@ -193,7 +206,8 @@ export class BatchBackend implements ModelBackend {
         try {
           found = await this.options.api.findByMetadata(BATCH_METADATA_KEY, local, model);
         } catch (error) {
-          return this.giveUp(local, failureOf(error, this.options.where));
+          // It may exist, and be billed: left open for the next run to look again.
+          return this.halt(local, failureOf(error, this.options.where));
         }
         if (found === undefined) return this.abandon(local);
         id = this.recordCreated(local, found);
@@ -216,7 +230,9 @@ export class BatchBackend implements ModelBackend {
           delay = Math.min(delay * 1.5, this.options.pollMaxMs);
           continue;
         }
-        return this.giveUp(local, failureOf(error, `batch ${remote}`));
+        // The batch exists and runs on (a key rotated, a proxy's 404): abandoned, it would be
+        // billed and its requests paid again. It stays open for the next run to poll.
+        return this.halt(local, failureOf(error, `batch ${remote}`), remote);
       }
       this.options.journal.status(local, batch.status);
       if (isFinished(batch.status)) {
@@ -245,7 +261,8 @@ export class BatchBackend implements ModelBackend {
       for (const file of [batch.output_file_id, batch.error_file_id]) if (file !== null) texts.push(await this.options.api.content(file, model));
     } catch (error) {
       if (error instanceof BatchApiError && error.failure.action === 'retry') return false;
-      this.giveUp(local, failureOf(error, where), batch.status);
+      // Its answers are paid for: the batch stays open, and the next run downloads them again.
+      this.halt(local, failureOf(error, where), batch.id);
       return true;
     }
     const journal = this.options.journal;
@@ -273,6 +290,28 @@ export class BatchBackend implements ModelBackend {
     const keys = this.options.journal.submittedKeys(local);
     this.options.journal.finish(local, 'never_created');
     for (const key of keys) this.settle(key, (w) => w.reject(BackendError.retry(this.options.where, 'the batch was never created; its request goes into the next wave')));
+  }
+
+  /**
+   * Fails the waiting requests of a batch that exists at the provider, with `failure`, and
+   * leaves it open in the journal: the next run polls it again, and never submits its requests
+   * twice. A fatal failure stops the run; the message says how to go on.
+   */
+  private halt(local: string, failure: BackendFailure, remote?: string): void {
+    const keys = this.options.journal.submittedKeys(local);
+    // A refusal of a poll or a download is not the requests' fault: it stops the run as well.
+    const held: BackendFailure =
+      failure.action === 'retry'
+        ? failure
+        : {
+            action: 'fatal',
+            error: new FatalEndpointError(
+              `${failure.error.message} — batch ${remote ?? local} stays open in ${this.options.journal.path}: the next run polls it again (its requests are not submitted twice). Only if the provider has lost it for good, delete that file to submit them again.`,
+              failure.error.status,
+              failure.action === 'fatal' ? failure.error.kind : 'bad_request',
+            ),
+          };
+    for (const key of keys) this.settle(key, (w) => w.reject(new BackendError(held, this.options.where)));
   }
 
   /** Fails every request of a batch with `failure` (the journal lets the next wave retry them). */
@@ -325,6 +364,12 @@ export class BatchBackend implements ModelBackend {
     for (const key of [...this.waiters.keys()]) this.settle(key, (w) => w.reject(new Error('the batch backend is closed')));
     this.options.journal.close();
   }
+}
+
+/** A failure of gemtraj's side (the journal's disk, a bug) while creating a batch: not retried. */
+function localFailure(error: unknown, where: string): BackendFailure {
+  const message = `${where}: ${error instanceof Error ? error.message : String(error)}`;
+  return { action: 'fatal', error: new FatalEndpointError(message, undefined, 'bad_request') };
 }
 
 function failureOf(error: unknown, where: string): BackendFailure {

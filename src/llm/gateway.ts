@@ -103,18 +103,14 @@ export function createGateway(init: GatewayInit): Gateway {
     ledger === undefined
       ? undefined
       : (event) => {
-          let line = event;
-          if (init.answersOutliveProcess === true) {
-            if (event.e === 'sent' || event.e === 'abandoned') return;
-            // Outcomes without their `sent` line: replay must not settle another process's with them.
-            if (event.e === 'paid' || event.e === 'unanswered') line = { ...event, o: 1 };
-          }
           try {
-            ledger.append(line);
+            ledger.append(event);
           } catch (error) {
             ledgerFailure ??= writeFailure(ledger.path, error);
           }
         },
+    // Outcomes without their `sent` line: replay must not settle another process's with them.
+    init.answersOutliveProcess === true,
   );
   /** Prices of an offline batch's answers (see {@link GatewayOptions.offlinePriceFactor}). */
   const offlinePrice = priceBook({ prices: options.prices, table: options.priceTable, baseUrl: options.baseUrls[0], factor: options.offlinePriceFactor });

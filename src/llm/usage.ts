@@ -142,10 +142,14 @@ export class UsageAccounting {
   /**
    * `prices`: a price function, or prices by model name. `sink` receives every event after it
    * is applied (a throwing sink propagates; the figures already hold the event).
+   * `outcomesOnly` (batch mode, where a request is answered to whichever process polls its batch
+   * next): `sent` and `abandoned` are not recorded, and outcomes settle none (`o: 1`), in the
+   * figures as on the ledger, so that a stopped process's run.json holds no call the ledger lacks.
    */
   constructor(
     prices: PriceOf | Record<string, ModelPrice>,
     private readonly sink?: (event: UsageEvent) => void,
+    private readonly outcomesOnly = false,
   ) {
     this.priceOf = typeof prices === 'function' ? prices : (model, usage) => (prices[model] === undefined ? undefined : costAt(usage, prices[model]));
   }
@@ -223,8 +227,13 @@ export class UsageAccounting {
   }
 
   private record(event: UsageEvent): void {
-    this.apply(event);
-    this.sink?.(event);
+    let line = event;
+    if (this.outcomesOnly) {
+      if (event.e === 'sent' || event.e === 'abandoned') return;
+      if (event.e === 'paid' || event.e === 'unanswered') line = { ...event, o: 1 };
+    }
+    this.apply(line);
+    this.sink?.(line);
   }
 
   /** A request goes on the wire; its outcome follows with recordCall, recordUnanswered or recordAbandoned. */

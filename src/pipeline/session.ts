@@ -201,7 +201,13 @@ export async function runCorpusSession(options: CorpusSessionOptions): Promise<C
   dir.writeRunJson(await runJsonNow(false));
   const heartbeat = setInterval(() => void runJsonNow(false).then((j) => dir.writeRunJson(j)).catch(() => undefined), 15_000);
   heartbeat.unref();
-  const onAbort = (): void => progress.log('interrupted: finishing the work in flight (Ctrl-C again to quit at once); rerun the same command to resume');
+  const waves = options.waves ?? config.batch.enabled;
+  const onAbort = (): void =>
+    progress.log(
+      waves
+        ? 'interrupted: batches already submitted stay open and are collected by the rerun; rerun the same command to resume'
+        : 'interrupted: finishing the work in flight (Ctrl-C again to quit at once); rerun the same command to resume',
+    );
   options.signal?.addEventListener('abort', onAbort, { once: true });
   progress.start();
   let final: RunJson | undefined;
@@ -211,7 +217,9 @@ export async function runCorpusSession(options: CorpusSessionOptions): Promise<C
       mode,
       itemConcurrency: Math.max(4, config.concurrency * 2),
       // Not with waves: a wave must hold every pending request, however busy the loop that builds it.
-      adaptiveItems: !(options.waves ?? config.batch.enabled),
+      adaptiveItems: !waves,
+      // A batch's answers may be hours away, and the rerun collects them: nothing to wait for.
+      stopGraceMs: waves ? 0 : undefined,
       recordConcurrency: Math.max(4, config.concurrency * 2),
       maxItems: config.max_docs,
       shard: parseShard(config.shard),

@@ -44,6 +44,11 @@ export interface MockBatchServerOptions {
    * answers normally. `n` counts calls to the API from 0.
    */
   apiFault?: (method: string, path: string, n: number) => MockReply | undefined;
+  /**
+   * Together's dialect of the API: the created batch comes wrapped in `job`, and statuses are
+   * in capitals (`IN_PROGRESS`, `COMPLETED`). @default false
+   */
+  together?: boolean;
 }
 
 export interface MockBatchServer {
@@ -151,7 +156,7 @@ export async function startMockBatchServer(options: MockBatchServerOptions = {})
       errors: batch.errors === null ? null : { object: 'list', data: batch.errors.map((e) => ({ ...e, param: null })) },
       input_file_id: batch.input_file_id,
       completion_window: '24h',
-      status: batch.status,
+      status: options.together === true ? batch.status.toUpperCase() : batch.status,
       output_file_id: batch.output_file_id,
       error_file_id: batch.error_file_id,
       created_at: batch.created_at,
@@ -204,6 +209,9 @@ export async function startMockBatchServer(options: MockBatchServerOptions = {})
     if (lines.length > maxRequests) {
       errors.push({ code: 'too_many_requests', message: `The batch input file has ${lines.length} requests; the limit is ${maxRequests}.`, line: null });
     }
+    // As OpenAI: one model per input file.
+    const models = new Set(bodies.map((b) => b.model));
+    if (models.size > 1) errors.push({ code: 'mismatched_model', message: `The batch input file holds requests for ${models.size} models (${[...models].join(', ')}); a batch takes one.`, line: null });
     return { customIds, bodies, errors: errors.length > 0 ? errors : null };
   }
 
@@ -299,7 +307,7 @@ export async function startMockBatchServer(options: MockBatchServerOptions = {})
       };
       batches.push(batch);
       if (errors === null) for (const id of customIds) submissions.set(id, (submissions.get(id) ?? 0) + 1);
-      return sendJson(res, 200, wire(batch));
+      return sendJson(res, 200, options.together === true ? { job: wire(batch) } : wire(batch));
     }
     if (method === 'GET' && path === '/v1/batches') {
       const limit = Number(url.searchParams.get('limit') ?? 20);
