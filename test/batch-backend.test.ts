@@ -151,13 +151,18 @@ describe('batch backend', () => {
     await gateway.close();
   });
 
-  it('rides out 5xx and 429 answers of the Files and Batches API itself', async () => {
+  it('rides out 5xx and 429 answers of the Files and Batches API itself, uploading each file once', async () => {
     const faults: string[] = [];
     const s = await server({
       apiFault: (method, path, n) => {
         // The first upload is refused for the rate, and every other poll fails.
         if (method === 'POST' && path === '/v1/files' && !faults.includes('upload')) {
           faults.push('upload');
+          return errorReply(429, 'Rate limit reached for requests', { code: 'rate_limit_exceeded', type: 'requests' });
+        }
+        // Then the creation, once: the file already uploaded is used again, not uploaded twice.
+        if (method === 'POST' && path === '/v1/batches' && !faults.includes('create')) {
+          faults.push('create');
           return errorReply(429, 'Rate limit reached for requests', { code: 'rate_limit_exceeded', type: 'requests' });
         }
         if (method === 'GET' && path.startsWith('/v1/batches/') && n % 2 === 0) {
@@ -171,6 +176,7 @@ describe('batch backend', () => {
     const results = await Promise.all(texts(5).map((t) => ask(gateway, t)));
     expect(results.map((r) => r.text)).toEqual(texts(5).map((t) => `answer to ${t}`));
     expect(faults).toContain('upload');
+    expect(faults).toContain('create');
     expect(faults).toContain('poll');
     expect(s.batches).toHaveLength(1);
     expect(s.uploads).toBe(1);

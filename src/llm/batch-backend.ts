@@ -170,12 +170,14 @@ export class BatchBackend implements ModelBackend {
   /** Uploads and creates the batch, retrying transient failures; `undefined` when it could not be. */
   private async create(local: string, jsonl: string, model: string): Promise<string | undefined> {
     let delay = this.options.pollMinMs;
+    // Uploaded once: a create refused for the rate (429) is tried again on the same file.
+    let fileId: string | undefined;
     for (let attempt = 0; ; attempt++) {
       try {
         // A create whose answer was lost may have worked: look before creating again.
         const existing = attempt === 0 ? undefined : await this.options.api.findByMetadata(BATCH_METADATA_KEY, local, model, 200);
         if (existing !== undefined) return this.recordCreated(local, existing);
-        const fileId = await this.options.api.upload(jsonl, `${local}.jsonl`, model);
+        fileId ??= await this.options.api.upload(jsonl, `${local}.jsonl`, model);
         return this.recordCreated(local, await this.options.api.create(fileId, { [BATCH_METADATA_KEY]: local }, model));
       } catch (error) {
         if (!(error instanceof BatchApiError) || error.failure.action !== 'retry') {
@@ -251,7 +253,11 @@ export class BatchBackend implements ModelBackend {
       // The whole file was refused. Limits on enqueued tokens clear up; anything else will not.
       const limited = /token_limit|rate_limit|limit_exceeded/i.test(batch.errors);
       const failure: BackendFailure = limited
-        ? BackendError.retry(where, `the provider refused the batch for now: ${batch.errors}`, { rateLimited: true }).failure
+        ? BackendError.retry(
+            where,
+            `the provider refused the batch for now: ${batch.errors} (its queue of enqueued tokens is full until earlier batches finish: lower batch.wave_size, or rerun later)`,
+            { rateLimited: true },
+          ).failure
         : { action: 'fatal', error: new FatalEndpointError(`The provider refused batch ${batch.id}: ${batch.errors || 'no reason given'}`, 400, 'bad_request') };
       this.giveUp(local, failure, batch.status);
       return true;
