@@ -279,6 +279,17 @@ describe('batch backend', () => {
     await second.close();
   });
 
+  it('rejects a request that no batch file can hold (over batch.max_bytes) instead of uploading it', async () => {
+    const s = await server();
+    const gateway = createGateway({ backend: smallBackend(s, join(dir, 'oversize'), { maxBytes: 1024 }), model: 'teacher', cachePath: join(dir, 'oversize', 'cache.sqlite'), maxRetries: 0 });
+    const [big, small] = await Promise.allSettled([ask(gateway, 'x'.repeat(2000)), ask(gateway, 'short')]);
+    expect(big.status).toBe('rejected');
+    expect(big.status === 'rejected' ? String(big.reason) : '').toMatch(/more than batch\.max_bytes \(1024\): no batch file can hold it/);
+    expect(small.status === 'fulfilled' && small.value.text).toBe('answer to short');
+    expect(s.batches.flatMap((b) => b.customIds)).toHaveLength(1);
+    await gateway.close();
+  });
+
   it('submits one batch per model: stages with their own models share a wave, not a file', async () => {
     const s = await server();
     const out = join(dir, 'two-models');

@@ -15,7 +15,7 @@ import { BatchApiError, isFinished, type BatchApi, type RemoteBatch } from './ba
 import type { BatchJournal } from './batch-journal.js';
 import { inputLine, parseOutputFile } from './batch-lines.js';
 import { chatCacheKey } from './chat-request.js';
-import { FatalEndpointError } from './errors.js';
+import { FatalEndpointError, RequestRejectedError } from './errors.js';
 import { abortReason, sleep } from './retry.js';
 
 /** Metadata key that ties a provider's batch to gemtraj's journal entry. */
@@ -132,6 +132,13 @@ export class BatchBackend implements ModelBackend {
     this.timer = undefined;
     const byModel = new Map<string, Array<[string, Pending]>>();
     for (const entry of this.pending) {
+      if (entry[1].bytes > this.options.maxBytes) {
+        // Alone it is still too big: no batch file can hold it, and the provider would refuse the upload.
+        const message = `the request is ${entry[1].bytes} bytes as a batch line, more than batch.max_bytes (${this.options.maxBytes}): no batch file can hold it`;
+        const failure: BackendFailure = { action: 'reject', error: new RequestRejectedError(message, 413, 'llm_context_length') };
+        this.settle(entry[0], (w) => w.reject(new BackendError(failure, this.options.where)));
+        continue;
+      }
       const model = entry[1].request.model;
       let group = byModel.get(model);
       if (group === undefined) byModel.set(model, (group = []));
