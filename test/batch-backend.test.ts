@@ -290,6 +290,23 @@ describe('batch backend', () => {
     await gateway.close();
   });
 
+  it('does not create a batch again when the creation\'s answer is not a batch object: the next run finds it by its metadata', async () => {
+    const s = await server();
+    s.reshapeCreated = (batch) => ({ result: batch });
+    const first = batchGateway(s, 'unreadable-create');
+    const outcomes = await Promise.allSettled(texts(3).map((t) => ask(first.gateway, t)));
+    expect(outcomes.every((o) => o.status === 'rejected' && /not a batch object.*stays open/.test(String(o.reason)))).toBe(true);
+    expect(s.batches).toHaveLength(1);
+    await first.gateway.close();
+    s.reshapeCreated = undefined;
+    const second = batchGateway(s, 'unreadable-create');
+    const results = await Promise.all(texts(3).map((t) => ask(second.gateway, t)));
+    expect(results.map((r) => r.text)).toEqual(texts(3).map((t) => `answer to ${t}`));
+    expect(s.batches).toHaveLength(1);
+    expect(s.uploads).toBe(1);
+    await second.gateway.close();
+  });
+
   it('submits one batch per model: stages with their own models share a wave, not a file', async () => {
     const s = await server();
     const out = join(dir, 'two-models');

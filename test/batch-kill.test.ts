@@ -86,14 +86,20 @@ describe.skipIf(!HAVE_DIST)('kill -9 during batch polling, and rerun', () => {
     expect(usage.unconfirmed_calls).toBe(0);
   });
 
-  it('Ctrl-C during a wave stops at once, leaves the batch open, and counts each answer once over the rerun', async () => {
+  /** A `run --batch` into `<dir>/<name>` whose first wave the provider holds in progress. */
+  async function batchRunInWave(name: string): Promise<{ out: string; args: string[]; before: number; run: ReturnType<typeof spawnCli> }> {
     for (const k of Object.keys(env)) delete process.env[k];
-    const out = join(dir, 'interrupted');
+    const out = join(dir, name);
     const args = ['run', corpus, '--out', out, '--base-url', server.url, '--model', 'teacher', '--batch', '--config', config, '--quiet'];
     server.hold = true;
     const before = server.batches.length;
     const run = spawnCli(args, env);
     await until(() => server.batches.length > before && server.batches.at(-1)?.status === 'in_progress', 'a wave in progress');
+    return { out, args, before, run };
+  }
+
+  it('Ctrl-C during a wave stops at once, leaves the batch open, and counts each answer once over the rerun', async () => {
+    const { out, args, before, run } = await batchRunInWave('interrupted');
     const stoppedAt = Date.now();
     run.child.kill('SIGINT');
     const stopped = await run.done;
@@ -107,6 +113,23 @@ describe.skipIf(!HAVE_DIST)('kill -9 during batch polling, and rerun', () => {
     const submitted = new Set(server.batches.slice(before).flatMap((b) => b.customIds));
     expect(usage.unconfirmed_calls).toBe(0);
     expect(usage.calls).toBe(submitted.size);
+  });
+
+  it('gemtraj batch forget gives up a batch the provider lost: its requests go into the next wave', async () => {
+    const { out, args, before, run } = await batchRunInWave('forgotten');
+    run.child.kill('SIGKILL');
+    await run.done;
+    const lost = server.batches.at(-1);
+    expect((await runMain(['batch', 'forget', 'batch_nope', '--out', out])).stderr).toMatch(/no open batch batch_nope; open: /);
+    const forgot = await runMain(['batch', 'forget', lost?.id ?? '', '--out', out]);
+    expect(forgot.code).toBe(0);
+    expect(forgot.stderr).toMatch(/forgotten: its \d+ request\(s\) go into the next wave/);
+    server.hold = false;
+    const last = await spawnCli(args, env).done;
+    expect(last.code, last.stderr).toBe(0);
+    // The lost batch's requests were submitted again, in a new batch.
+    const again = server.batches.slice(before + 1).flatMap((b) => b.customIds);
+    expect(lost?.customIds.every((id) => again.includes(id))).toBe(true);
   });
 
   it('refuses a live rerun while batches are still open (it would pay for them again), unless told to', async () => {

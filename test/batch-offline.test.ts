@@ -3,7 +3,7 @@
  * offline `vllm run-batch` stand-in answers it, `gemtraj batch import` loads the answers, and
  * the loop ends with the dataset of a live run; failed lines are asked for again.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -186,6 +186,29 @@ describe('gemtraj batch export / import', () => {
     const cache = new ResponseCache(shared);
     expect(cache.size()).toBeGreaterThan(0);
     cache.close();
+  });
+
+  it('finds a cache the export named by a relative path when import runs from another folder', async () => {
+    const { corpus } = files('relative', 4);
+    const config = join(dir, 'relative.json');
+    writeFileSync(config, JSON.stringify({ batch: { collect_ms: 40 } }));
+    const out = join(dir, 'relative-out');
+    const here = process.cwd();
+    mkdirSync(join(dir, 'a'), { recursive: true });
+    mkdirSync(join(dir, 'b'), { recursive: true });
+    try {
+      process.chdir(join(dir, 'a'));
+      expect((await runMain(['batch', 'export', corpus, '--out', out, '--model', 'teacher', '--config', config, '--cache', 'rel-cache.sqlite'])).code).toBe(0);
+      const results = join(dir, 'relative-results.jsonl');
+      writeFileSync(results, await runBatchFile(readFileSync(join(out, 'batch-requests.jsonl'), 'utf8'), scriptedTeacher()));
+      process.chdir(join(dir, 'b'));
+      const imported = await runMain(['batch', 'import', results, '--out', out]);
+      expect(imported.code, imported.stderr).toBe(0);
+      expect(imported.stderr).toContain(join(dir, 'a', 'rel-cache.sqlite'));
+      expect(existsSync(join(dir, 'b', 'rel-cache.sqlite'))).toBe(false);
+    } finally {
+      process.chdir(here);
+    }
   });
 
   it('writes every pending request into the wave, however short batch.collect_ms is', async () => {

@@ -6,13 +6,14 @@
  * is complete.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { ConfigError, FILTER_MODES } from '../config.js';
 import { EXIT_BAD_INPUT, EXIT_ENDPOINT, GemtrajError } from '../errors.js';
 import { JsonlWriter } from '../io/jsonl.js';
 import { describeDefault } from '../config-docs.js';
 import { ExportBackend } from '../llm/batch-export.js';
+import { BATCH_JOURNAL_FILE, BatchJournal } from '../llm/batch-journal.js';
 import { BATCH_REFUSED_FILE, importBatchOutput, refusalsOf } from '../llm/batch-import.js';
 import { DEFAULT_CACHE_FILE, ResponseCache } from '../llm/cache.js';
 import { gatewayFromConfig } from '../llm/from-config.js';
@@ -67,12 +68,40 @@ export function registerBatch(program: Command): void {
   imp.action((output: string, flags: ImportFlags) => {
     process.exitCode = executeImport(output, flags);
   });
+
+  batch
+    .command('forget')
+    .description('give up a --batch batch the provider has lost for good: its requests go into the next wave (and are paid again if the provider still runs it)')
+    .argument('<batch>', 'the batch id (the provider\'s batch_…, or gemtraj\'s gemtraj-…) the run named')
+    .requiredOption('--out <dir>', 'run directory of the --batch run')
+    .action((id: string, flags: { out: string }) => {
+      process.exitCode = executeForget(id, flags.out);
+    });
+}
+
+function executeForget(id: string, out: string): number {
+  const file = join(out, BATCH_JOURNAL_FILE);
+  if (!existsSync(file)) throw new GemtrajError(`${file}: no batch journal here; give the run directory of the --batch run (--out).`, EXIT_BAD_INPUT);
+  const journal = new BatchJournal(file);
+  try {
+    const open = journal.open();
+    const forgotten = journal.forget(id);
+    if (forgotten === undefined) {
+      const ids = open.map((b) => b.remote ?? b.local).join(', ');
+      throw new GemtrajError(`${file}: no open batch ${id}${ids === '' ? ' (none is open)' : `; open: ${ids}`}`, EXIT_BAD_INPUT);
+    }
+    process.stderr.write(`batch ${id} forgotten: its ${forgotten} request(s) go into the next wave of \`gemtraj run … --batch\`.\n`);
+    return 0;
+  } finally {
+    journal.close();
+  }
 }
 
 async function executeExport(input: string, flags: ExportFlags): Promise<number> {
   const loaded = configFromFlags(flags, runConfigFlags(flags));
-  // A whole wave is collected, as in batch mode.
-  const config = { ...loaded, concurrency: loaded.batch.wave_size };
+  // A whole wave is collected, as in batch mode. The cache is recorded by its absolute path:
+  // import, run from another folder, finds it through run.json.
+  const config = { ...loaded, concurrency: loaded.batch.wave_size, ...(typeof loaded.cache === 'string' ? { cache: resolve(loaded.cache) } : {}) };
   const file = flags.file ?? join(flags.out, BATCH_REQUESTS_FILE);
   // Lines an import found refused for good: their records are rejected, not exported again.
   const refusedFile = join(flags.out, BATCH_REFUSED_FILE);
@@ -182,7 +211,11 @@ function executeImport(output: string, flags: ImportFlags): number {
  */
 function cacheOfRun(out: string): string {
   const cache = readRunJson(out)?.config?.cache;
-  return typeof cache === 'string' && cache !== '' ? cache : join(out, DEFAULT_CACHE_FILE);
+  if (typeof cache !== 'string' || cache === '') return join(out, DEFAULT_CACHE_FILE);
+  if (!existsSync(cache)) {
+    throw new GemtrajError(`${join(out, 'run.json')}: the cache its export read, ${cache}, does not exist here; give it with --cache.`, EXIT_BAD_INPUT);
+  }
+  return cache;
 }
 
 /** custom_id → the model asked for, of an exported requests file. */

@@ -44,6 +44,17 @@ export class BatchApiError extends Error {
   }
 }
 
+/**
+ * The provider answered, but not with a batch object: the call may have done its work (a batch
+ * created), so it must not be made again.
+ */
+export class BatchAnswerError extends BatchApiError {
+  constructor(message: string) {
+    super({ action: 'fatal', error: new FatalEndpointError(message, undefined, 'bad_request') }, message);
+    this.name = 'BatchAnswerError';
+  }
+}
+
 /** Terminal states: nothing more will change. */
 export function isFinished(status: BatchStatus): boolean {
   return status === 'completed' || status === 'failed' || status === 'expired' || status === 'cancelled';
@@ -120,6 +131,8 @@ export class BatchApi {
     try {
       return await run();
     } catch (error) {
+      // Already classified (an answer that is not a batch object).
+      if (error instanceof BatchApiError) throw error;
       // A 404 here is about the API or the batch, not the model (a plain vLLM server has no Batches API).
       if (error instanceof APIError && error.status === 404) {
         const message =
@@ -150,8 +163,7 @@ function toRemote(answer: OpenAI.Batches.Batch): RemoteBatch {
   const wrapped = (answer as { job?: unknown }).job;
   const batch = (typeof wrapped === 'object' && wrapped !== null ? wrapped : answer) as OpenAI.Batches.Batch;
   if (typeof batch.id !== 'string' || batch.id === '') {
-    const message = `the provider's answer is not a batch object (no id): ${JSON.stringify(answer).slice(0, 200)}; is this an OpenAI-compatible Batches API?`;
-    throw new BatchApiError({ action: 'fatal', error: new FatalEndpointError(message, undefined, 'bad_request') }, message);
+    throw new BatchAnswerError(`the provider's answer is not a batch object (no id): ${JSON.stringify(answer).slice(0, 200)}; is this an OpenAI-compatible Batches API?`);
   }
   return {
     id: batch.id,

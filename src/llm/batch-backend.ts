@@ -11,7 +11,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { BackendError, type BackendFailure, type ChatRequest, type ChatResponse, type ModelBackend, type ReplicaStats, type SendOptions } from './backend.js';
-import { BatchApiError, isFinished, type BatchApi, type RemoteBatch } from './batch-api.js';
+import { dirname } from 'node:path';
+import { BatchAnswerError, BatchApiError, isFinished, type BatchApi, type RemoteBatch } from './batch-api.js';
 import type { BatchJournal } from './batch-journal.js';
 import { inputLine, parseOutputFile } from './batch-lines.js';
 import { chatCacheKey } from './chat-request.js';
@@ -187,6 +188,12 @@ export class BatchBackend implements ModelBackend {
         fileId ??= await this.options.api.upload(jsonl, `${local}.jsonl`, model);
         return this.recordCreated(local, await this.options.api.create(fileId, { [BATCH_METADATA_KEY]: local }, model));
       } catch (error) {
+        // The creation answered, unreadably: the batch may exist. Left open, without its id:
+        // the next run looks it up by its metadata instead of creating it again.
+        if (error instanceof BatchAnswerError) {
+          this.halt(local, error.failure);
+          return undefined;
+        }
         if (!(error instanceof BatchApiError) || error.failure.action !== 'retry') {
           // Not the API's answer (the journal's disk, a bug): trying again could create the batch twice.
           this.giveUp(local, error instanceof BatchApiError ? error.failure : localFailure(error, this.options.where));
@@ -215,8 +222,11 @@ export class BatchBackend implements ModelBackend {
         try {
           found = await this.options.api.findByMetadata(BATCH_METADATA_KEY, local, model);
         } catch (error) {
+          const failure = failureOf(error, this.options.where);
+          // No way to list batches (a 404): it cannot be found, now or later; its requests go into a wave again.
+          if (failure.action === 'fatal' && failure.error.kind === 'not_found') return this.giveUp(local, failure);
           // It may exist, and be billed: left open for the next run to look again.
-          return this.halt(local, failureOf(error, this.options.where));
+          return this.halt(local, failure);
         }
         if (found === undefined) return this.abandon(local);
         id = this.recordCreated(local, found);
@@ -319,7 +329,7 @@ export class BatchBackend implements ModelBackend {
         : {
             action: 'fatal',
             error: new FatalEndpointError(
-              `${failure.error.message} — batch ${remote ?? local} stays open in ${this.options.journal.path}: the next run polls it again (its requests are not submitted twice). Only if the provider has lost it for good, delete that file to submit them again.`,
+              `${failure.error.message} — batch ${remote ?? local} stays open in ${this.options.journal.path}: the next run polls it again (its requests are not submitted twice). Only if the provider has lost it for good: gemtraj batch forget ${remote ?? local} --out ${dirname(this.options.journal.path)}, and its requests go into the next wave.`,
               failure.error.status,
               failure.action === 'fatal' ? failure.error.kind : 'bad_request',
             ),

@@ -128,6 +128,18 @@ export class BatchJournal {
     return batches.map((b) => ({ ...b, keys: (keys.all(b.local) as Array<{ key: string }>).map((r) => r.key) }));
   }
 
+  /**
+   * Finishes the open batch whose local or provider id is `id` as `forgotten`: its requests
+   * still submitted go into the next wave. Returns how many, or `undefined` when no open batch
+   * has that id.
+   */
+  forget(id: string): number | undefined {
+    const batch = this.open().find((b) => b.local === id || b.remote === id);
+    if (batch === undefined) return undefined;
+    this.finish(batch.local, 'forgotten');
+    return batch.keys.length;
+  }
+
   /** Keys of a batch still `submitted`. */
   submittedKeys(local: string): string[] {
     return (this.db.prepare("SELECT key FROM lines WHERE batch = ? AND state = 'submitted'").all(local) as Array<{ key: string }>).map((r) => r.key);

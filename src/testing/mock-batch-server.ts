@@ -62,6 +62,11 @@ export interface MockBatchServer {
   readonly uploads: number;
   /** While true, batches stay `in_progress` however often they are polled. */
   hold: boolean;
+  /**
+   * While set, the answer to a batch creation is this function of the batch object (a proxy that
+   * mangles it, a dialect): the batch is created all the same.
+   */
+  reshapeCreated: ((batch: Record<string, unknown>) => unknown) | undefined;
   setHandler(handler: MockHandler): void;
   close(): Promise<void>;
 }
@@ -145,7 +150,7 @@ export async function startMockBatchServer(options: MockBatchServerOptions = {})
   let apiCalls = 0;
   let lineIndex = 0;
   let uploads = 0;
-  const state = { hold: false };
+  const state: { hold: boolean; reshapeCreated: ((batch: Record<string, unknown>) => unknown) | undefined } = { hold: false, reshapeCreated: undefined };
   const now = (): number => Math.floor(Date.now() / 1000);
 
   function wire(batch: MockBatch): Record<string, unknown> {
@@ -307,7 +312,8 @@ export async function startMockBatchServer(options: MockBatchServerOptions = {})
       };
       batches.push(batch);
       if (errors === null) for (const id of customIds) submissions.set(id, (submissions.get(id) ?? 0) + 1);
-      return sendJson(res, 200, options.together === true ? { job: wire(batch) } : wire(batch));
+      const created = options.together === true ? { job: wire(batch) } : wire(batch);
+      return sendJson(res, 200, state.reshapeCreated === undefined ? created : state.reshapeCreated(wire(batch)));
     }
     if (method === 'GET' && path === '/v1/batches') {
       const limit = Number(url.searchParams.get('limit') ?? 20);
@@ -368,6 +374,12 @@ export async function startMockBatchServer(options: MockBatchServerOptions = {})
     },
     get hold() {
       return state.hold;
+    },
+    get reshapeCreated() {
+      return state.reshapeCreated;
+    },
+    set reshapeCreated(value) {
+      state.reshapeCreated = value;
     },
     set hold(value: boolean) {
       state.hold = value;
