@@ -345,6 +345,24 @@ describe('batch backend', () => {
     await second.gateway.close();
   });
 
+  it('submits a half-created batch again when the provider cannot list batches (nothing to find it by)', async () => {
+    let listing = true;
+    const s = await server({ apiFault: (method, path) => (!listing && method === 'GET' && path === '/v1/batches' ? errorReply(404, 'Invalid URL (GET /v1/batches)', {}) : undefined) });
+    const out = join(dir, 'no-listing');
+    const api = new BatchApi({ baseUrl: s.url, apiKey: undefined, timeoutMs: 10_000 });
+    // Killed before the creation: the journal holds the batch, the provider has none.
+    const dying = Object.assign(Object.create(api) as BatchApi, { create: () => new Promise<never>(() => undefined) });
+    const first = batchGateway(s, 'no-listing', { api: dying, journal: new BatchJournal(join(out, 'batches.sqlite')) });
+    void Promise.all(texts(2).map((t) => ask(first.gateway, t).catch(() => undefined)));
+    await until(() => s.uploads === 1, 'the upload');
+    listing = false;
+    const second = batchGateway(s, 'no-listing');
+    const results = await Promise.all(texts(2).map((t) => ask(second.gateway, t)));
+    expect(results.map((r) => r.text)).toEqual(texts(2).map((t) => `answer to ${t}`));
+    expect(s.batches).toHaveLength(1);
+    await second.gateway.close();
+  });
+
   it('prices batch calls at the batch share of the table price', async () => {
     const s = await server();
     const out = join(dir, 'priced');

@@ -223,8 +223,9 @@ export class BatchBackend implements ModelBackend {
           found = await this.options.api.findByMetadata(BATCH_METADATA_KEY, local, model);
         } catch (error) {
           const failure = failureOf(error, this.options.where);
-          // No way to list batches (a 404): it cannot be found, now or later; its requests go into a wave again.
-          if (failure.action === 'fatal' && failure.error.kind === 'not_found') return this.giveUp(local, failure);
+          // No way to list batches (a 404): it cannot be found, now or later; taken as never
+          // created, its requests go into the next wave (if it was, they are paid twice).
+          if (failure.action === 'fatal' && failure.error.kind === 'not_found') return this.abandon(local);
           // It may exist, and be billed: left open for the next run to look again.
           return this.halt(local, failure);
         }
