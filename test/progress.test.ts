@@ -47,6 +47,20 @@ describe('progress', () => {
     expect(progress.etaSeconds()).toBeCloseTo(78, 0);
   });
 
+  it('leaves offline batches\' answers (paid, but no request) out of the request and token rates', () => {
+    const { progress, live, advance } = setup(10);
+    progress.tick('documents');
+    advance(1000);
+    progress.rates();
+    advance(59_000);
+    // 600 paid calls in the minute, 400 of them answers imported from an offline batch.
+    Object.assign(live, { calls: 600, tokens: 1_200_000, offlineCalls: 400, offlineTokens: 800_000 });
+    const rates = progress.rates();
+    expect(rates?.calls).toBeCloseTo(200 / 60, 6);
+    expect(rates?.tokens).toBeCloseTo(400_000 / 60, 3);
+    expect(progress.lines().join('\n')).toMatch(/requests 200\/min/);
+  });
+
   it('shows rates against limits, retries, 429s, failures, passed and rejected, and projects the cost', () => {
     const { progress, live, advance } = setup(10, { inFlight: 12, limit: 16, queued: 3 });
     progress.tick('documents');

@@ -47,6 +47,10 @@ export interface GatewayStats {
   timeouts: number;
   /** Answers that could not be written to the cache (they were still returned). */
   cacheErrors: number;
+  /** Offline batches' answers counted at their first use (`batch import`): paid calls that made no request. */
+  offlineCalls: number;
+  /** Their tokens, prompt and completion. */
+  offlineTokens: number;
   circuitOpen: boolean;
   /** The backend's replicas; `[]` when it reports none. */
   replicas: ReplicaStats[];
@@ -117,7 +121,7 @@ export function createGateway(init: GatewayInit): Gateway {
   let baseAdopted = false;
   const events = new GatewayEvents();
   const contextWatch = new ContextWatch(options.baseUrls, (message) => events.emit({ type: 'notice', message }));
-  const counters = { retries: 0, rateLimited: 0, timeouts: 0, cacheErrors: 0 };
+  const counters = { retries: 0, rateLimited: 0, timeouts: 0, cacheErrors: 0, offlineCalls: 0, offlineTokens: 0 };
   let closed = false;
 
   const modelFor = (stage: StageName): string => options.models[stage] ?? options.model;
@@ -194,6 +198,8 @@ export function createGateway(init: GatewayInit): Gateway {
         // line without usage is estimated, as a live answer without usage is.
         const usage = hit.usage.prompt_tokens + hit.usage.completion_tokens > 0 ? hit.usage : { prompt_tokens: estimatePromptTokens(chat), completion_tokens: estimateTokens(hit.text.length) };
         const cost = accounting.recordCall(stage, model, usage, true, offlinePrice);
+        counters.offlineCalls++;
+        counters.offlineTokens += usage.prompt_tokens + usage.completion_tokens;
         events.emit({ type: 'call', stage, model, cached: false, ...usage, cost_usd: cost, duration_ms: Date.now() - started, attempts: 0 });
       } else {
         accounting.recordCached(stage, model, hit.usage);
@@ -359,6 +365,8 @@ export function createGateway(init: GatewayInit): Gateway {
       rateLimited: counters.rateLimited,
       timeouts: counters.timeouts,
       cacheErrors: counters.cacheErrors,
+      offlineCalls: counters.offlineCalls,
+      offlineTokens: counters.offlineTokens,
       circuitOpen: breaker.isOpen,
       replicas: backend.stats?.() ?? [],
     }),

@@ -32,6 +32,12 @@ export interface ProgressSnapshot {
   queued?: number | undefined;
   /** Current adaptive concurrency limit. */
   limit?: number | undefined;
+  /**
+   * Of `calls` and `tokens`: offline batches' answers counted at their first use, which made no
+   * request (left out of the rates). @default 0
+   */
+  offlineCalls?: number | undefined;
+  offlineTokens?: number | undefined;
 }
 
 /** Configured limits, shown next to the measured rates. */
@@ -145,20 +151,20 @@ export class Progress {
     return (this.counts.get('documents') ?? 0) - (this.counts.get(RESUMED_TICK) ?? 0);
   }
 
+  /** Requests and tokens that went to the endpoint: an offline batch's answer made no request. */
   private usage(): { calls: number; tokens: number } {
     const snap = this.options.snapshot();
-    return { calls: snap.calls, tokens: snap.tokens };
+    return { calls: snap.calls - (snap.offlineCalls ?? 0), tokens: snap.tokens - (snap.offlineTokens ?? 0) };
   }
 
   /** Documents, calls and tokens per second over the last minute (since the first finished document). */
   rates(): { docs: number; calls: number; tokens: number } | undefined {
     const at = this.now();
-    const snap = this.options.snapshot();
-    const current: Sample = { at, docs: this.fresh(), calls: snap.calls, tokens: snap.tokens };
+    const current: Sample = { at, docs: this.fresh(), ...this.usage() };
     if (this.firstDoneAt === undefined) {
       // No document done yet: calls and tokens since the start still say something.
       const s = (at - this.started) / 1000;
-      return s > 0 ? { docs: 0, calls: snap.calls / s, tokens: snap.tokens / s } : undefined;
+      return s > 0 ? { docs: 0, calls: current.calls / s, tokens: current.tokens / s } : undefined;
     }
     const last = this.samples.at(-1);
     if (last === undefined || at - last.at >= 1000) this.samples.push(current);

@@ -145,6 +145,8 @@ export async function runCorpusSession(options: CorpusSessionOptions): Promise<C
         inFlight: stats?.inFlight,
         queued: stats?.queued,
         limit: stats?.limit,
+        offlineCalls: stats?.offlineCalls,
+        offlineTokens: stats?.offlineTokens,
       };
     },
   });
@@ -205,7 +207,7 @@ export async function runCorpusSession(options: CorpusSessionOptions): Promise<C
   const onAbort = (): void =>
     progress.log(
       waves
-        ? 'interrupted: batches already submitted stay open and are collected by the rerun; rerun the same command to resume'
+        ? 'interrupted: stopping now (the answers of batches already submitted are collected by the rerun); rerun the same command to resume'
         : 'interrupted: finishing the work in flight (Ctrl-C again to quit at once); rerun the same command to resume',
     );
   options.signal?.addEventListener('abort', onAbort, { once: true });
