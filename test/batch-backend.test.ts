@@ -307,6 +307,17 @@ describe('batch backend', () => {
     await second.gateway.close();
   });
 
+  it('finds a batch whose creation answer was lost by its input file when the provider keeps no metadata', async () => {
+    const s = await server({ dropMetadata: true });
+    s.loseCreates = 1;
+    const { gateway } = batchGateway(s, 'no-metadata');
+    const results = await Promise.all(texts(3).map((t) => ask(gateway, t)));
+    expect(results.map((r) => r.text)).toEqual(texts(3).map((t) => `answer to ${t}`));
+    expect(s.batches).toHaveLength(1);
+    expect(s.uploads).toBe(1);
+    await gateway.close();
+  });
+
   it('submits one batch per model: stages with their own models share a wave, not a file', async () => {
     const s = await server();
     const out = join(dir, 'two-models');

@@ -19,6 +19,8 @@ export interface RemoteBatch {
   status: BatchStatus;
   output_file_id: string | null;
   error_file_id: string | null;
+  /** The uploaded input file it runs; `''` when the provider does not say. */
+  input_file_id: string;
   /** Validation errors of a `failed` batch, joined; `''` when none. */
   errors: string;
   metadata: Record<string, string>;
@@ -110,12 +112,15 @@ export class BatchApi {
     return this.call(model, async () => toRemote(await (await this.client).batches.retrieve(id)), `batch ${id}`);
   }
 
-  /** The batch whose metadata has `key` = `value`, among the newest `scan` batches. */
-  findByMetadata(key: string, value: string, model: string, scan = 1000): Promise<RemoteBatch | undefined> {
+  /**
+   * The batch whose metadata has `key` = `value`, or that runs the input file `inputFileId` (for
+   * a provider that drops metadata), among the newest `scan` batches.
+   */
+  findByMetadata(key: string, value: string, model: string, scan = 1000, inputFileId?: string): Promise<RemoteBatch | undefined> {
     return this.call(model, async () => {
       let seen = 0;
       for await (const batch of (await this.client).batches.list({ limit: 100 })) {
-        if (batch.metadata?.[key] === value) return toRemote(batch);
+        if (batch.metadata?.[key] === value || (inputFileId !== undefined && batch.input_file_id === inputFileId)) return toRemote(batch);
         if (++seen >= scan) break;
       }
       return undefined;
@@ -170,6 +175,7 @@ function toRemote(answer: OpenAI.Batches.Batch): RemoteBatch {
     status: (typeof batch.status === 'string' ? batch.status.toLowerCase() : 'validating') as BatchStatus,
     output_file_id: batch.output_file_id ?? null,
     error_file_id: batch.error_file_id ?? null,
+    input_file_id: typeof batch.input_file_id === 'string' ? batch.input_file_id : '',
     errors: (batch.errors?.data ?? []).map((e) => `${e.code ?? 'error'}: ${e.message ?? ''}${e.line != null ? ` (line ${e.line})` : ''}`).join('; '),
     metadata: (batch.metadata ?? {}) as Record<string, string>,
   };

@@ -182,8 +182,9 @@ export class BatchBackend implements ModelBackend {
     let fileId: string | undefined;
     for (let attempt = 0; ; attempt++) {
       try {
-        // A create whose answer was lost may have worked: look before creating again.
-        const existing = attempt === 0 ? undefined : await this.options.api.findByMetadata(BATCH_METADATA_KEY, local, model, 200);
+        // A create whose answer was lost may have worked: look before creating again (by the
+        // file too, for a provider that drops metadata).
+        const existing = attempt === 0 ? undefined : await this.options.api.findByMetadata(BATCH_METADATA_KEY, local, model, 200, fileId);
         if (existing !== undefined) return this.recordCreated(local, existing);
         fileId ??= await this.options.api.upload(jsonl, `${local}.jsonl`, model);
         return this.recordCreated(local, await this.options.api.create(fileId, { [BATCH_METADATA_KEY]: local }, model));

@@ -44,6 +44,8 @@ export interface MockBatchServerOptions {
    * answers normally. `n` counts calls to the API from 0.
    */
   apiFault?: (method: string, path: string, n: number) => MockReply | undefined;
+  /** A provider that keeps no metadata: batches come back with `metadata: null`. @default false */
+  dropMetadata?: boolean;
   /**
    * Together's dialect of the API: the created batch comes wrapped in `job`, and statuses are
    * in capitals (`IN_PROGRESS`, `COMPLETED`). @default false
@@ -67,6 +69,8 @@ export interface MockBatchServer {
    * mangles it, a dialect): the batch is created all the same.
    */
   reshapeCreated: ((batch: Record<string, unknown>) => unknown) | undefined;
+  /** Creations to answer with a 500 after the batch is made (an answer lost on the way). */
+  loseCreates: number;
   setHandler(handler: MockHandler): void;
   close(): Promise<void>;
 }
@@ -150,7 +154,11 @@ export async function startMockBatchServer(options: MockBatchServerOptions = {})
   let apiCalls = 0;
   let lineIndex = 0;
   let uploads = 0;
-  const state: { hold: boolean; reshapeCreated: ((batch: Record<string, unknown>) => unknown) | undefined } = { hold: false, reshapeCreated: undefined };
+  const state: { hold: boolean; reshapeCreated: ((batch: Record<string, unknown>) => unknown) | undefined; loseCreates: number } = {
+    hold: false,
+    reshapeCreated: undefined,
+    loseCreates: 0,
+  };
   const now = (): number => Math.floor(Date.now() / 1000);
 
   function wire(batch: MockBatch): Record<string, unknown> {
@@ -304,7 +312,7 @@ export async function startMockBatchServer(options: MockBatchServerOptions = {})
         input_file_id: input.id,
         output_file_id: null,
         error_file_id: null,
-        metadata: (body.metadata as Record<string, string> | undefined) ?? null,
+        metadata: options.dropMetadata === true ? null : ((body.metadata as Record<string, string> | undefined) ?? null),
         errors,
         customIds,
         created_at: now(),
@@ -312,6 +320,10 @@ export async function startMockBatchServer(options: MockBatchServerOptions = {})
       };
       batches.push(batch);
       if (errors === null) for (const id of customIds) submissions.set(id, (submissions.get(id) ?? 0) + 1);
+      if (state.loseCreates > 0) {
+        state.loseCreates--;
+        return sendJson(res, 500, { error: { message: 'The server had an error while processing your request.', type: 'server_error', param: null, code: null } });
+      }
       const created = options.together === true ? { job: wire(batch) } : wire(batch);
       return sendJson(res, 200, state.reshapeCreated === undefined ? created : state.reshapeCreated(wire(batch)));
     }
@@ -374,6 +386,12 @@ export async function startMockBatchServer(options: MockBatchServerOptions = {})
     },
     get hold() {
       return state.hold;
+    },
+    get loseCreates() {
+      return state.loseCreates;
+    },
+    set loseCreates(value: number) {
+      state.loseCreates = value;
     },
     get reshapeCreated() {
       return state.reshapeCreated;
