@@ -332,10 +332,13 @@ describe('batch backend', () => {
     await gateway.close();
   });
 
-  it('finds a batch whose creation answer was lost by its metadata', async () => {
-    const s = await server();
+  it.each([
+    { kept: true, by: 'its metadata' },
+    { kept: false, by: 'its recorded input file (a provider that keeps no metadata)' },
+  ])('finds a batch whose creation answer was lost, after a kill, by $by', async ({ kept }) => {
+    const s = await server({ dropMetadata: !kept });
     s.hold = true;
-    const out = join(dir, 'lost-create');
+    const out = join(dir, `lost-create-${kept}`);
     const api = new BatchApi({ baseUrl: s.url, apiKey: undefined, timeoutMs: 10_000 });
     // This process dies after the provider created the batch and before the answer was recorded.
     const dying = Object.assign(Object.create(api) as BatchApi, {
@@ -344,11 +347,11 @@ describe('batch backend', () => {
         return new Promise<never>(() => undefined);
       },
     });
-    const first = batchGateway(s, 'lost-create', { api: dying, journal: new BatchJournal(join(out, 'batches.sqlite')) });
+    const first = batchGateway(s, `lost-create-${kept}`, { api: dying, journal: new BatchJournal(join(out, 'batches.sqlite')) });
     void Promise.all(texts(3).map((t) => ask(first.gateway, t).catch(() => undefined)));
     await until(() => s.batches.length === 1, 'the batch to be created');
     s.hold = false;
-    const second = batchGateway(s, 'lost-create');
+    const second = batchGateway(s, `lost-create-${kept}`);
     const results = await Promise.all(texts(3).map((t) => ask(second.gateway, t)));
     expect(results.map((r) => r.text)).toEqual(texts(3).map((t) => `answer to ${t}`));
     expect(s.batches).toHaveLength(1);

@@ -186,7 +186,10 @@ export class BatchBackend implements ModelBackend {
         // file too, for a provider that drops metadata).
         const existing = attempt === 0 ? undefined : await this.options.api.findByMetadata(BATCH_METADATA_KEY, local, model, 200, fileId);
         if (existing !== undefined) return this.recordCreated(local, existing);
-        fileId ??= await this.options.api.upload(jsonl, `${local}.jsonl`, model);
+        if (fileId === undefined) {
+          fileId = await this.options.api.upload(jsonl, `${local}.jsonl`, model);
+          this.options.journal.uploaded(local, fileId);
+        }
         return this.recordCreated(local, await this.options.api.create(fileId, { [BATCH_METADATA_KEY]: local }, model));
       } catch (error) {
         // The creation answered, unreadably: the batch may exist. Left open, without its id:
@@ -221,7 +224,7 @@ export class BatchBackend implements ModelBackend {
         const model = this.modelOf(this.options.journal.submittedKeys(local)[0]);
         let found: RemoteBatch | undefined;
         try {
-          found = await this.options.api.findByMetadata(BATCH_METADATA_KEY, local, model);
+          found = await this.options.api.findByMetadata(BATCH_METADATA_KEY, local, model, undefined, this.options.journal.fileOf(local));
         } catch (error) {
           const failure = failureOf(error, this.options.where);
           // No way to list batches (a 404): it cannot be found, now or later; taken as never

@@ -70,6 +70,20 @@ export class BatchJournal {
       );
       CREATE INDEX IF NOT EXISTS lines_batch ON lines (batch);
     `);
+    // Journals made before the uploaded file was recorded.
+    const columns = this.db.prepare('PRAGMA table_info(batches)').all() as Array<{ name: string }>;
+    if (!columns.some((c) => c.name === 'file')) this.db.exec('ALTER TABLE batches ADD COLUMN file TEXT');
+  }
+
+  /** The batch's input file is uploaded as `file`: a provider that keeps no metadata can still be asked for the batch that runs it. */
+  uploaded(local: string, file: string): void {
+    this.db.prepare('UPDATE batches SET file = ? WHERE local = ?').run(file, local);
+  }
+
+  /** The uploaded input file of a batch, when it was recorded. */
+  fileOf(local: string): string | undefined {
+    const row = this.db.prepare('SELECT file FROM batches WHERE local = ?').get(local) as { file: string | null } | undefined;
+    return row?.file ?? undefined;
   }
 
   /** Records a batch about to be uploaded, with its keys, in one transaction. */
