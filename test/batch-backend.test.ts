@@ -318,6 +318,21 @@ describe('batch backend', () => {
     await gateway.close();
   });
 
+  it('opens a journal made before the input file was recorded, and records it from then on', () => {
+    const file = join(dir, 'old-journal', 'batches.sqlite');
+    new BatchJournal(file).close();
+    // The schema of versions before the `file` column.
+    const old = new Database(file);
+    old.exec('ALTER TABLE batches DROP COLUMN file');
+    old.close();
+    const journal = new BatchJournal(file);
+    journal.begin('gemtraj-a', ['k1'], 10);
+    expect(journal.fileOf('gemtraj-a')).toBeUndefined();
+    journal.uploaded('gemtraj-a', 'file-1');
+    expect(journal.fileOf('gemtraj-a')).toBe('file-1');
+    journal.close();
+  });
+
   it('submits one batch per model: stages with their own models share a wave, not a file', async () => {
     const s = await server();
     const out = join(dir, 'two-models');
