@@ -84,6 +84,14 @@ const until = async (check: () => boolean, what: string): Promise<void> => {
   if (!check()) throw new Error(`timed out waiting for ${what}`);
 };
 
+/** A rerun in run directory `run`: every question gets its answer; the caller checks what the provider saw. */
+async function rerunAnswers(s: MockBatchServer, run: string, questions: string[]): Promise<void> {
+  const second = batchGateway(s, run);
+  const results = await Promise.all(questions.map((t) => ask(second.gateway, t)));
+  expect(results.map((r) => r.text)).toEqual(questions.map((t) => `answer to ${t}`));
+  await second.gateway.close();
+}
+
 describe('batch backend', () => {
   it('sends concurrent requests as one batch and caches the answers', async () => {
     const s = await server();
@@ -201,13 +209,10 @@ describe('batch backend', () => {
     // The process dies here: nothing is closed, the promises never settle.
     void pending;
     s.hold = false;
-    const second = batchGateway(s, 'crash');
-    const results = await Promise.all(texts(8).map((t) => ask(second.gateway, t)));
-    expect(results.map((r) => r.text)).toEqual(texts(8).map((t) => `answer to ${t}`));
+    await rerunAnswers(s, 'crash', texts(8));
     expect(s.uploads).toBe(1);
     expect(s.batches).toHaveLength(1);
     expect([...s.submissions.values()].every((n) => n === 1)).toBe(true);
-    await second.gateway.close();
   });
 
   it('leaves a batch open when a poll or a download is refused (a rotated key, a 404): the next run collects it, nothing is submitted twice', async () => {
@@ -237,12 +242,9 @@ describe('batch backend', () => {
       expect(journal.open()).toHaveLength(1);
       journal.close();
       refuse = undefined;
-      const second = batchGateway(s, run);
-      const results = await Promise.all(questions.map((t) => ask(second.gateway, t)));
-      expect(results.map((r) => r.text)).toEqual(questions.map((t) => `answer to ${t}`));
+      await rerunAnswers(s, run, questions);
       expect(s.batches).toHaveLength(before + 1);
       expect([...s.submissions.values()].every((n) => n === 1)).toBe(true);
-      await second.gateway.close();
     }
   });
 
@@ -299,12 +301,9 @@ describe('batch backend', () => {
     expect(s.batches).toHaveLength(1);
     await first.gateway.close();
     s.reshapeCreated = undefined;
-    const second = batchGateway(s, 'unreadable-create');
-    const results = await Promise.all(texts(3).map((t) => ask(second.gateway, t)));
-    expect(results.map((r) => r.text)).toEqual(texts(3).map((t) => `answer to ${t}`));
+    await rerunAnswers(s, 'unreadable-create', texts(3));
     expect(s.batches).toHaveLength(1);
     expect(s.uploads).toBe(1);
-    await second.gateway.close();
   });
 
   it('finds a batch whose creation answer was lost by its input file when the provider keeps no metadata', async () => {
@@ -366,12 +365,9 @@ describe('batch backend', () => {
     void Promise.all(texts(3).map((t) => ask(first.gateway, t).catch(() => undefined)));
     await until(() => s.batches.length === 1, 'the batch to be created');
     s.hold = false;
-    const second = batchGateway(s, `lost-create-${kept}`);
-    const results = await Promise.all(texts(3).map((t) => ask(second.gateway, t)));
-    expect(results.map((r) => r.text)).toEqual(texts(3).map((t) => `answer to ${t}`));
+    await rerunAnswers(s, `lost-create-${kept}`, texts(3));
     expect(s.batches).toHaveLength(1);
     expect(s.uploads).toBe(1);
-    await second.gateway.close();
   });
 
   it('submits a half-created batch again when the provider cannot list batches (nothing to find it by)', async () => {
@@ -385,11 +381,8 @@ describe('batch backend', () => {
     void Promise.all(texts(2).map((t) => ask(first.gateway, t).catch(() => undefined)));
     await until(() => s.uploads === 1, 'the upload');
     listing = false;
-    const second = batchGateway(s, 'no-listing');
-    const results = await Promise.all(texts(2).map((t) => ask(second.gateway, t)));
-    expect(results.map((r) => r.text)).toEqual(texts(2).map((t) => `answer to ${t}`));
+    await rerunAnswers(s, 'no-listing', texts(2));
     expect(s.batches).toHaveLength(1);
-    await second.gateway.close();
   });
 
   it('prices batch calls at the batch share of the table price', async () => {

@@ -18,7 +18,7 @@ import { HttpBackend } from './http-backend.js';
 import { CircuitBreaker, type Permit } from './limiter.js';
 import { backoffDelay, sleep } from './retry.js';
 import { SingleFlight } from './single-flight.js';
-import { priceBook } from './prices.js';
+import { priceBook, type PriceOf } from './prices.js';
 import { completeStructured } from './structured-call.js';
 import type { ResponseFormat } from './structured.js';
 import type { CompletionRequest, CompletionResult, LlmClient } from './types.js';
@@ -102,8 +102,10 @@ export function createGateway(init: GatewayInit): Gateway {
   const ledger = init.usageLedgerPath === undefined ? undefined : openLedger(init.usageLedgerPath, cache);
   /** The ledger could not be written: no further paid call, since it could not be counted. */
   let ledgerFailure: GemtrajError | undefined;
+  /** The configured prices, `factor` of them paid. */
+  const pricesAt = (factor: number): PriceOf => priceBook({ prices: options.prices, table: options.priceTable, baseUrl: options.baseUrls[0], factor });
   const accounting = new UsageAccounting(
-    priceBook({ prices: options.prices, table: options.priceTable, baseUrl: options.baseUrls[0], factor: options.priceFactor }),
+    pricesAt(options.priceFactor),
     ledger === undefined
       ? undefined
       : (event) => {
@@ -117,7 +119,7 @@ export function createGateway(init: GatewayInit): Gateway {
     init.answersOutliveProcess === true,
   );
   /** Prices of an offline batch's answers (see {@link GatewayOptions.offlinePriceFactor}). */
-  const offlinePrice = priceBook({ prices: options.prices, table: options.priceTable, baseUrl: options.baseUrls[0], factor: options.offlinePriceFactor });
+  const offlinePrice = pricesAt(options.offlinePriceFactor);
   let baseAdopted = false;
   const events = new GatewayEvents();
   const contextWatch = new ContextWatch(options.baseUrls, (message) => events.emit({ type: 'notice', message }));
