@@ -84,10 +84,9 @@ function executeForget(id: string, out: string): number {
   if (!existsSync(file)) throw new GemtrajError(`${file}: no batch journal here; give the run directory of the --batch run (--out).`, EXIT_BAD_INPUT);
   const journal = new BatchJournal(file);
   try {
-    const open = journal.open();
     const forgotten = journal.forget(id);
     if (forgotten === undefined) {
-      const ids = open.map((b) => b.remote ?? b.local).join(', ');
+      const ids = journal.open().map((b) => b.remote ?? b.local).join(', ');
       throw new GemtrajError(`${file}: no open batch ${id}${ids === '' ? ' (none is open)' : `; open: ${ids}`}`, EXIT_BAD_INPUT);
     }
     process.stderr.write(`batch ${id} forgotten: its ${forgotten} request(s) go into the next wave of \`gemtraj run … --batch\`.\n`);
