@@ -33,6 +33,7 @@ if (file !== undefined && file !== '') {
     }
     cpuSamples.push([performance.timeOrigin + performance.now(), (usage.user + usage.system) / 1e6, main]);
   };
+  sampleCpu();
   setInterval(sampleCpu, 200).unref();
   process.on('exit', () => {
     sampleCpu();

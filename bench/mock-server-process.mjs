@@ -74,6 +74,8 @@ rl.on('line', async (line) => {
         // The middle 80%; and the second half (to 90%), after V8's optimizing compiler has done most of its work.
         middle: window(0.1, 0.9),
         late: window(0.5, 0.9),
+        // From the first to the last request: what lies outside is the client's start-up and wind-down.
+        span: arrivals.length === 0 ? undefined : { calls: arrivals.length, fromMs: performance.timeOrigin + arrivals[0], toMs: performance.timeOrigin + arrivals.at(-1) },
         cpuMs: (cpu.user + cpu.system) / 1000,
         rssMb: process.memoryUsage().rss / 1e6,
       })}\n`,

@@ -178,6 +178,17 @@ async function throughput() {
   return { calls, achieved, ideal, sustained: server.sustainedPerS, cpuPerCallMs: (1000 * m.cpuS) / calls, peakMb: m.peakMb, liveHeapMb: m.liveHeapMb, sessionS };
 }
 
+/** The process's CPU seconds at epoch ms `t`, interpolated between the probe's samples (0 before the first). */
+function cpuAtMs(samples, t) {
+  if (!Array.isArray(samples) || samples.length === 0) return undefined;
+  if (t <= samples[0][0]) return samples[0][1];
+  const k = samples.findIndex((s) => s[0] >= t);
+  if (k === -1) return samples.at(-1)[1];
+  const [t0, c0] = samples[k - 1];
+  const [t1, c1] = samples[k];
+  return t1 === t0 ? c0 : c0 + ((t - t0) / (t1 - t0)) * (c1 - c0);
+}
+
 /**
  * CPU per call between the arrival of the first and the last request of the middle 80% (mock
  * server's clock and the probe's samples are both epoch ms), interpolating the probe's samples.
@@ -222,6 +233,16 @@ async function fastEndpoint() {
   if (late !== undefined) {
     console.log(`   late in the run (requests 50–90%, the compiler's warm-up mostly behind): ${fmt(late.perCallMs, 3)} ms CPU per call` +
       `${late.mainPerCallMs === undefined ? '' : ` (main thread ${fmt(late.mainPerCallMs, 3)})`} → one core drives ≈${fmt(1000 / late.perCallMs, 0)} calls/s`);
+  }
+  // Whole run = start-up (process start to the first request) + the calls + wind-down (the
+  // last answer to exit: the funnel, run.json, closing files).
+  const span = server.span;
+  const cpuAt = (t) => cpuAtMs(m.cpuSamples, t);
+  if (span !== undefined && cpuAt(span.fromMs) !== undefined) {
+    const startS = cpuAt(span.fromMs);
+    const callsS = cpuAt(span.toMs) - startS;
+    const endS = m.cpuS - cpuAt(span.toMs);
+    console.log(`   of the CPU: start-up ${fmt(startS, 2)} s (to the first request), the calls ${fmt(callsS, 2)} s (${fmt((1000 * callsS) / span.calls, 3)} ms per call), wind-down ${fmt(endS, 2)} s (after the last request)`);
   }
   if (m.mainThreadCpuS !== undefined) console.log(`   main thread CPU ${fmt(m.mainThreadCpuS, 2)} s → ${fmt((1000 * m.mainThreadCpuS) / calls, 3)} ms per call (the rest is V8's compiler and GC threads and libuv's pool)`);
   if (m.otherThreadsCpuS !== undefined) console.log(`   other threads (ms per call each, largest first): ${m.otherThreadsCpuS.filter((s) => s > 0).map((s) => fmt((1000 * s) / calls, 3)).join(', ')}`);

@@ -5,6 +5,7 @@ import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { dropTornTail, JsonlWriter, readJsonl, readJsonlValues, type JsonlLine } from '../src/io/jsonl.js';
+import { readRecordFile } from '../src/io/record-file.js';
 import {
   contentId,
   countInputRecords,
@@ -112,11 +113,29 @@ describe('readJsonl', () => {
   });
 
   it('keeps non-ASCII text intact across stream chunks', async () => {
-    const text = 'Ünïcödé ✓ 日本語 '.repeat(20_000);
-    const path = file('utf8.jsonl', `${JSON.stringify({ text })}\n${JSON.stringify({ text: 'b' })}\n`);
+    // ~2.6 MB of UTF-8: several 1 MiB reads, multi-byte characters cut at their edges.
+    const text = 'Ünïcödé ✓ 日本語 '.repeat(90_000);
+    const path = file('utf8.jsonl', `${JSON.stringify({ text })}\n${JSON.stringify({ text: 'b' })}\n${JSON.stringify({ text })}\n`);
     const lines = await all(readJsonl(path));
     expect((lines[0]?.value as { text: string }).text).toBe(text);
     expect(lines[1]).toEqual({ line: 2, value: { text: 'b' } });
+    expect(lines[2]?.line).toBe(3);
+    expect((lines[2]?.value as { text: string }).text).toBe(text);
+  });
+
+  it('numbers lines as the record reader does: a lone CR does not end a line', async () => {
+    // Lines end at \n, as for `validate`, `export` and the run's input, so a line number in a
+    // run's own files means the same line everywhere.
+    const path = file('lone-cr.jsonl', '{"a":1}\r{"a":2}\n{"a":3}\n');
+    const lines = await all(readJsonl(path));
+    const numbers = async () => {
+      const out: number[] = [];
+      for await (const entry of readRecordFile(path)) out.push(entry.line);
+      return out;
+    };
+    expect(lines.map((l) => l.line)).toEqual(await numbers());
+    expect(lines[0]?.error).toMatch(/^invalid JSON/);
+    expect(lines[1]).toEqual({ line: 2, value: { a: 3 } });
   });
 
   it('can be abandoned early without leaking (return closes the stream)', async () => {

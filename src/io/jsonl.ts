@@ -5,8 +5,8 @@
  * is detected and dropped on resume.
  */
 import { closeSync, createReadStream, existsSync, fstatSync, ftruncateSync, openSync, readSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { syncFd, syncFdAsync, truncateTo, writeAll, writeFailure } from './durable.js';
+import { splitLines } from './lines.js';
 
 /** One line of a JSONL file: its parsed value, or why it could not be parsed. */
 export type JsonlLine =
@@ -14,27 +14,31 @@ export type JsonlLine =
   | { line: number; value?: undefined; error: string; /** The raw line (truncated to 2000 chars). */ text: string };
 
 /**
+ * Bytes read at a time. The files read here are gemtraj's own (run directories, eval sessions)
+ * and reach tens of MB: 1 MiB reads and splitting on the newline byte take a quarter less CPU
+ * than 64 kB reads through readline (the end-of-run funnel reads every output file back).
+ */
+const READ_BYTES = 1024 * 1024;
+
+/**
  * Streams a JSONL file line by line. Blank lines are skipped (their numbers still count).
  * A line that is not JSON is yielded with `error` rather than thrown, so callers decide
- * whether bad input is a rejection (validate) or a stop (run input).
+ * whether bad input is a rejection (validate) or a stop (run input). Lines end at `\n` (a
+ * `\r` before it is dropped); a lone `\r` is not a line break, and JSON never holds one
+ * unescaped, so a file gemtraj wrote never has it.
  */
 export async function* readJsonl(file: string): AsyncGenerator<JsonlLine> {
-  const stream = createReadStream(file, { encoding: 'utf8' });
-  const lines = createInterface({ input: stream, crlfDelay: Infinity });
-  let n = 0;
+  const stream = createReadStream(file, { highWaterMark: READ_BYTES });
   try {
-    for await (const raw of lines) {
-      n += 1;
-      const text = n === 1 ? raw.replace(/^\uFEFF/, '') : raw;
+    for await (const { line, text } of splitLines(stream as AsyncIterable<Buffer>)) {
       if (text.trim() === '') continue;
       try {
-        yield { line: n, value: JSON.parse(text) as unknown };
+        yield { line, value: JSON.parse(text) as unknown };
       } catch (error) {
-        yield { line: n, error: `invalid JSON: ${(error as Error).message}`, text: text.slice(0, 2000) };
+        yield { line, error: `invalid JSON: ${(error as Error).message}`, text: text.slice(0, 2000) };
       }
     }
   } finally {
-    lines.close();
     stream.destroy();
   }
 }
@@ -52,7 +56,7 @@ export type LocatedLine = JsonlLine & {
  * lets a resumed run read a finished record back instead of keeping it in memory.
  */
 export async function* readJsonlLocated(file: string): AsyncGenerator<LocatedLine> {
-  const stream = createReadStream(file);
+  const stream = createReadStream(file, { highWaterMark: READ_BYTES });
   let carry: Buffer = Buffer.alloc(0);
   let carryOffset = 0;
   let n = 0;
