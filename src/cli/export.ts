@@ -16,14 +16,11 @@ import { EXIT_BAD_INPUT, GemtrajError } from '../errors.js';
 import { InputError } from '../io/input-files.js';
 import { checkRecordFile } from '../io/record-file.js';
 import { EXPORT_FORMATS, exportTrajectory, type ExportFormat } from '../formats/index.js';
-import { writeParquetRecords } from '../formats/parquet.js';
 import { datasetInfoEntry } from '../formats/sharegpt.js';
-import { readParquetRecords } from '../formats/parquet.js';
 import { exportTarget, TARGET_NAMES, type ExportTarget, type TargetName } from '../formats/targets/registry.js';
 import { readLlamaFactory, readMsSwift } from '../formats/targets/trainer-readers.js';
 import { checkRecords, loadChatTemplate, summarizeTemplateChecks, type TemplateCheckResult } from '../formats/template-check.js';
 import { ExportError, type FormatName } from '../formats/types.js';
-import { writeHfDataset } from '../hub/dataset.js';
 import type { Trajectory } from '../records.js';
 
 /** Options of {@link runExport} (the flags of `gemtraj export`). */
@@ -173,6 +170,8 @@ export async function runExport(options: ExportOptions): Promise<ExportSummary> 
       if (fd !== undefined) syncFd(fd, out);
       // ShareGPT conversations as a nested column: dataset_info.json points LLaMA-Factory at this file.
       else {
+        // The Parquet writer is loaded by the exports that need it, not at every command's start.
+        const { writeParquetRecords } = await import('../formats/parquet.js');
         try {
           writeParquetRecords(tmp, rows, shareGpt ? { structLists: { conversations: ['from', 'value'] } } : {});
         } catch (error) {
@@ -189,6 +188,7 @@ export async function runExport(options: ExportOptions): Promise<ExportSummary> 
     throw error;
   }
   if (options.hfDataset !== undefined) {
+    const { writeHfDataset } = await import('../hub/dataset.js');
     const hub = await writeHfDataset(options.hfDataset, hubRows, { testFraction: options.testSplit ?? 0, license: options.license ?? 'other', input: options.input });
     log(`Hub dataset → ${options.hfDataset}: ${hub.files.join(', ')} (${Object.entries(hub.splits).map(([k, v]) => `${k} ${v}`).join(', ')}); upload with gemtraj push ${options.hfDataset} --repo org/name`);
     if (!convert) return summary;
@@ -197,7 +197,7 @@ export async function runExport(options: ExportOptions): Promise<ExportSummary> 
   if (template !== undefined) {
     // The check reads back the file just written: what a trainer loads, byte for byte.
     const back: Array<Record<string, unknown>> = options.parquet === true
-      ? await readParquetRecords(out)
+      ? await (await import('../formats/parquet.js')).readParquetRecords(out)
       : readFileSync(out, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
     // ShareGPT and ms-swift files are turned into chat messages by their trainer first: the
     // check does what that trainer does, and says so.

@@ -47,7 +47,7 @@ export { fromSftPair, toSftPair, formatSynthesizerOutput } from './sft-pairs.js'
 export { parseSynthesizerOutput, SYNTHESIZER_CHECKS, SYNTHESIZER_INSTRUCTION, type SynthesizerOutput } from '../prompts/synthesize.js';
 export { normalizeSchema, normalizeTool, normalizeTools } from '../parse/tool-schema.js';
 export { detectFormat, readForeign, importRecord, FORMAT_NAMES } from './detect.js';
-export { writeParquetRecords, readParquetRecords } from './parquet.js';
+// Parquet (formats/parquet.ts) is imported where it is used: its writer is ~55 modules that every command would load.
 export { loadChatTemplate, compileChatTemplate, checkRecords, summarizeTemplateChecks, expectationsOf, type WrittenRecord, type TemplateCheckResult } from './template-check.js';
 export { canonicalCallIds } from './common.js';
 export { exportTarget, allTargets, TARGET_NAMES, type ExportTarget, type TargetName } from './targets/registry.js';

@@ -4,9 +4,18 @@
  * memory follows the row group, not the file. Every codec Parquet writers use is decoded
  * (snappy, gzip, zstd, brotli, lz4) with pure-JS decompressors.
  */
-import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema, type AsyncBuffer, type FileMetaData } from 'hyparquet';
-import { compressors } from 'hyparquet-compressors';
+import type { AsyncBuffer, FileMetaData } from 'hyparquet';
 import { firstInvalidUtf8 } from './utf8.js';
+
+/**
+ * hyparquet and its decompressors, loaded on the first Parquet file: ~75 modules and ~60 ms of
+ * CPU that every other command and every JSON Lines run would pay at start-up.
+ */
+let parquetModules: Promise<{ hyparquet: typeof import('hyparquet'); compressors: (typeof import('hyparquet-compressors'))['compressors'] }> | undefined;
+function loadParquet(): NonNullable<typeof parquetModules> {
+  parquetModules ??= Promise.all([import('hyparquet'), import('hyparquet-compressors')]).then(([hyparquet, { compressors }]) => ({ hyparquet, compressors }));
+  return parquetModules;
+}
 
 export interface ParquetRow {
   /** 1-based row number in the file. */
@@ -29,6 +38,7 @@ export class ParquetInputError extends Error {}
 
 /** The file and its footer; a file that is not Parquet is a {@link ParquetInputError}. */
 async function openParquet(file: string): Promise<{ buffer: AsyncBuffer; metadata: FileMetaData }> {
+  const { asyncBufferFromFile, parquetMetadataAsync } = (await loadParquet()).hyparquet;
   const buffer = await asyncBufferFromFile(file);
   try {
     return { buffer, metadata: await parquetMetadataAsync(buffer) };
@@ -49,6 +59,7 @@ function* rowGroups(metadata: FileMetaData): Generator<[number, number]> {
 
 /** Top-level column names and the row count, from the footer alone. */
 export async function parquetShape(file: string): Promise<{ columns: string[]; rows: number }> {
+  const { asyncBufferFromFile, parquetMetadataAsync, parquetSchema } = (await loadParquet()).hyparquet;
   const buffer = await asyncBufferFromFile(file);
   const metadata = await parquetMetadataAsync(buffer);
   return { columns: parquetSchema(metadata).children.map((c) => c.element.name), rows: Number(metadata.num_rows) };
@@ -60,6 +71,8 @@ export async function parquetShape(file: string): Promise<{ columns: string[]; r
  */
 export async function* readParquetRows(file: string, textField: string, idField: string, options: ParquetReadOptions = {}): AsyncGenerator<ParquetRow> {
   const { buffer, metadata } = await openParquet(file);
+  const { hyparquet, compressors } = await loadParquet();
+  const { parquetReadObjects, parquetSchema } = hyparquet;
   const names = parquetSchema(metadata).children.map((c) => c.element.name);
   if (!names.includes(textField)) {
     throw new ParquetInputError(`no column "${textField}" (columns: ${names.slice(0, 12).join(', ') || 'none'}); choose one with --text-field`);
@@ -116,10 +129,11 @@ function plain(value: unknown): unknown {
  */
 export async function* readParquetTable(file: string): AsyncGenerator<ParquetRow> {
   const { buffer, metadata } = await openParquet(file);
+  const { hyparquet, compressors } = await loadParquet();
   const listed = metadata.key_value_metadata?.find((e) => e.key === JSON_COLUMNS_KEY)?.value;
   const jsonColumns = new Set(listed === undefined ? [] : (JSON.parse(listed) as string[]));
   for (const [rowStart, rowEnd] of rowGroups(metadata)) {
-    const rows = (await parquetReadObjects({ file: buffer, metadata, rowStart, rowEnd, compressors })) as Array<Record<string, unknown>>;
+    const rows = (await hyparquet.parquetReadObjects({ file: buffer, metadata, rowStart, rowEnd, compressors })) as Array<Record<string, unknown>>;
     for (let i = 0; i < rows.length; i++) {
       const record: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(rows[i] as Record<string, unknown>)) {
