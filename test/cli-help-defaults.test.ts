@@ -39,8 +39,8 @@ function expectedDefault(key: SettingKey): string {
  * Each option's help text from `gemtraj <command> --help` (the text commander prints for it),
  * whitespace folded because help wraps lines.
  */
-function optionHelp(command: string): Map<string, string> {
-  const cmd = buildProgram().commands.find((c) => c.name() === command);
+async function optionHelp(command: string): Promise<Map<string, string>> {
+  const cmd = (await buildProgram(command)).commands.find((c) => c.name() === command);
   if (cmd === undefined) throw new Error(`no command ${command}`);
   const text = cmd.helpInformation().replace(/\s+/g, ' ');
   const flags = cmd.options.map((o) => o.flags);
@@ -52,8 +52,8 @@ function optionHelp(command: string): Map<string, string> {
 }
 
 describe.each(['run', 'synthesize'])('gemtraj %s --help', (command) => {
-  it('shows the config defaults', () => {
-    const help = optionHelp(command);
+  it('shows the config defaults', async () => {
+    const help = await optionHelp(command);
     for (const [flag, key] of Object.entries(FLAG_KEYS)) {
       if (flag === '--repaired-calls' && command !== 'synthesize') continue; // a synthesize-only flag
       expect(help.get(flag), `${flag} in ${command} --help`).toContain(`(default ${expectedDefault(key)})`);
@@ -63,8 +63,8 @@ describe.each(['run', 'synthesize'])('gemtraj %s --help', (command) => {
     expect(help.get('--temperature')).toContain(`(default ${CONFIG_DEFAULTS.temperature})`);
   });
 
-  it('states no default for a flag that is not a known config key', () => {
-    for (const [flag, text] of optionHelp(command)) {
+  it('states no default for a flag that is not a known config key', async () => {
+    for (const [flag, text] of await optionHelp(command)) {
       if (FLAG_KEYS[flag] === undefined) expect(text, flag).not.toMatch(/\(default /);
     }
   });

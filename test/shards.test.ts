@@ -20,7 +20,7 @@ import { scriptedTeacher } from '../src/testing/scripted-teacher.js';
 const CORPUS: CorpusOptions = { count: 30, seed: 3, narrative: 0.1, markers: { '[[judge-fail]]': 0.1, '[[malformed]]': 0.05 } };
 const DOC_IDS = [...generateCorpus(CORPUS)].map((d) => d.id);
 const N = 3;
-const MERGE_REGISTERED = buildProgram().commands.some((c) => c.name() === 'merge');
+const MERGE_REGISTERED = (await buildProgram()).commands.some((c) => c.name() === 'merge');
 
 /** Ids of the input documents a run directory covers: segmented, or rejected at input/segment. */
 function coveredDocs(files: RunFiles): Set<string> {

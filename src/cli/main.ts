@@ -9,39 +9,46 @@ import { Command, CommanderError } from 'commander';
 import { EXIT_BAD_INPUT, EXIT_UNEXPECTED, GemtrajError } from '../errors.js';
 import { redact } from '../llm/errors.js';
 import { VERSION } from '../version.js';
-import { registerRun } from './run.js';
-import { registerStages } from './stages.js';
-import { registerExport } from './export.js';
-import { registerPush } from './push.js';
-import { registerValidate } from './validate.js';
-import { registerStats } from './stats.js';
-import { registerMerge } from './merge.js';
-import { registerReport } from './report.js';
-import { registerView } from './view.js';
-import { registerSplit } from './split.js';
-import { registerEval } from './eval.js';
-import { registerBatch } from './batch.js';
-import { registerDedup } from './dedup.js';
 
-export function buildProgram(): Command {
+/** Adds a file's commands to the program. */
+type Register = (program: Command) => unknown;
+
+/**
+ * Each command file, in help order, with the commands it registers: a command line loads only
+ * the file of its command (the others are ~50 modules and 40 ms of CPU at every start); help,
+ * or a name that is none of these, loads them all. test/cli-lazy-commands.test.ts checks that
+ * the names are exactly what each file registers.
+ */
+export const COMMAND_FILES: ReadonlyArray<{ names: readonly string[]; load: () => Promise<Register> }> = [
+  { names: ['run', 'synthesize', 'filter'], load: async () => (await import('./run.js')).registerRun },
+  { names: ['extract', 'generate', 'refine'], load: async () => (await import('./stages.js')).registerStages },
+  { names: ['dedup'], load: async () => (await import('./dedup.js')).registerDedup },
+  { names: ['validate'], load: async () => (await import('./validate.js')).registerValidate },
+  { names: ['export'], load: async () => (await import('./export.js')).registerExport },
+  { names: ['push'], load: async () => (await import('./push.js')).registerPush },
+  { names: ['stats'], load: async () => (await import('./stats.js')).registerStats },
+  { names: ['merge'], load: async () => (await import('./merge.js')).registerMerge },
+  { names: ['report'], load: async () => (await import('./report.js')).registerReport },
+  { names: ['view'], load: async () => (await import('./view.js')).registerView },
+  { names: ['split'], load: async () => (await import('./split.js')).registerSplit },
+  { names: ['eval'], load: async () => (await import('./eval.js')).registerEval },
+  { names: ['batch'], load: async () => (await import('./batch.js')).registerBatch },
+];
+
+/**
+ * The program with every command, or with only the file that registers `command` when it names
+ * one (what a command line needs: its own options and help).
+ */
+export async function buildProgram(command?: string): Promise<Command> {
   const program = new Command('gemtraj')
     .description('Synthesize multi-turn tool-use training trajectories for LLM agents from text (the GEM method).')
     .version(VERSION)
     .showHelpAfterError('(run gemtraj <command> --help for its options)')
     .configureHelp({ sortSubcommands: false });
-  registerRun(program);
-  registerStages(program);
-  registerDedup(program);
-  registerValidate(program);
-  registerExport(program);
-  registerPush(program);
-  registerStats(program);
-  registerMerge(program);
-  registerReport(program);
-  registerView(program);
-  registerSplit(program);
-  registerEval(program);
-  registerBatch(program);
+  const only = command === undefined ? undefined : COMMAND_FILES.find((f) => f.names.includes(command));
+  const files = only === undefined ? COMMAND_FILES : [only];
+  const registers = await Promise.all(files.map((f) => f.load()));
+  for (const register of registers) register(program);
   return program;
 }
 
@@ -50,7 +57,8 @@ export function buildProgram(): Command {
  * the error that ended the command (see src/errors.ts), 2 for bad flags, 1 for anything else.
  */
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+  // The program has no options of its own before a command but --help and --version.
+  const program = await buildProgram(argv[0]?.startsWith('-') === false ? argv[0] : undefined);
   // On every command: subcommands registered before this call do not inherit it, and a bad
   // flag of theirs would otherwise exit the process with status 1 instead of returning 2.
   const override = (cmd: Command): void => {
