@@ -178,7 +178,7 @@ async function throughput() {
   return { calls, achieved, ideal, sustained: server.sustainedPerS, cpuPerCallMs: (1000 * m.cpuS) / calls, peakMb: m.peakMb, liveHeapMb: m.liveHeapMb, sessionS };
 }
 
-/** The process's CPU seconds at epoch ms `t`, interpolated between the probe's samples (0 before the first). */
+/** The process's CPU seconds (since it started) at epoch ms `t`, interpolated between the probe's samples (the first sample's before it). */
 function cpuAtMs(samples, t) {
   if (!Array.isArray(samples) || samples.length === 0) return undefined;
   if (t <= samples[0][0]) return samples[0][1];

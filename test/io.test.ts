@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { dropTornTail, JsonlWriter, readJsonl, readJsonlValues, type JsonlLine } from '../src/io/jsonl.js';
+import { dropTornTail, JsonlWriter, readJsonl, readJsonlLocated, readJsonlValues, readRecordAt, type JsonlLine } from '../src/io/jsonl.js';
+import { splitLines } from '../src/io/lines.js';
 import { readRecordFile } from '../src/io/record-file.js';
 import {
   contentId,
@@ -121,6 +122,26 @@ describe('readJsonl', () => {
     expect(lines[1]).toEqual({ line: 2, value: { text: 'b' } });
     expect(lines[2]?.line).toBe(3);
     expect((lines[2]?.value as { text: string }).text).toBe(text);
+  });
+
+  it('readJsonlLocated: offsets and lengths read each record back, across reads and CRLF', async () => {
+    const big = { text: 'Ünïcödé ✓ 日本語 '.repeat(90_000) };
+    const path = file('located.jsonl', `{"a":1}\r\n\n${JSON.stringify(big)}\n{"b":2}\n${JSON.stringify(big)}\n{"c":3}`);
+    const lines = await all(readJsonlLocated(path));
+    expect(lines.map((l) => l.line)).toEqual([1, 3, 4, 5, 6]);
+    for (const entry of lines) expect(readRecordAt(path, entry.offset, entry.length)).toEqual(entry.value);
+    expect(lines[1]?.value).toEqual(big);
+  });
+
+  it('splitLines joins a line spread over many chunks', async () => {
+    const text = 'ab✓'.repeat(5000);
+    const bytes = Buffer.from(`${text}\nxy\n${text}`);
+    async function* chunks(): AsyncGenerator<Buffer> {
+      for (let i = 0; i < bytes.length; i += 7) yield bytes.subarray(i, i + 7);
+    }
+    const out: string[] = [];
+    for await (const { text: line } of splitLines(chunks())) out.push(line);
+    expect(out).toEqual([text, 'xy', text]);
   });
 
   it('numbers lines as the record reader does: a lone CR does not end a line', async () => {

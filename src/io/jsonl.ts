@@ -57,7 +57,9 @@ export type LocatedLine = JsonlLine & {
  */
 export async function* readJsonlLocated(file: string): AsyncGenerator<LocatedLine> {
   const stream = createReadStream(file, { highWaterMark: READ_BYTES });
-  let carry: Buffer = Buffer.alloc(0);
+  /** The pieces of an unfinished line. */
+  let carry: Buffer[] = [];
+  /** Byte offset of the next line's first byte. */
   let carryOffset = 0;
   let n = 0;
   const parse = (bytes: Buffer, offset: number): LocatedLine | undefined => {
@@ -75,18 +77,22 @@ export async function* readJsonlLocated(file: string): AsyncGenerator<LocatedLin
   };
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
-      const data = carry.length > 0 ? Buffer.concat([carry, chunk]) : chunk;
       let start = 0;
-      for (let nl = data.indexOf(0x0a, start); nl >= 0; nl = data.indexOf(0x0a, start)) {
-        const entry = parse(data.subarray(start, nl), carryOffset + start);
+      for (let nl = chunk.indexOf(0x0a, start); nl >= 0; nl = chunk.indexOf(0x0a, start)) {
+        const piece = chunk.subarray(start, nl);
+        // A line longer than a read is joined once, at its end (see splitLines).
+        const bytes = carry.length === 0 ? piece : Buffer.concat([...carry, piece]);
+        const entry = parse(bytes, carryOffset);
+        carryOffset += bytes.length + 1;
+        carry = [];
         if (entry !== undefined) yield entry;
         start = nl + 1;
       }
-      carryOffset += start;
-      carry = Buffer.from(data.subarray(start));
+      // Copied, as splitLines does: only the unfinished tail, and no hold on the whole read.
+      if (start < chunk.length) carry.push(Buffer.from(chunk.subarray(start)));
     }
     if (carry.length > 0) {
-      const entry = parse(carry, carryOffset);
+      const entry = parse(Buffer.concat(carry), carryOffset);
       if (entry !== undefined) yield entry;
     }
   } finally {
