@@ -28,18 +28,9 @@ const READ_BYTES = 1024 * 1024;
  * unescaped, so a file gemtraj wrote never has it.
  */
 export async function* readJsonl(file: string): AsyncGenerator<JsonlLine> {
-  const stream = createReadStream(file, { highWaterMark: READ_BYTES });
-  try {
-    for await (const { line, text } of splitLines(stream as AsyncIterable<Buffer>)) {
-      if (text.trim() === '') continue;
-      try {
-        yield { line, value: JSON.parse(text) as unknown };
-      } catch (error) {
-        yield { line, error: `invalid JSON: ${(error as Error).message}`, text: text.slice(0, 2000) };
-      }
-    }
-  } finally {
-    stream.destroy();
+  for await (const located of readJsonlLocated(file)) {
+    const { offset: _offset, length: _length, ...entry } = located;
+    yield entry as JsonlLine;
   }
 }
 
@@ -57,43 +48,14 @@ export type LocatedLine = JsonlLine & {
  */
 export async function* readJsonlLocated(file: string): AsyncGenerator<LocatedLine> {
   const stream = createReadStream(file, { highWaterMark: READ_BYTES });
-  /** The pieces of an unfinished line. */
-  let carry: Buffer[] = [];
-  /** Byte offset of the next line's first byte. */
-  let carryOffset = 0;
-  let n = 0;
-  const parse = (bytes: Buffer, offset: number): LocatedLine | undefined => {
-    n += 1;
-    let end = bytes.length;
-    if (end > 0 && bytes[end - 1] === 0x0d) end -= 1; // CRLF
-    let text = bytes.toString('utf8', 0, end);
-    if (n === 1) text = text.replace(/^\uFEFF/, '');
-    if (text.trim() === '') return undefined;
-    try {
-      return { line: n, offset, length: bytes.length, value: JSON.parse(text) as unknown };
-    } catch (error) {
-      return { line: n, offset, length: bytes.length, error: `invalid JSON: ${(error as Error).message}`, text: text.slice(0, 2000) };
-    }
-  };
   try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      let start = 0;
-      for (let nl = chunk.indexOf(0x0a, start); nl >= 0; nl = chunk.indexOf(0x0a, start)) {
-        const piece = chunk.subarray(start, nl);
-        // A line longer than a read is joined once, at its end (see splitLines).
-        const bytes = carry.length === 0 ? piece : Buffer.concat([...carry, piece]);
-        const entry = parse(bytes, carryOffset);
-        carryOffset += bytes.length + 1;
-        carry = [];
-        if (entry !== undefined) yield entry;
-        start = nl + 1;
+    for await (const { line, text, offset, length } of splitLines(stream as AsyncIterable<Buffer>)) {
+      if (text.trim() === '') continue;
+      try {
+        yield { line, offset, length, value: JSON.parse(text) as unknown };
+      } catch (error) {
+        yield { line, offset, length, error: `invalid JSON: ${(error as Error).message}`, text: text.slice(0, 2000) };
       }
-      // Copied, as splitLines does: only the unfinished tail, and no hold on the whole read.
-      if (start < chunk.length) carry.push(Buffer.from(chunk.subarray(start)));
-    }
-    if (carry.length > 0) {
-      const entry = parse(Buffer.concat(carry), carryOffset);
-      if (entry !== undefined) yield entry;
     }
   } finally {
     stream.destroy();

@@ -11,8 +11,12 @@ import { firstInvalidUtf8 } from './utf8.js';
  * hyparquet and its decompressors, loaded on the first Parquet file: ~75 modules and ~60 ms of
  * CPU that every other command and every JSON Lines run would pay at start-up.
  */
-let parquetModules: Promise<{ hyparquet: typeof import('hyparquet'); compressors: (typeof import('hyparquet-compressors'))['compressors'] }> | undefined;
-function loadParquet(): NonNullable<typeof parquetModules> {
+interface ParquetModules {
+  hyparquet: typeof import('hyparquet');
+  compressors: (typeof import('hyparquet-compressors'))['compressors'];
+}
+let parquetModules: Promise<ParquetModules> | undefined;
+function loadParquet(): Promise<ParquetModules> {
   parquetModules ??= Promise.all([import('hyparquet'), import('hyparquet-compressors')]).then(([hyparquet, { compressors }]) => ({ hyparquet, compressors }));
   return parquetModules;
 }
@@ -36,12 +40,13 @@ export interface ParquetReadOptions {
 /** Thrown for a file that is not Parquet or lacks the text column; the message says which. */
 export class ParquetInputError extends Error {}
 
-/** The file and its footer; a file that is not Parquet is a {@link ParquetInputError}. */
-async function openParquet(file: string): Promise<{ buffer: AsyncBuffer; metadata: FileMetaData }> {
-  const { asyncBufferFromFile, parquetMetadataAsync } = (await loadParquet()).hyparquet;
+/** The file and its footer, and the modules that read it; a file that is not Parquet is a {@link ParquetInputError}. */
+async function openParquet(file: string): Promise<ParquetModules & { buffer: AsyncBuffer; metadata: FileMetaData }> {
+  const modules = await loadParquet();
+  const { asyncBufferFromFile, parquetMetadataAsync } = modules.hyparquet;
   const buffer = await asyncBufferFromFile(file);
   try {
-    return { buffer, metadata: await parquetMetadataAsync(buffer) };
+    return { ...modules, buffer, metadata: await parquetMetadataAsync(buffer) };
   } catch (error) {
     throw new ParquetInputError(`not a readable Parquet file: ${(error as Error).message}`);
   }
@@ -70,8 +75,7 @@ export async function parquetShape(file: string): Promise<{ columns: string[]; r
  * when present.
  */
 export async function* readParquetRows(file: string, textField: string, idField: string, options: ParquetReadOptions = {}): AsyncGenerator<ParquetRow> {
-  const { buffer, metadata } = await openParquet(file);
-  const { hyparquet, compressors } = await loadParquet();
+  const { buffer, metadata, hyparquet, compressors } = await openParquet(file);
   const { parquetReadObjects, parquetSchema } = hyparquet;
   const names = parquetSchema(metadata).children.map((c) => c.element.name);
   if (!names.includes(textField)) {
@@ -128,8 +132,7 @@ function plain(value: unknown): unknown {
  * `gemtraj.json_columns` metadata are decoded from their JSON text.
  */
 export async function* readParquetTable(file: string): AsyncGenerator<ParquetRow> {
-  const { buffer, metadata } = await openParquet(file);
-  const { hyparquet, compressors } = await loadParquet();
+  const { buffer, metadata, hyparquet, compressors } = await openParquet(file);
   const listed = metadata.key_value_metadata?.find((e) => e.key === JSON_COLUMNS_KEY)?.value;
   const jsonColumns = new Set(listed === undefined ? [] : (JSON.parse(listed) as string[]));
   for (const [rowStart, rowEnd] of rowGroups(metadata)) {
